@@ -1,0 +1,54 @@
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        if p1 and cleaned.get("email"):
+            try:
+                password_validation.validate_password(p1, get_user_model()(email=cleaned["email"]))
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(required=False, max_length=100)
+    consent_training = forms.BooleanField(
+        required=False,
+        label="Let FaceDiag use my reviewed photos to improve the model",
+        help_text="Off by default. You can withdraw at any time; withdrawn photos leave future training exports.",
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Type your password to confirm. This cannot be undone.",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That password is not correct.")
+        return password

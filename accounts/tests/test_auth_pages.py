@@ -1,0 +1,79 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_creates_account_and_logs_in(client, django_user_model):
+    response = client.post(
+        reverse("signup"),
+        {"email": "New.Person@Example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
+    )
+    assert response.status_code == 302
+    user = django_user_model.objects.get()
+    assert user.email == "new.person@example.com"
+    assert client.get(reverse("diagnosis:history")).status_code == 200
+
+
+def test_signup_rejects_mismatched_and_weak_passwords(client, django_user_model):
+    response = client.post(reverse("signup"), {"email": "a@example.com", "password1": "123", "password2": "124"})
+    assert response.status_code == 400
+    assert "The two passwords differ" in response.content.decode()
+    assert not django_user_model.objects.exists()
+
+
+def test_signup_with_existing_email_explains(client, user):
+    response = client.post(
+        reverse("signup"), {"email": "ALICE@example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"}
+    )
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+
+
+def test_login_and_logout(client, user):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert client.get(reverse("diagnosis:history")).status_code == 200
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("diagnosis:history")).status_code == 302
+
+
+def test_login_with_wrong_password_fails(client, user):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": "nope"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_change(user_client, user):
+    response = user_client.post(
+        reverse("password_change"),
+        {"old_password": "correct horse battery", "new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("brand-new-pass-77")
+
+
+def test_password_reset_by_email_link(client, user):
+    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
+    response = client.post(set_url, {"new_password1": "reset-pass-9876", "new_password2": "reset-pass-9876"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("reset-pass-9876")
+
+
+def test_password_reset_for_unknown_email_looks_the_same(client):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert response.url == reverse("password_reset_done")
+    assert len(mail.outbox) == 0

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def disclaimer(request):
+    return {"DISCLAIMER": settings.DISCLAIMER}

@@ -1,0 +1,22 @@
+from django import forms
+
+from .models import Label
+
+
+class UploadForm(forms.Form):
+    image = forms.FileField(
+        label="Face photo",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
+        help_text="JPEG, PNG or WebP. Face the camera in good light, without make-up or filters.",
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class HistoryFilterForm(forms.Form):
+    label = forms.ChoiceField(required=False, choices=[("", "Any result")] + list(Label.choices))
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,0 +1,119 @@
+"""Upload validation and safe re-encoding. Decides by content, never by file name."""
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
+THUMBNAIL_SIDE = 256
+
+
+class UploadRejected(Exception):
+    """A bad upload; `code` and `status` map to API errors, `message` is shown to people."""
+
+    def __init__(self, code, message, status=400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    jpeg: bytes
+    thumbnail_jpeg: bytes
+    width: int
+    height: int
+
+
+def _reject_not_image():
+    return UploadRejected(
+        "unsupported_media_type", "This file is not a photo we can read. Upload a JPEG, PNG or WebP image.", 415
+    )
+
+
+def _open(data, max_pixels):
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ALLOWED_FORMATS:
+                raise _reject_not_image()
+            if image.width * image.height > max_pixels:
+                raise Image.DecompressionBombError("too many pixels")
+            if getattr(image, "n_frames", 1) > 1:
+                raise UploadRejected("animated_image", "Animated images are not supported. Upload a still photo.")
+            image.load()
+            return image
+    except UploadRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRejected(
+            "image_too_large",
+            f"The image has too many pixels (limit {max_pixels // 1_000_000} megapixels). Upload a smaller photo.",
+            413,
+        ) from None
+    except UnidentifiedImageError:
+        raise _reject_not_image() from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UploadRejected(
+            "corrupt_image", "The image is damaged or incomplete (for example a truncated download). Try another file."
+        ) from exc
+
+
+def _to_rgb(image):
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits before converting.
+        return image.point(lambda v: v / 256).convert("L").convert("RGB")
+    return image.convert("RGB")
+
+
+def _exif_transpose(image):
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # corrupt EXIF must not lose the photo; orientation is then left as is
+        return image
+
+
+def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
+    """Validate raw upload bytes and return a metadata-free, upright RGB JPEG plus a thumbnail."""
+    if not data:
+        raise UploadRejected("empty_file", "The file is empty (0 bytes). Choose a photo to upload.")
+    if len(data) > max_bytes:
+        raise UploadRejected(
+            "file_too_large", f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.", 413
+        )
+    image = _open(data, max_pixels)
+    if min(image.size) < min_side:
+        raise UploadRejected(
+            "image_too_small", f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px."
+        )
+    image = _to_rgb(_exif_transpose(image))
+    image.thumbnail((stored_max_side, stored_max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, optimize=True)  # no exif= argument: all metadata dropped
+    thumb = image.copy()
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, "JPEG", quality=85)
+    return CleanImage(out.getvalue(), thumb_out.getvalue(), image.width, image.height)
+
+
+def read_upload(uploaded_file, max_bytes):
+    """Read at most max_bytes + 1 so a huge upload is refused without holding it all."""
+    if uploaded_file is None:
+        raise UploadRejected("missing_file", "Choose a photo to upload.")
+    if uploaded_file.size is not None and uploaded_file.size > max_bytes:
+        raise UploadRejected(
+            "file_too_large", f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.", 413
+        )
+    uploaded_file.seek(0)
+    return uploaded_file.read(max_bytes + 1)

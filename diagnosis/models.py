@@ -1,0 +1,96 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+CONDITIONS = ("acne", "eczema", "healthy", "rosacea")
+
+
+class Label(models.TextChoices):
+    ACNE = "acne", "Acne"
+    ECZEMA = "eczema", "Eczema"
+    HEALTHY = "healthy", "Healthy"
+    ROSACEA = "rosacea", "Rosacea"
+    UNCERTAIN = "uncertain", "Uncertain"
+    NO_SKIN = "no_skin", "No skin found"
+
+
+def scan_image_path(scan, filename):
+    # Random, meaningless names: nothing about the person or the original file leaks.
+    return f"scans/{uuid.uuid4().hex}.jpg"
+
+
+def scan_thumbnail_path(scan, filename):
+    return f"thumbs/{uuid.uuid4().hex}.jpg"
+
+
+def scan_heatmap_path(scan, filename):
+    return f"heatmaps/{uuid.uuid4().hex}.jpg"
+
+
+class Scan(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ANALYSING = "analysing", "Analysing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scans")
+    image = models.ImageField(upload_to=scan_image_path, blank=True)
+    thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
+    heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
+    image_width = models.PositiveIntegerField(default=0)
+    image_height = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    label = models.CharField(max_length=12, choices=Label.choices, blank=True, db_index=True)
+    probabilities = models.JSONField(default=dict, blank=True)
+    top_probability = models.FloatField(null=True, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    model_version = models.ForeignKey(
+        "ml.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
+    )
+    error = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True)  # Celery task id of the claimant
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    image_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("review_scan", "Can review scans and see their images")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_scan_idempotency_key_per_owner",
+            )
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self):
+        return f"Scan {self.id} ({self.status})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def quality_warnings(self):
+        return [QUALITY_MESSAGES[k] for k, v in sorted(self.quality.items()) if v and k in QUALITY_MESSAGES]
+
+
+QUALITY_MESSAGES = {
+    "no_face": "No face was found; the whole photo was analysed.",
+    "blurry": "The photo looks blurry. A sharper photo gives a more reliable result.",
+    "too_dark": "The photo is too dark. Try again in daylight or good indoor light.",
+    "too_bright": "The photo is overexposed. Avoid direct flash or strong sunlight.",
+    "too_small": "The photo (or the face in it) is small. Move closer or use a higher resolution.",
+}

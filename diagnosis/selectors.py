@@ -1,0 +1,63 @@
+"""Reads. Every query here is scoped to an owner, so a user only ever sees their own scans."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import CONDITIONS, Scan
+
+
+def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=None) -> QuerySet:
+    scans = Scan.objects.filter(owner=owner).select_related("model_version")
+    if label:
+        scans = scans.filter(label=label)
+    if status:
+        scans = scans.filter(status=status)
+    if date_from:
+        scans = scans.filter(created_at__date__gte=date_from)
+    if date_to:
+        scans = scans.filter(created_at__date__lte=date_to)
+    return scans.order_by("-created_at")
+
+
+def get_owned_scan(owner, scan_id) -> Scan:
+    """The owner's scan, or 404 for anyone else's (ids reveal nothing)."""
+    try:
+        return Scan.objects.select_related("model_version").get(id=scan_id, owner=owner)
+    except (Scan.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such scan.") from None
+
+
+def get_scan_for_media(user, scan_id) -> Scan:
+    """Media are served to the owner, and to reviewers for review work."""
+    try:
+        scan = Scan.objects.get(id=scan_id)
+    except (Scan.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such scan.") from None
+    if scan.owner_id == user.id or user.has_perm("diagnosis.review_scan"):
+        return scan
+    raise Http404("No such scan.")
+
+
+def confidence_series(owner, *, date_from=None, date_to=None):
+    """Per condition, the confidence of each finished scan over time (oldest first), for charts."""
+    scans = (
+        scans_for_owner(owner, status=Scan.Status.DONE, date_from=date_from, date_to=date_to)
+        .order_by("created_at")
+        .only("id", "created_at", "probabilities", "label")
+    )
+    points = [
+        {"scan_id": str(s.id), "created_at": s.created_at.isoformat(), "label": s.label,
+         "probabilities": {c: round(float(s.probabilities.get(c, 0.0)), 4) for c in CONDITIONS}}
+        for s in scans
+    ]
+    return {
+        "classes": list(CONDITIONS),
+        "points": points,
+        "series": {c: [{"t": p["created_at"], "y": p["probabilities"][c]} for p in points] for c in CONDITIONS},
+    }
+
+
+def stuck_scans(older_than):
+    queued = Scan.objects.filter(status=Scan.Status.QUEUED, updated_at__lt=older_than)
+    analysing = Scan.objects.filter(status=Scan.Status.ANALYSING, claimed_at__lt=older_than)
+    return (queued | analysing).values_list("id", flat=True)

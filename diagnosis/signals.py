@@ -1,0 +1,4 @@
+from django.dispatch import Signal
+
+# Sent when someone other than the owner (a reviewer) opens a scan's image; the review app audits it.
+media_viewed_by_reviewer = Signal()

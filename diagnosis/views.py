@@ -1,0 +1,165 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import HistoryFilterForm, NoteForm, UploadForm
+from .models import CONDITIONS, Scan
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("diagnosis:upload")
+    return render(request, "home.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            scan, _ = services.create_scan(
+                owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"]
+            )
+        except services.UploadRejected as exc:
+            form.add_error("image", exc.message)
+            status = exc.status
+        else:
+            return redirect("diagnosis:scan-detail", scan_id=scan.id)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "diagnosis/upload.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def scan_detail(request, scan_id):
+    scan = selectors.get_owned_scan(request.user, scan_id)
+    probabilities = sorted(
+        ((c, scan.probabilities.get(c, 0.0)) for c in CONDITIONS), key=lambda item: item[1], reverse=True
+    )
+    return render(
+        request,
+        "diagnosis/scan_detail.html",
+        {"scan": scan, "probabilities": probabilities, "note_form": NoteForm(initial={"note": scan.note})},
+    )
+
+
+@login_required
+@require_GET
+@never_cache
+def scan_status(request, scan_id):
+    scan = selectors.get_owned_scan(request.user, scan_id)
+    return JsonResponse({"id": str(scan.id), "status": scan.status, "label": scan.label, "error": scan.error})
+
+
+@login_required
+@require_POST
+def scan_note(request, scan_id):
+    scan = selectors.get_owned_scan(request.user, scan_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.update_scan_note(scan, form.cleaned_data["note"])
+        messages.success(request, "Note saved.")
+    else:
+        messages.error(request, "The note is too long (2,000 characters at most).")
+    return redirect("diagnosis:scan-detail", scan_id=scan.id)
+
+
+@login_required
+@require_POST
+def scan_retry(request, scan_id):
+    scan = selectors.get_owned_scan(request.user, scan_id)
+    try:
+        services.retry_scan(scan)
+        messages.success(request, "The scan is queued for analysis again.")
+    except services.ScanNotRetryable as exc:
+        messages.error(request, str(exc))
+    return redirect("diagnosis:scan-detail", scan_id=scan.id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scan_delete(request, scan_id):
+    scan = selectors.get_owned_scan(request.user, scan_id)
+    if request.method == "POST":
+        services.delete_scan(scan)
+        messages.success(request, "The scan and its photo were deleted.")
+        return redirect("diagnosis:history")
+    return render(request, "diagnosis/scan_confirm_delete.html", {"scan": scan})
+
+
+@login_required
+@require_GET
+def history(request):
+    form = HistoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    scans = selectors.scans_for_owner(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    )
+    return render(request, "diagnosis/history.html", {"form": form, "scans": scans[:200]})
+
+
+@login_required
+@require_GET
+def history_chart_data(request):
+    form = HistoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    return JsonResponse(
+        selectors.confidence_series(request.user, date_from=filters.get("date_from"), date_to=filters.get("date_to"))
+    )
+
+
+@login_required
+@require_GET
+def compare(request):
+    ids = request.GET.getlist("scan")
+    if len(ids) != 2:
+        messages.error(request, "Pick exactly two scans to compare.")
+        return redirect("diagnosis:history")
+    scans = [selectors.get_owned_scan(request.user, scan_id) for scan_id in ids]
+    rows = [(c, [s.probabilities.get(c, 0.0) for s in scans]) for c in CONDITIONS]
+    return render(request, "diagnosis/compare.html", {"scans": scans, "rows": rows})
+
+
+def _serve(scan, field_name):
+    field = getattr(scan, field_name)
+    if not field:
+        raise Http404("No such file.")
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@login_required
+@require_GET
+def scan_media(request, scan_id, kind):
+    field_name = {"image": "image", "thumbnail": "thumbnail", "heatmap": "heatmap"}.get(kind)
+    if field_name is None:
+        raise Http404("No such file.")
+    scan = selectors.get_scan_for_media(request.user, scan_id)
+    if scan.owner_id != request.user.id:
+        from .signals import media_viewed_by_reviewer
+
+        media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=request.user, kind=kind)
+    return _serve(scan, field_name)
+
+
+@login_required
+@require_GET
+def data_export(request):
+    archive = services.build_data_export(request.user)
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="facediag-export.zip"'
+    return response

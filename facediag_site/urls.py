@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from diagnosis import views as diagnosis_views
+
+urlpatterns = [
+    path("", diagnosis_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("diagnosis.urls")),
+    path("admin/", admin.site.urls),
+]

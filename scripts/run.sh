@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs FaceDiag on this machine: web (gunicorn) + a Celery worker with beat, SQLite and an
+# embedded filesystem broker by default (set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis).
+source "$(dirname "$0")/_env.sh"
+ensure_venv requirements.txt
+PY=.venv/bin/python
+mkdir -p var media
+
+if [ ! -f .env ]; then
+  echo "==> writing .env with a fresh secret key"
+  printf 'DJANGO_SECRET_KEY=%s\n' "$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+  chmod 600 .env
+fi
+
+echo "==> migrating the database"
+$PY manage.py migrate --noinput
+echo "==> registering the shipped model"
+$PY manage.py register_model ml/artifacts/skin4-vgg16 --activate
+$PY manage.py setup_roles
+
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+echo "==> starting the Celery worker (with beat)"
+.venv/bin/celery -A facediag_site worker -B --concurrency "${WORKER_CONCURRENCY:-1}" --loglevel INFO \
+  --schedule var/celerybeat-schedule &
+WORKER_PID=$!
+trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
+
+echo "==> FaceDiag is at http://$HOST:$PORT/  (Ctrl-C stops web and worker)"
+.venv/bin/gunicorn facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --access-logfile -

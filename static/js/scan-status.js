@@ -1,0 +1,34 @@
+// Polls a scan's status and reloads the page once the analysis has finished.
+(function () {
+  "use strict";
+  var box = document.getElementById("scan");
+  if (!box) { return; }
+  var status = box.dataset.status;
+  if (status === "done" || status === "failed") { return; }
+  var text = document.getElementById("status-text");
+  var steps = ["queued", "analysing", "done"];
+  var delay = 1000;
+
+  function show(next) {
+    var reached = steps.indexOf(next);
+    document.querySelectorAll(".progress li").forEach(function (li) {
+      var i = steps.indexOf(li.dataset.step);
+      li.className = i < reached ? "past" : (i === reached ? "current" : "");
+    });
+    text.textContent = next.charAt(0).toUpperCase() + next.slice(1);
+    text.className = "status status-" + next;
+  }
+
+  function poll() {
+    fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (data) {
+        if (data.status !== status) { status = data.status; show(status); }
+        if (status === "done" || status === "failed") { window.location.reload(); return; }
+        delay = Math.min(delay * 1.2, 5000);
+        setTimeout(poll, delay);
+      })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 500);
+})();

@@ -1,0 +1,54 @@
+"""Builders for test images and small helpers shared by the test modules."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+
+def image_bytes(fmt="JPEG", size=(320, 240), color=(200, 150, 130), mode="RGB", **save_kwargs):
+    image = Image.new(mode, size, color)
+    out = io.BytesIO()
+    image.save(out, fmt, **save_kwargs)
+    return out.getvalue()
+
+
+def face_like_jpeg(size=(400, 400), seed=0):
+    """A skin-toned, textured picture (not a real face) that decodes like a phone photo."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    base = np.array([205, 160, 135], dtype=np.float32)
+    noise = rng.normal(0, 12, (h, w, 3))
+    img = np.clip(base + noise, 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(img).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def png_bomb_header(width=30000, height=30000):
+    """A tiny PNG whose header claims a huge canvas (decompression-bomb style)."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def jpeg_with_exif_orientation(orientation, size=(300, 200)):
+    """A JPEG whose pixels are wide but whose EXIF says to rotate it."""
+    image = Image.new("RGB", size, (180, 120, 100))
+    image.paste((20, 20, 200), (0, 0, size[0] // 4, size[1]))  # a marker on the left edge
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # a GPS block that must not survive
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def media_files(root):
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
