@@ -34,3 +34,42 @@ def photo_upload():
         return SimpleUploadedFile(name, face_like_jpeg() if data is None else data, content_type=content_type)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact_dir(tmp_path_factory):
+    """A small but real VGG16-architecture model trained on generated images (32 px input)."""
+    from django.conf import settings
+
+    from ml.core.train import train
+    from ml.tests.synth import make_dataset
+
+    root = tmp_path_factory.mktemp("tiny-model")
+    data = make_dataset(root / "data", per_class=6, size=64)
+    out = root / "tiny-vgg16"
+    train([data], out, epochs=1, head_epochs=3, input_size=32, views=1, name="tiny-vgg16-test",
+          base_weights_path=settings.VGG16_WEIGHTS_PATH, log=lambda *_: None)
+    return out
+
+
+@pytest.fixture
+def active_model(db, tiny_artifact_dir):
+    """Registers and activates the tiny model; returns its ModelVersion."""
+    from ml import runtime
+    from ml.services import register_model
+
+    version, _ = register_model(tiny_artifact_dir, activate=True)
+    runtime.clear_cache()
+    yield version
+    runtime.clear_cache()
+
+
+@pytest.fixture
+def live_worker(transactional_db, active_model, tmp_path):
+    """A real Celery worker process on the test PostgreSQL database and the test Redis broker."""
+    from tests.worker import WorkerProcess, flush_broker
+
+    flush_broker()
+    worker = WorkerProcess(tmp_path / "worker.log").wait_ready()
+    yield worker
+    worker.stop()

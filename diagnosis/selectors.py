@@ -43,6 +43,7 @@ def confidence_series(owner, *, date_from=None, date_to=None):
     scans = (
         scans_for_owner(owner, status=Scan.Status.DONE, date_from=date_from, date_to=date_to)
         .order_by("created_at")
+        .select_related(None)
         .only("id", "created_at", "probabilities", "label")
     )
     points = [

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "accounts",
     "ml",
     "diagnosis",
+    "review",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -10,5 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("", include("diagnosis.urls")),
+    path("review/", include("review.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

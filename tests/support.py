@@ -52,3 +52,20 @@ def jpeg_with_exif_orientation(orientation, size=(300, 200)):
 
 def media_files(root):
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def wait_for_status(scan_id, statuses, timeout=90.0, interval=0.2):
+    """Poll the database until the scan reaches one of `statuses`; returns the scan."""
+    import time
+
+    from diagnosis.models import Scan
+
+    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    while True:
+        scan = Scan.objects.get(id=scan_id)
+        if scan.status in statuses:
+            return scan
+        if time.monotonic() > deadline:
+            raise AssertionError(f"scan {scan_id} stayed {scan.status!r}, wanted {sorted(statuses)}")
+        time.sleep(interval)

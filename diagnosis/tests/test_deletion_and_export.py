@@ -1,0 +1,52 @@
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from diagnosis.models import Scan
+from diagnosis.tests.factories import ScanFactory
+from tests.support import media_files
+
+pytestmark = pytest.mark.django_db(transaction=True)  # file deletion runs on commit
+
+
+def test_deleting_a_scan_removes_its_files(user_client, user, isolated_media):
+    scan = ScanFactory(owner=user)
+    keep = ScanFactory(owner=user)
+    assert len(media_files(isolated_media)) == 4
+    response = user_client.post(reverse("diagnosis:scan-delete", args=[scan.id]))
+    assert response.status_code == 302
+    assert list(Scan.objects.all()) == [keep]
+    assert {p.name for p in media_files(isolated_media)} == {
+        keep.image.name.split("/")[-1], keep.thumbnail.name.split("/")[-1]
+    }
+
+
+def test_data_export_has_json_and_images(user_client, user, other_user):
+    mine = ScanFactory(owner=user, note="left cheek")
+    ScanFactory(owner=other_user)
+    response = user_client.get(reverse("diagnosis:data-export"))
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    data = json.loads(archive.read("data.json"))
+    assert data["account"]["email"] == "alice@example.com"
+    assert [s["id"] for s in data["scans"]] == [str(mine.id)]
+    assert data["scans"][0]["note"] == "left cheek"
+    assert archive.read(f"images/{mine.id}.jpg")[:2] == b"\xff\xd8"
+    assert len(archive.namelist()) == 2  # nothing of Bob's
+
+
+def test_account_deletion_needs_the_password_and_removes_everything(client, user, other_user, isolated_media, django_user_model):
+    ScanFactory(owner=user)
+    bobs = ScanFactory(owner=other_user)
+    client.force_login(user)
+    response = client.post(reverse("account-delete"), {"password": "wrong"})
+    assert response.status_code == 200 and django_user_model.objects.filter(pk=user.pk).exists()
+    response = client.post(reverse("account-delete"), {"password": "correct horse battery"})
+    assert response.status_code == 302
+    assert not django_user_model.objects.filter(pk=user.pk).exists()
+    assert list(Scan.objects.all()) == [bobs]
+    assert len(media_files(isolated_media)) == 2  # only Bob's photo and thumbnail remain
+    assert "_auth_user_id" not in client.session
