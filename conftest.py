@@ -73,3 +73,24 @@ def live_worker(transactional_db, active_model, tmp_path):
     worker = WorkerProcess(tmp_path / "worker.log").wait_ready()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def browser_page():
+    """A page in headless Debian Chromium (never a downloaded browser)."""
+    import os
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+    from django.db import connections
+
+    connections.close_all()  # let pytest-django drop the test database afterwards

@@ -27,6 +27,34 @@ def register_user(*, email, password, display_name=""):
     return user
 
 
+def sign_up(*, email, password, login_url):
+    """Create the account, or tell the existing owner by e-mail; the caller answers the same either way."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    try:
+        user = register_user(email=email, password=password)
+    except EmailTaken:
+        existing = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        send_mail(
+            "Someone tried to sign up to FaceDiag with your address",
+            "Someone (maybe you) tried to create a FaceDiag account with this e-mail address, which already has one.\n"
+            f"If it was you, log in at {login_url} or reset your password there. Otherwise ignore this e-mail.",
+            settings.DEFAULT_FROM_EMAIL,
+            [existing.email if existing else email],
+            fail_silently=True,
+        )
+        return None
+    send_mail(
+        "Your FaceDiag account is ready",
+        f"Welcome to FaceDiag. Log in at {login_url} to upload your first photo.\n\n{settings.DISCLAIMER}",
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+        fail_silently=True,
+    )
+    return user
+
+
 def update_profile(user, *, display_name=None, consent_training=None):
     fields = []
     if display_name is not None:

@@ -1,28 +1,55 @@
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import ratelimit, services
 from .forms import DeleteAccountForm, ProfileForm, SignupForm
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """The answer is the same whether or not the address already has an account (no enumeration)."""
     if request.user.is_authenticated:
         return redirect("diagnosis:upload")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not ratelimit.hit("signup-ip", ratelimit.client_ip(request), settings.AUTH_RATE_LIMIT_PER_IP):
+            return render(request, "registration/rate_limited.html", status=429)
         try:
-            user = services.register_user(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
-        except services.EmailTaken:
-            form.add_error("email", "An account with this e-mail already exists. Log in or reset your password.")
+            services.sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                login_url=request.build_absolute_uri(reverse("login")),
+            )
+        except ValidationError as exc:
+            form.add_error("password1", exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to FaceDiag. Upload a photo of your face to start.")
-            return redirect("diagnosis:upload")
+            return redirect("signup-done")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def signup_done(request):
+    return render(request, "registration/signup_done.html")
+
+
+class RateLimitedPasswordResetView(auth_views.PasswordResetView):
+    """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        ip_ok = ratelimit.hit("reset-ip", ratelimit.client_ip(self.request), settings.AUTH_RATE_LIMIT_PER_IP)
+        account_ok = ratelimit.hit("reset-account", email, settings.AUTH_RATE_LIMIT_PER_ACCOUNT)
+        if not ip_ok:
+            return render(self.request, "registration/rate_limited.html", status=429)
+        if not account_ok:
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 @login_required

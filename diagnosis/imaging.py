@@ -94,7 +94,8 @@ def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
     image = _open(data, max_pixels)
     if min(image.size) < min_side:
         raise UploadRejected(
-            "image_too_small", f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px."
+            "image_too_small",
+            f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px.",
         )
     image = _to_rgb(_exif_transpose(image))
     image.thumbnail((stored_max_side, stored_max_side), Image.Resampling.LANCZOS)

@@ -1,5 +1,6 @@
 """Reads. Every query here is scoped to an owner, so a user only ever sees their own scans."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -22,8 +23,8 @@ def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=N
 def get_owned_scan(owner, scan_id) -> Scan:
     """The owner's scan, or 404 for anyone else's (ids reveal nothing)."""
     try:
-        return Scan.objects.select_related("model_version").get(id=scan_id, owner=owner)
-    except (Scan.DoesNotExist, ValueError, TypeError):
+        return Scan.objects.select_related("model_version", "review").get(id=scan_id, owner=owner)
+    except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such scan.") from None
 
 
@@ -31,7 +32,7 @@ def get_scan_for_media(user, scan_id) -> Scan:
     """Media are served to the owner, and to reviewers for review work."""
     try:
         scan = Scan.objects.get(id=scan_id)
-    except (Scan.DoesNotExist, ValueError, TypeError):
+    except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such scan.") from None
     if scan.owner_id == user.id or user.has_perm("diagnosis.review_scan"):
         return scan

@@ -157,7 +157,7 @@ def analyse_scan(scan_id, *, task_id=None):
         predictor = get_predictor()
     except ModelUnavailable as exc:
         _release(scan_id, token)
-        logger.error("scan %s left queued: %s", scan_id, exc)
+        logger.warning("scan %s left queued: %s", scan_id, exc)
         return "model_unavailable"
     scan = Scan.objects.get(id=scan_id)
     try:
@@ -309,7 +309,18 @@ def scan_as_dict(scan):
         "note": scan.note,
         "error": scan.error,
         "image_file": f"images/{scan.id}.jpg" if scan.image else None,
+        "review": _review_dict(scan),
     }
+
+
+def _review_dict(scan):
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        review = scan.review
+    except (ObjectDoesNotExist, AttributeError):
+        return None
+    return {"label": review.label, "reviewed_at": review.created_at.isoformat()}
 
 
 def build_data_export(user):

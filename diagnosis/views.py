@@ -127,7 +127,7 @@ def compare(request):
     return render(request, "diagnosis/compare.html", {"scans": scans, "rows": rows})
 
 
-def _serve(scan, field_name):
+def _serve(scan, field_name, *, cacheable):
     field = getattr(scan, field_name)
     if not field:
         raise Http404("No such file.")
@@ -136,7 +136,8 @@ def _serve(scan, field_name):
     except FileNotFoundError:
         raise Http404("No such file.") from None
     response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
+    # Reviewers' views are audited on every open, so their browsers must not cache.
+    response["Cache-Control"] = "private, max-age=3600" if cacheable else "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     return response
@@ -153,7 +154,7 @@ def scan_media(request, scan_id, kind):
         from .signals import media_viewed_by_reviewer
 
         media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=request.user, kind=kind)
-    return _serve(scan, field_name)
+    return _serve(scan, field_name, cacheable=scan.owner_id == request.user.id)
 
 
 @login_required

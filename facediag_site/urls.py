@@ -4,8 +4,11 @@ from django.urls import include, path
 
 from diagnosis import views as diagnosis_views
 
+from . import views
+
 urlpatterns = [
     path("", diagnosis_views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
@@ -14,3 +17,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "facediag_site.middleware.server_error"

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ReviewConfig(AppConfig):
     name = "review"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from diagnosis.models import Scan
+        from diagnosis.signals import media_viewed_by_reviewer
+
+        from .receivers import audit_media_view
+
+        media_viewed_by_reviewer.connect(audit_media_view, sender=Scan, dispatch_uid="review.audit_media_view")

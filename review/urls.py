@@ -1,3 +1,15 @@
+from django.urls import path
+
+from . import views
+
 app_name = "review"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("start/", views.queue_start, name="queue-start"),
+    path("scans/<uuid:scan_id>/", views.review_scan, name="review-scan"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/data.json", views.dashboard_data, name="dashboard-data"),
+    path("dashboard/confusion.png", views.dashboard_confusion_png, name="dashboard-confusion"),
+    path("dashboard/timeline.png", views.dashboard_timeline_png, name="dashboard-timeline"),
+]

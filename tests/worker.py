@@ -19,7 +19,9 @@ def worker_env(**overrides):
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="facediag_site.test_settings",
-        DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=(
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         REDIS_URL=settings.CELERY_BROKER_URL,
         DJANGO_MEDIA_ROOT=str(settings.MEDIA_ROOT),
         PYTHONUNBUFFERED="1",

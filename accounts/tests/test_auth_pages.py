@@ -7,14 +7,16 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_creates_account_and_logs_in(client, django_user_model):
+def test_signup_creates_account_then_login_works(client, django_user_model):
     response = client.post(
         reverse("signup"),
         {"email": "New.Person@Example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.url == reverse("signup-done")
     user = django_user_model.objects.get()
     assert user.email == "new.person@example.com"
+    assert mail.outbox[0].to == ["new.person@example.com"] and "ready" in mail.outbox[0].subject
+    client.post(reverse("login"), {"username": "new.person@example.com", "password": "a-long-secret-42"})
     assert client.get(reverse("diagnosis:history")).status_code == 200
 
 
@@ -25,12 +27,20 @@ def test_signup_rejects_mismatched_and_weak_passwords(client, django_user_model)
     assert not django_user_model.objects.exists()
 
 
-def test_signup_with_existing_email_explains(client, user):
-    response = client.post(
-        reverse("signup"), {"email": "ALICE@example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"}
+def test_signup_with_existing_email_answers_the_same_and_tells_the_owner(client, user, django_user_model):
+    new = client.post(
+        reverse("signup"),
+        {"email": "dave@example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
     )
-    assert response.status_code == 400
-    assert "already exists" in response.content.decode()
+    taken = client.post(
+        reverse("signup"),
+        {"email": "ALICE@example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
+    )
+    assert (taken.status_code, taken.url) == (new.status_code, new.url)
+    assert django_user_model.objects.count() == 2
+    user.refresh_from_db()
+    assert user.check_password("correct horse battery")  # the existing account is untouched
+    assert mail.outbox[-1].to == ["alice@example.com"] and "tried to sign up" in mail.outbox[-1].subject
 
 
 def test_login_and_logout(client, user):
@@ -51,7 +61,11 @@ def test_login_with_wrong_password_fails(client, user):
 def test_password_change(user_client, user):
     response = user_client.post(
         reverse("password_change"),
-        {"old_password": "correct horse battery", "new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"},
+        {
+            "old_password": "correct horse battery",
+            "new_password1": "brand-new-pass-77",
+            "new_password2": "brand-new-pass-77",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

@@ -20,7 +20,8 @@ def test_deleting_a_scan_removes_its_files(user_client, user, isolated_media):
     assert response.status_code == 302
     assert list(Scan.objects.all()) == [keep]
     assert {p.name for p in media_files(isolated_media)} == {
-        keep.image.name.split("/")[-1], keep.thumbnail.name.split("/")[-1]
+        keep.image.name.split("/")[-1],
+        keep.thumbnail.name.split("/")[-1],
     }
 
 
@@ -29,7 +30,9 @@ def test_data_export_has_json_and_images(user_client, user, other_user):
     ScanFactory(owner=other_user)
     response = user_client.get(reverse("diagnosis:data-export"))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    archive = zipfile.ZipFile(
+        io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content)
+    )
     data = json.loads(archive.read("data.json"))
     assert data["account"]["email"] == "alice@example.com"
     assert [s["id"] for s in data["scans"]] == [str(mine.id)]
@@ -38,7 +41,9 @@ def test_data_export_has_json_and_images(user_client, user, other_user):
     assert len(archive.namelist()) == 2  # nothing of Bob's
 
 
-def test_account_deletion_needs_the_password_and_removes_everything(client, user, other_user, isolated_media, django_user_model):
+def test_account_deletion_needs_the_password_and_removes_everything(
+    client, user, other_user, isolated_media, django_user_model
+):
     ScanFactory(owner=user)
     bobs = ScanFactory(owner=other_user)
     client.force_login(user)

@@ -21,7 +21,9 @@ def test_upload_page_opens_the_camera_on_phones(user_client):
     assert 'accept="image/*"' in html and "capture" in html
 
 
-def test_upload_stores_a_clean_jpeg_and_queues_analysis(user_client, user, isolated_media, django_capture_on_commit_callbacks):
+def test_upload_stores_a_clean_jpeg_and_queues_analysis(
+    user_client, user, isolated_media, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = post_upload(user_client, jpeg_with_exif_orientation(6), name="IMG_0001 alice.jpg")
     scan = Scan.objects.get()
@@ -92,7 +94,10 @@ def test_anonymous_user_must_log_in(client):
 
 
 def test_cmyk_and_alpha_images_become_rgb(user_client):
-    for data in (image_bytes("JPEG", mode="CMYK", color=(0, 50, 80, 10)), image_bytes("PNG", mode="RGBA", color=(9, 9, 9, 0))):
+    for data in (
+        image_bytes("JPEG", mode="CMYK", color=(0, 50, 80, 10)),
+        image_bytes("PNG", mode="RGBA", color=(9, 9, 9, 0)),
+    ):
         assert post_upload(user_client, data).status_code == 302
     for scan in Scan.objects.all():
         assert Image.open(io.BytesIO(scan.image.read())).mode == "RGB"

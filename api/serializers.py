@@ -1,0 +1,264 @@
+"""Input validation and output shapes. No business logic: views pass validated data to services."""
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+
+from diagnosis.models import CONDITIONS, Label, Scan
+
+REVIEW_LABELS = [*CONDITIONS, "unusable"]
+DISCLAIMER_HELP = "Always shown with a result: FaceDiag is a screening aid, never a diagnosis."
+
+
+def _absolute(request, name, scan_id):
+    path = reverse(name, kwargs={"scan_id": scan_id})
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def get_review(scan):
+    """The staff review of a scan, or None (also when the review app is not installed yet)."""
+    try:
+        return getattr(scan, "review", None)
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- auth and account -------------------------------------------------------------------------
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="Your e-mail address: it is your login.")
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, min_length=8, max_length=128,
+        help_text="At least 8 characters, not too common, not only digits, not like the e-mail.",
+    )
+
+
+REGISTERED_MESSAGE = (
+    "If this address is new, the account is ready: get a token at /api/v1/auth/token/. "
+    "If it already had an account, we have e-mailed its owner."
+)
+
+
+class RegisteredSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="The address, normalised (lower case).")
+    message = serializers.CharField(help_text="What happens next, safe to show to the user.")
+
+
+class ProfileSerializer(serializers.Serializer):
+    email = serializers.EmailField(read_only=True, help_text="The login; it cannot be changed here.")
+    display_name = serializers.CharField(
+        max_length=100, allow_blank=True, required=False, help_text="How FaceDiag greets you (optional)."
+    )
+    consent_training = serializers.BooleanField(
+        required=False,
+        help_text="Opt-in: let reviewed photos improve the model. Withdrawing removes them from future "
+        "training exports.",
+    )
+    consent_updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When `consent_training` last changed (`null`: never)."
+    )
+    date_joined = serializers.DateTimeField(read_only=True, help_text="When the account was created.")
+
+
+class DeleteAccountSerializer(serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False, help_text="The account's current password.")
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = "Your e-mail address."
+        self.fields["password"].help_text = "Your password."
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Short-lived; send as `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Longer-lived; use once at /auth/token/refresh/, or log out with it.")
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke (blacklist).")
+
+
+# --- scans ------------------------------------------------------------------------------------
+
+class ScanCreateSerializer(serializers.Serializer):
+    image = serializers.FileField(
+        allow_empty_file=True,  # an empty file is rejected by the upload service with its own message
+        help_text="The face photo: JPEG, PNG or WebP, at most SCAN_MAX_UPLOAD_BYTES (10 MB by default).",
+    )
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
+    )
+
+
+class ScanNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, help_text="Your own note on this scan.")
+
+
+class ProbabilitiesSerializer(serializers.Serializer):
+    acne = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for acne, 0..1.")
+    eczema = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for eczema, 0..1.")
+    healthy = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for healthy skin, 0..1.")
+    rosacea = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for rosacea, 0..1.")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^(" + "|".join(REVIEW_LABELS) + ")$",
+        "description": "The reviewer's label: " + ", ".join(f"`{x}`" for x in REVIEW_LABELS) + ".",
+    }
+)
+class ReviewLabelField(serializers.CharField):
+    pass
+
+
+class ReviewSerializer(serializers.Serializer):
+    label = ReviewLabelField()
+    reviewed_at = serializers.DateTimeField(source="created_at", help_text="When staff reviewed the scan.")
+
+
+class ScanAcceptedSerializer(serializers.Serializer):
+    """The 202 answer to an upload: poll `url` until `status` is `done` or `failed`."""
+
+    id = serializers.UUIDField(help_text="The scan's id.")
+    status = serializers.ChoiceField(
+        choices=Scan.Status.choices,
+        help_text="`queued` and `analysing`: keep polling; `done`: the result is here; `failed`: see `error`.",
+    )
+    created_at = serializers.DateTimeField(help_text="When the photo was uploaded.")
+    url = serializers.SerializerMethodField(help_text="Poll this URL (GET) for the result.")
+    disclaimer = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, scan):
+        return _absolute(self.context.get("request"), "api:scan-detail", scan.id)
+
+    @extend_schema_field(serializers.CharField(help_text=DISCLAIMER_HELP))
+    def get_disclaimer(self, scan):
+        return settings.DISCLAIMER
+
+
+class ScanSerializer(ScanAcceptedSerializer):
+    """A scan and, once `status` is `done`, its result."""
+
+    updated_at = serializers.DateTimeField(help_text="When the scan last changed.")
+    completed_at = serializers.DateTimeField(allow_null=True, help_text="When analysis finished (`null` before).")
+    note = serializers.CharField(help_text="Your own note.")
+    label = serializers.SerializerMethodField(
+        help_text="`null` until done. One of the four conditions, `uncertain` (no class is confident enough) "
+        "or `no_skin` (no skin found in the photo)."
+    )
+    probabilities = serializers.SerializerMethodField(help_text="Per condition, 0..1; `null` until done.")
+    quality = serializers.SerializerMethodField(
+        help_text="Photo-quality flags found during analysis, e.g. `blurry`, `too_dark`, `no_face`."
+    )
+    quality_warnings = serializers.SerializerMethodField(help_text="The flags as sentences to show the user.")
+    model_version = serializers.SerializerMethodField(help_text="The classifier version that produced the result.")
+    error = serializers.SerializerMethodField(help_text="Why analysis failed (`status` `failed`), else `null`.")
+    can_retry = serializers.SerializerMethodField(help_text="True when `POST .../retry/` would queue it again.")
+    image_url = serializers.SerializerMethodField(help_text="The stored photo (JPEG); send the bearer token.")
+    thumbnail_url = serializers.SerializerMethodField(help_text="A small JPEG preview; send the bearer token.")
+    heatmap_url = serializers.SerializerMethodField(
+        help_text="Where the model looked (JPEG), once done; send the bearer token."
+    )
+    review = serializers.SerializerMethodField(help_text="The staff review, if the scan was reviewed.")
+
+    @extend_schema_field(serializers.ChoiceField(choices=Label.choices, allow_null=True))
+    def get_label(self, scan):
+        return scan.label if scan.status == Scan.Status.DONE and scan.label else None
+
+    @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
+    def get_probabilities(self, scan):
+        if scan.status != Scan.Status.DONE:
+            return None
+        return {c: float(scan.probabilities.get(c, 0.0)) for c in CONDITIONS}
+
+    @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
+    def get_quality(self, scan):
+        return {str(k): bool(v) for k, v in (scan.quality or {}).items()}
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_quality_warnings(self, scan):
+        return list(scan.quality_warnings)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_version(self, scan):
+        return scan.model_version.name if scan.model_version_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_error(self, scan):
+        if scan.status != Scan.Status.FAILED:
+            return None
+        return scan.error or None
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_can_retry(self, scan):
+        return scan.status == Scan.Status.FAILED and bool(scan.image)
+
+    def _media(self, scan, kind):
+        if not getattr(scan, kind):
+            return None
+        return _absolute(self.context.get("request"), f"api:scan-{kind}", scan.id)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image_url(self, scan):
+        return self._media(scan, "image")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, scan):
+        return self._media(scan, "thumbnail")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_heatmap_url(self, scan):
+        return self._media(scan, "heatmap")
+
+    @extend_schema_field(ReviewSerializer(allow_null=True))
+    def get_review(self, scan):
+        review = get_review(scan)
+        return ReviewSerializer(review).data if review is not None else None
+
+
+# --- history ----------------------------------------------------------------------------------
+
+class DateRangeSerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False, help_text="Only scans from this day on (YYYY-MM-DD).")
+    date_to = serializers.DateField(required=False, help_text="Only scans up to and including this day.")
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+        return attrs
+
+
+class PointSerializer(serializers.Serializer):
+    scan_id = serializers.UUIDField(help_text="The scan.")
+    created_at = serializers.DateTimeField(help_text="When the scan was taken.")
+    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")
+    probabilities = ProbabilitiesSerializer(help_text="Per condition, 0..1.")
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="When the scan was taken.")
+    y = serializers.FloatField(help_text="The model's confidence for this class, 0..1.")
+
+
+class SeriesSerializer(serializers.Serializer):
+    acne = SeriesPointSerializer(many=True, help_text="Confidence for acne over time.")
+    eczema = SeriesPointSerializer(many=True, help_text="Confidence for eczema over time.")
+    healthy = SeriesPointSerializer(many=True, help_text="Confidence for healthy skin over time.")
+    rosacea = SeriesPointSerializer(many=True, help_text="Confidence for rosacea over time.")
+
+
+class HistorySummarySerializer(serializers.Serializer):
+    classes = serializers.ListField(
+        child=serializers.ChoiceField(choices=CONDITIONS), help_text="The conditions the model knows."
+    )
+    points = PointSerializer(many=True, help_text="Every finished scan, oldest first.")
+    series = SeriesSerializer(help_text="Per class, the confidence over time (oldest first), ready to chart.")
+    disclaimer = serializers.CharField(help_text=DISCLAIMER_HELP)

@@ -1,0 +1,470 @@
+"""/api/v1 views: thin. Input is validated by serializers, work is done by the accounts and
+diagnosis services/selectors (the same ones the web pages use), errors are shaped by api.errors."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import generics, status
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import services as account_services
+from diagnosis import selectors
+from diagnosis import services as scan_services
+from diagnosis.models import Scan
+from diagnosis.signals import media_viewed_by_reviewer
+
+from . import serializers as s
+from .errors import ApiError, api_exception_handler, not_found, upload_error
+from .filters import ScanFilter
+from .pagination import ScanPagination
+from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
+from .services import delete_account_with_password, parse_scan_id, with_review
+from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
+
+
+class ApiMixin:
+    # JSON in, JSON out, one error shape. No content negotiation: an `Accept` header a client sends
+    # for a file download must not turn an error into a 406.
+
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    metadata_class = None  # no OPTIONS introspection
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+class ApiView(ApiMixin, APIView):
+    pass
+
+
+def _own_scan(request, scan_id):
+    return selectors.get_owned_scan(request.user, parse_scan_id(scan_id))
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+@extend_schema(tags=["auth"])
+class RegisterView(ApiView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
+
+    @extend_schema(
+        operation_id="auth_register",
+        summary="Create an account",
+        description="Creates the account; then get tokens with `POST /api/v1/auth/token/`. If the address "
+        "already has an account the answer is the same (its owner is told by e-mail), so this endpoint "
+        "reveals nothing about who has an account. Password rules: at least 8 characters, not a common "
+        "password, not only digits, not similar to the e-mail. Throttled per IP (setting THROTTLE_REGISTER).",
+        request=s.RegisterSerializer,
+        responses={201: s.RegisteredSerializer, **errors(400, 415, 429)},
+        parameters=[RETRY_AFTER],
+        auth=[],
+    )
+    def post(self, request):
+        data = s.RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["email"]
+        try:
+            # The web sign-up's service: an address that already has an account gets the same answer
+            # (and its owner an e-mail), so registration cannot be used to find out who has an account.
+            account_services.sign_up(
+                email=email,
+                password=data.validated_data["password"],
+                login_url=request.build_absolute_uri(reverse("login")),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        body = {"email": email.strip().lower(), "message": s.REGISTERED_MESSAGE}
+        return Response(s.RegisteredSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["auth"])
+class TokenView(ApiMixin, TokenObtainPairView):
+    serializer_class = s.TokenObtainSerializer
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        operation_id="auth_token",
+        summary="Log in: get an access and a refresh token",
+        description="Send `Authorization: Bearer <access>` with every other request. The access token is "
+        "short-lived (JWT_ACCESS_MINUTES); get a new pair with `/api/v1/auth/token/refresh/`. "
+        "Throttled per IP (setting THROTTLE_AUTH); after repeated wrong passwords the account is locked "
+        "for this client for a while (429, code `locked_out`, with `Retry-After`).",
+        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
+        parameters=[RETRY_AFTER],
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            if _is_locked_out(request):
+                raise _locked_out(request) from None
+            raise
+
+
+def _is_locked_out(request):
+    """django-axes (an authentication backend) refuses a locked-out login silently; ask it why."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    email = request.data.get("email") if hasattr(request.data, "get") else None
+    return bool(email) and AxesProxyHandler.is_locked(request._request, {"email": email})
+
+
+def _locked_out(request):
+    from axes.helpers import get_cool_off
+
+    cool_off = get_cool_off(request._request)
+    wait = int(cool_off.total_seconds()) if cool_off else None
+    return ApiError("locked_out", "Too many failed logins for this account from here. Try again later.", 429,
+                    wait=wait)
+
+
+@extend_schema_serializer(component_name="TokenRefresh")
+class SafeTokenRefreshSerializer(TokenRefreshSerializer):
+    # simplejwt raises User.DoesNotExist (a 500) for a token of a deleted account; make it a 401.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
+
+    def validate(self, attrs):
+        from django.contrib.auth import get_user_model
+
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise InvalidToken("The account of this token no longer exists.") from None
+
+
+@extend_schema(tags=["auth"])
+class TokenRefresh(ApiMixin, TokenRefreshView):
+    serializer_class = SafeTokenRefreshSerializer
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        operation_id="auth_token_refresh",
+        summary="Exchange a refresh token for a new pair",
+        description="Refresh tokens rotate: the response has a new `refresh` and the one you sent is "
+        "blacklisted, so each refresh token works once.",
+        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
+        parameters=[RETRY_AFTER],
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+@extend_schema(tags=["auth"])
+class LogoutView(ApiView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthThrottle]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'  # a bad refresh token is a 401, as at /auth/token/refresh/
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out: revoke a refresh token",
+        description="Blacklists the refresh token; it cannot be used again. The (short-lived) access "
+        "token stays valid until it expires, so discard it on the device.",
+        request=s.LogoutSerializer,
+        responses={204: OpenApiResponse(description="Logged out."), **errors(400, 401, 415, 429)},
+        parameters=[RETRY_AFTER],
+        auth=[],
+    )
+    def post(self, request):
+        data = s.LogoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            RefreshToken(data.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- scans ------------------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional, at most 100 characters (e.g. a UUID made on the device). Retrying the upload "
+    "with the same key returns the scan the first request created instead of making a second one.",
+)
+
+
+@extend_schema(tags=["scans"])
+class ScanListCreateView(ApiMixin, generics.ListAPIView):
+    serializer_class = s.ScanSerializer
+    filterset_class = ScanFilter
+    pagination_class = ScanPagination
+    parser_classes = [MultiPartParser]
+    throttle_classes = [UploadThrottle]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Scan.objects.none()
+        return with_review(selectors.scans_for_owner(self.request.user))
+
+    def filter_queryset(self, queryset):
+        return with_review(super().filter_queryset(queryset))
+
+    @extend_schema(
+        operation_id="scans_list",
+        summary="Your scans, newest first",
+        description="Only your own scans. Paginated (`page`, `page_size` up to 100; a page past the end "
+        "is a 404) and filterable by `label`, `status` and a date range (`date_from`, `date_to`).",
+        responses={200: s.ScanSerializer(many=True), **errors(400, 401, 404)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="scans_create",
+        summary="Upload a face photo for analysis",
+        description="Multipart upload (field `image`, optional `note`). The photo is checked like a web "
+        "upload (format by content, size, pixels, minimum side), re-encoded without metadata, and queued. "
+        "Answers `202` at once: poll `url` until `status` is `done` or `failed`. Throttled per user "
+        "(setting THROTTLE_UPLOADS).",
+        request={"multipart/form-data": s.ScanCreateSerializer},
+        responses={
+            202: s.ScanAcceptedSerializer,
+            **errors(400, 401, 413, 415, 429, descriptions=UPLOAD_ERROR_DESCRIPTIONS),
+        },
+        parameters=[IDEMPOTENCY_KEY, RETRY_AFTER],
+    )
+    def post(self, request):
+        limit = settings.SCAN_MAX_UPLOAD_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit + 64 * 1024:  # the file alone cannot fit: refuse before reading the body
+            raise ApiError("file_too_large", f"The file is larger than the {limit // (1024 * 1024)} MB limit.", 413,
+                           fields={"image": [f"The file is larger than the {limit // (1024 * 1024)} MB limit."]})
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 100:
+            raise ApiError("invalid", "The Idempotency-Key header is longer than 100 characters.", 400,
+                           fields={"Idempotency-Key": ["At most 100 characters."]})
+        data = s.ScanCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            scan, created = scan_services.create_scan(
+                owner=request.user,
+                uploaded_file=data.validated_data["image"],
+                note=data.validated_data["note"],
+                idempotency_key=key,
+            )
+        except scan_services.UploadRejected as exc:
+            raise upload_error(exc) from None
+        body = s.ScanAcceptedSerializer(scan, context={"request": request}).data
+        headers = {"Location": body["url"]}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+@extend_schema(tags=["scans"], parameters=[SCAN_ID])
+class ScanDetailView(ApiView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="scans_retrieve",
+        summary="A scan: its status and, once done, the result",
+        description="Poll while `status` is `queued` or `analysing` (every 1-2 s is fine).",
+        responses={200: s.ScanSerializer, **errors(401, 404)},
+    )
+    def get(self, request, scan_id):
+        scan = _own_scan(request, scan_id)
+        return Response(s.ScanSerializer(scan, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="scans_partial_update",
+        summary="Edit the note",
+        description="Only `note` can be changed; other fields are ignored.",
+        request=s.ScanNoteSerializer,
+        responses={200: s.ScanSerializer, **errors(400, 401, 404, 415)},
+    )
+    def patch(self, request, scan_id):
+        scan = _own_scan(request, scan_id)
+        data = s.ScanNoteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if "note" in data.validated_data:
+            scan = scan_services.update_scan_note(scan, data.validated_data["note"])
+        return Response(s.ScanSerializer(scan, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="scans_destroy",
+        summary="Delete the scan and its files",
+        description="Deletes the scan, its result and its stored photo, thumbnail and heatmap.",
+        responses={204: OpenApiResponse(description="Deleted."), **errors(401, 404)},
+    )
+    def delete(self, request, scan_id):
+        scan_services.delete_scan(_own_scan(request, scan_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["scans"], parameters=[SCAN_ID])
+class ScanRetryView(ApiView):
+    @extend_schema(
+        operation_id="scans_retry",
+        summary="Queue a failed scan for analysis again",
+        description="Only a `failed` scan whose photo is still stored can be retried (`can_retry`); "
+        "otherwise 409. Poll the scan afterwards as after an upload.",
+        request=None,
+        responses={202: s.ScanSerializer, **errors(401, 404, 409)},
+    )
+    def post(self, request, scan_id):
+        scan = _own_scan(request, scan_id)
+        try:
+            scan = scan_services.retry_scan(scan)
+        except scan_services.ScanNotRetryable as exc:
+            raise ApiError("not_retryable", str(exc), 409) from None
+        return Response(s.ScanSerializer(scan, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ScanMediaView(ApiView):
+    # The owner's (or a reviewer's) JPEG of a scan. Never public, never cached by shared caches.
+
+    kind = None  # "image", "thumbnail" or "heatmap", set in urls.py
+
+    def get(self, request, scan_id):
+        scan = selectors.get_scan_for_media(request.user, parse_scan_id(scan_id))
+        field = getattr(scan, self.kind)
+        if not field:
+            raise not_found("This scan has no such file.")
+        try:
+            handle = field.open("rb")
+        except FileNotFoundError:
+            raise not_found("This scan has no such file.") from None
+        if scan.owner_id != request.user.id:
+            media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=request.user, kind=self.kind)
+        response = FileResponse(handle, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        return response
+
+
+def _media_view(kind, summary):
+    @extend_schema(
+        tags=["scans"],
+        parameters=[SCAN_ID],
+        operation_id=f"scans_{kind}",
+        summary=summary,
+        description="Owner only (and staff reviewers). Send the bearer token.",
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **errors(401, 404)},
+    )
+    def get(self, request, scan_id):
+        return ScanMediaView.get(self, request, scan_id)
+
+    return type(f"Scan{kind.title()}View", (ScanMediaView,), {"kind": kind, "get": get, "__module__": __name__})
+
+
+ScanImageView = _media_view("image", "The stored photo (JPEG, metadata removed)")
+ScanThumbnailView = _media_view("thumbnail", "A small preview of the photo (JPEG)")
+ScanHeatmapView = _media_view("heatmap", "Where the model looked (JPEG), once done")
+
+
+# --- history ----------------------------------------------------------------------------------
+
+@extend_schema(tags=["history"])
+class HistorySummaryView(ApiView):
+    @extend_schema(
+        operation_id="history_summary",
+        summary="Per class, the confidence of your finished scans over time (for a chart)",
+        description="Only finished (`done`) scans, oldest first. `series` is ready for a line chart per "
+        "class; `points` has the same data per scan. Optionally limited to a date range.",
+        parameters=[s.DateRangeSerializer],
+        responses={200: s.HistorySummarySerializer, **errors(400, 401)},
+    )
+    def get(self, request):
+        query = s.DateRangeSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        summary = selectors.confidence_series(request.user, **query.validated_data)
+        return Response({**summary, "disclaimer": settings.DISCLAIMER})
+
+
+# --- account ----------------------------------------------------------------------------------
+
+@extend_schema(tags=["account"])
+class MeView(ApiView):
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="Your profile",
+        description="Your e-mail, display name and consent flag.",
+        responses={200: s.ProfileSerializer, **errors(401)},
+    )
+    def get(self, request):
+        return Response(s.ProfileSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="me_partial_update",
+        summary="Edit your profile and consent",
+        description="Change `display_name` and/or `consent_training` (opt-in to let reviewed photos improve "
+        "the model; withdrawing removes them from future training exports). Other fields are read-only.",
+        request=s.ProfileSerializer,
+        responses={200: s.ProfileSerializer, **errors(400, 401, 415)},
+    )
+    def patch(self, request):
+        data = s.ProfileSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = account_services.update_profile(request.user, **data.validated_data)
+        return Response(s.ProfileSerializer(user).data)
+
+    @extend_schema(
+        operation_id="me_destroy",
+        summary="Delete your account and all its data",
+        description="Deletes the account, every scan and every stored photo, and revokes all refresh "
+        "tokens. Requires the current password in the body. This cannot be undone.",
+        request=s.DeleteAccountSerializer,
+        responses={204: OpenApiResponse(description="Deleted."), **errors(400, 401, 415)},
+        examples=[OpenApiExample("Confirm", value={"password": "your password"}, request_only=True)],
+    )
+    def delete(self, request):
+        data = s.DeleteAccountSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        delete_account_with_password(request.user, data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["account"])
+class ExportView(ApiView):
+    @extend_schema(
+        operation_id="me_export",
+        summary="Download all your data (zip)",
+        description="A zip with `data.json` (account, every scan and result, the disclaimer) and every "
+        "stored photo under `images/`.",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **errors(401)},
+    )
+    def get(self, request):
+        archive = scan_services.build_data_export(request.user)
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="facediag-export.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response

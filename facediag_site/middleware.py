@@ -1,0 +1,63 @@
+import logging
+
+from django.db import OperationalError, connection
+from django.http import HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE_TEXT = "FaceDiag is temporarily unavailable. Your data is safe; please try again in a minute."
+
+
+def database_unavailable_response(request):
+    logger.error("database unavailable while serving %s %s", request.method, request.path)
+    try:
+        connection.close()  # drop the broken connection so the next request reconnects
+    except Exception:
+        pass
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"error": {"code": "service_unavailable", "message": UNAVAILABLE_TEXT, "fields": {}}}, status=503
+        )
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
+            f"<p>{UNAVAILABLE_TEXT}</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = "30"
+    return response
+
+
+def server_error(request):
+    """handler500: a database outage raised inside middleware is still a 503, not a 500."""
+    import sys
+
+    from django.views.defaults import server_error as default_server_error
+
+    if isinstance(sys.exc_info()[1], OperationalError):
+        return database_unavailable_response(request)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "server_error", "message": "Internal error.", "fields": {}}}, status=500)
+    return default_server_error(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Database down: answer 503 (JSON for the API, a plain page otherwise), never a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except OperationalError:
+            return self._unavailable(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError):
+            return self._unavailable(request)
+        return None
+
+    def _unavailable(self, request):
+        return database_unavailable_response(request)

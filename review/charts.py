@@ -1,0 +1,101 @@
+"""Server-side PNG pictures of the agreement statistics (matplotlib, Agg; no pyplot global state)."""
+
+from __future__ import annotations
+
+import io
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _pretty(label):
+    return label.replace("_", " ").capitalize()
+
+
+def confusion_png(stats) -> bytes:
+    """Heatmap: rows = model label, columns = reviewer label; cell text = count; diagonal outlined."""
+    rows, cols = stats["model_labels"], stats["reviewer_labels"]
+    counts = [[stats["matrix"][r][c] for c in cols] for r in rows]
+    fig = _figure(7, 5.2)
+    ax = fig.add_subplot()
+    image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, max(max(r) for r in counts)))
+    ax.set_xticks(range(len(cols)), [_pretty(c) for c in cols], rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [_pretty(r) for r in rows])
+    ax.set_xlabel("Reviewer's label")
+    ax.set_ylabel("Model's label")
+    agreement = stats["agreement"]
+    ax.set_title(
+        f"Model vs reviewer: {stats['total']} reviews, agreement "
+        + (f"{agreement:.0%}" if agreement is not None else "n/a")
+    )
+    peak = max(1, max(max(r) for r in counts))
+    for i, row in enumerate(counts):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "#1d2430")
+            if rows[i] == cols[j]:
+                ax.add_patch(_square(j, i))
+    from matplotlib.ticker import MaxNLocator
+
+    fig.colorbar(image, ax=ax, label="reviews", ticks=MaxNLocator(integer=True))
+    return _png(fig)
+
+
+def _square(x, y):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="#2f6fb0", linewidth=2)
+
+
+def timeline_png(stats) -> bytes:
+    """Agreement rate per period, one line per model version, plus per-class rates as bars."""
+    fig = _figure(9, 4.2)
+    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    series = {}
+    for point in stats["timeline"]:
+        series.setdefault(point["version"], []).append(point)
+    periods = sorted({p["period"] for p in stats["timeline"]})
+    position = {period: i for i, period in enumerate(periods)}  # numeric x: no categorical-axis guessing
+    for version, points in sorted(series.items()):
+        xs = [position[p["period"]] for p in points]
+        ys = [100 * p["agreement"] for p in points]
+        left.plot(xs, ys, marker="o", label=f"{version}")
+        for x, y, p in zip(xs, ys, points, strict=True):
+            left.annotate(f"n={p['usable']}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
+                          fontsize=7)
+    if periods:
+        left.set_xticks(range(len(periods)), periods)
+        left.set_xlim(-0.5, len(periods) - 0.5)
+    left.set_ylim(0, 112)
+    left.set_yticks(range(0, 101, 20))
+    left.set_ylabel("Agreement (%)")
+    left.set_xlabel(f"Review {stats['period']} (start)")
+    left.set_title("Agreement over time, per model version")
+    if series:
+        left.legend(fontsize=8, loc="lower right")
+        left.tick_params(axis="x", labelrotation=30, labelsize=8)
+    else:
+        left.text(0.5, 0.5, "No usable reviews yet", ha="center", va="center", transform=left.transAxes)
+    classes = list(stats["per_class"])
+    confirmed = [100 * (stats["per_class"][c]["confirmed_rate"] or 0) for c in classes]
+    found = [100 * (stats["per_class"][c]["found_rate"] or 0) for c in classes]
+    xs = range(len(classes))
+    right.bar([x - 0.2 for x in xs], confirmed, width=0.4, label="model's label confirmed")
+    right.bar([x + 0.2 for x in xs], found, width=0.4, label="reviewer's label found")
+    right.set_xticks(list(xs), [_pretty(c) for c in classes])
+    right.set_ylim(0, 125)
+    right.set_yticks(range(0, 101, 20))
+    right.set_title("Per-class agreement (%)")
+    right.legend(fontsize=8, loc="upper right")
+    return _png(fig)

@@ -1,0 +1,74 @@
+from django import forms
+
+from diagnosis.models import Label
+from ml.models import ModelVersion
+
+from . import selectors
+from .models import ReviewLabel
+
+FLAG_CHOICES = [(f, f.replace("_", " ")) for f in selectors.QUALITY_FLAGS] + [(selectors.NO_FLAGS, "no flags")]
+
+
+class QueueFilterForm(forms.Form):
+    order = forms.ChoiceField(
+        choices=[(selectors.ORDER_UNCERTAIN, "Most uncertain first"), (selectors.ORDER_OLDEST, "Oldest first")],
+        required=False,
+    )
+    label = forms.ChoiceField(choices=[("", "Any predicted label"), *Label.choices], required=False,
+                              label="Predicted label")
+    flags = forms.MultipleChoiceField(choices=FLAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+                                      label="Quality flags")
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False,
+                                           empty_label="Any model version")
+
+    def filters(self) -> dict:
+        """Selector keyword arguments; invalid input falls back to the unfiltered queue."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "order": data.get("order") or selectors.ORDER_UNCERTAIN,
+            "label": data.get("label") or None,
+            "flags": tuple(data.get("flags") or ()),
+            "model_version": data.get("model_version"),
+        }
+
+    def querystring(self) -> str:
+        """The valid filters, re-encoded, to carry from the queue to each review page and on."""
+        from django.http import QueryDict
+
+        qd = QueryDict(mutable=True)
+        f = self.filters()
+        if f["order"] != selectors.ORDER_UNCERTAIN:
+            qd["order"] = f["order"]
+        if f["label"]:
+            qd["label"] = f["label"]
+        if f["flags"]:
+            qd.setlist("flags", list(f["flags"]))
+        if f["model_version"] is not None:
+            qd["model_version"] = str(f["model_version"].pk)
+        return qd.urlencode()
+
+
+class ReviewForm(forms.Form):
+    label = forms.ChoiceField(choices=ReviewLabel.choices, widget=forms.RadioSelect, label="Your label")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
+                              label="Comment (optional, not shown to the user)")
+
+
+class DashboardFilterForm(forms.Form):
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False,
+                                           empty_label="All model versions")
+    period = forms.ChoiceField(choices=[("week", "Week"), ("day", "Day"), ("month", "Month")], required=False)
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {"model_version": data.get("model_version"), "period": data.get("period") or "week"}
+
+    def querystring(self) -> str:
+        from django.http import QueryDict
+
+        qd = QueryDict(mutable=True)
+        f = self.filters()
+        if f["model_version"] is not None:
+            qd["model_version"] = str(f["model_version"].pk)
+        qd["period"] = f["period"]
+        return qd.urlencode()

@@ -1,0 +1,91 @@
+"""A reviewer logs in, reviews two scans from the queue, and the dashboard updates (headless Chromium)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from review import services
+from review.models import AuditEvent, Review
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = os.environ.get("REVIEW_DASHBOARD_SCREENSHOT", "")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def review_page():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+            # Playwright's sync API runs the test in a greenlet with its own context, and Django keeps
+            # one DB connection per context: close the ones opened here, or the test DB cannot be dropped.
+            connections.close_all()
+
+
+def test_reviewer_reviews_two_scans_and_dashboard_updates(live_server, review_page, make_scan, model_version,
+                                                          django_user_model):
+    group, _ = services.ensure_reviewer_group()
+    clinician = django_user_model.objects.create_user(email="clinician@example.com", password="a-long-secret-42")
+    clinician.groups.add(group)
+    first = make_scan(label="acne", top=0.41, model_version=model_version, quality={"blurry": True})
+    second = make_scan(label="eczema", top=0.52, model_version=model_version)
+    page = review_page
+
+    page.goto(f"{live_server.url}/login/?next=/review/")
+    page.fill("#id_username", "clinician@example.com")
+    page.fill("#id_password", "a-long-secret-42")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/review/")
+    assert page.locator("#queue-count strong").inner_text() == "2"
+    assert page.get_by_role("link", name="Review queue").count() == 1  # nav link for reviewers
+
+    page.goto(f"{live_server.url}/review/dashboard/")
+    assert page.locator("#stat-total").inner_text() == "0"
+
+    page.goto(f"{live_server.url}/review/")
+    page.click("#start-reviewing")
+    page.wait_for_url(f"**/review/scans/{first.id}/")  # most uncertain first
+    page.wait_for_function("document.querySelector('.images img').naturalWidth > 0")
+    assert "blurry" in page.locator("#quality-flags").inner_text()
+    page.click("#confirm-button")  # confirm the model's "acne"
+
+    page.wait_for_url(f"**/review/scans/{second.id}/")  # straight on to the next
+    page.keyboard.press("4")  # the key shortcut picks the 4th label: rosacea
+    assert page.locator("input[name=label][value=rosacea]").is_checked()
+    page.fill("textarea[name=comment]", "telangiectasia on the cheeks")
+    page.click("#save-button")
+    page.wait_for_url("**/review/")
+    assert "queue is clear" in page.content()
+
+    page.click("text=Agreement dashboard")
+    page.wait_for_url("**/review/dashboard/")
+    assert page.locator("#stat-total").inner_text() == "2"
+    assert page.locator("#stat-agreed").inner_text() == "1"
+    assert page.locator("#stat-agreement").inner_text() == "50%"
+    for img in ("#confusion-img", "#timeline-img"):
+        page.wait_for_function(f"document.querySelector('{img}').complete && "
+                               f"document.querySelector('{img}').naturalWidth > 0")
+    if SCREENSHOT:
+        Path(SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOT, full_page=True)
+
+    assert sorted(Review.objects.values_list("label", flat=True)) == ["acne", "rosacea"]
+    assert AuditEvent.objects.filter(action="review.created", actor=clinician).count() == 2
+    assert AuditEvent.objects.filter(action="image.viewed", actor=clinician).count() >= 4  # images + heatmaps

@@ -1,0 +1,152 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from diagnosis.models import CONDITIONS, QUALITY_MESSAGES
+
+from . import charts, selectors, services
+from .forms import DashboardFilterForm, QueueFilterForm, ReviewForm
+
+QUEUE_PAGE_SIZE = 100
+
+
+def reviewer_required(view):
+    """Logged-in users without the permission get 403; anonymous users go to the login page."""
+    return login_required(permission_required("diagnosis.review_scan", raise_exception=True)(view))
+
+
+def _with_query(url, qs):
+    return f"{url}?{qs}" if qs else url
+
+
+def _review_url(scan, qs):
+    return _with_query(reverse("review:review-scan", kwargs={"scan_id": scan.id}), qs)
+
+
+@reviewer_required
+@require_GET
+@never_cache
+def queue(request):
+    form = QueueFilterForm(request.GET or None)
+    filters = form.filters()
+    scans = selectors.review_queue(request.user, **filters)
+    total = scans.count()
+    return render(
+        request,
+        "review/queue.html",
+        {"form": form, "scans": scans[:QUEUE_PAGE_SIZE], "total": total, "qs": form.querystring(),
+         "page_size": QUEUE_PAGE_SIZE},
+    )
+
+
+@reviewer_required
+@require_GET
+def queue_start(request):
+    form = QueueFilterForm(request.GET or None)
+    first = selectors.review_queue(request.user, **form.filters()).first()
+    if first is None:
+        messages.info(request, "The queue is empty.")
+        return redirect(_with_query(reverse("review:queue"), form.querystring()))
+    return redirect(_review_url(first, form.querystring()))
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def review_scan(request, scan_id):
+    scan = selectors.get_scan_for_review(request.user, scan_id)
+    queue_form = QueueFilterForm(request.GET or None)
+    filters, qs = queue_form.filters(), queue_form.querystring()
+    existing = selectors.review_of(scan)
+    status = 200
+    if request.method == "POST":
+        data = request.POST.copy()
+        if data.get("action") == "confirm" and scan.label in CONDITIONS:
+            data["label"] = scan.label  # "Confirm the model's label" button
+        form = ReviewForm(data)
+        if form.is_valid():
+            try:
+                review, created = services.review_scan(
+                    scan=scan, reviewer=request.user, label=form.cleaned_data["label"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except services.ReviewNotAllowed as exc:
+                messages.error(request, str(exc))
+                return redirect(_with_query(reverse("review:queue"), qs))
+            messages.success(
+                request, f"{'Reviewed' if created else 'Review updated'}: {review.get_label_display()}."
+            )
+            following = selectors.next_in_queue(request.user, scan, **filters)
+            if following is None:
+                messages.info(request, "The queue is clear. Thank you.")
+                return redirect(_with_query(reverse("review:queue"), qs))
+            return redirect(_review_url(following, qs))
+        status = 400
+    else:
+        initial = {}
+        if existing is not None:
+            initial = {"label": existing.label, "comment": existing.comment}
+        elif scan.label in CONDITIONS:
+            initial = {"label": scan.label}
+        form = ReviewForm(initial=initial)
+    following = selectors.next_in_queue(request.user, scan, **filters)
+    probabilities = sorted(
+        ((c, float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS), key=lambda item: item[1], reverse=True
+    )
+    flags = [(name, QUALITY_MESSAGES[name]) for name in QUALITY_MESSAGES if scan.quality.get(name)]
+    return render(
+        request,
+        "review/review_scan.html",
+        {
+            "scan": scan, "form": form, "existing": existing, "probabilities": probabilities, "flags": flags,
+            "qs": qs, "next_scan": following, "can_confirm": scan.label in CONDITIONS,
+            "remaining": selectors.review_queue(request.user, **filters).count(),
+        },
+        status=status,
+    )
+
+
+@reviewer_required
+@require_GET
+def dashboard(request):
+    form = DashboardFilterForm(request.GET or None)
+    filters = form.filters()
+    stats = selectors.agreement_stats(**filters)
+    matrix_rows = [(m, [stats["matrix"][m][r] for r in stats["reviewer_labels"]]) for m in stats["model_labels"]]
+    return render(
+        request,
+        "review/dashboard.html",
+        {"form": form, "stats": stats, "matrix_rows": matrix_rows, "qs": form.querystring(),
+         "per_class": list(stats["per_class"].items())},
+    )
+
+
+@reviewer_required
+@require_GET
+def dashboard_data(request):
+    form = DashboardFilterForm(request.GET or None)
+    return JsonResponse(selectors.agreement_stats(**form.filters()))
+
+
+def _png_response(data):
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@reviewer_required
+@require_GET
+def dashboard_confusion_png(request):
+    form = DashboardFilterForm(request.GET or None)
+    return _png_response(charts.confusion_png(selectors.agreement_stats(**form.filters())))
+
+
+@reviewer_required
+@require_GET
+def dashboard_timeline_png(request):
+    form = DashboardFilterForm(request.GET or None)
+    return _png_response(charts.timeline_png(selectors.agreement_stats(**form.filters())))

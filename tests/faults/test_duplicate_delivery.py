@@ -1,0 +1,33 @@
+"""The same task delivered twice at the same time: exactly one result is written."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from diagnosis import services
+from diagnosis.models import Scan
+from diagnosis.tasks import analyse_scan
+from tests.support import face_like_jpeg, media_files, wait_for_status
+from tests.worker import WorkerProcess, flush_broker
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_duplicate_concurrent_delivery_writes_one_result(user, active_model, tmp_path, isolated_media):
+    flush_broker()
+    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+    worker = WorkerProcess(tmp_path / "worker.log", concurrency=2)
+    try:
+        worker.wait_ready()
+        for _ in range(2):  # the very same message twice, e.g. a visibility-timeout redelivery
+            analyse_scan.apply_async((str(scan.id),), task_id=f"dup-{scan.id}")
+        done = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
+        import time
+
+        time.sleep(3)  # let the second delivery finish too
+    finally:
+        worker.stop()
+    assert done.status == "done"
+    final = Scan.objects.get(id=scan.id)
+    assert (final.label, final.completed_at, final.heatmap.name) == (done.label, done.completed_at, done.heatmap.name)
+    heatmaps = [p for p in media_files(isolated_media) if p.parent.name == "heatmaps"]
+    assert [p.name for p in heatmaps] == [final.heatmap.name.split("/")[-1]]  # no orphan from the loser
