@@ -1,0 +1,93 @@
+"""Photo-style augmentation applied to preprocessed uint8 RGB crops during training.
+
+The aim is to break source cues (camera vs. retouched/GAN texture, JPEG quality,
+white balance, watermarks, eye bars, framing) rather than to add geometric variety only.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_WATERMARK_WORDS = ("(c) Dermnet.com", "shutterstock.com", "www.example.com", "(c) photo", "ID 1966504144", "sample")
+
+
+def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    img = crop.copy()
+    s = img.shape[0]
+    # geometry: flip, small rotation, zoom, shift
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    if rng.random() < 0.8:
+        angle = rng.uniform(-15, 15)
+        zoom = rng.uniform(1.0, 1.2)
+        tx, ty = rng.uniform(-0.06, 0.06, size=2) * s
+        m = cv2.getRotationMatrix2D((s / 2, s / 2), angle, zoom)
+        m[:, 2] += (tx, ty)
+        img = cv2.warpAffine(
+            np.ascontiguousarray(img), m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        )
+    img = img.astype(np.float32)
+    # colour / white balance / brightness / contrast / saturation
+    if rng.random() < 0.8:
+        img *= rng.uniform(0.85, 1.15, size=3).astype(np.float32)  # white balance
+    if rng.random() < 0.8:
+        mean = img.mean()
+        img = (img - mean) * rng.uniform(0.75, 1.25) + mean * rng.uniform(0.75, 1.25)
+    if rng.random() < 0.4:
+        gray = img.mean(axis=2, keepdims=True)
+        img = gray + (img - gray) * rng.uniform(0.7, 1.3)
+    img = np.clip(img, 0, 255)
+    # texture: blur or sharpen, then sensor noise
+    r = rng.random()
+    if r < 0.3:
+        k = int(rng.choice([3, 5]))
+        img = cv2.GaussianBlur(img, (k, k), rng.uniform(0.5, 1.8))
+    elif r < 0.5:
+        blurred = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.0))
+        img = np.clip(img + rng.uniform(0.3, 1.0) * (img - blurred), 0, 255)
+    if rng.random() < 0.4:
+        sigma = rng.uniform(2, 10)
+        if rng.random() < 0.5:
+            noise = rng.normal(0, sigma, size=img.shape[:2] + (1,))  # luminance noise
+        else:
+            noise = rng.normal(0, sigma, size=img.shape)  # chroma noise
+        img = np.clip(img + noise.astype(np.float32), 0, 255)
+    img = img.astype(np.uint8)
+    # overlays that some sources carry: watermark text, eye bars, a bottom strip
+    if rng.random() < 0.25:
+        img = _watermark(img, rng)
+    if rng.random() < 0.1:
+        img = _eye_bar(img, rng)
+    if rng.random() < 0.08:
+        h = int(s * rng.uniform(0.05, 0.1))
+        img[-h:] = int(rng.integers(200, 256))
+    # JPEG re-compression at a random quality (last, like a real upload)
+    if rng.random() < 0.6:
+        q = int(rng.integers(30, 95))
+        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(img)
+
+
+def _watermark(img, rng):
+    s = img.shape[0]
+    overlay = img.copy()
+    text = str(rng.choice(_WATERMARK_WORDS))
+    scale = s / 300 * rng.uniform(0.6, 1.2)
+    org = (int(rng.uniform(0.02, 0.4) * s), int(rng.uniform(0.2, 0.95) * s))
+    colour = (255, 255, 255) if rng.random() < 0.7 else (40, 40, 40)
+    cv2.putText(overlay, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, max(1, int(scale * 2)), cv2.LINE_AA)
+    alpha = rng.uniform(0.3, 0.8)
+    return cv2.addWeighted(overlay, alpha, img, 1 - alpha, 0)
+
+
+def _eye_bar(img, rng):
+    s = img.shape[0]
+    y = int(rng.uniform(0.25, 0.45) * s)
+    h = int(rng.uniform(0.07, 0.14) * s)
+    x0, x1 = int(rng.uniform(0.05, 0.2) * s), int(rng.uniform(0.8, 0.95) * s)
+    img = img.copy()
+    img[y : y + h, x0:x1] = int(rng.choice([0, 0, 128]))
+    return img

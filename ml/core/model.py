@@ -1,0 +1,173 @@
+"""VGG16 transfer model, split in two parts.
+
+* ``trunk``: VGG16 blocks 1-4 (ImageNet weights, frozen; never stored in the artifact).
+* ``top``: VGG16 block 5 (fine-tuned) + the new classification head
+  (GlobalAveragePooling -> Dropout -> Dense(256, relu) -> Dropout -> Dense(n) logits).
+
+The trunk can be built in bfloat16 (AMX) for inference and feature caching; the top
+runs in float32. ``top`` has three outputs: block5_conv3 activations (Grad-CAM),
+the penultimate 256-d features (out-of-distribution score) and the logits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+VGG_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+HIDDEN = 256
+DROPOUT = 0.4
+
+
+def conv_names(blocks=range(1, 6)):
+    return [f"block{b}_conv{i}" for b in blocks for i in range(1, VGG_BLOCKS[b - 1][1] + 1)]
+
+
+def sha256_file(path, chunk=1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_base_weights(path) -> dict[str, list[np.ndarray]]:
+    """Read the Keras VGG16 notop .h5 file with h5py: {layer_name: [kernel, bias]}."""
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        for name in conv_names():
+            g = f[name]
+            names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs["weight_names"]]
+            out[name] = [np.asarray(g[n]) for n in names]
+    return out
+
+
+def random_base_weights(seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """Glorot-initialised VGG16 conv weights (tests without the weights file; never downloads)."""
+    rng = np.random.default_rng(seed)
+    out, cin = {}, 3
+    for b, (cout, n) in enumerate(VGG_BLOCKS, start=1):
+        for i in range(1, n + 1):
+            lim = np.sqrt(6.0 / (9 * cin + 9 * cout))
+            out[f"block{b}_conv{i}"] = [
+                rng.uniform(-lim, lim, size=(3, 3, cin, cout)).astype(np.float32),
+                np.zeros(cout, np.float32),
+            ]
+            cin = cout
+    return out
+
+
+def load_base_weights(path) -> tuple[dict[str, list[np.ndarray]], str]:
+    """Base weights and their checksum; random weights ('random') when ``path`` is None or missing."""
+    if path and Path(path).exists():
+        return read_base_weights(path), sha256_file(path)
+    return random_base_weights(), "random"
+
+
+def build_trunk(input_size: int, base_weights=None, dtype: str = "float32"):
+    """VGG16 blocks 1-4: (S, S, 3) caffe-preprocessed -> block4_pool (S/16, S/16, 512)."""
+    import keras
+
+    inp = keras.Input((input_size, input_size, 3), name="image")
+    x = inp
+    for b in range(1, 5):
+        x = _vgg_block(x, b, dtype)
+    trunk = keras.Model(inp, x, name=f"vgg16_trunk_{dtype}")
+    trunk.trainable = False
+    if base_weights is not None:
+        for name in conv_names(range(1, 5)):
+            trunk.get_layer(name).set_weights(base_weights[name])
+    return trunk
+
+
+def _vgg_block(x, b, dtype):
+    from keras import layers
+
+    filters, n = VGG_BLOCKS[b - 1]
+    for i in range(1, n + 1):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{b}_conv{i}", dtype=dtype)(x)
+    return layers.MaxPooling2D(2, 2, name=f"block{b}_pool", dtype=dtype)(x)
+
+
+def feature_hw(input_size: int) -> int:
+    return input_size // 16
+
+
+def build_top(input_size: int, n_classes: int, base_weights=None, dropout: float = DROPOUT):
+    """Block 5 + head, float32: block4_pool features -> [block5_conv3, penultimate, logits]."""
+    import keras
+    from keras import layers
+
+    hw = feature_hw(input_size)
+    inp = keras.Input((hw, hw, 512), name="block4_features")
+    x = inp
+    for i in range(1, 4):
+        x = layers.Conv2D(512, 3, padding="same", activation="relu", name=f"block5_conv{i}")(x)
+    conv = x
+    x = layers.MaxPooling2D(2, 2, padding="same", name="block5_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    pen, logits = _head(x, n_classes, dropout)
+    top = keras.Model(inp, [conv, pen, logits], name="vgg16_top")
+    if base_weights is not None:
+        for name in conv_names([5]):
+            top.get_layer(name).set_weights(base_weights[name])
+    return top
+
+
+def _head(x, n_classes, dropout):
+    from keras import layers
+
+    x = layers.Dropout(dropout, name="head_dropout1")(x)
+    pen = layers.Dense(HIDDEN, activation="relu", name="head_dense")(x)
+    x = layers.Dropout(dropout, name="head_dropout2")(pen)
+    logits = layers.Dense(n_classes, name="head_logits")(x)
+    return pen, logits
+
+
+def build_head(n_classes: int, dropout: float = DROPOUT):
+    """The head alone on 512-d pooled block-5 features (phase one)."""
+    import keras
+
+    inp = keras.Input((512,), name="pooled")
+    pen, logits = _head(inp, n_classes, dropout)
+    return keras.Model(inp, logits, name="head")
+
+
+HEAD_LAYERS = ("head_dense", "head_logits")
+TRAINED_LAYERS = (*conv_names([5]), *HEAD_LAYERS)
+
+
+def get_trained_weights(top) -> dict[str, np.ndarray]:
+    out = {}
+    for name in TRAINED_LAYERS:
+        k, b = top.get_layer(name).get_weights()
+        out[f"{name}/kernel"], out[f"{name}/bias"] = k, b
+    return out
+
+
+def set_trained_weights(top, weights: dict[str, np.ndarray]) -> None:
+    for name in TRAINED_LAYERS:
+        layer = top.get_layer(name)
+        layer.set_weights(
+            [np.asarray(weights[f"{name}/kernel"], np.float32), np.asarray(weights[f"{name}/bias"], np.float32)]
+        )
+
+
+def build_full_model(input_size: int, n_classes: int, base_weights, trained: dict | None, dtype: str = "float32"):
+    """The whole classifier as one plain Keras model (image -> logits); used as the fp32 reference."""
+    import keras
+
+    trunk = build_trunk(input_size, base_weights, dtype=dtype)
+    top = build_top(input_size, n_classes, base_weights)
+    if trained is not None:
+        set_trained_weights(top, trained)
+    inp = keras.Input((input_size, input_size, 3), name="image")
+    feats = trunk(inp)
+    if dtype != "float32":
+        feats = keras.layers.Activation("linear", dtype="float32", name="to_float32")(feats)
+    logits = top(feats)[2]
+    return keras.Model(inp, logits, name="facediag_vgg16")

@@ -1,0 +1,139 @@
+"""The single preprocessing function used by training, evaluation and inference.
+
+load -> EXIF orientation -> RGB -> face crop with margin (or central crop without a face)
+-> resize to ``size`` x ``size`` -> (later) VGG "caffe" preprocessing.
+Quality flags and the skin-pixel ratio are computed on the same region.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import faces, quality
+
+#: Margin added on each side of the detected face box, as a fraction of the box size.
+FACE_MARGIN = 0.25
+#: Without a face, this fraction of each border is dropped (watermark strips, frames).
+BORDER_CROP = 0.08
+#: ImageNet BGR means used by VGG16's "caffe" preprocessing.
+VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+DEFAULT_SIZE = 224
+
+Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
+
+
+class InvalidImage(ValueError):
+    """The input could not be decoded as an image."""
+
+
+@dataclass
+class Preprocessed:
+    crop: np.ndarray  # uint8 RGB, size x size
+    quality: dict[str, bool]
+    face_found: bool
+    skin_ratio: float
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the crop in the oriented image
+    image_size: tuple[int, int]  # (width, height) after EXIF orientation
+    extras: dict = field(default_factory=dict)
+
+
+def load_rgb(image) -> np.ndarray:
+    """Decode bytes / a path / a file object / a PIL image into an oriented uint8 RGB array."""
+    try:
+        if isinstance(image, Image.Image):
+            pil = image
+        elif isinstance(image, (bytes, bytearray, memoryview)):
+            pil = Image.open(io.BytesIO(bytes(image)))
+        elif isinstance(image, (str, os.PathLike)):
+            pil = Image.open(image)
+        elif hasattr(image, "read"):
+            pil = Image.open(image)
+        else:
+            raise InvalidImage(f"unsupported image input: {type(image)!r}")
+        pil = ImageOps.exif_transpose(pil)
+        if pil.mode != "RGB":
+            if pil.mode in ("RGBA", "LA") or (pil.mode == "P" and "transparency" in pil.info):
+                pil = pil.convert("RGBA")
+                bg = Image.new("RGB", pil.size, (255, 255, 255))
+                bg.paste(pil, mask=pil.split()[-1])
+                pil = bg
+            else:
+                pil = pil.convert("RGB")
+        arr = np.asarray(pil, dtype=np.uint8)
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise InvalidImage(f"cannot decode image: {exc}") from exc
+    if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 1:
+        raise InvalidImage("image has no pixels")
+    return np.ascontiguousarray(arr)
+
+
+def face_crop_box(face: faces.FaceBox, width: int, height: int, margin: float = FACE_MARGIN):
+    """Square box around the face, enlarged by ``margin`` per side, shifted/clipped to the image."""
+    cx, cy = face.x + face.w / 2.0, face.y + face.h / 2.0
+    side = max(face.w, face.h) * (1.0 + 2.0 * margin)
+    side = min(side, width, height)
+    x0, y0 = cx - side / 2.0, cy - side / 2.0
+    x0 = min(max(0.0, x0), width - side)
+    y0 = min(max(0.0, y0), height - side)
+    x0, y0 = max(0.0, x0), max(0.0, y0)
+    return _int_box(x0, y0, min(width, x0 + side), min(height, y0 + side))
+
+
+def central_box(width: int, height: int, border: float = BORDER_CROP):
+    """Drop ``border`` of each side, then take the largest centred square."""
+    x0, y0 = width * border, height * border
+    w, h = width * (1 - 2 * border), height * (1 - 2 * border)
+    side = min(w, h)
+    x0 += (w - side) / 2.0
+    y0 += (h - side) / 2.0
+    return _int_box(x0, y0, x0 + side, y0 + side)
+
+
+def _int_box(x0, y0, x1, y1):
+    x0, y0 = int(round(x0)), int(round(y0))
+    x1, y1 = max(x0 + 1, int(round(x1))), max(y0 + 1, int(round(y1)))
+    return x0, y0, x1, y1
+
+
+def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True) -> Preprocessed:
+    """The one preprocessing function: returns the ``size`` x ``size`` uint8 RGB crop and flags."""
+    rgb = image if isinstance(image, np.ndarray) else load_rgb(image)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImage("expected a uint8 RGB array")
+    height, width = rgb.shape[:2]
+    face = faces.detect_face(rgb) if detect and min(height, width) >= 24 else None
+    if face is not None:
+        box = face_crop_box(face, width, height)
+    else:
+        box = central_box(width, height) if min(height, width) >= 20 else (0, 0, width, height)
+    x0, y0, x1, y1 = box
+    region = rgb[y0:y1, x0:x1]
+    interp = cv2.INTER_AREA if min(region.shape[:2]) > size else cv2.INTER_CUBIC
+    crop = cv2.resize(region, (size, size), interpolation=interp)
+    return Preprocessed(
+        crop=np.ascontiguousarray(crop),
+        quality=quality.quality_flags(region, face is not None),
+        face_found=face is not None,
+        skin_ratio=quality.skin_ratio(crop),
+        box=box,
+        image_size=(width, height),
+        extras={
+            "face_kind": face.kind if face else None,
+            "gray_std": float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std()),
+            "laplacian_var": quality.laplacian_variance(region),
+        },
+    )
+
+
+def vgg_input(crops: np.ndarray) -> np.ndarray:
+    """uint8 RGB batch (N, H, W, 3) or single image -> float32 VGG16 "caffe" input (BGR, mean removed)."""
+    x = np.asarray(crops, dtype=np.float32)[..., ::-1]
+    return np.ascontiguousarray(x - VGG_MEAN_BGR)

@@ -1,0 +1,59 @@
+"""Image quality flags and the skin-pixel ratio, computed by the preprocessing code."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Variance of the Laplacian (grey, crop resized to QUALITY_SIDE) below which the image is blurry.
+BLUR_LAPLACIAN_VAR = 60.0
+#: Mean luma (0-255) below which the crop is too dark / above which it is too bright.
+DARK_MEAN = 50.0
+BRIGHT_MEAN = 215.0
+#: Shorter side, in pixels, of the analysed region (face crop or whole image) below which it is too small.
+MIN_REGION_SIDE = 100
+#: Side the crop is resized to before the blur/exposure measurements (makes them size independent).
+QUALITY_SIDE = 256
+#: YCrCb skin range (Chai & Ngan 1999) used for the skin-pixel ratio.
+SKIN_CR = (133, 180)  # upper bound widened from 173 so inflamed (red) skin still counts
+SKIN_CB = (77, 127)
+
+QUALITY_KEYS = ("no_face", "blurry", "too_dark", "too_bright", "too_small")
+
+
+def laplacian_variance(rgb: np.ndarray) -> float:
+    gray = cv2.cvtColor(_norm(rgb), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def mean_luma(rgb: np.ndarray) -> float:
+    return float(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).mean())
+
+
+#: The skin ratio is measured on the crop area-averaged to this side, so pixel noise cannot pass as skin.
+SKIN_SIDE = 32
+
+
+def skin_ratio(rgb: np.ndarray) -> float:
+    """Fraction of (area-averaged) pixels inside the YCrCb skin range."""
+    small = cv2.resize(rgb, (SKIN_SIDE, SKIN_SIDE), interpolation=cv2.INTER_AREA)
+    ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    mask = (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+    return float(mask.mean())
+
+
+def quality_flags(region_rgb: np.ndarray, face_found: bool) -> dict[str, bool]:
+    h, w = region_rgb.shape[:2]
+    luma = mean_luma(region_rgb)
+    return {
+        "no_face": not face_found,
+        "blurry": laplacian_variance(region_rgb) < BLUR_LAPLACIAN_VAR,
+        "too_dark": luma < DARK_MEAN,
+        "too_bright": luma > BRIGHT_MEAN,
+        "too_small": min(h, w) < MIN_REGION_SIDE,
+    }
+
+
+def _norm(rgb: np.ndarray) -> np.ndarray:
+    return cv2.resize(rgb, (QUALITY_SIDE, QUALITY_SIDE), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,48 @@
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Evaluate a model on DIR/<class>/* (per source when DIR/manifest.csv exists)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", action="append", required=True, help="DIR/<class>/*; may be given several times")
+        parser.add_argument("--model", help="artifact directory (default: the active version)")
+        parser.add_argument("--json", dest="json_out", help="write all figures to this JSON file")
+        parser.add_argument("--plot", help="write the confusion matrix to this PNG")
+        parser.add_argument("--subset", help="CSV with a path column (e.g. the artifact's heldout_test.csv)")
+
+    def handle(self, *args, **opts):
+        from ml.core.evaluate import evaluate
+
+        from .predict_image import _load_predictor
+
+        predictor = _load_predictor(opts.get("model"))
+        t0 = time.time()
+
+        def progress(done, total):
+            if done == total or done % 64 == 0:
+                rate = done / max(time.time() - t0, 1e-6)
+                self.stderr.write(f"\r{done}/{total} images ({rate:.1f}/s)", ending="")
+                sys.stderr.flush()
+                if done == total:
+                    self.stderr.write("")
+
+        try:
+            report = evaluate(predictor, opts["data"], subset=opts.get("subset"), progress=progress)
+        except (ValueError, FileNotFoundError) as exc:
+            raise CommandError(str(exc)) from exc
+        from ml.core.train import format_report, plot_confusion
+
+        self.stdout.write(f"model: {predictor.version}")
+        self.stdout.write(format_report(report))
+        if opts.get("json_out"):
+            with open(opts["json_out"], "w") as f:
+                json.dump(report, f, indent=2, default=float)
+            self.stdout.write(f"wrote {opts['json_out']}")
+        if opts.get("plot"):
+            plot_confusion(report, opts["plot"])
+            self.stdout.write(f"wrote {opts['plot']}")

@@ -1,0 +1,102 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.core import preprocess, quality
+from ml.core.preprocess import InvalidImage
+
+from .synth import face_image, skin_image
+
+
+def _jpeg(arr, exif_orientation=None):
+    im = Image.fromarray(arr)
+    buf = io.BytesIO()
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        im.save(buf, "JPEG", quality=95, exif=exif)
+    else:
+        im.save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def test_exif_rotation_is_applied():
+    arr = np.zeros((40, 80, 3), np.uint8)
+    arr[:, :40] = (255, 0, 0)  # left half red
+    rgb = preprocess.load_rgb(_jpeg(arr, exif_orientation=6))  # 6 = rotate 90 CW on display
+    assert rgb.shape == (80, 40, 3)
+    assert rgb[5, 20, 0] > 200 and rgb[75, 20, 0] < 60  # red ends up on top
+
+
+def test_grayscale_and_rgba_become_rgb():
+    g = Image.fromarray(np.full((50, 50), 128, np.uint8), "L")
+    assert preprocess.load_rgb(g).shape == (50, 50, 3)
+    rgba = Image.fromarray(np.zeros((50, 50, 4), np.uint8), "RGBA")
+    assert preprocess.load_rgb(rgba)[0, 0].tolist() == [255, 255, 255]  # transparent -> white
+
+
+def test_invalid_image_raises():
+    with pytest.raises(InvalidImage):
+        preprocess.load_rgb(b"not an image")
+    with pytest.raises(InvalidImage):
+        preprocess.preprocess(b"")
+
+
+def test_face_path_crops_around_face():
+    img = np.full((480, 640, 3), (60, 80, 110), np.uint8)
+    img[80:400, 160:480] = face_image(320)
+    out = preprocess.preprocess(img, size=224)
+    assert out.face_found and not out.quality["no_face"]
+    x0, y0, x1, y1 = out.box
+    assert x0 >= 100 and x1 <= 540 and abs((x1 - x0) - (y1 - y0)) <= 2  # square box around the face
+    assert out.crop.shape == (224, 224, 3) and out.crop.dtype == np.uint8
+
+
+def test_no_face_path_uses_central_crop():
+    img = skin_image("acne", size=300)
+    out = preprocess.preprocess(img, size=128)
+    assert not out.face_found and out.quality["no_face"]
+    assert out.box == (24, 24, 276, 276)  # 8% border dropped
+    assert out.crop.shape == (128, 128, 3)
+    assert out.skin_ratio > 0.5
+
+
+def test_vgg_input_is_caffe_style():
+    x = preprocess.vgg_input(np.array([[[[10, 20, 30]]]], np.uint8))
+    np.testing.assert_allclose(x[0, 0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-5)
+
+
+def _flags(img, face=True):
+    return quality.quality_flags(img, face)
+
+
+def test_quality_flag_blurry():
+    sharp = skin_image("eczema", size=256)
+    import cv2
+
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 6)
+    assert not _flags(sharp)["blurry"]
+    assert _flags(blurred)["blurry"]
+
+
+def test_quality_flag_dark_and_bright():
+    img = skin_image("healthy", size=200)
+    assert not _flags(img)["too_dark"] and not _flags(img)["too_bright"]
+    assert _flags((img * 0.15).astype(np.uint8))["too_dark"]
+    assert _flags(np.clip(img.astype(int) + 120, 0, 255).astype(np.uint8))["too_bright"]
+
+
+def test_quality_flag_too_small_and_no_face():
+    small = skin_image("acne", size=60)
+    f = _flags(small, face=False)
+    assert f["too_small"] and f["no_face"]
+    assert set(f) == set(quality.QUALITY_KEYS)
+    assert not _flags(skin_image("acne", size=200))["too_small"]
+
+
+def test_preprocess_reports_all_flags_for_a_face():
+    out = preprocess.preprocess(_jpeg(face_image(320)))
+    assert set(out.quality) == set(quality.QUALITY_KEYS)
+    assert out.face_found

@@ -1,0 +1,70 @@
+"""ModelVersion registration/activation and the runtime predictor cache (Django DB)."""
+
+import json
+import shutil
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ml import runtime
+from ml.models import ModelVersion
+from ml.services import register_model
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime(settings, base_weights_path):
+    settings.VGG16_WEIGHTS_PATH = base_weights_path
+    runtime.clear_cache()
+    yield
+    runtime.clear_cache()
+
+
+def test_register_is_idempotent_and_activates_one(tiny_artifact, tmp_path):
+    out = tiny_artifact[0]
+    v1, created = register_model(out, activate=True)
+    assert created and v1.active and v1.classes == ["acne", "eczema", "healthy", "rosacea"]
+    v1b, created = register_model(out, activate=True)
+    assert not created and v1b.pk == v1.pk
+    assert ModelVersion.objects.count() == 1
+    # a second, different artifact: activating it deactivates the first
+    other = tmp_path / "tiny-model"
+    shutil.copytree(out, other)
+    m = json.loads((out / "metadata.json").read_text())
+    m["temperature"] = m["temperature"] * 1.5
+    (other / "metadata.json").write_text(json.dumps(m))
+    v2, created = register_model(other, activate=True)
+    assert created and v2.name != v1.name
+    assert list(ModelVersion.objects.filter(active=True)) == [v2]
+
+
+def test_register_model_command(tiny_artifact, capsys):
+    call_command("register_model", str(tiny_artifact[0]), "--activate")
+    call_command("register_model", str(tiny_artifact[0]), "--activate")
+    assert ModelVersion.objects.count() == 1 and ModelVersion.objects.get().active
+    assert "already registered" in capsys.readouterr().out
+
+
+def test_register_rejects_a_broken_artifact(tmp_path):
+    with pytest.raises(CommandError):
+        call_command("register_model", str(tmp_path))
+
+
+def test_get_predictor_without_active_version_raises():
+    with pytest.raises(runtime.ModelUnavailable):
+        runtime.get_predictor()
+
+
+def test_get_predictor_loads_once_and_reports_missing_artifact(tiny_artifact, tmp_path):
+    art = tmp_path / "copy"
+    shutil.copytree(tiny_artifact[0], art)
+    version, _ = register_model(art, activate=True)
+    p1 = runtime.get_predictor()
+    assert runtime.get_predictor() is p1
+    assert p1.version == version.name
+    runtime.clear_cache()
+    (art / "model.npz").unlink()
+    with pytest.raises(runtime.ModelUnavailable):
+        runtime.get_predictor()
