@@ -9,6 +9,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -96,6 +97,8 @@ def _code_and_message(exc):
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, OperationalError):
+        raise exc  # database outage: DatabaseUnavailableMiddleware answers 503 for the whole site
     if isinstance(exc, RequestDataTooBig):
         exc = ApiError("request_too_large", "The request body is larger than the server accepts.", 413)
     elif isinstance(exc, UploadRejected):

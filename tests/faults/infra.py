@@ -90,6 +90,10 @@ class TcpProxy:
     def stop(self):
         self._running = False
         if self._server:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() thread on Linux
+            except OSError:
+                pass
             self._server.close()
         for conn in self._conns:
             try:
