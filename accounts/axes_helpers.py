@@ -4,4 +4,7 @@ def username_from_credentials(request, credentials):
     value = credentials.get("username") or credentials.get("email")
     if not value and request is not None:
         value = request.POST.get("username") or request.POST.get("email")
-    return (value or "").strip().lower() or None
+    if not isinstance(value, str):  # hostile JSON may send numbers, lists or objects
+        return None
+    # Axes stores this in a 255-character column; PostgreSQL refuses NUL bytes.
+    return value.replace("\x00", "").strip().lower()[:254] or None

@@ -44,7 +44,7 @@ def _open(data, max_pixels):
                 raise _reject_not_image()
             if image.width * image.height > max_pixels:
                 raise Image.DecompressionBombError("too many pixels")
-            if getattr(image, "n_frames", 1) > 1:
+            if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":  # MPO: a phone's multi-picture JPEG
                 raise UploadRejected("animated_image", "Animated images are not supported. Upload a still photo.")
             image.load()
             return image
@@ -98,6 +98,7 @@ def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
             f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px.",
         )
     image = _to_rgb(_exif_transpose(image))
+    image.info = {}  # no comment, ICC, XMP or EXIF blocks may ride along into the re-encoded file
     image.thumbnail((stored_max_side, stored_max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=92, optimize=True)  # no exif= argument: all metadata dropped
