@@ -3,7 +3,7 @@ diagnosis services/selectors (the same ones the web pages use), errors are shape
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -28,11 +28,11 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import services as account_services
 from diagnosis import selectors
 from diagnosis import services as scan_services
+from diagnosis.media import scan_file_response
 from diagnosis.models import Scan
-from diagnosis.signals import media_viewed_by_reviewer
 
 from . import serializers as s
-from .errors import ApiError, api_exception_handler, not_found, upload_error
+from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
@@ -354,21 +354,7 @@ class ScanMediaView(ApiView):
     kind = None  # "image", "thumbnail" or "heatmap", set in urls.py
 
     def get(self, request, scan_id):
-        scan = selectors.get_scan_for_media(request.user, parse_scan_id(scan_id))
-        field = getattr(scan, self.kind)
-        if not field:
-            raise not_found("This scan has no such file.")
-        try:
-            handle = field.open("rb")
-        except FileNotFoundError:
-            raise not_found("This scan has no such file.") from None
-        if scan.owner_id != request.user.id:
-            media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=request.user, kind=self.kind)
-        response = FileResponse(handle, content_type="image/jpeg")
-        response["Cache-Control"] = "private, max-age=3600"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        return response
+        return scan_file_response(request.user, parse_scan_id(scan_id), self.kind)
 
 
 def _media_view(kind, summary):

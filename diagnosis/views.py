@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import HistoryFilterForm, NoteForm, UploadForm
-from .models import CONDITIONS, Scan
+from .media import scan_file_response
+from .models import CONDITIONS
 
 
 def home(request):
@@ -127,34 +128,10 @@ def compare(request):
     return render(request, "diagnosis/compare.html", {"scans": scans, "rows": rows})
 
 
-def _serve(scan, field_name, *, cacheable):
-    field = getattr(scan, field_name)
-    if not field:
-        raise Http404("No such file.")
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404("No such file.") from None
-    response = FileResponse(handle, content_type="image/jpeg")
-    # Reviewers' views are audited on every open, so their browsers must not cache.
-    response["Cache-Control"] = "private, max-age=3600" if cacheable else "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = "inline"
-    return response
-
-
 @login_required
 @require_GET
 def scan_media(request, scan_id, kind):
-    field_name = {"image": "image", "thumbnail": "thumbnail", "heatmap": "heatmap"}.get(kind)
-    if field_name is None:
-        raise Http404("No such file.")
-    scan = selectors.get_scan_for_media(request.user, scan_id)
-    if scan.owner_id != request.user.id:
-        from .signals import media_viewed_by_reviewer
-
-        media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=request.user, kind=kind)
-    return _serve(scan, field_name, cacheable=scan.owner_id == request.user.id)
+    return scan_file_response(request.user, scan_id, kind)
 
 
 @login_required

@@ -1,0 +1,32 @@
+"""Access-checked delivery of a scan's files, shared by the web pages and the API."""
+
+from django.http import FileResponse, Http404
+
+from . import selectors
+from .models import Scan
+from .signals import media_viewed_by_reviewer
+
+KINDS = ("image", "thumbnail", "heatmap")
+
+
+def scan_file_response(user, scan_id, kind):
+    """The owner's (or a reviewer's, audited) JPEG; Http404 for anyone else or a missing file."""
+    if kind not in KINDS:
+        raise Http404("No such file.")
+    scan = selectors.get_scan_for_media(user, scan_id)
+    field = getattr(scan, kind)
+    if not field:
+        raise Http404("This scan has no such file.")
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404("This scan has no such file.") from None
+    is_owner = scan.owner_id == user.id
+    if not is_owner:
+        media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=kind)
+    response = FileResponse(handle, content_type="image/jpeg")
+    # Reviewers' views are audited on every open, so their browsers must not cache.
+    response["Cache-Control"] = "private, max-age=3600" if is_owner else "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
