@@ -188,7 +188,8 @@ def test_no_metadata_survives(fmt, secret, kinds):
         kw["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     if "exif" in kinds:
         kw["exif"] = _exif(1)
-    assume(kw)
+    if not kw:  # a comment alone, on a format without comments
+        kw["exif"] = _exif(1)
     clean = clean_upload(_encode(_noise((96, 80), 9), fmt, **kw), **LIMITS)
     assert_clean_jpeg(clean.jpeg, forbidden=(marker, b"SECRET-EXIF"))
     assert_clean_jpeg(clean.thumbnail_jpeg, forbidden=(marker, b"SECRET-EXIF"))

@@ -1,0 +1,521 @@
+"""Load test: N concurrent users against gunicorn + a Celery worker + PostgreSQL + Redis, all on
+this machine and all on loopback (127.0.0.1).
+
+Usage: python bench/load.py [--users 50] [--duration 60] [--grace 180] [--model ml/artifacts/<name>]
+
+Self-contained: it creates a scratch PostgreSQL database (--db-name, default facediag_load; user
+postgres on 127.0.0.1, trust auth), uses Redis database 14 (flushed before and after), a scratch
+MEDIA_ROOT, runs `manage.py migrate`, registers and activates the model (--model; else
+ml/artifacts/skin4-vgg16; else the newest artifact in ml/artifacts; else it trains a tiny 32 px
+VGG16 on generated images, cached in var/load-bench-tiny-model), creates the users, starts gunicorn
+(--web-workers, a free port) and `celery worker --concurrency N`, then runs the users. Upload and
+auth throttles and lockouts are raised so they do not get in the way.
+
+Each user (a thread with its own HTTP session, through the JWT API) loops until --duration is up:
+log in (POST /api/v1/auth/token/), upload a photo (POST /api/v1/scans/), poll the scan every 0.5 s
+until it is done or failed, read the history (GET /api/v1/scans/). Then the script waits at most
+--grace seconds for the scans still queued, prints the figures and tears everything down
+(processes, Redis db, scratch database, media).
+
+Figures (the last lines, key=value): requests per second over the user phase; p50/p95 latency of
+the upload request; p50/p95 of upload -> done (scan created_at -> completed_at, from the database);
+5xx responses; transport errors; scans uploaded / done / failed / not done; lost scans = still
+queued or analysing after the grace period. Goal: server_errors_5xx=0 and lost_scans=0.
+With 2 cores and a VGG16 the worker is the bottleneck: scans pile up during the run and drain in
+the grace period, so upload -> done grows with --users; what must hold is that none is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+HOST = "127.0.0.1"  # everything this script talks to is on loopback
+PG = "postgresql://postgres@127.0.0.1:5432/{db}"
+REDIS_DB = 14
+PASSWORD = "load-test-password-7f3a"
+TINY_MODEL_CACHE = ROOT / "var" / "load-bench-tiny-model"
+
+
+def log(*parts):
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, flush=True)
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def ms(values, q):
+    return round(percentile(values or [], q) * 1000, 1)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# --- scratch services ---------------------------------------------------------------------------
+
+
+def pg_admin(sql):
+    import psycopg
+
+    with psycopg.connect(PG.format(db="postgres"), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+def create_database(name):
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name):
+    try:
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as exc:  # teardown must go on
+        log(f"could not drop database {name}: {exc}")
+
+
+def flush_redis(url):
+    import redis
+
+    redis.Redis.from_url(url, socket_timeout=5).flushdb()
+
+
+def scan_states(db_name):
+    """{scan id: (status, seconds from created_at to completed_at or None)} from the scratch DB."""
+    import psycopg
+
+    with psycopg.connect(PG.format(db=db_name), connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT id::text, status, EXTRACT(EPOCH FROM (completed_at - created_at)) FROM diagnosis_scan"
+        ).fetchall()
+    return {r[0]: (r[1], float(r[2]) if r[2] is not None else None) for r in rows}
+
+
+class Service:
+    """A subprocess in its own session, its output in a log file; stopped by process group."""
+
+    def __init__(self, name, args, env, log_path):
+        self.name, self.log_path = name, log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+def manage(env, *args, timeout=600):
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def find_model(arg):
+    if arg:
+        return Path(arg)
+    shipped = ROOT / "ml" / "artifacts" / "skin4-vgg16"
+    if (shipped / "metadata.json").exists():
+        return shipped
+    found = sorted((ROOT / "ml" / "artifacts").glob("*/metadata.json"), key=lambda p: p.stat().st_mtime)
+    if found:
+        return found[-1].parent
+    return None
+
+
+def tiny_model(env):
+    """A small but real VGG16-architecture model (32 px input) trained on generated images, cached."""
+    if (TINY_MODEL_CACHE / "metadata.json").exists():
+        return TINY_MODEL_CACHE
+    log(f"no model artifact: training a tiny 32 px model into {TINY_MODEL_CACHE} (a minute or two)")
+    code = (
+        "import sys, tempfile; from pathlib import Path\n"
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from ml.core.train import train\n"
+        "from ml.tests.synth import make_dataset\n"
+        "tmp = Path(tempfile.mkdtemp())\n"
+        "data = make_dataset(tmp / 'data', per_class=6, size=64)\n"
+        "train([data], Path(sys.argv[1]), epochs=1, head_epochs=3, input_size=32, views=1,\n"
+        "      name='tiny-vgg16-load', base_weights_path=settings.VGG16_WEIGHTS_PATH, log=lambda *_: None)\n"
+    )
+    TINY_MODEL_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    partial = TINY_MODEL_CACHE.with_name(TINY_MODEL_CACHE.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    result = subprocess.run(
+        [PY, "-c", code, str(partial)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+    if result.returncode:
+        raise RuntimeError(f"training the tiny model failed:\n{result.stderr[-4000:]}")
+    partial.rename(TINY_MODEL_CACHE)
+    return TINY_MODEL_CACHE
+
+
+def create_users(env, count):
+    code = (
+        "import django, sys; django.setup()\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.contrib.auth.hashers import make_password\n"
+        "User = get_user_model(); pw = make_password(sys.argv[2])\n"
+        "User.objects.bulk_create([User(email=f'load{i}@example.com', password=pw) for i in range(int(sys.argv[1]))])\n"
+    )
+    result = subprocess.run(
+        [PY, "-c", code, str(count), PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode:
+        raise RuntimeError(f"creating users failed:\n{result.stderr[-4000:]}")
+    return [f"load{i}@example.com" for i in range(count)]
+
+
+def wait_until(check, timeout, what, service=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if service is not None and not service.alive():
+            raise RuntimeError(f"{service.name} exited early:\n{service.text()[-4000:]}")
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} not ready after {timeout} s" + (f":\n{service.text()[-4000:]}" if service else ""))
+
+
+# --- the users ------------------------------------------------------------------------------------
+
+
+def photo(seed):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = np.clip(np.array([205, 160, 135]) + rng.normal(0, 12, (480, 400, 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.status = Counter()  # (kind, status code) -> count
+        self.transport_errors = Counter()  # (kind, exception name) -> count
+        self.latency = {}  # kind -> [seconds] of the successful requests
+        self.scans = {}  # scan id -> user
+        self.server_error_samples = []
+
+    def record(self, kind, response=None, seconds=None, error=None):
+        with self.lock:
+            self.requests += 1
+            if error is not None:
+                self.transport_errors[(kind, type(error).__name__)] += 1
+                return
+            self.status[(kind, response.status_code)] += 1
+            if response.status_code >= 500 and len(self.server_error_samples) < 5:
+                self.server_error_samples.append(f"{kind} {response.status_code} {response.text[:300]!r}")
+            if seconds is not None and response.status_code < 400:
+                self.latency.setdefault(kind, []).append(seconds)
+
+
+def user_loop(base, email, image, stop_at, stats, timeout, iterations=None):
+    import requests
+
+    session = requests.Session()
+
+    def call(kind, method, path, **kw):
+        started = time.monotonic()
+        try:
+            response = session.request(method, base + path, timeout=timeout, **kw)
+        except requests.RequestException as exc:
+            stats.record(kind, error=exc)
+            return None
+        stats.record(kind, response, time.monotonic() - started)
+        return response
+
+    while time.monotonic() < stop_at and iterations != 0:
+        r = call("login", "POST", "/api/v1/auth/token/", json={"email": email, "password": PASSWORD})
+        if r is None or r.status_code != 200:
+            time.sleep(1)
+            continue
+        session.headers["Authorization"] = f"Bearer {r.json()['access']}"
+        r = call("upload", "POST", "/api/v1/scans/", files={"image": ("face.jpg", image, "image/jpeg")})
+        if r is None or r.status_code != 202:
+            time.sleep(1)
+            continue
+        scan_id = r.json()["id"]
+        iterations = None if iterations is None else iterations - 1
+        with stats.lock:
+            stats.scans[scan_id] = email
+        while time.monotonic() < stop_at:
+            time.sleep(0.5)
+            r = call("poll", "GET", f"/api/v1/scans/{scan_id}/")
+            if r is not None and r.status_code == 200 and r.json().get("status") in ("done", "failed"):
+                break
+        if time.monotonic() >= stop_at:
+            break
+        call("history", "GET", "/api/v1/scans/")
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds each user keeps looping")
+    ap.add_argument("--grace", type=float, default=180.0, help="seconds to wait at the end for queued scans")
+    ap.add_argument("--model", default=None, help="model artifact directory to register and activate")
+    ap.add_argument("--web-workers", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    ap.add_argument("--db-name", default="facediag_load")
+    ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, media) afterwards")
+    args = ap.parse_args(argv)
+    assert 1 <= args.users <= 500 and 1 <= args.duration <= 3600 and 0 <= args.grace <= 3600, "out of bounds"
+
+    scratch = Path(tempfile.mkdtemp(prefix="facediag-load-"))
+    media = scratch / "media"
+    media.mkdir()
+    redis_url = f"redis://{HOST}:6379/{REDIS_DB}"
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="facediag_site.settings",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS=HOST,
+        DATABASE_URL=PG.format(db=args.db_name),
+        REDIS_URL=redis_url,
+        DJANGO_MEDIA_ROOT=str(media),
+        THROTTLE_UPLOADS="100000/hour",
+        THROTTLE_AUTH="100000/minute",
+        THROTTLE_REGISTER="100000/hour",
+        AUTH_RATE_LIMIT_PER_IP="1000000",
+        AUTH_RATE_LIMIT_PER_ACCOUNT="1000000",
+        AXES_FAILURE_LIMIT="1000000",
+        JWT_ACCESS_MINUTES="30",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    services = []
+    db_created = False
+    lines, ok = [], False
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # tear down on `kill` too
+    log(f"scratch folder {scratch}; database {args.db_name}; redis db {REDIS_DB}; web {base}")
+    try:
+        flush_redis(redis_url)
+        create_database(args.db_name)
+        db_created = True
+        manage(env, "migrate", "--noinput")
+        model = find_model(args.model) or tiny_model(env)
+        log(manage(env, "register_model", str(model), "--activate").strip())
+        emails = create_users(env, args.users)
+
+        web = Service(
+            "gunicorn",
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "facediag_site.wsgi",
+                "--bind",
+                f"{HOST}:{port}",
+                "--workers",
+                str(args.web_workers),
+                "--timeout",
+                "120",
+                "--access-logfile",
+                str(scratch / "access.log"),
+            ],
+            env,
+            scratch / "gunicorn.log",
+        )
+        services.append(web)
+        worker = Service(
+            "celery",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "facediag_site",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(args.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env,
+            scratch / "worker.log",
+        )
+        services.append(worker)
+        import requests
+
+        def web_up():
+            try:
+                return requests.get(base + "/api/v1/scans/", timeout=2).status_code == 401
+            except requests.RequestException:
+                return False
+
+        wait_until(web_up, 90, "gunicorn", web)
+        wait_until(lambda: " ready." in worker.text(), 180, "celery worker", worker)
+        log(f"web and worker up; warming the model with {args.concurrency} scan(s)")
+        warm = Stats()
+        warm_threads = [
+            threading.Thread(
+                target=user_loop,
+                daemon=True,
+                args=(base, emails[i % len(emails)], photo(999 + i), time.monotonic() + 300, warm, args.timeout, 1),
+            )
+            for i in range(args.concurrency)
+        ]
+        for t in warm_threads:  # one scan each, polled until done (the children load the model)
+            t.start()
+        for t in warm_threads:
+            t.join(timeout=320)
+        warm_states = scan_states(args.db_name)
+        if not warm.scans or any(warm_states.get(i, ("",))[0] != "done" for i in warm.scans):
+            raise RuntimeError(f"model warm-up failed: {warm_states}\n{worker.text()[-4000:]}")
+
+        stats = Stats()
+        images = [photo(i) for i in range(min(args.users, 10))]
+        started = time.monotonic()
+        stop_at = started + args.duration
+        log(f"running {args.users} users for {args.duration:.0f} s")
+        threads = [
+            threading.Thread(
+                target=user_loop,
+                daemon=True,
+                args=(base, emails[i], images[i % len(images)], stop_at, stats, args.timeout),
+            )
+            for i in range(args.users)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=max(0.0, stop_at - time.monotonic()) + args.timeout + 5)
+        user_phase = time.monotonic() - started
+        ours = set(stats.scans)
+
+        log(f"user phase over after {user_phase:.1f} s; waiting up to {args.grace:.0f} s for queued scans")
+        grace_end = time.monotonic() + args.grace
+        while True:
+            states = scan_states(args.db_name)
+            pending = [i for i in ours if states.get(i, ("missing",))[0] not in ("done", "failed")]
+            if not pending or time.monotonic() >= grace_end:
+                break
+            time.sleep(1)
+        states = scan_states(args.db_name)
+        done = [states[i][1] for i in ours if states.get(i, ("",))[0] == "done" and states[i][1] is not None]
+        failed = sum(1 for i in ours if states.get(i, ("",))[0] == "failed")
+        lost = sum(1 for i in ours if states.get(i, ("missing",))[0] not in ("done", "failed"))
+        missing = sum(1 for i in ours if i not in states)
+        extra_scans = len(set(states) - ours - set(warm.scans))
+        server_errors = sum(n for (_, code), n in stats.status.items() if code >= 500)
+        access_5xx = sum(
+            1 for line in (scratch / "access.log").read_text(errors="replace").splitlines() if '" 5' in line
+        )
+        worker_log = worker.text()
+        worker_errors = worker_log.count(" ERROR/") + worker_log.count("Traceback")
+
+        lines = ["status counts: " + ", ".join(f"{k}:{c}={n}" for (k, c), n in sorted(stats.status.items()))]
+        if stats.transport_errors:
+            lines.append(f"transport errors: {dict(stats.transport_errors)}")
+        lines += [f"5xx sample: {sample}" for sample in stats.server_error_samples]
+        figures = {
+            "users": args.users,
+            "duration_s": round(user_phase, 1),
+            "requests": stats.requests,
+            "requests_per_second": round(stats.requests / user_phase, 2),
+            "login_p50_ms": ms(stats.latency.get("login"), 50),
+            "login_p95_ms": ms(stats.latency.get("login"), 95),
+            "poll_p95_ms": ms(stats.latency.get("poll"), 95),
+            "history_p95_ms": ms(stats.latency.get("history"), 95),
+            "upload_p50_ms": ms(stats.latency.get("upload"), 50),
+            "upload_p95_ms": ms(stats.latency.get("upload"), 95),
+            "upload_to_done_p50_s": round(percentile(done, 50), 2),
+            "upload_to_done_p95_s": round(percentile(done, 95), 2),
+            "server_errors_5xx": server_errors,
+            "server_errors_5xx_access_log": access_5xx,
+            "transport_errors": sum(stats.transport_errors.values()),
+            "worker_errors_logged": worker_errors,
+            "scans_uploaded": len(ours),
+            "scans_done": len(done),
+            "scans_failed": failed,
+            "scans_not_done": len(ours) - len(done),
+            "lost_scans": lost,
+            "scans_missing_from_db": missing,
+            "scans_unaccounted_extra": extra_scans,
+            "grace_used_s": round(args.grace - max(0.0, grace_end - time.monotonic()), 1),
+        }
+        ok = server_errors == 0 and lost == 0 and missing == 0
+        if not ok:
+            lines.append(f"logs kept in {scratch}")
+            args.keep = True
+        lines += [f"{key}={value}" for key, value in figures.items()] + [f"result={'PASS' if ok else 'FAIL'}"]
+    except BaseException:
+        args.keep = True
+        log(f"aborted; logs kept in {scratch}")
+        raise
+    finally:
+        for service in reversed(services):
+            service.stop()
+        try:
+            flush_redis(redis_url)
+        except Exception as exc:
+            log(f"could not flush redis db {REDIS_DB}: {exc}")
+        if db_created:
+            drop_database(args.db_name)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+        log("torn down")
+    print("\n".join(lines), flush=True)  # the figures are the last lines
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
