@@ -6,10 +6,14 @@ ensure_venv requirements-dev.txt
 ensure_redis 6379
 ensure_postgres
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "==> installing Debian's chromium for the browser tests"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "WARNING: could not install chromium; browser tests will fail" >&2
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)           # browser tests
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
+  || missing+=(docker-compose)                                        # compose file validation
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${missing[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || echo "WARNING: could not install ${missing[*]}; the tests that need them will fail or skip" >&2
 fi
 
 echo "==> ruff"
