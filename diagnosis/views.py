@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -103,7 +104,11 @@ def history(request):
     scans = selectors.scans_for_owner(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
     )
-    return render(request, "diagnosis/history.html", {"form": form, "scans": scans[:200]})
+    page = Paginator(scans, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "diagnosis/history.html", {"form": form, "scans": page, "page": page,
+                                                      "query": query.urlencode()})
 
 
 @login_required

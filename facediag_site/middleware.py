@@ -61,3 +61,31 @@ class DatabaseUnavailableMiddleware:
 
     def _unavailable(self, request):
         return database_unavailable_response(request)
+
+
+UPLOAD_PATHS = ("/scans/new/",)  # the API view checks Content-Length itself, before parsing
+
+
+class UploadSizeLimitMiddleware:
+    """Refuse an oversized web upload from its Content-Length, before CSRF checks read the body to disk."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        if request.method == "POST" and request.path in UPLOAD_PATHS:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = settings.SCAN_MAX_UPLOAD_BYTES + 64 * 1024  # room for the multipart envelope and a note
+            if length > limit:
+                message = f"The file is larger than the {settings.SCAN_MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit."
+                return HttpResponse(
+                    f"<!doctype html><title>File too large</title><h1>File too large</h1><p>{message}</p>"
+                    '<p><a href="/scans/new/">Choose another photo</a></p>',
+                    status=413, content_type="text/html; charset=utf-8",
+                )
+        return self.get_response(request)

@@ -72,3 +72,12 @@ def test_result_page_shows_all_parts(user_client, user):
     html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
     for text in ("Acne", "Eczema", "Healthy", "Rosacea", "70%", "blurry", "not a diagnosis", "Model version"):
         assert text in html
+
+
+def test_history_is_paginated(user_client, user):
+    for _ in range(51):
+        ScanFactory(owner=user, thumbnail="")
+    first = user_client.get(reverse("diagnosis:history")).content.decode()
+    second = user_client.get(reverse("diagnosis:history"), {"page": 2}).content.decode()
+    assert "Page 1 of 2" in first and first.count('name="scan"') == 50
+    assert second.count('name="scan"') == 1

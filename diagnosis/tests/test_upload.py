@@ -101,3 +101,11 @@ def test_cmyk_and_alpha_images_become_rgb(user_client):
         assert post_upload(user_client, data).status_code == 302
     for scan in Scan.objects.all():
         assert Image.open(io.BytesIO(scan.image.read())).mode == "RGB"
+
+
+def test_huge_upload_is_refused_from_its_content_length(user_client, settings):
+    settings.SCAN_MAX_UPLOAD_BYTES = 1024 * 1024
+    response = user_client.post(reverse("diagnosis:upload"), data=b"x" * 10, content_type="multipart/form-data",
+                                CONTENT_LENGTH=str(50 * 1024 * 1024))
+    assert response.status_code == 413 and "larger than" in response.content.decode()
+    assert not Scan.objects.exists()
