@@ -1,5 +1,6 @@
 """Redis down while a user uploads: the upload is kept, shows queued, and completes once Redis is back."""
 
+import kombu.pools
 import pytest
 import redis
 from celery import current_app
@@ -14,19 +15,24 @@ from tests.worker import WorkerProcess, flush_broker
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
+def point_celery_at(url):
+    """Make this process publish to another broker; kombu's global pools must be dropped too."""
+    if current_app._pool is not None:
+        current_app._pool.force_close_all()
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+    kombu.pools.reset()
+    current_app.conf.broker_url = url
+
+
 @pytest.fixture
 def own_redis(settings):
     server = RedisServer().start()
     original = current_app.conf.broker_url
-    current_app.conf.broker_url = server.url
-    current_app.pool.force_close_all()
-    current_app._pool = None
-    current_app.amqp._producer_pool = None
+    point_celery_at(server.url)
     yield server
     server.stop()
-    current_app.conf.broker_url = original
-    current_app._pool = None
-    current_app.amqp._producer_pool = None
+    point_celery_at(original)
 
 
 def test_upload_during_outage_is_kept_and_completes_after_recovery(client, user, active_model, own_redis, tmp_path):
