@@ -39,7 +39,9 @@ class FeatureExtractor:
         model = self.model
 
         @tf.function(
-            input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)], reduce_retracing=True
+            input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)],
+            reduce_retracing=True,
+            autograph=False,
         )
         def run(x):
             return tf.cast(model(x, training=False), tf.float32)
@@ -102,7 +104,9 @@ class Predictor:
         top = self.top
         hw = self.input_size // 16
 
-        @tf.function(input_signature=[tf.TensorSpec([None, hw, hw, 512], tf.float32)], reduce_retracing=True)
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, hw, hw, 512], tf.float32)], reduce_retracing=True, autograph=False
+        )
         def run_top(f):
             _conv, pen, logits = top(f, training=False)
             return pen, logits

@@ -58,3 +58,14 @@ def test_gradcam_shape_and_range(predictor):
     assert over.shape == crop.shape and over.dtype == np.uint8
     heat = predictor.heatmap(Image.fromarray(skin_image("acne", 96)))
     assert heat.shape == (32, 32, 3)
+
+
+def test_real_non_face_photo_is_not_confident(predictor):
+    from pathlib import Path
+
+    import matplotlib
+
+    p = Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"
+    if not p.exists():
+        pytest.skip("matplotlib sample data not installed")
+    assert predictor.predict(str(p), with_heatmap=False).label in {"no_skin", "uncertain"}

@@ -100,3 +100,27 @@ def test_preprocess_reports_all_flags_for_a_face():
     out = preprocess.preprocess(_jpeg(face_image(320)))
     assert set(out.quality) == set(quality.QUALITY_KEYS)
     assert out.face_found
+
+
+def _mpl_sample(name):
+    from pathlib import Path
+
+    import matplotlib
+
+    p = Path(matplotlib.get_data_path()) / "sample_data" / name
+    if not p.exists():
+        pytest.skip(f"matplotlib sample {name} not installed")
+    return p
+
+
+def test_real_photo_face_is_found():
+    """grace_hopper.jpg ships with matplotlib: a real portrait photo."""
+    out = preprocess.preprocess(_mpl_sample("grace_hopper.jpg"))
+    assert out.face_found
+    x0, y0, x1, y1 = out.box
+    assert 150 < (x0 + x1) / 2 < 380 and (x1 - x0) < 512
+
+
+def test_real_non_face_photo_has_little_skin():
+    out = preprocess.preprocess(_mpl_sample("Minduka_Present_Blue_Pack.png"))
+    assert not out.face_found and out.skin_ratio < 0.2

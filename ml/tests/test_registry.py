@@ -68,3 +68,27 @@ def test_get_predictor_loads_once_and_reports_missing_artifact(tiny_artifact, tm
     (art / "model.npz").unlink()
     with pytest.raises(runtime.ModelUnavailable):
         runtime.get_predictor()
+
+
+SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "artifacts" / "skin4-vgg16"
+
+
+def test_shipped_model_registers_and_classifies_a_real_face(base_weights_path):
+    """The committed artifact: within the size budget, registers, loads via get_predictor, sees a face."""
+    if not (SHIPPED / "metadata.json").exists() or base_weights_path is None:
+        pytest.skip("shipped artifact or VGG16 base weights not available")
+    from pathlib import Path
+
+    import matplotlib
+
+    size = sum(p.stat().st_size for p in SHIPPED.iterdir())
+    assert size <= 30 * 2**20
+    call_command("register_model", str(SHIPPED), "--activate")
+    predictor = runtime.get_predictor()
+    assert predictor.classes == ["acne", "eczema", "healthy", "rosacea"]
+    face = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    p = predictor.predict(str(face))
+    assert p.label == "healthy" and not p.quality["no_face"]
+    assert p.heatmap_jpeg[:2] == b"\xff\xd8"
+    present = Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"
+    assert predictor.predict(str(present), with_heatmap=False).label == "no_skin"

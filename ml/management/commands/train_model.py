@@ -11,7 +11,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", action="append", required=True, help="DIR/<class>/*; may be given several times")
-        parser.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (phase two)")
+        parser.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs (phase two)")
         parser.add_argument("--head-epochs", type=int, default=60, help="max head epochs (phase one, early stopping)")
         parser.add_argument("--out", help="artifact directory (default: FACEDIAG_MODELS_DIR/vgg16-<timestamp>)")
         parser.add_argument("--name", help="model version name (default: the output directory name)")
