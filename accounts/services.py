@@ -69,12 +69,21 @@ def update_profile(user, *, display_name=None, consent_training=None):
     return user
 
 
+def revoke_api_tokens(user):
+    """Blacklist every outstanding API refresh token of the user."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    for token in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=token)
+
+
 def delete_account(user):
-    """Remove the account, every scan and every stored file."""
+    """Remove the account, every scan and every stored file; its API tokens stop working."""
     from diagnosis.services import delete_all_scans
 
     user_id = user.pk
     with transaction.atomic():
+        revoke_api_tokens(user)
         delete_all_scans(user)
         user.delete()
     logger.info("user %s deleted their account", user_id)

@@ -36,7 +36,7 @@ from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
-from .services import delete_account_with_password, parse_scan_id, with_review
+from .services import delete_account_with_password, parse_scan_id
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
 
@@ -229,10 +229,7 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Scan.objects.none()
-        return with_review(selectors.scans_for_owner(self.request.user))
-
-    def filter_queryset(self, queryset):
-        return with_review(super().filter_queryset(queryset))
+        return selectors.scans_for_owner(self.request.user)
 
     @extend_schema(
         operation_id="scans_list",

@@ -8,7 +8,7 @@ from .models import CONDITIONS, Scan
 
 
 def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=None) -> QuerySet:
-    scans = Scan.objects.filter(owner=owner).select_related("model_version")
+    scans = Scan.objects.filter(owner=owner).select_related("model_version", "review")
     if label:
         scans = scans.filter(label=label)
     if status:

@@ -55,3 +55,13 @@ def test_account_deletion_needs_the_password_and_removes_everything(
     assert list(Scan.objects.all()) == [bobs]
     assert len(media_files(isolated_media)) == 2  # only Bob's photo and thumbnail remain
     assert "_auth_user_id" not in client.session
+
+
+def test_account_deletion_on_the_web_revokes_api_tokens(client, user):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    refresh = str(RefreshToken.for_user(user))
+    client.force_login(user)
+    client.post(reverse("account-delete"), {"password": "correct horse battery"})
+    response = client.post("/api/v1/auth/token/refresh/", {"refresh": refresh}, content_type="application/json")
+    assert response.status_code == 401
