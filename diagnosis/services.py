@@ -122,10 +122,11 @@ def _claim(scan_id, task_id):
 
 def _release(scan_id, token):
     """Give the claim back without counting it as a crash: the scan is queued again."""
-    Scan.objects.filter(id=scan_id, claim_token=token).update(
-        status=Scan.Status.QUEUED, claim_token=None, claimed_by="", updated_at=timezone.now()
+    # One update, only while this execution still holds the claim (its claim counted one attempt).
+    Scan.objects.filter(id=scan_id, claim_token=token, attempts__gt=0).update(
+        status=Scan.Status.QUEUED, claim_token=None, claimed_by="", attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
     )
-    Scan.objects.filter(id=scan_id, attempts__gt=0).update(attempts=F("attempts") - 1)
 
 
 def _fail(scan, reason):

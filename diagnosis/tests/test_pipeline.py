@@ -155,3 +155,12 @@ def test_only_failed_scans_can_be_retried(user, db):
     scan = new_scan(user)
     with pytest.raises(services.ScanNotRetryable):
         services.retry_scan(scan)
+
+
+def test_a_superseded_execution_does_not_release_the_new_claim(user, active_model):
+    scan = new_scan(user)
+    old = services._claim(scan.id, "task-a")
+    new = services._claim(scan.id, "task-a")  # redelivery took over
+    services._release(scan.id, old)
+    scan.refresh_from_db()
+    assert (scan.status, scan.claim_token, scan.attempts) == (Scan.Status.ANALYSING, new, 2)
