@@ -134,6 +134,8 @@ else:
 # Security. DJANGO_SECURE=true behind HTTPS (docker-compose sets it): HSTS, secure cookies, redirect.
 SECURE = env.bool("DJANGO_SECURE", default=False)
 SECURE_SSL_REDIRECT = SECURE
+# Health probes come from inside the container over plain HTTP; a redirect would always look healthy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
@@ -234,10 +236,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # ML
+# The ImageNet VGG16 base: None means the float16 file committed under ml/weights/ (inference needs
+# nothing else). Training prefers the float32 Keras file when it is beside the checkout.
 VGG16_WEIGHTS_PATH = env("FACEDIAG_VGG16_WEIGHTS", default="") or None
-if VGG16_WEIGHTS_PATH is None:
-    _shared_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
-    VGG16_WEIGHTS_PATH = str(_shared_weights) if _shared_weights.exists() else None
+_float32_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
+VGG16_TRAINING_WEIGHTS_PATH = VGG16_WEIGHTS_PATH or (str(_float32_weights) if _float32_weights.exists() else None)
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
 
 DISCLAIMER = (
