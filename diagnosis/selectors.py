@@ -63,3 +63,20 @@ def stuck_scans(older_than):
     queued = Scan.objects.filter(status=Scan.Status.QUEUED, updated_at__lt=older_than)
     analysing = Scan.objects.filter(status=Scan.Status.ANALYSING, claimed_at__lt=older_than)
     return (queued | analysing).values_list("id", flat=True)
+
+
+def analysis_state(scan) -> dict | None:
+    """For a scan still waiting: whether analysis is running or paused, and why, in words."""
+    if scan.status in (Scan.Status.DONE, Scan.Status.FAILED):
+        return None
+    from facediag_site.health import analysis_pause_reason
+
+    pause = analysis_pause_reason()
+    if pause:
+        code, problem = pause
+        return {
+            "state": "paused",
+            "reason": code,
+            "detail": f"Analysis is paused: {problem}. Your photo is kept and will be analysed automatically.",
+        }
+    return {"state": "running", "reason": None, "detail": "Your photo is being analysed."}

@@ -48,7 +48,12 @@ def scan_detail(request, scan_id):
     return render(
         request,
         "diagnosis/scan_detail.html",
-        {"scan": scan, "probabilities": probabilities, "note_form": NoteForm(initial={"note": scan.note})},
+        {
+            "scan": scan,
+            "probabilities": probabilities,
+            "analysis": selectors.analysis_state(scan),
+            "note_form": NoteForm(initial={"note": scan.note}),
+        },
     )
 
 
@@ -57,7 +62,15 @@ def scan_detail(request, scan_id):
 @never_cache
 def scan_status(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
-    return JsonResponse({"id": str(scan.id), "status": scan.status, "label": scan.label, "error": scan.error})
+    return JsonResponse(
+        {
+            "id": str(scan.id),
+            "status": scan.status,
+            "label": scan.label,
+            "error": scan.error,
+            "analysis": selectors.analysis_state(scan),
+        }
+    )
 
 
 @login_required
