@@ -161,7 +161,9 @@ class ScanSerializer(ScanAcceptedSerializer):
         help_text="`null` until done. One of the four conditions, `uncertain` (no class is confident enough) "
         "or `no_skin` (no skin found in the photo)."
     )
-    probabilities = serializers.SerializerMethodField(help_text="Per condition, 0..1; `null` until done.")
+    probabilities = serializers.SerializerMethodField(
+        help_text="Per condition, 0..1, once done with a condition; `null` before, and for `uncertain` or `no_skin`."
+    )
     quality = serializers.SerializerMethodField(
         help_text="Photo-quality flags found during analysis, e.g. `blurry`, `too_dark`, `no_face`."
     )
@@ -205,8 +207,8 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
     def get_probabilities(self, scan):
-        if scan.status != Scan.Status.DONE:
-            return None
+        if scan.status != Scan.Status.DONE or scan.label not in CONDITIONS:
+            return None  # "uncertain" and "no_skin" show no percentages: `reason_text` says why and what to do
         return {c: float(scan.probabilities.get(c, 0.0)) for c in CONDITIONS}
 
     @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))

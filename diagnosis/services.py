@@ -187,7 +187,7 @@ def _store_result(scan, token, prediction):
 
     model_version = ModelVersion.objects.filter(name=prediction.model_version).first()
     heatmap_name = ""
-    if prediction.heatmap_jpeg:
+    if prediction.heatmap_jpeg and prediction.label in CONDITIONS:  # no map for "no skin" or "uncertain"
         heatmap_name = default_storage.save(f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg))
     probabilities = {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS}
     try:

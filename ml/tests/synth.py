@@ -31,7 +31,7 @@ def skin_image(label: str, size: int = 96, seed: int = 0) -> np.ndarray:
 
 
 def face_image(size: int = 320, seed: int = 0) -> np.ndarray:
-    """A drawn frontal face (skin ellipse, eyes, brows, nose, mouth) that the Haar frontal cascade finds."""
+    """A drawn frontal face (skin ellipse, eyes, brows, nose, mouth); not a photo, so face detectors may miss it."""
     rng = np.random.default_rng(seed)
     img = np.full((size, size, 3), (70, 90, 120), np.uint8)
     c = size // 2
