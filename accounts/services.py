@@ -70,11 +70,19 @@ def update_profile(user, *, display_name=None, consent_training=None):
 
 
 def revoke_api_tokens(user):
-    """Blacklist every outstanding API refresh token of the user."""
+    """Blacklist every outstanding API refresh token of the user. Returns how many were still live."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    for token in OutstandingToken.objects.filter(user=user):
-        BlacklistedToken.objects.get_or_create(token=token)
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
+    return len(revoked)
+
+
+def password_changed(user):
+    """A new password (change, reset, admin, command) ends every API session: a thief's refresh token too."""
+    revoked = revoke_api_tokens(user)
+    if revoked:
+        logger.info("user %s changed password: %s API refresh tokens revoked", user.pk, revoked)
 
 
 def delete_account(user):
