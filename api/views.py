@@ -36,7 +36,7 @@ from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
-from .services import delete_account_with_password, parse_scan_id
+from .services import delete_account_with_password, parse_scan_id, rotate_refresh_token
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
 
@@ -145,19 +145,14 @@ def _locked_out(request):
 
 @extend_schema_serializer(component_name="TokenRefresh")
 class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    # simplejwt raises User.DoesNotExist (a 500) for a token of a deleted account; make it a 401.
+    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
 
     def validate(self, attrs):
-        from django.contrib.auth import get_user_model
-
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise InvalidToken("The account of this token no longer exists.") from None
+        return rotate_refresh_token(attrs["refresh"])
 
 
 @extend_schema(tags=["auth"])
@@ -169,7 +164,9 @@ class TokenRefresh(ApiMixin, TokenRefreshView):
         operation_id="auth_token_refresh",
         summary="Exchange a refresh token for a new pair",
         description="Refresh tokens rotate: the response has a new `refresh` and the one you sent is "
-        "blacklisted, so each refresh token works once.",
+        "blacklisted, so each refresh token works once. Sending a used refresh token again revokes every "
+        "refresh token of that login (someone else may hold a copy): log in again. A password change or "
+        "reset revokes all of the account's refresh tokens.",
         responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
         parameters=[RETRY_AFTER],
         auth=[],
