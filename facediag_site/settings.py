@@ -126,10 +126,16 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
 if env("REDIS_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL"))}}
+                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL")),
+                          # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
+
+# Trusted reverse proxies in front of the app: X-Forwarded-For counts for client addresses (rate limits,
+# lockouts) only when this is set; 0 (the default) ignores the header, which any client can forge.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # Security. DJANGO_SECURE=true behind HTTPS (docker-compose sets it): HSTS, secure cookies, redirect.
 SECURE = env.bool("DJANGO_SECURE", default=False)
@@ -228,6 +234,7 @@ SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)
 SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
+SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
 SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
 SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0 keeps images
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
@@ -256,8 +263,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
-        "uploads": env("THROTTLE_UPLOADS", default="30/hour"),
         "auth": env("THROTTLE_AUTH", default="20/minute"),
         "register": env("THROTTLE_REGISTER", default="10/hour"),
     },
