@@ -111,8 +111,9 @@ class TokenView(ApiMixin, TokenObtainPairView):
         summary="Log in: get an access and a refresh token",
         description="Send `Authorization: Bearer <access>` with every other request. The access token is "
         "short-lived (JWT_ACCESS_MINUTES); get a new pair with `/api/v1/auth/token/refresh/`. "
-        "Throttled per IP (setting THROTTLE_AUTH); after repeated wrong passwords the account is locked "
-        "for this client for a while (429, code `locked_out`, with `Retry-After`).",
+        "Throttled per IP (setting THROTTLE_AUTH). After repeated wrong passwords the account is locked "
+        "for addresses it has not logged in from, and slowed down (a growing delay) from those it has "
+        "(429, code `locked_out`, with `Retry-After`).",
         responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
         parameters=[RETRY_AFTER],
         auth=[],
@@ -121,26 +122,11 @@ class TokenView(ApiMixin, TokenObtainPairView):
         try:
             return super().post(request, *args, **kwargs)
         except AuthenticationFailed:
-            if _is_locked_out(request):
-                raise _locked_out(request) from None
+            refusal = getattr(request, "login_refused", None)  # set by accounts.backends.LoginGuardBackend
+            if refusal is not None:
+                raise ApiError("locked_out", "Too many failed logins for this account. Try again later.", 429,
+                               wait=refusal.retry_after) from None
             raise
-
-
-def _is_locked_out(request):
-    """django-axes (an authentication backend) refuses a locked-out login silently; ask it why."""
-    from axes.handlers.proxy import AxesProxyHandler
-
-    email = request.data.get("email") if hasattr(request.data, "get") else None
-    return bool(email) and AxesProxyHandler.is_locked(request._request, {"email": email})
-
-
-def _locked_out(request):
-    from axes.helpers import get_cool_off
-
-    cool_off = get_cool_off(request._request)
-    wait = int(cool_off.total_seconds()) if cool_off else None
-    return ApiError("locked_out", "Too many failed logins for this account from here. Try again later.", 429,
-                    wait=wait)
 
 
 @extend_schema_serializer(component_name="TokenRefresh")

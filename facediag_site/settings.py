@@ -30,7 +30,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
-    "axes",
     "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -53,7 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "accounts.middleware.LoginRefusedMiddleware",
 ]
 
 ROOT_URLCONF = "facediag_site.urls"
@@ -93,10 +92,7 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # brute-force lockout, checked first
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginGuardBackend"]  # ModelBackend behind the login lockout
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -169,15 +165,13 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Brute-force protection (django-axes): lock an account+IP pair after repeated failures.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own: per account, per IP
-AXES_USERNAME_CALLABLE = "accounts.axes_helpers.username_from_credentials"
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_VERBOSE = False
-AXES_HANDLER = env("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
+# Login lockout (accounts.lockout): per account, with only a progressive delay from addresses the
+# account has logged in from; per address only after failures on many distinct accounts.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=300)
+LOGIN_IP_ACCOUNT_LIMIT = env.int("LOGIN_IP_ACCOUNT_LIMIT", default=20)
+LOGIN_KNOWN_IP_DAYS = env.int("LOGIN_KNOWN_IP_DAYS", default=90)
 # Per-IP and per-account limits for password reset and sign-up (cache counters).
 AUTH_RATE_LIMIT_PER_IP = env.int("AUTH_RATE_LIMIT_PER_IP", default=20)  # per hour
 AUTH_RATE_LIMIT_PER_ACCOUNT = env.int("AUTH_RATE_LIMIT_PER_ACCOUNT", default=5)  # per hour

@@ -95,7 +95,7 @@ def test_wrong_password_is_401(api_client, user):
 
 
 def test_repeated_wrong_passwords_lock_the_account_with_429(api_client, user, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
         api_client.post(TOKEN, {"email": user.email, "password": "wrong password"}, format="json")
     response = api_client.post(TOKEN, {"email": user.email, "password": PASSWORD}, format="json")
     assert response.status_code == 429
