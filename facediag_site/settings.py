@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker
@@ -176,11 +177,19 @@ LOGIN_KNOWN_IP_DAYS = env.int("LOGIN_KNOWN_IP_DAYS", default=90)
 AUTH_RATE_LIMIT_PER_IP = env.int("AUTH_RATE_LIMIT_PER_IP", default=20)  # per hour
 AUTH_RATE_LIMIT_PER_ACCOUNT = env.int("AUTH_RATE_LIMIT_PER_ACCOUNT", default=5)  # per hour
 
-# E-mail: console by default, SMTP when EMAIL_URL is given (e.g. smtp+tls://user:pass@host:587).
+# E-mail: SMTP from EMAIL_URL (e.g. smtp+tls://user:pass@host:587; filemail:///path for development).
+# Whole messages (password reset links) never go to the logs: no console backend; without EMAIL_URL
+# mail is dropped with a one-line warning, and production (DJANGO_SECURE) refuses to start.
 if env("EMAIL_URL", default=""):
     vars().update(env.email("EMAIL_URL"))
+    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 (set just above)
+        raise ImproperlyConfigured("EMAIL_URL consolemail:// would print reset links to the logs; "
+                                   "use filemail:///some/folder for development, or SMTP.")
+elif SECURE:
+    raise ImproperlyConfigured("Set EMAIL_URL (e.g. smtp+tls://user:pass@smtp.example.org:587): "
+                               "production cannot send password reset mail without it.")
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@facediag.local>")
 
 # Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).

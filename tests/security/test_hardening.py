@@ -98,13 +98,15 @@ def test_password_reset_is_rate_limited_per_address(client, settings):
 
 
 def production_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
     env.update(
         DJANGO_SETTINGS_MODULE="facediag_site.settings",
         DJANGO_SECRET_KEY="p" * 10 + "-production-like-secret-with-enough-entropy-0123456789-abcdefghij",
         DJANGO_SECURE="true",
         DJANGO_ALLOWED_HOSTS="facediag.example.org",
         DJANGO_READ_DOT_ENV="false",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.org:587",
     )
     return env
 
