@@ -152,4 +152,5 @@ def data_export(request):
     archive = services.build_data_export(request.user)
     response = HttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="facediag-export.zip"'
+    response["Cache-Control"] = "private, no-store"  # everything the person has, photos included
     return response
