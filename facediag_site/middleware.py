@@ -1,6 +1,6 @@
 import logging
 
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
@@ -101,8 +101,14 @@ class PrivateResponsesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if response.status_code >= 500 or response.has_header("Cache-Control"):
+            return response  # an error page holds nothing personal (and the database may be down)
         user = getattr(request, "user", None)  # after the view: DRF sets the token's user here too
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        try:
+            authenticated = user is not None and user.is_authenticated
+        except DatabaseError:  # the session could not be read: nothing personal was served either
+            return response
+        if authenticated:
             patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ("Cookie",))
         return response
