@@ -43,13 +43,21 @@ def client_ip(request):
     return forwarded[-min(proxies, len(forwarded))]
 
 
+OUTAGE_WARNING_EVERY_SECONDS = 10  # during an outage, one warning per process this often, not one per request
+_last_outage_warning = None
+
+
 def fail_open(operation, fallback):
     """Run a cache operation; if the cache is down, log it and return `fallback` instead of failing."""
+    global _last_outage_warning
     try:
         return operation()
     except CACHE_ERRORS as exc:
-        logger.warning("cache unavailable (%s): request limits are not enforced for this request",
-                       type(exc).__name__)
+        moment = time.monotonic()
+        if _last_outage_warning is None or moment - _last_outage_warning >= OUTAGE_WARNING_EVERY_SECONDS:
+            _last_outage_warning = moment
+            logger.warning("cache unavailable (%s): request limits are not enforced for this request",
+                           type(exc).__name__)
         return fallback
 
 

@@ -37,6 +37,7 @@ def redis_down(settings, monkeypatch):
     cache = RedisCache(server.url, {"OPTIONS": options})
     monkeypatch.setattr(ratelimit, "cache", cache)
     monkeypatch.setattr(SimpleRateThrottle, "cache", cache)
+    monkeypatch.setattr(ratelimit, "_last_outage_warning", None)  # the first failure is logged
     original_broker = current_app.conf.broker_url
     point_celery_at(server.url)
     ratelimit.count("probe", "x", 10)
