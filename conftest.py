@@ -12,6 +12,25 @@ def isolated_media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def isolated_request_limits(monkeypatch, settings):
+    """Every test counts requests (rate limits, throttles, login failures) in its own namespace of the
+    real cache, so counters never leak between tests or runs, and clearing them touches nobody else."""
+    import uuid
+
+    from django.utils.module_loading import import_string
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from accounts import ratelimit
+
+    config = dict(settings.CACHES["default"])
+    backend = import_string(config.pop("BACKEND"))(config.pop("LOCATION", ""),
+                                                    {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    monkeypatch.setattr(ratelimit, "cache", backend)
+    monkeypatch.setattr(SimpleRateThrottle, "cache", backend)
+    return backend
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(email="alice@example.com", password="correct horse battery")

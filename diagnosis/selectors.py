@@ -29,12 +29,15 @@ def get_owned_scan(owner, scan_id) -> Scan:
 
 
 def get_scan_for_media(user, scan_id) -> Scan:
-    """Media are served to the owner, and to reviewers for review work."""
+    """Media are served to the owner, and to reviewers for review work: only once the scan is done
+    (reviewable), never while it is queued, analysing or failed."""
     try:
         scan = Scan.objects.get(id=scan_id)
     except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such scan.") from None
-    if scan.owner_id == user.id or user.has_perm("diagnosis.review_scan"):
+    if scan.owner_id == user.id:
+        return scan
+    if scan.status == Scan.Status.DONE and user.has_perm("diagnosis.review_scan"):
         return scan
     raise Http404("No such scan.")
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import rate_limits, selectors, services
 from .forms import HistoryFilterForm, NoteForm, UploadForm
 from .media import scan_file_response
 from .models import CONDITIONS
@@ -21,6 +21,13 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
+    if request.method == "POST":
+        decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
+        if not decision.allowed:
+            messages.error(request, rate_limits.refused_message(decision))
+            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -158,4 +165,5 @@ def data_export(request):
     archive = services.build_data_export(request.user)
     response = HttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="facediag-export.zip"'
+    response["Cache-Control"] = "private, no-store"  # everything the person has, photos included
     return response

@@ -427,7 +427,7 @@ def test_reviewers_may_see_media_and_it_is_audited(other_user, other_client, use
     from diagnosis.signals import media_viewed_by_reviewer
 
     other_user.user_permissions.add(Permission.objects.get(codename="review_scan"))
-    scan = make_scan(user)
+    scan = make_scan(user, status=Scan.Status.DONE)  # reviewable: queued/analysing scans' media stay closed
     seen = []
 
     def receiver(sender, scan, user, kind, **kwargs):
