@@ -158,8 +158,10 @@ class Predictor:
         probs, _logits, ood = self.scores(feats)
         return self._finish(pre, probs[0], ood[0], feats, with_heatmap)
 
-    def predict_many(self, images, batch_size: int = 16, progress=None) -> list[Prediction | InvalidImage]:
-        """Batch prediction without heatmaps; undecodable images come back as InvalidImage instances."""
+    def predict_many(
+        self, images, batch_size: int = 16, progress=None, with_heatmap: bool = False
+    ) -> list[Prediction | InvalidImage]:
+        """Batch prediction (heatmaps on request); undecodable images come back as InvalidImage instances."""
         out: list = []
         images = list(images)
         for start in range(0, len(images), batch_size):
@@ -178,7 +180,7 @@ class Predictor:
             for p in pres:
                 if isinstance(p, Preprocessed):
                     j = next(it)
-                    out.append(self._finish(p, probs[j], ood[j]))
+                    out.append(self._finish(p, probs[j], ood[j], feats[j : j + 1], with_heatmap))
                 else:
                     out.append(p)
             if progress:
