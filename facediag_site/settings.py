@@ -5,6 +5,8 @@ from pathlib import Path
 
 import environ
 
+from .media_storage import default_storage_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker
 
@@ -122,6 +124,11 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/private-media/"  # never routed; only used to build nothing public
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Media on a private S3-compatible bucket when FACEDIAG_S3_BUCKET is set (see facediag_site/media_storage.py).
+STORAGES = {
+    "default": default_storage_config(env),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
 if env("REDIS_URL", default=""):
