@@ -190,7 +190,11 @@ def analyse_scans(jobs):
 
     loaded = []  # (job index, scan, photo bytes)
     for i, token in claimed.items():
-        scan = Scan.objects.get(id=jobs[i][0])
+        try:
+            scan = Scan.objects.get(id=jobs[i][0])
+        except OperationalError as exc:  # the claim stays with this task id: its retry takes it over
+            outcomes[i] = TransientAnalysisError(str(exc))
+            continue
         try:
             loaded.append((i, scan, storage.read_bytes(scan.image.name)))
         except FileNotFoundError:

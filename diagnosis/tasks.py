@@ -3,6 +3,7 @@ import logging
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.db import OperationalError
 
 from . import services
 from .batching import CrashIsolatingBatches
@@ -31,7 +32,10 @@ def analyse_scan(self, requests):
             continue
         jobs.append((scan_id, request.id))
         runnable.append(request)
-    outcomes = services.analyse_scans(jobs) if jobs else []
+    try:
+        outcomes = services.analyse_scans(jobs) if jobs else []
+    except OperationalError as exc:  # the database went away mid-batch: every scan of it is retried
+        outcomes = [services.TransientAnalysisError(str(exc)) for _job in jobs]
     results = []
     for request, (scan_id, _task_id), outcome in zip(runnable, jobs, outcomes, strict=True):
         if isinstance(outcome, services.TransientAnalysisError):
@@ -56,7 +60,11 @@ def _retry_later(task, request, scan_id, exc):
         return "failed"
     logger.warning("scan %s: transient error, retry %d (%s)", scan_id, retries + 1, exc)
     # Same task id: the scan's claim (if any) still belongs to this message. Acked once the batch returns.
-    task.apply_async((scan_id,), task_id=request.id, retries=retries + 1, countdown=2**retries)
+    try:
+        task.apply_async((scan_id,), task_id=request.id, retries=retries + 1, countdown=2**retries)
+    except Exception as exc:  # broker down too: the scan is still queued/claimed, the sweeper re-queues it
+        logger.warning("scan %s: could not queue its retry (%s); left to the sweeper", scan_id, type(exc).__name__)
+        return "left_to_sweeper"
     return "retrying"
 
 

@@ -91,3 +91,32 @@ def test_a_transient_error_in_a_batch_is_retried_for_that_scan_only(user, batch_
     assert worker.log().count(f"scan {flaky.id}: transient error, retry") == 3
     for scan in scans[:1] + scans[2:]:
         assert wait_for_status(scan.id, {"done", "failed"}, timeout=60).status == "done"
+
+
+def test_a_database_blip_in_the_worker_is_retried_and_the_scan_completes(user, active_model, tmp_path, settings):
+    from tests.faults.infra import TcpProxy
+
+    flush_broker()
+    db = settings.DATABASES["default"]
+    proxy = TcpProxy(int(db["PORT"] or 5432)).start()
+    proxies = [proxy]
+    worker = WorkerProcess(tmp_path / "worker.log", SCAN_BATCH_WAIT_SECONDS=0.2,
+                           DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@127.0.0.1:{proxy.port}/{db['NAME']}")
+    try:
+        worker.wait_ready()
+        deadline = time.monotonic() + 90
+        while "loaded model version" not in worker.log():
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            time.sleep(0.2)
+        proxy.stop()  # the worker loses PostgreSQL; this process still reaches it directly
+        (scan,) = queue_scans(user, 1)
+        while f"scan {scan.id}: transient error, retry 1" not in worker.log():
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            time.sleep(0.05)
+        proxies.append(TcpProxy(proxy.target_port, port=proxy.port).start())  # back before the retries run out
+        done = wait_for_status(scan.id, {"done", "failed"}, timeout=60)
+    finally:
+        worker.stop()
+        for each in proxies:
+            each.stop()
+    assert done.status == "done" and done.attempts == 1, done.error
