@@ -130,3 +130,42 @@ def test_an_unreachable_object_store_is_a_503_and_a_transient_analysis_error(use
         services.analyse_scan(scan.id)
     scan.refresh_from_db()
     assert (scan.status, scan.attempts) == (Scan.Status.QUEUED, 0)  # released, not counted as a crash
+
+
+@pytest.mark.django_db(transaction=True)  # object deletion runs on commit
+def test_retention_and_account_deletion_remove_the_objects(user, other_user, s3):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.services import delete_account
+
+    old, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+    Scan.objects.filter(id=old.id).update(status=Scan.Status.DONE, created_at=timezone.now() - timedelta(days=40))
+    kept, _ = services.create_scan(owner=other_user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+
+    assert services.purge_expired_images(days=30) == 1
+    old.refresh_from_db()
+    assert old.image_deleted_at and not old.image and old.status == Scan.Status.DONE  # the result stays
+    assert s3.keys() == sorted([kept.image.name, kept.thumbnail.name])
+
+    delete_account(other_user)
+    assert s3.keys() == []
+
+
+@pytest.mark.django_db
+def test_reviewed_export_reads_the_photos_from_the_bucket(user, other_user, s3, tmp_path):
+    from review.models import Review
+    from review.services import export_reviewed
+
+    user.consent_training = True
+    user.save(update_fields=["consent_training"])
+    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+    Scan.objects.filter(id=scan.id).update(status=Scan.Status.DONE, label="acne")
+    Review.objects.create(scan=scan, reviewer=other_user, label="acne", model_label="acne")
+
+    result = export_reviewed(tmp_path / "export")
+
+    assert result.written == 1 and result.skipped == 0
+    (photo,) = (tmp_path / "export" / "acne").glob("*.jpg")
+    assert photo.read_bytes()[:2] == b"\xff\xd8"
