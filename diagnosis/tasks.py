@@ -1,4 +1,5 @@
 import logging
+import uuid
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -45,9 +46,13 @@ def analyse_scan(self, requests):
 
 
 def _scan_id(request):
+    """The message's scan id, or None for a malformed message (it must not stop the rest of its batch)."""
     args, kwargs = request.args or (), request.kwargs or {}
     scan_id = args[0] if args else kwargs.get("scan_id")
-    return str(scan_id) if scan_id else None
+    try:
+        return str(uuid.UUID(str(scan_id)))
+    except ValueError:
+        return None
 
 
 def _retry_later(task, request, scan_id, exc):

@@ -88,3 +88,22 @@ def test_without_a_model_the_whole_batch_stays_queued(user, db):
     scans = [new_scan(user, seed) for seed in range(2)]
     assert services.analyse_scans([(s.id, None) for s in scans]) == ["model_unavailable"] * 2
     assert set(Scan.objects.values_list("status", "attempts")) == {(Scan.Status.QUEUED, 0)}
+
+
+def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_model):
+    from celery_batches import SimpleRequest
+
+    from diagnosis.tasks import analyse_scan as analyse_scan_task
+
+    scan = new_scan(user)
+
+    def message(task_id, args):
+        return SimpleRequest(id=task_id, name="diagnosis.tasks.analyse_scan", args=args, kwargs={},
+                             delivery_info={}, hostname="test", ignore_result=True, reply_to=None,
+                             correlation_id=None, request_dict={})
+
+    results = analyse_scan_task([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
+
+    assert results == ["done"]
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE
