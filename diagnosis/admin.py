@@ -12,10 +12,24 @@ class ScanAdmin(admin.ModelAdmin):
     search_fields = ["id", "owner__email", "note"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "model_version"]
-    readonly_fields = ["thumb_large", "id", "owner", "image", "thumbnail", "heatmap", "probabilities", "quality",
-                       "top_probability", "model_version", "attempts", "claim_token", "claimed_at", "claimed_by",
-                       "created_at", "updated_at", "started_at", "completed_at", "idempotency_key"]
-    exclude = []
+    # Files show as their storage keys, never as links: a link would be a signed bucket URL that skips
+    # the access-checked, audited media view.
+    readonly_fields = ["thumb_large", "id", "owner", "image_key", "thumbnail_key", "heatmap_key", "probabilities",
+                       "quality", "top_probability", "model_version", "attempts", "claim_token", "claimed_at",
+                       "claimed_by", "created_at", "updated_at", "started_at", "completed_at", "idempotency_key"]
+    exclude = ["image", "thumbnail", "heatmap"]
+
+    @admin.display(description="Image")
+    def image_key(self, scan):
+        return scan.image.name or "—"
+
+    @admin.display(description="Thumbnail")
+    def thumbnail_key(self, scan):
+        return scan.thumbnail.name or "—"
+
+    @admin.display(description="Heatmap")
+    def heatmap_key(self, scan):
+        return scan.heatmap.name or "—"
 
     @admin.display(description="Photo")
     def thumb(self, scan):

@@ -169,3 +169,16 @@ def test_reviewed_export_reads_the_photos_from_the_bucket(user, other_user, s3, 
     assert result.written == 1 and result.skipped == 0
     (photo,) = (tmp_path / "export" / "acne").glob("*.jpg")
     assert photo.read_bytes()[:2] == b"\xff\xd8"
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_storage_keys_not_signed_bucket_links(client, user, s3, django_user_model):
+    admin = django_user_model.objects.create_superuser(email="admin@example.com", password="correct horse battery")
+    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+    client.force_login(admin)
+
+    page = client.get(reverse("admin:diagnosis_scan_change", args=[scan.id])).content.decode()
+
+    assert scan.image.name in page and scan.thumbnail.name in page
+    assert "X-Amz-Signature" not in page and s3.endpoint_url not in page
+    assert reverse("diagnosis:scan-media", args=[scan.id, "image"]) in page  # the audited view
