@@ -41,12 +41,14 @@ def check_cache() -> str | None:
 
 
 def check_broker(timeout: float = 2.0) -> str | None:
-    from facediag_site.celery import app
+    from celery import current_app  # the app tasks are published with
 
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
-            _ = conn.default_channel  # opens a channel: a filesystem broker checks its folders here
+            client = getattr(conn.default_channel, "client", None)  # a filesystem broker checks its folders here
+            if client is not None and hasattr(client, "ping"):
+                client.ping()  # Redis connects lazily: only a round trip shows it is there
     except Exception as exc:
         return f"the task queue is unreachable ({type(exc).__name__})"
     return None

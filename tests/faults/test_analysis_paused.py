@@ -29,6 +29,9 @@ def _fresh_checks():
 def corrupted_copy(tiny_artifact_dir, tmp_path):
     broken_dir = tmp_path / "broken-model"
     shutil.copytree(tiny_artifact_dir, broken_dir)
+    meta = json.loads((broken_dir / "metadata.json").read_text())
+    meta["name"] = "broken"  # its own checksum, so re-registering the good one is a different version
+    (broken_dir / "metadata.json").write_text(json.dumps(meta))
     register_model(broken_dir, activate=True, name="broken")
     (broken_dir / "model.npz").write_bytes(b"corrupted on disk")
     return broken_dir

@@ -23,7 +23,9 @@ def point_celery_at(url):
     current_app._pool = None
     current_app.amqp._producer_pool = None
     kombu.pools.reset()
-    current_app.conf.broker_url = url
+    # The Django-namespaced key: a plain `conf.broker_url = url` is silently shadowed by CELERY_BROKER_URL.
+    current_app.conf.update(CELERY_BROKER_URL=url)
+    assert current_app.conf.broker_write_url == url
 
 
 @pytest.fixture
