@@ -1,5 +1,7 @@
 from django import template
+from django.utils.dateparse import parse_datetime
 
+from diagnosis import results
 from diagnosis.models import Label
 
 register = template.Library()
@@ -14,7 +16,34 @@ def percent(value):
 
 
 @register.filter
+def signed_points(value):
+    """A change in percentage points with its sign, e.g. "+12 points", "−5 points", "no change"."""
+    try:
+        points = round(float(value) * 100)
+    except (TypeError, ValueError):
+        return "—"
+    if points == 0:
+        return "no change"
+    return f"{'+' if points > 0 else '−'}{abs(points)} point{'s' if abs(points) != 1 else ''}"
+
+
+@register.filter
 def label_text(scan):
     if not scan.label:
         return "No result yet"
     return Label(scan.label).label
+
+
+@register.filter
+def verdict(scan):
+    """The result in plain words, for the person ("Likely acne", "Can't tell from this photo")."""
+    return results.verdict_text(scan)
+
+
+@register.filter
+def isodatetime(value):
+    """An ISO 8601 string (as in the chart data) back to a datetime, for the |date filter."""
+    try:
+        return parse_datetime(value)
+    except (TypeError, ValueError):
+        return None
