@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "facediag_site.urls"
@@ -239,6 +240,10 @@ if VGG16_WEIGHTS_PATH is None:
     _shared_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
     VGG16_WEIGHTS_PATH = str(_shared_weights) if _shared_weights.exists() else None
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
+
+# The name people see in pages and e-mails.
+SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")
+CSRF_FAILURE_VIEW = "facediag_site.error_pages.csrf_failure"
 
 DISCLAIMER = (
     "FaceDiag is a screening aid, not a diagnosis. It cannot rule a condition in or out. "
