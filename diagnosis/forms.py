@@ -6,8 +6,9 @@ from .models import Label
 class UploadForm(forms.Form):
     image = forms.FileField(
         label="Face photo",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
-        help_text="JPEG, PNG or WebP. Face the camera in good light, without make-up or filters.",
+        # No "capture" attribute: phones then offer both the camera and the gallery.
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
+        help_text="JPEG, PNG or WebP. Face the light, fill the frame with your face, no make-up or filters.",
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
