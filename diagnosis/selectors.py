@@ -39,10 +39,15 @@ def get_scan_for_media(user, scan_id) -> Scan:
     raise Http404("No such scan.")
 
 
-def confidence_series(owner, *, date_from=None, date_to=None):
-    """Per condition, the confidence of each finished scan over time (oldest first), for charts."""
+def confidence_series(owner, *, label=None, date_from=None, date_to=None):
+    """Per condition, the confidence of each finished scan over time (oldest first), for charts.
+
+    Only scans that got a class count: "uncertain" and "no skin" results carry no usable confidences.
+    The filters are the history page's, so the chart shows the same scans as the list.
+    """
     scans = (
-        scans_for_owner(owner, status=Scan.Status.DONE, date_from=date_from, date_to=date_to)
+        scans_for_owner(owner, label=label, status=Scan.Status.DONE, date_from=date_from, date_to=date_to)
+        .filter(label__in=CONDITIONS)
         .order_by("created_at")
         .select_related(None)
         .only("id", "created_at", "probabilities", "label")

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import results, selectors, services
 from .forms import HistoryFilterForm, NoteForm, UploadForm
 from .media import scan_file_response
 from .models import CONDITIONS
@@ -42,13 +42,12 @@ def upload(request):
 @require_GET
 def scan_detail(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
-    probabilities = sorted(
-        ((c, scan.probabilities.get(c, 0.0)) for c in CONDITIONS), key=lambda item: item[1], reverse=True
-    )
+    result = results.result_view(scan) if scan.status == scan.Status.DONE else None
     return render(
         request,
         "diagnosis/scan_detail.html",
-        {"scan": scan, "probabilities": probabilities, "note_form": NoteForm(initial={"note": scan.note})},
+        {"scan": scan, "result": result, "show_heatmap": bool(result and result.has_class and scan.heatmap),
+         "note_form": NoteForm(initial={"note": scan.note})},
     )
 
 
@@ -107,8 +106,13 @@ def history(request):
     page = Paginator(scans, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "diagnosis/history.html", {"form": form, "scans": page, "page": page,
-                                                      "query": query.urlencode()})
+    chart = selectors.confidence_series(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    )
+    return render(request, "diagnosis/history.html", {
+        "form": form, "scans": page, "page": page, "query": query.urlencode(), "filtered": bool(filters and any(
+            filters.values())), "chart_points": chart["points"], "conditions": CONDITIONS,
+    })
 
 
 @login_required
@@ -116,9 +120,9 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return JsonResponse(
-        selectors.confidence_series(request.user, date_from=filters.get("date_from"), date_to=filters.get("date_to"))
-    )
+    return JsonResponse(selectors.confidence_series(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    ))
 
 
 @login_required
@@ -128,9 +132,21 @@ def compare(request):
     if len(ids) != 2:
         messages.error(request, "Pick exactly two scans to compare.")
         return redirect("diagnosis:history")
-    scans = [selectors.get_owned_scan(request.user, scan_id) for scan_id in ids]
-    rows = [(c, [s.probabilities.get(c, 0.0) for s in scans]) for c in CONDITIONS]
-    return render(request, "diagnosis/compare.html", {"scans": scans, "rows": rows})
+    scans = sorted((selectors.get_owned_scan(request.user, scan_id) for scan_id in ids), key=lambda s: s.created_at)
+    if scans[0].id == scans[1].id:
+        messages.error(request, "Pick two different scans to compare.")
+        return redirect("diagnosis:history")
+    before, after = scans
+    comparable = all(s.status == s.Status.DONE and s.label in CONDITIONS for s in scans)
+    rows = [
+        (c, before.probabilities.get(c, 0.0), after.probabilities.get(c, 0.0),
+         after.probabilities.get(c, 0.0) - before.probabilities.get(c, 0.0))
+        for c in CONDITIONS
+    ] if comparable else []
+    return render(request, "diagnosis/compare.html", {
+        "before": before, "after": after, "rows": rows, "comparable": comparable,
+        "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
+    })
 
 
 @login_required
