@@ -37,17 +37,19 @@ def sign_up(*, email, password, login_url):
     except EmailTaken:
         existing = get_user_model().objects.filter(email__iexact=email.strip()).first()
         send_mail(
-            "Someone tried to sign up to FaceDiag with your address",
-            "Someone (maybe you) tried to create a FaceDiag account with this e-mail address, which already has one.\n"
-            f"If it was you, log in at {login_url} or reset your password there. Otherwise ignore this e-mail.",
+            f"Someone tried to sign up to {settings.SITE_NAME} with your address",
+            f"Someone (maybe you) tried to create a {settings.SITE_NAME} account with this e-mail address, which "
+            f"already has one.\nIf it was you, log in at {login_url} or reset your password there. "
+            f"Otherwise ignore this e-mail.\n\nThe {settings.SITE_NAME} team",
             settings.DEFAULT_FROM_EMAIL,
             [existing.email if existing else email],
             fail_silently=True,
         )
         return None
     send_mail(
-        "Your FaceDiag account is ready",
-        f"Welcome to FaceDiag. Log in at {login_url} to upload your first photo.\n\n{settings.DISCLAIMER}",
+        f"Your {settings.SITE_NAME} account is ready",
+        f"Welcome to {settings.SITE_NAME}. Log in at {login_url} to upload your first photo.\n\n"
+        f"{settings.DISCLAIMER}\n\nThe {settings.SITE_NAME} team",
         settings.DEFAULT_FROM_EMAIL,
         [user.email],
         fail_silently=True,

@@ -41,6 +41,11 @@ def signup_done(request):
 class RateLimitedPasswordResetView(auth_views.PasswordResetView):
     """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent."""
 
+    @property
+    def extra_email_context(self):
+        # The e-mail says the site's name, not the host it was requested on ("The 127.0.0.1:8100 team").
+        return {"site_name": settings.SITE_NAME}
+
     def form_valid(self, form):
         email = form.cleaned_data["email"]
         ip_ok = ratelimit.hit("reset-ip", ratelimit.client_ip(self.request), settings.AUTH_RATE_LIMIT_PER_IP)
