@@ -18,6 +18,6 @@ class NoteForm(forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    label = forms.ChoiceField(required=False, choices=[("", "Any result")] + list(Label.choices))
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    label = forms.ChoiceField(label="Result", required=False, choices=[("", "Any result")] + list(Label.choices))
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
