@@ -230,3 +230,39 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.set_input_files("#id_image", str(photo))
         page.wait_for_selector("#photo-checks li")
         page.screenshot(path=str(out / f"upload-{size_name}.png"), full_page=True)
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")) }));
+}"""
+
+
+def axe_violations(page, base):
+    # Loaded from static/ like any page script, so the page's CSP (script-src 'self') allows it.
+    page.add_script_tag(url=base + "/static/vendor/axe-core/axe.min.js")
+    return page.evaluate(AXE_RUN)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}, {"width": 1280, "height": 900}],
+                         ids=["phone", "desktop"])
+def test_axe_finds_no_serious_violations_on_the_main_pages(live_server, browser_page, person, viewport):
+    _, scans = person
+    page = browser_page
+    page.set_viewport_size(viewport)
+    base = live_server.url
+    found = {}
+    for name, path in PUBLIC_PAGES.items():
+        page.goto(base + path)
+        found[name] = axe_violations(page, base)
+    log_in(page, base)
+    for name, path in main_pages(scans).items():
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+        found[name] = axe_violations(page, base)
+    page.goto(base + "/scans/")
+    page.click("#chart-table summary")  # the table alternative, opened
+    found["history-table"] = axe_violations(page, base)
+    assert {name: v for name, v in found.items() if v} == {}
