@@ -6,8 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import report as report_pdf
 from . import results, selectors, services
-from .forms import HistoryFilterForm, NoteForm, UploadForm
+from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .media import scan_file_response
 from .models import CONDITIONS
 
@@ -109,9 +110,12 @@ def history(request):
     chart = selectors.confidence_series(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
     )
+    report_form = ReportForm(initial={"date_from": filters.get("date_from"), "date_to": filters.get("date_to")},
+                             auto_id="report_%s")
     return render(request, "diagnosis/history.html", {
-        "form": form, "scans": page, "page": page, "query": query.urlencode(), "filtered": bool(filters and any(
-            filters.values())), "chart_points": chart["points"], "conditions": CONDITIONS,
+        "form": form, "scans": page, "page": page, "query": query.urlencode(),
+        "filtered": any(filters.values()) if filters else False, "chart_points": chart["points"],
+        "conditions": CONDITIONS, "report_form": report_form,
     })
 
 
@@ -153,6 +157,20 @@ def compare(request):
 @require_GET
 def scan_media(request, scan_id, kind):
     return scan_file_response(request.user, scan_id, kind)
+
+
+@login_required
+@require_GET
+def report(request):
+    """The PDF report for the doctor, over the chosen period; a bad period re-shows the form (400)."""
+    form = ReportForm(request.GET, auto_id="report_%s")
+    if not form.is_valid():
+        return render(request, "diagnosis/report_form.html", {"form": form}, status=400)
+    period = report_pdf.ReportPeriod(form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    response = HttpResponse(report_pdf.build_report_pdf(request.user, period), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="facediag-report.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -20,7 +20,7 @@ PUBLIC = {
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
-    "diagnosis:history", "diagnosis:chart-data", "diagnosis:compare", "diagnosis:data-export",
+    "diagnosis:history", "diagnosis:chart-data", "diagnosis:compare", "diagnosis:data-export", "diagnosis:report",
     "api:scan-list", "api:history-summary", "api:me", "api:me-export",
 }
 OWNER_ONLY = {  # take another user's scan id: must be 404 for anyone but the owner
