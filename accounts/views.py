@@ -8,6 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from reminders.forms import ReminderForm
+from reminders.selectors import reminder_initial
+
 from . import ratelimit, services
 from .forms import DeleteAccountForm, ProfileForm, SignupForm
 
@@ -70,7 +73,8 @@ def profile(request):
         )
         messages.success(request, "Profile saved.")
         return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    reminder_form = ReminderForm(initial=reminder_initial(user))
+    return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
 
 
 @login_required

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "diagnosis",
     "review",
     "api",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
     "purge-expired-images": {"task": "diagnosis.tasks.purge_expired_images", "schedule": 3600.0},
+    "send-due-reminders": {
+        "task": "reminders.tasks.send_due_reminders",
+        "schedule": env.float("REMINDER_CHECK_INTERVAL_SECONDS", default=900.0),
+    },
 }
 
 # Scan pipeline
@@ -244,6 +249,8 @@ FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml
 # The name people see in pages and e-mails.
 SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")
 CSRF_FAILURE_VIEW = "facediag_site.error_pages.csrf_failure"
+# Where links in e-mails sent outside a request (reminders) point.
+SITE_URL = env("FACEDIAG_SITE_URL", default="http://localhost:8000")
 
 DISCLAIMER = (
     "FaceDiag is a screening aid, not a diagnosis. It cannot rule a condition in or out. "

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("diagnosis.urls")),
     path("review/", include("review.urls")),
+    path("reminders/", include("reminders.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
