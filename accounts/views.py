@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from reminders.forms import ReminderForm
@@ -71,7 +72,7 @@ def profile(request):
         services.update_profile(
             user, display_name=form.cleaned_data["display_name"], consent_training=form.cleaned_data["consent_training"]
         )
-        messages.success(request, "Profile saved.")
+        messages.success(request, _("Profile saved."))
         return redirect("profile")
     reminder_form = ReminderForm(initial=reminder_initial(user))
     return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
@@ -85,6 +86,6 @@ def delete_account(request):
         user = request.user
         logout(request)
         services.delete_account(user)
-        messages.success(request, "Your account, scans and photos were deleted.")
+        messages.success(request, _("Your account, scans and photos were deleted."))
         return redirect("home")
     return render(request, "accounts/delete_account.html", {"form": form})

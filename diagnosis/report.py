@@ -11,7 +11,9 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -33,13 +35,14 @@ class ReportPeriod:
     date_to: date | None
 
     def describe(self) -> str:
+        day = lambda d: formats.date_format(d, "j M Y")  # noqa: E731
         if self.date_from and self.date_to:
-            return f"{self.date_from:%d %b %Y} to {self.date_to:%d %b %Y}"
+            return _("%(start)s to %(end)s") % {"start": day(self.date_from), "end": day(self.date_to)}
         if self.date_from:
-            return f"from {self.date_from:%d %b %Y}"
+            return _("from %(start)s") % {"start": day(self.date_from)}
         if self.date_to:
-            return f"up to {self.date_to:%d %b %Y}"
-        return "all scans"
+            return _("up to %(end)s") % {"end": day(self.date_to)}
+        return _("all scans")
 
 
 def report_scans(owner, period: ReportPeriod):
@@ -50,7 +53,7 @@ def report_scans(owner, period: ReportPeriod):
 
 
 def _local(dt):
-    return timezone.localtime(dt).strftime("%d %b %Y, %H:%M")
+    return formats.date_format(timezone.localtime(dt), "j M Y, H:i")
 
 
 def trend_chart_png(scans) -> bytes | None:
@@ -70,9 +73,10 @@ def trend_chart_png(scans) -> bytes | None:
     for condition in CONDITIONS:
         colour, marker = styles[condition]
         values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
-        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4, label=condition.capitalize())
+        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
+                label=results.condition_title(condition))
     ax.set_ylim(0, 100)
-    ax.set_ylabel("Match (%)")
+    ax.set_ylabel(_("Match (%)"))
     ax.grid(alpha=.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -109,24 +113,27 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
     name = getattr(owner, "display_name", "") or owner.email
 
     story = [
-        Paragraph(f"{escape(site)} skin report", styles["Title"]),
-        Paragraph(f"For <b>{escape(name)}</b> · period: {escape(period.describe())} · "
-                  f"{len(scans)} analysed scan{'s' if len(scans) != 1 else ''} · made {_local(timezone.now())}", body),
-        Paragraph(escape(settings.DISCLAIMER), note_style),
+        Paragraph(escape(_("%(site)s skin report") % {"site": site}), styles["Title"]),
+        Paragraph(_("For <b>%(name)s</b> · period: %(period)s · %(count)s · made %(made)s") % {
+            "name": escape(name), "period": escape(period.describe()),
+            "count": ngettext("%(n)d analysed scan", "%(n)d analysed scans", len(scans)) % {"n": len(scans)},
+            "made": _local(timezone.now())}, body),
+        Paragraph(escape(_(settings.DISCLAIMER)), note_style),
     ]
     if not scans:
-        story.append(Paragraph("There are no analysed scans in this period.", body))
+        story.append(Paragraph(escape(_("There are no analysed scans in this period.")), body))
     else:
         chart = trend_chart_png(scans)
-        story.append(Paragraph("Trend", styles["Heading2"]))
+        story.append(Paragraph(escape(_("Trend")), styles["Heading2"]))
         if chart:
             story.append(PdfImage(io.BytesIO(chart), width=17 * cm, height=17 * cm * 3.0 / 7.2))
-            story.append(Paragraph("How closely each scan matched each condition (only scans with a result).", small))
+            story.append(Paragraph(escape(_("How closely each scan matched each condition (only scans with a "
+                                            "result).")), small))
         else:
-            story.append(Paragraph("No scan in this period got a result for each condition, so there is no trend.",
-                                   body))
-        story.append(Paragraph("Summary", styles["Heading2"]))
-        rows = [["Date", "Result", "Top match", "Note"]]
+            story.append(Paragraph(escape(_("No scan in this period got a result for each condition, so there "
+                                            "is no trend.")), body))
+        story.append(Paragraph(escape(_("Summary")), styles["Heading2"]))
+        rows = [[_("Date"), _("Result"), _("Top match"), _("Note")]]
         for scan in scans:
             view = results.result_view(scan)
             top = f"{scan.top_probability * 100:.0f}%" if view.has_class and scan.top_probability is not None else "–"
@@ -137,7 +144,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde3ea")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]))
         story.append(table)
-        story.append(Paragraph("Scans", styles["Heading2"]))
+        story.append(Paragraph(escape(_("Scans")), styles["Heading2"]))
         for scan in scans:
             story.append(KeepTogether(_scan_block(scan, styles, body, small)))
     out = io.BytesIO()
@@ -146,12 +153,12 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
         canvas.saveState()
         canvas.setFont("Helvetica", 7.5)
         canvas.setFillColor(colors.HexColor("#56606e"))
-        canvas.drawString(2 * cm, 1.2 * cm, f"{site} · screening aid, not a diagnosis")
-        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"Page {doc.page}")
+        canvas.drawString(2 * cm, 1.2 * cm, _("%(site)s · screening aid, not a diagnosis") % {"site": site})
+        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, _("Page %(n)d") % {"n": doc.page})
         canvas.restoreState()
 
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
-                            bottomMargin=2 * cm, title=f"{site} skin report", author=site)
+                            bottomMargin=2 * cm, title=_("%(site)s skin report") % {"site": site}, author=site)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
 
@@ -160,17 +167,18 @@ def _scan_block(scan, styles, body, small):
     view = results.result_view(scan)
     text = [Paragraph(f"<b>{escape(_local(scan.created_at))}: {escape(view.verdict)}</b>", body)]
     if view.has_class:
-        text.append(Paragraph(" · ".join(f"{c.capitalize()} {p * 100:.0f}%" for c, p in view.probabilities), body))
+        text.append(Paragraph(" · ".join(f"{title} {p * 100:.0f}%" for _c, title, p in view.probabilities), body))
     else:
         text.append(Paragraph(escape(view.reason), body))
     for message in view.quality_messages:
-        text.append(Paragraph(f"Photo: {escape(message)}", small))
+        text.append(Paragraph(escape(_("Photo: %(message)s") % {"message": message}), small))
     if scan.note:
-        text.append(Paragraph(f"Note: {escape(scan.note)}", body))
+        text.append(Paragraph(escape(_("Note: %(note)s") % {"note": scan.note}), body))
     if hasattr(scan, "review") and scan.review:
-        text.append(Paragraph(f"Reviewed by a clinician: {escape(scan.review.get_label_display())}", small))
+        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": scan.review.get_label_display()}
+        text.append(Paragraph(escape(reviewed), small))
     photo = _photo_flowable(scan, PHOTO_SIDE_CM)
-    cells = [[photo or Paragraph("Photo deleted under the retention policy.", small), text]]
+    cells = [[photo or Paragraph(escape(_("Photo deleted under the retention policy.")), small), text]]
     block = Table(cells, colWidths=[(PHOTO_SIDE_CM + 0.4) * cm, 17 * cm - (PHOTO_SIDE_CM + 0.4) * cm])
     block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     return [block, Spacer(1, 0.4 * cm)]

@@ -1,31 +1,35 @@
 """How a finished scan is explained to the person: plain-words verdict, what it means, what to do next.
 
-Reads only; the wording lives here so the web pages (and later the PDF report) say the same thing.
+Reads only; the wording lives here so the web pages and the PDF report say the same thing.
 """
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
 
 VERDICTS = {
-    Label.ACNE: "Likely acne",
-    Label.ECZEMA: "Likely eczema",
-    Label.ROSACEA: "Likely rosacea",
-    Label.HEALTHY: "Looks healthy",
-    Label.UNCERTAIN: "Can't tell from this photo",
-    Label.NO_SKIN: "Can't tell from this photo",
+    Label.ACNE: _("Likely acne"),
+    Label.ECZEMA: _("Likely eczema"),
+    Label.ROSACEA: _("Likely rosacea"),
+    Label.HEALTHY: _("Looks healthy"),
+    Label.UNCERTAIN: _("Can't tell from this photo"),
+    Label.NO_SKIN: _("Can't tell from this photo"),
 }
+NO_RESULT = _("No result yet")
 
 # Why no class was given, per label; a quality flag or the scan's own reason is more specific and wins.
 NO_CLASS_REASONS = {
-    Label.UNCERTAIN: "The photo does not show one condition clearly enough to say which it looks like.",
-    Label.NO_SKIN: "No face or skin could be found in this photo.",
+    Label.UNCERTAIN: _("The photo does not show one condition clearly enough to say which it looks like."),
+    Label.NO_SKIN: _("No face or skin could be found in this photo."),
 }
 
 RETAKE_STEPS = (
-    "Face a window or a bright lamp, so the light falls evenly on your face (no flash).",
-    "Fill the frame with your face, or with the affected area, held steady and in focus.",
-    "Use a colour photo without filters, beauty modes or make-up.",
+    _("Face a window or a bright lamp, so the light falls evenly on your face (no flash)."),
+    _("Fill the frame with your face, or with the affected area, held steady and in focus."),
+    _("Use a colour photo without filters, beauty modes or make-up."),
 )
 
 
@@ -41,61 +45,67 @@ class ConditionInfo:
 # Short summaries from the NHS condition pages (checked 2026-11); each links to its source.
 CONDITION_INFO = {
     "acne": ConditionInfo(
-        name="Acne",
-        summary="A common skin condition that causes spots, blackheads, whiteheads and oily skin, mostly on "
-        "the face, chest and back. It is not caused by poor hygiene and usually responds to treatment.",
-        see_a_doctor="See a pharmacist or GP if spots are many or painful, have not improved after about "
-        "2 to 3 months of over-the-counter treatment, leave scars, or upset you.",
-        source_title="NHS: Acne",
+        name=_("Acne"),
+        summary=_("A common skin condition that causes spots, blackheads, whiteheads and oily skin, mostly on the "
+                  "face, chest and back. It is not caused by poor hygiene and usually responds to treatment."),
+        see_a_doctor=_("See a pharmacist or GP if spots are many or painful, have not improved after about 2 to 3 "
+                       "months of over-the-counter treatment, leave scars, or upset you."),
+        source_title=_("NHS: Acne"),
         source_url="https://www.nhs.uk/conditions/acne/",
     ),
     "eczema": ConditionInfo(
-        name="Eczema",
-        summary="Atopic eczema makes the skin itchy, dry, cracked and sore. It often comes and goes in "
-        "flare-ups and can be controlled with moisturisers (emollients) and other treatments.",
-        see_a_doctor="See a GP if it affects your sleep or daily life, or if treatments do not help. Get help "
-        "the same day if the skin is hot, swollen, weeping, crusted or very painful, which can mean an infection.",
-        source_title="NHS: Atopic eczema",
+        name=_("Eczema"),
+        summary=_("Atopic eczema makes the skin itchy, dry, cracked and sore. It often comes and goes in "
+                  "flare-ups and can be controlled with moisturisers (emollients) and other treatments."),
+        see_a_doctor=_("See a GP if it affects your sleep or daily life, or if treatments do not help. Get help "
+                       "the same day if the skin is hot, swollen, weeping, crusted or very painful, which can mean an "
+                       "infection."),
+        source_title=_("NHS: Atopic eczema"),
         source_url="https://www.nhs.uk/conditions/atopic-eczema/",
     ),
     "rosacea": ConditionInfo(
-        name="Rosacea",
-        summary="A long-term condition that mainly affects the face: flushing, redness across the cheeks, "
-        "nose and forehead, small visible blood vessels and sometimes spots. Treatment can control it.",
-        see_a_doctor="See a GP if you think you have rosacea, as treatment works better when started early. "
-        "Get help the same day if your eyes are painful or red, or your sight changes.",
-        source_title="NHS: Rosacea",
+        name=_("Rosacea"),
+        summary=_("A long-term condition that mainly affects the face: flushing, redness across the cheeks, nose "
+                  "and forehead, small visible blood vessels and sometimes spots. Treatment can control it."),
+        see_a_doctor=_("See a GP if you think you have rosacea, as treatment works better when started early. Get "
+                       "help the same day if your eyes are painful or red, or your sight changes."),
+        source_title=_("NHS: Rosacea"),
         source_url="https://www.nhs.uk/conditions/rosacea/",
     ),
     "healthy": ConditionInfo(
-        name="Healthy skin",
-        summary="No clear signs of acne, eczema or rosacea were seen in this photo. FaceDiag only looks for "
-        "these three conditions, so it cannot say anything about other skin problems.",
-        see_a_doctor="See a GP about any mole or mark that is new, changing, bleeding, itchy or not healing, "
-        "whatever this result says.",
-        source_title="NHS: Moles",
+        name=_("Healthy skin"),
+        summary=_("No clear signs of acne, eczema or rosacea were seen in this photo. FaceDiag only looks for "
+                  "these three conditions, so it cannot say anything about other skin problems."),
+        see_a_doctor=_("See a GP about any mole or mark that is new, changing, bleeding, itchy or not healing, "
+                       "whatever this result says."),
+        source_title=_("NHS: Moles"),
         source_url="https://www.nhs.uk/conditions/moles/",
     ),
 }
 
 # Quality flags the model may add beyond QUALITY_MESSAGES; unknown flags still show, in generic words.
 EXTRA_QUALITY_MESSAGES = {
-    "no_colour": "A colour photo is needed: this one looks black and white, and redness cannot be judged "
-    "without colour.",
+    "no_colour": _("A colour photo is needed: this one looks black and white, and redness cannot be judged "
+                   "without colour."),
 }
 
 
 def quality_message(flag: str) -> str:
     if flag in EXTRA_QUALITY_MESSAGES:
-        return EXTRA_QUALITY_MESSAGES[flag]
+        return str(EXTRA_QUALITY_MESSAGES[flag])
     if flag in QUALITY_MESSAGES:
-        return QUALITY_MESSAGES[flag]
-    return f"The photo was flagged: {flag.replace('_', ' ')}. A new photo may give a clearer result."
+        return str(QUALITY_MESSAGES[flag])
+    return gettext("The photo was flagged: %(flag)s. A new photo may give a clearer result.") % {
+        "flag": flag.replace("_", " ")}
 
 
 def quality_messages(quality) -> list[str]:
     """A sentence for each quality flag that is set, known or not, in a stable order."""
     return [quality_message(flag) for flag, on in sorted((quality or {}).items()) if on]
+
+
+def condition_title(condition: str) -> str:
+    return str(Label(condition).label)
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ class ResultView:
     has_class: bool
     reason: str = ""
     condition: ConditionInfo | None = None
-    probabilities: list = field(default_factory=list)
+    probabilities: list = field(default_factory=list)  # (condition, translated title, probability), highest first
     quality_messages: list = field(default_factory=list)
     retake_steps: tuple = ()
 
@@ -115,17 +125,18 @@ def result_view(scan) -> ResultView:
     messages = quality_messages(scan.quality)
     if label in CONDITIONS:
         probabilities = sorted(
-            ((c, float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS), key=lambda item: item[1], reverse=True
+            ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
+            key=lambda item: item[2], reverse=True,
         )
-        return ResultView(verdict=VERDICTS[label], has_class=True, condition=CONDITION_INFO[label],
+        return ResultView(verdict=str(VERDICTS[label]), has_class=True, condition=CONDITION_INFO[label],
                           probabilities=probabilities, quality_messages=messages)
     own_reason = str(getattr(scan, "reason", "") or "").strip()  # set by newer model versions
     if own_reason in EXTRA_QUALITY_MESSAGES or own_reason in QUALITY_MESSAGES:
         own_reason = quality_message(own_reason)
-    reason = own_reason or (messages[0] if messages else NO_CLASS_REASONS.get(label, "No result yet."))
-    return ResultView(verdict=VERDICTS.get(label, "No result yet"), has_class=False, reason=reason,
+    reason = own_reason or (messages[0] if messages else str(NO_CLASS_REASONS.get(label, NO_RESULT)))
+    return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
                       quality_messages=[m for m in messages if m != reason], retake_steps=RETAKE_STEPS)
 
 
 def verdict_text(scan) -> str:
-    return VERDICTS.get(scan.label, "No result yet") if scan.label else "No result yet"
+    return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +27,7 @@ def upload(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            scan, _ = services.create_scan(
+            scan, _created = services.create_scan(
                 owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"]
             )
         except services.UploadRejected as exc:
@@ -36,7 +37,26 @@ def upload(request):
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400
-    return render(request, "diagnosis/upload.html", {"form": form}, status=status)
+    return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
+                  status=status)
+
+
+def capture_messages():
+    """What the capture script says, in the page's language (read by static/js/upload-capture.js)."""
+    return {
+        "unreadable": _("This file cannot be shown here; the server will check it when you upload."),
+        "too_dark": _("It looks too dark. Face a window or a lamp and try again."),
+        "too_bright": _("It looks overexposed. Avoid the flash and direct sunlight."),
+        "light_ok": _("Light looks fine."),
+        "blurry": _("It looks blurry. Hold the phone steady and tap to focus."),
+        "sharp_ok": _("Sharp enough."),
+        "no_colour": _("It looks black and white. A colour photo is needed."),
+        "still_upload": _("You can still upload it, or choose another photo."),
+        "choose_first": _("Choose or take a photo first."),
+        "uploading": _("Uploading…"),
+        "uploading_long": _("Uploading your photo. This page moves on by itself."),
+        "analyse": _("Analyse photo"),
+    }
 
 
 @login_required
@@ -67,9 +87,9 @@ def scan_note(request, scan_id):
     form = NoteForm(request.POST)
     if form.is_valid():
         services.update_scan_note(scan, form.cleaned_data["note"])
-        messages.success(request, "Note saved.")
+        messages.success(request, _("Note saved."))
     else:
-        messages.error(request, "The note is too long (2,000 characters at most).")
+        messages.error(request, _("The note is too long (2,000 characters at most)."))
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
 
 
@@ -79,7 +99,7 @@ def scan_retry(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
     try:
         services.retry_scan(scan)
-        messages.success(request, "The scan is queued for analysis again.")
+        messages.success(request, _("The scan is queued for analysis again."))
     except services.ScanNotRetryable as exc:
         messages.error(request, str(exc))
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
@@ -91,7 +111,7 @@ def scan_delete(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
     if request.method == "POST":
         services.delete_scan(scan)
-        messages.success(request, "The scan and its photo were deleted.")
+        messages.success(request, _("The scan and its photo were deleted."))
         return redirect("diagnosis:history")
     return render(request, "diagnosis/scan_confirm_delete.html", {"scan": scan})
 
@@ -116,6 +136,7 @@ def history(request):
         "form": form, "scans": page, "page": page, "query": query.urlencode(),
         "filtered": any(filters.values()) if filters else False, "chart_points": chart["points"],
         "conditions": CONDITIONS, "report_form": report_form,
+        "condition_titles": [(c, results.condition_title(c)) for c in CONDITIONS],
     })
 
 
@@ -134,16 +155,16 @@ def history_chart_data(request):
 def compare(request):
     ids = request.GET.getlist("scan")
     if len(ids) != 2:
-        messages.error(request, "Pick exactly two scans to compare.")
+        messages.error(request, _("Pick exactly two scans to compare."))
         return redirect("diagnosis:history")
     scans = sorted((selectors.get_owned_scan(request.user, scan_id) for scan_id in ids), key=lambda s: s.created_at)
     if scans[0].id == scans[1].id:
-        messages.error(request, "Pick two different scans to compare.")
+        messages.error(request, _("Pick two different scans to compare."))
         return redirect("diagnosis:history")
     before, after = scans
     comparable = all(s.status == s.Status.DONE and s.label in CONDITIONS for s in scans)
     rows = [
-        (c, before.probabilities.get(c, 0.0), after.probabilities.get(c, 0.0),
+        (c, results.condition_title(c), before.probabilities.get(c, 0.0), after.probabilities.get(c, 0.0),
          after.probabilities.get(c, 0.0) - before.probabilities.get(c, 0.0))
         for c in CONDITIONS
     ] if comparable else []

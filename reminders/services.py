@@ -7,7 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from . import schedule, tokens
 from .models import Frequency, ReminderPreference
@@ -15,10 +16,12 @@ from .models import Frequency, ReminderPreference
 logger = logging.getLogger(__name__)
 
 
-def set_preference(user, *, frequency: str, time_zone: str, now=None) -> ReminderPreference:
+def set_preference(user, *, frequency: str, time_zone: str, language: str = "", now=None) -> ReminderPreference:
     now = now or timezone.now()
-    pref, _ = ReminderPreference.objects.get_or_create(user=user)
+    pref, _created = ReminderPreference.objects.get_or_create(user=user)
     pref.frequency = frequency
+    if language in dict(settings.LANGUAGES):
+        pref.language = language
     pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"
     pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)
     pref.save()
@@ -41,22 +44,29 @@ def _absolute(path: str) -> str:
 
 
 def reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
+    """The reminder in the language the person used when opting in."""
+    with translation.override(pref.language):
+        return _reminder_email(pref)
+
+
+def _reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
     user = pref.user
     last_scan = user.scans.order_by("-created_at").values_list("created_at", flat=True).first()
     tz = schedule.zone(pref.time_zone)
     unsubscribe_url = _absolute(reverse("reminders:unsubscribe", args=[tokens.unsubscribe_token(user)]))
     context = {
         "site_name": settings.SITE_NAME,
-        "frequency": pref.get_frequency_display().lower(),
+        "frequency": str(pref.get_frequency_display()).lower(),
+        "language": pref.language,
         "last_scan": timezone.localtime(last_scan, tz) if last_scan else None,
         "upload_url": _absolute(reverse("diagnosis:upload")),
         "history_url": _absolute(reverse("diagnosis:history")),
         "account_url": _absolute(reverse("profile")),
         "unsubscribe_url": unsubscribe_url,
-        "disclaimer": settings.DISCLAIMER,
+        "disclaimer": _(settings.DISCLAIMER),
     }
     message = EmailMultiAlternatives(
-        subject=f"Time for your next {settings.SITE_NAME} photo",
+        subject=_("Time for your next %(site)s photo") % {"site": settings.SITE_NAME},
         body=render_to_string("reminders/reminder_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],

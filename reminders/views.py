@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,11 +16,11 @@ def reminder_settings(request):
     form = ReminderForm(request.POST)
     if form.is_valid():
         pref = services.set_preference(request.user, frequency=form.cleaned_data["frequency"],
-                                       time_zone=form.cleaned_data["time_zone"])
-        messages.success(request, "Reminders switched off." if pref.next_due_at is None
-                         else f"Reminders saved: {pref.get_frequency_display().lower()}.")
+                                       time_zone=form.cleaned_data["time_zone"], language=get_language())
+        messages.success(request, _("Reminders switched off.") if pref.next_due_at is None
+                         else _("Reminders saved: %(frequency)s.") % {"frequency": pref.get_frequency_display()})
     else:
-        messages.error(request, "Those reminder settings were not valid; nothing was changed.")
+        messages.error(request, _("Those reminder settings were not valid; nothing was changed."))
     return redirect("profile")
 
 

@@ -1,5 +1,6 @@
 from django import template
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
 
 from diagnosis import results
 from diagnosis.models import Label
@@ -23,8 +24,9 @@ def signed_points(value):
     except (TypeError, ValueError):
         return "—"
     if points == 0:
-        return "no change"
-    return f"{'+' if points > 0 else '−'}{abs(points)} point{'s' if abs(points) != 1 else ''}"
+        return gettext("no change")
+    sign = "+" if points > 0 else "−"
+    return ngettext("%(sign)s%(n)d point", "%(sign)s%(n)d points", abs(points)) % {"sign": sign, "n": abs(points)}
 
 
 @register.filter

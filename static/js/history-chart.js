@@ -22,6 +22,11 @@
     rosacea: { colour: "#CC79A7", point: "rectRot" }
   };
   var picker = document.getElementById("chart-condition");
+  var titles = {};  // condition -> its name in the page's language
+  (canvas.dataset.titles || "").split("|").forEach(function (pair) {
+    var parts = pair.split("=");
+    if (parts.length === 2) { titles[parts[0]] = parts[1]; }
+  });
   var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   if (dark) {
     window.Chart.defaults.color = "#e6e9ee";
@@ -39,7 +44,7 @@
         var style = styles[c] || { colour: "#56606e", point: "circle" };
         return {
           key: c,
-          label: c.charAt(0).toUpperCase() + c.slice(1),
+          label: titles[c] || c,
           data: data.points.map(function (p) { return Math.round(p.probabilities[c] * 100); }),
           borderColor: style.colour, backgroundColor: style.colour, pointStyle: style.point,
           pointRadius: 4, borderWidth: 2, tension: 0, spanGaps: false
@@ -64,7 +69,7 @@
           scales: {
             x: { ticks: { autoSkip: true, maxRotation: 0 } },
             y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } },
-                 title: { display: true, text: "Match" } }
+                 title: { display: true, text: canvas.dataset.axis || "Match" } }
           }
         }
       });
@@ -81,7 +86,7 @@
     .catch(function () {
       var box = canvas.parentNode;
       var p = document.createElement("p");
-      p.textContent = "The chart could not be loaded. The table below has the same data.";
+      p.textContent = canvas.dataset.failed || "The chart could not be loaded. The table below has the same data.";
       box.parentNode.insertBefore(p, box);
       box.hidden = true;
     });

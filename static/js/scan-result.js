@@ -15,8 +15,8 @@
     photo.hidden = heat;
     legend.hidden = !heat;
     help.hidden = !heat;
-    button.textContent = heat ? "Show my photo" : "Show where the model looked";
-    caption.textContent = heat ? "Where the model looked" : "Your photo";
+    button.textContent = heat ? button.dataset.showPhoto : button.dataset.showHeatmap;
+    caption.textContent = heat ? caption.dataset.heatmap : caption.dataset.photo;
   }
   button.addEventListener("click", function () { show(heatmap.hidden); });
 })();

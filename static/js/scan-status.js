@@ -15,7 +15,8 @@
       var i = steps.indexOf(li.dataset.step);
       li.className = i < reached ? "past" : (i === reached ? "current" : "");
     });
-    text.textContent = next.charAt(0).toUpperCase() + next.slice(1);
+    var step = document.querySelector('.progress li[data-step="' + next + '"]');  // already in the page's language
+    text.textContent = step ? step.textContent : next;
     text.className = "status status-" + next;
   }
 

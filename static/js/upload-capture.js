@@ -14,6 +14,7 @@
   var button = document.getElementById("upload-button");
   var state = document.getElementById("upload-state");
   var SIDE = 256, DARK = 50, BRIGHT = 215, BLUR = 60, GREY_CHROMA = 6;
+  var text = JSON.parse(document.getElementById("capture-messages").textContent);  // in the page's language
   var objectUrl = null;
 
   // Two clear choices instead of the bare file input; the input stays for forms without JavaScript.
@@ -42,7 +43,7 @@
     previewImg.onload = function () { runChecks(previewImg); };
     previewImg.onerror = function () {
       preview.hidden = true;
-      report([{ ok: false, text: "This file cannot be shown here; the server will check it when you upload." }]);
+      report([{ ok: false, text: text.unreadable }]);
     };
     previewImg.src = objectUrl;
     preview.hidden = false;
@@ -74,12 +75,12 @@
     }
     var variance = lapSq / m - (lap / m) * (lap / m);
     var results = [];
-    if (mean < DARK) { results.push({ ok: false, text: "It looks too dark. Face a window or a lamp and try again." }); }
-    else if (mean > BRIGHT) { results.push({ ok: false, text: "It looks overexposed. Avoid the flash and direct sunlight." }); }
-    else { results.push({ ok: true, text: "Light looks fine." }); }
-    if (variance < BLUR) { results.push({ ok: false, text: "It looks blurry. Hold the phone steady and tap to focus." }); }
-    else { results.push({ ok: true, text: "Sharp enough." }); }
-    if (chroma / n < GREY_CHROMA) { results.push({ ok: false, text: "It looks black and white. A colour photo is needed." }); }
+    if (mean < DARK) { results.push({ ok: false, text: text.too_dark }); }
+    else if (mean > BRIGHT) { results.push({ ok: false, text: text.too_bright }); }
+    else { results.push({ ok: true, text: text.light_ok }); }
+    if (variance < BLUR) { results.push({ ok: false, text: text.blurry }); }
+    else { results.push({ ok: true, text: text.sharp_ok }); }
+    if (chroma / n < GREY_CHROMA) { results.push({ ok: false, text: text.no_colour }); }
     report(results);
     form.dataset.checked = results.every(function (r) { return r.ok; }) ? "ok" : "warn";
   }
@@ -95,7 +96,7 @@
     var bad = results.some(function (r) { return !r.ok; });
     if (bad) {
       var hint = document.createElement("li");
-      hint.textContent = "You can still upload it, or choose another photo.";
+      hint.textContent = text.still_upload;
       checks.appendChild(hint);
     }
     checks.hidden = false;
@@ -104,18 +105,18 @@
   form.addEventListener("submit", function (event) {
     if (!input.files.length) {
       event.preventDefault();
-      state.textContent = "Choose or take a photo first.";
+      state.textContent = text.choose_first;
       return;
     }
     button.disabled = true;
-    button.textContent = "Uploading…";
+    button.textContent = text.uploading;
     form.setAttribute("aria-busy", "true");
-    state.textContent = "Uploading your photo. This page moves on by itself.";
+    state.textContent = text.uploading_long;
   });
   // Coming back with the browser's back button: enable the form again.
   window.addEventListener("pageshow", function () {
     button.disabled = false;
-    button.textContent = "Analyse photo";
+    button.textContent = text.analyse;
     form.removeAttribute("aria-busy");
   });
 })();
