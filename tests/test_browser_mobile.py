@@ -93,6 +93,13 @@ def person(django_user_model):
                             note="Six weeks on the cleanser", seed=4),
         "waiting": make_scan(user, 0, "", {"acne": 0}, status=Scan.Status.QUEUED, seed=5),
     }
+    # Someone else's scans for the review pages: one reviewed by this person, two waiting in the queue.
+    other = django_user_model.objects.create_user(email="sam@example.com", password=PASSWORD)
+    reviewed = make_scan(other, 5, "rosacea", {"acne": 0.1, "eczema": 0.1, "healthy": 0.2, "rosacea": 0.6}, seed=6)
+    review_services.review_scan(scan=reviewed, reviewer=user, label="rosacea")
+    scans["to_review"] = make_scan(other, 3, "eczema", {"acne": 0.2, "eczema": 0.45, "healthy": 0.3, "rosacea": 0.05},
+                                   quality={"blurry": True}, seed=7)
+    make_scan(other, 2, "acne", {"acne": 0.9, "eczema": 0.03, "healthy": 0.04, "rosacea": 0.03}, seed=8)
     return user, scans
 
 
@@ -130,7 +137,7 @@ def main_pages(scans):
         "delete-scan": f"/scans/{s['middle'].id}/delete/",
         "password-change": "/accounts/password/change/",
         "review-queue": "/review/",
-        "review-scan": f"/review/scans/{s['middle'].id}/",
+        "review-scan": f"/review/scans/{s['to_review'].id}/",
         "dashboard": "/review/dashboard/",
         "not-found": "/no/such/page/",
     }
@@ -219,7 +226,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.screenshot(path=str(out / f"landing-{size_name}.png"), full_page=True)
         log_in(page, live_server.url)
         for name in ("waiting", "result", "result-uncertain", "history", "compare", "account", "review-queue",
-                     "dashboard", "not-found"):
+                     "review-scan", "dashboard", "not-found"):
             page.goto(live_server.url + pages[name])
             page.wait_for_load_state("networkidle")
             if name == "history":
@@ -230,6 +237,19 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.set_input_files("#id_image", str(photo))
         page.wait_for_selector("#photo-checks li")
         page.screenshot(path=str(out / f"upload-{size_name}.png"), full_page=True)
+    # The dark theme and the Spanish pages, on a phone.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    for name in ("result", "history"):
+        page.goto(live_server.url + pages[name])
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(out / f"{name}-phone-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.select_option("#language-select", "es")
+    page.click(".language-menu button")
+    page.goto(live_server.url + pages["result"])
+    page.screenshot(path=str(out / "result-phone-es.png"), full_page=True)
 
 
 AXE_RUN = """async () => {
@@ -246,12 +266,15 @@ def axe_violations(page, base):
     return page.evaluate(AXE_RUN)
 
 
-@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}, {"width": 1280, "height": 900}],
-                         ids=["phone", "desktop"])
-def test_axe_finds_no_serious_violations_on_the_main_pages(live_server, browser_page, person, viewport):
+@pytest.mark.parametrize(("viewport", "scheme"), [
+    ({"width": 360, "height": 740}, "light"), ({"width": 1280, "height": 900}, "light"),
+    ({"width": 360, "height": 740}, "dark"),
+], ids=["phone", "desktop", "phone-dark"])
+def test_axe_finds_no_serious_violations_on_the_main_pages(live_server, browser_page, person, viewport, scheme):
     _, scans = person
     page = browser_page
     page.set_viewport_size(viewport)
+    page.emulate_media(color_scheme=scheme)  # the dark theme follows prefers-color-scheme
     base = live_server.url
     found = {}
     for name, path in PUBLIC_PAGES.items():

@@ -58,7 +58,7 @@
           maintainAspectRatio: false,
           interaction: { mode: "index", intersect: false },
           plugins: {
-            legend: { labels: { usePointStyle: true } },
+            legend: { labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8 } },
             tooltip: {
               callbacks: {
                 title: function (items) { return formatter.format(new Date(data.points[items[0].dataIndex].created_at)); },
