@@ -172,3 +172,25 @@ def test_compare_without_a_class_shows_no_change(user_client, user):
 def test_compare_the_same_scan_twice_is_refused(user_client, user):
     a = scan_at(user, 3, "acne")
     assert user_client.get(reverse("diagnosis:compare"), {"scan": [a.id, a.id]}).status_code == 302
+
+
+def test_a_reason_given_by_the_model_wins_over_the_generic_one(user):
+    """Newer model versions put a `reason` on the scan: a flag key is worded, free text is shown as given."""
+    from diagnosis import results
+
+    scan = ScanFactory(owner=user, label="uncertain", quality={"blurry": True})
+    scan.reason = "no_colour"
+    view = results.result_view(scan)
+    assert view.reason.startswith("A colour photo is needed") and not view.has_class
+    assert view.quality_messages == ["The photo looks blurry. A sharper photo gives a more reliable result."]
+    scan.reason = "The face is turned too far to the side."
+    assert results.result_view(scan).reason == "The face is turned too far to the side."
+
+
+def test_deleting_the_account_removes_its_reminders(user_client, user):
+    from reminders import services as reminder_services
+    from reminders.models import ReminderPreference
+
+    reminder_services.set_preference(user, frequency="weekly", time_zone="UTC")
+    user_client.post(reverse("account-delete"), {"password": "correct horse battery"})
+    assert not ReminderPreference.objects.exists()
