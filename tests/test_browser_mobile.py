@@ -150,6 +150,9 @@ PUBLIC_PAGES = {"landing": "/", "login": "/login/", "signup": "/accounts/signup/
 def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     _, scans = person
     page = browser_page
+    problems = []  # script errors and CSP refusals (inline scripts or styles the policy blocks)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"{page.url}: {msg.text}"))
     page.set_viewport_size({"width": 360, "height": 740})
     base = live_server.url
     for name, path in PUBLIC_PAGES.items():
@@ -183,6 +186,8 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     assert page.locator("input[name=scan]").first.is_checked()
     for link in page.locator(".topbar nav a").all():
         assert link.bounding_box()["height"] >= 44
+    # The 404 page logs its own status as a console error; anything else is a real problem.
+    assert [p for p in problems if "404 (Not Found)" not in p] == []
 
 
 def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, person, tmp_path):
@@ -207,8 +212,12 @@ def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, 
     Image.new("RGB", (400, 400), (12, 10, 9)).save(dark, "JPEG")
     page.goto(live_server.url + "/scans/new/")
     assert page.locator("#take-photo").is_visible() and page.locator("#choose-photo").is_visible()
-    page.set_input_files("#id_image", str(dark))
+    assert page.locator("#camera-input").get_attribute("capture") == "user"
+    assert page.locator("#id_image").get_attribute("capture") is None  # the gallery stays reachable
+    # A selfie from the camera input lands in the form's own file input, with its preview and checks.
+    page.set_input_files("#camera-input", str(dark))
     page.wait_for_selector("#photo-checks li")
+    assert page.evaluate("document.getElementById('id_image').files[0].name") == "dark.jpg"
     assert page.locator("#preview-img").is_visible()
     assert "too dark" in page.locator("#photo-checks").inner_text()
 
