@@ -12,6 +12,25 @@ def isolated_media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def isolated_request_limits(monkeypatch, settings):
+    """Every test counts requests (rate limits, throttles, login failures) in its own namespace of the
+    real cache, so counters never leak between tests or runs, and clearing them touches nobody else."""
+    import uuid
+
+    from django.utils.module_loading import import_string
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from accounts import ratelimit
+
+    config = dict(settings.CACHES["default"])
+    backend = import_string(config.pop("BACKEND"))(config.pop("LOCATION", ""),
+                                                    {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    monkeypatch.setattr(ratelimit, "cache", backend)
+    monkeypatch.setattr(SimpleRateThrottle, "cache", backend)
+    return backend
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(email="alice@example.com", password="correct horse battery")
@@ -36,19 +55,28 @@ def photo_upload():
     return make
 
 
+#: The one tiny model of a test session: 32 px input, trained on generated images and negatives.
+TINY_INPUT_SIZE = 32
+
+
 @pytest.fixture(scope="session")
-def tiny_artifact_dir(tmp_path_factory):
-    """A small but real VGG16-architecture model trained on generated images (32 px input)."""
-    from django.conf import settings
+def tiny_dataset(tmp_path_factory):
+    """Generated skin images (4 classes x 10, sources src0/src1) and photos with no skin (neg0/neg1)."""
+    from ml.tests.synth import make_dataset, make_negatives
 
+    root = tmp_path_factory.mktemp("tinydata")
+    return make_dataset(root / "data", per_class=10, size=64), make_negatives(root / "negatives", per_source=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact_dir(tmp_path_factory, tiny_dataset):
+    """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per session."""
     from ml.core.train import train
-    from ml.tests.synth import make_dataset
 
-    root = tmp_path_factory.mktemp("tiny-model")
-    data = make_dataset(root / "data", per_class=6, size=64)
-    out = root / "tiny-vgg16"
-    train([data], out, epochs=1, head_epochs=3, input_size=32, views=1, name="tiny-vgg16-test",
-          base_weights_path=settings.VGG16_WEIGHTS_PATH, log=lambda *_: None)
+    data, negatives = tiny_dataset
+    out = tmp_path_factory.mktemp("tiny-model") / "tiny-vgg16"
+    train([data], out, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
+          head_grid=((25, 0.2, 0.0),), log=lambda *_: None)
     return out
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from diagnosis.models import CONDITIONS, Label, Scan
+from diagnosis.selectors import analysis_state
 
 REVIEW_LABELS = [*CONDITIONS, "unusable"]
 DISCLAIMER_HELP = "Always shown with a result: FaceDiag is a screening aid, never a diagnosis."
@@ -123,6 +124,12 @@ class ReviewSerializer(serializers.Serializer):
     reviewed_at = serializers.DateTimeField(source="created_at", help_text="When staff reviewed the scan.")
 
 
+class AnalysisStateSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["running", "paused"], help_text="`paused`: analysis cannot run now.")
+    reason = serializers.CharField(allow_null=True, help_text="`model_unavailable` or `broker_unreachable`.")
+    detail = serializers.CharField(help_text="What is happening, as a sentence to show the user.")
+
+
 class ScanAcceptedSerializer(serializers.Serializer):
     """The 202 answer to an upload: poll `url` until `status` is `done` or `failed`."""
 
@@ -154,7 +161,9 @@ class ScanSerializer(ScanAcceptedSerializer):
         help_text="`null` until done. One of the four conditions, `uncertain` (no class is confident enough) "
         "or `no_skin` (no skin found in the photo)."
     )
-    probabilities = serializers.SerializerMethodField(help_text="Per condition, 0..1; `null` until done.")
+    probabilities = serializers.SerializerMethodField(
+        help_text="Per condition, 0..1, once done with a condition; `null` before, and for `uncertain` or `no_skin`."
+    )
     quality = serializers.SerializerMethodField(
         help_text="Photo-quality flags found during analysis, e.g. `blurry`, `too_dark`, `no_face`."
     )
@@ -168,6 +177,29 @@ class ScanSerializer(ScanAcceptedSerializer):
         help_text="Where the model looked (JPEG), once done; send the bearer token."
     )
     review = serializers.SerializerMethodField(help_text="The staff review, if the scan was reviewed.")
+    reason = serializers.SerializerMethodField(
+        help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
+        "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
+        "`pixel_noise`; `null` before."
+    )
+    reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
+    analysis = serializers.SerializerMethodField(
+        help_text="While `queued` or `analysing`: `{state, reason, detail}` with `state` `running`, or `paused` "
+        "(`reason` `model_unavailable` or `broker_unreachable`) when analysis cannot run now; the photo is kept "
+        "and analysed automatically once it can. `null` once the scan is finished."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason(self, scan):
+        return scan.reason or None if scan.status == Scan.Status.DONE else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason_text(self, scan):
+        return scan.reason_text or None if scan.status == Scan.Status.DONE else None
+
+    @extend_schema_field(AnalysisStateSerializer(allow_null=True))
+    def get_analysis(self, scan):
+        return analysis_state(scan)
 
     @extend_schema_field(serializers.ChoiceField(choices=Label.choices, allow_null=True))
     def get_label(self, scan):
@@ -175,8 +207,8 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
     def get_probabilities(self, scan):
-        if scan.status != Scan.Status.DONE:
-            return None
+        if scan.status != Scan.Status.DONE or scan.label not in CONDITIONS:
+            return None  # "uncertain" and "no_skin" show no percentages: `reason_text` says why and what to do
         return {c: float(scan.probabilities.get(c, 0.0)) for c in CONDITIONS}
 
     @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))

@@ -1,10 +1,29 @@
 """API-specific glue around the accounts/diagnosis services (token handling, id parsing)."""
 
+import logging
 import uuid
+
+import jwt
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
 
 from .errors import ApiError, not_found
+
+logger = logging.getLogger(__name__)
+
+# A login starts a token family; every refresh token rotated from it carries the family id (the first
+# token's jti). A rotated (blacklisted) token presented again means two holders: revoke the family.
+FAMILY_CLAIM = "fam"
+REUSED_MESSAGE = "This refresh token was already used. Every token of this login is revoked: log in again."
 
 
 def parse_scan_id(value) -> uuid.UUID:
@@ -20,3 +39,65 @@ def delete_account_with_password(user, password):
         raise ApiError("invalid_password", "The password is not correct.", 400,
                        fields={"password": ["The password is not correct."]})
     account_services.delete_account(user)  # also revokes the user's refresh tokens
+
+
+def _family(payload):
+    return payload.get(FAMILY_CLAIM) or payload[jwt_settings.JTI_CLAIM]
+
+
+def rotate_refresh_token(raw):
+    """A new access token and a new refresh token of the same family; the one sent is used up.
+
+    Raises InvalidToken for a bad, expired or used token (a used one revokes its whole family) and
+    AuthenticationFailed for an inactive account.
+    """
+    try:
+        refresh = RefreshToken(raw)
+    except TokenError as exc:
+        if revoke_family_if_reused(raw):
+            raise InvalidToken(REUSED_MESSAGE) from None
+        raise InvalidToken(exc.args[0]) from None
+    user = get_user_model().objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None:
+        raise InvalidToken("The account of this token no longer exists.")
+    if not jwt_settings.USER_AUTHENTICATION_RULE(user):
+        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    family = _family(refresh.payload)
+    with transaction.atomic():
+        outstanding, _ = refresh.outstand()
+        _, first_use = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if not first_use:  # a concurrent request used it a moment ago
+        _revoke_family(user.pk, family)
+        raise InvalidToken(REUSED_MESSAGE)
+    refresh[FAMILY_CLAIM] = family
+    access = str(refresh.access_token)
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    refresh.outstand()
+    return {"access": access, "refresh": str(refresh)}
+
+
+def revoke_family_if_reused(raw):
+    """True when `raw` is a genuine, unexpired refresh token that was already used or revoked; its
+    family is then revoked. Only a token with our signature can revoke anything."""
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError:
+        return False
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or jwt_settings.JTI_CLAIM not in payload:
+        return False
+    if not BlacklistedToken.objects.filter(token__jti=payload[jwt_settings.JTI_CLAIM]).exists():
+        return False
+    _revoke_family(payload.get(jwt_settings.USER_ID_CLAIM), _family(payload))
+    return True
+
+
+def _revoke_family(user_id, family):
+    live = OutstandingToken.objects.filter(
+        user_id=user_id, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
+    ).only("id", "token")
+    # The stored tokens are ours (written at issue time), so reading their claims needs no signature check.
+    members = [t for t in live if _family(jwt.decode(t.token, options={"verify_signature": False})) == family]
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in members], ignore_conflicts=True)
+    logger.warning("refresh token reuse for user %s: %s live tokens of its family revoked", user_id, len(members))

@@ -1,6 +1,11 @@
-"""Throttles. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (scopes "uploads", "auth",
-"register"; env THROTTLE_UPLOADS / THROTTLE_AUTH / THROTTLE_REGISTER) and are read per request,
-so a changed setting (or a test's `settings` override) takes effect without a restart.
+"""Throttles. Auth and registration rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (scopes
+"auth", "register"; env THROTTLE_AUTH / THROTTLE_REGISTER) and are read per request, so a changed
+setting (or a test's `settings` override) takes effect without a restart. Uploads share the web's
+policy (diagnosis.rate_limits, setting SCAN_UPLOAD_RATE).
+
+All of them fail open: with the cache (Redis) down a request is let through and a warning logged,
+never answered with a 500. Client addresses come from accounts.ratelimit.client_ip, which trusts
+X-Forwarded-For only behind NUM_PROXIES proxies.
 
 DRF's SimpleRateThrottle copies the rates at import time (THROTTLE_RATES = api_settings...), which
 is why `get_rate` is overridden here.
@@ -8,7 +13,10 @@ is why `get_rate` is overridden here.
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from accounts import ratelimit
+from diagnosis import rate_limits
 
 
 class _LiveRateMixin:
@@ -20,23 +28,26 @@ class _LiveRateMixin:
         except KeyError:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from None
 
+    def get_ident(self, request):
+        return ratelimit.client_ip(request)
 
-class UploadThrottle(_LiveRateMixin, SimpleRateThrottle):
-    """Uploads per user (POST only; reads are not throttled)."""
+    def allow_request(self, request, view):
+        return ratelimit.fail_open(lambda: super(_LiveRateMixin, self).allow_request(request, view), True)
 
-    scope = "uploads"
+
+class UploadThrottle(BaseThrottle):
+    """Uploads per user (POST only; reads are not throttled), counted with the web's uploads."""
+
+    decision = None
 
     def allow_request(self, request, view):
         if request.method != "POST":
             return True
-        return super().allow_request(request, view)
+        self.decision = rate_limits.check_upload(request.user)
+        return self.decision.allowed
 
-    def get_cache_key(self, request, view):
-        if request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            ident = f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    def wait(self):
+        return self.decision.retry_after if self.decision else None
 
 
 class _PerIpThrottle(_LiveRateMixin, SimpleRateThrottle):

@@ -36,7 +36,7 @@ from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
-from .services import delete_account_with_password, parse_scan_id
+from .services import delete_account_with_password, parse_scan_id, rotate_refresh_token
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
 
@@ -111,8 +111,9 @@ class TokenView(ApiMixin, TokenObtainPairView):
         summary="Log in: get an access and a refresh token",
         description="Send `Authorization: Bearer <access>` with every other request. The access token is "
         "short-lived (JWT_ACCESS_MINUTES); get a new pair with `/api/v1/auth/token/refresh/`. "
-        "Throttled per IP (setting THROTTLE_AUTH); after repeated wrong passwords the account is locked "
-        "for this client for a while (429, code `locked_out`, with `Retry-After`).",
+        "Throttled per IP (setting THROTTLE_AUTH). After repeated wrong passwords the account is locked "
+        "for addresses it has not logged in from, and slowed down (a growing delay) from those it has "
+        "(429, code `locked_out`, with `Retry-After`).",
         responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
         parameters=[RETRY_AFTER],
         auth=[],
@@ -121,43 +122,23 @@ class TokenView(ApiMixin, TokenObtainPairView):
         try:
             return super().post(request, *args, **kwargs)
         except AuthenticationFailed:
-            if _is_locked_out(request):
-                raise _locked_out(request) from None
+            refusal = getattr(request, "login_refused", None)  # set by accounts.backends.LoginGuardBackend
+            if refusal is not None:
+                raise ApiError("locked_out", "Too many failed logins for this account. Try again later.", 429,
+                               wait=refusal.retry_after) from None
             raise
-
-
-def _is_locked_out(request):
-    """django-axes (an authentication backend) refuses a locked-out login silently; ask it why."""
-    from axes.handlers.proxy import AxesProxyHandler
-
-    email = request.data.get("email") if hasattr(request.data, "get") else None
-    return bool(email) and AxesProxyHandler.is_locked(request._request, {"email": email})
-
-
-def _locked_out(request):
-    from axes.helpers import get_cool_off
-
-    cool_off = get_cool_off(request._request)
-    wait = int(cool_off.total_seconds()) if cool_off else None
-    return ApiError("locked_out", "Too many failed logins for this account from here. Try again later.", 429,
-                    wait=wait)
 
 
 @extend_schema_serializer(component_name="TokenRefresh")
 class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    # simplejwt raises User.DoesNotExist (a 500) for a token of a deleted account; make it a 401.
+    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
 
     def validate(self, attrs):
-        from django.contrib.auth import get_user_model
-
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise InvalidToken("The account of this token no longer exists.") from None
+        return rotate_refresh_token(attrs["refresh"])
 
 
 @extend_schema(tags=["auth"])
@@ -169,7 +150,9 @@ class TokenRefresh(ApiMixin, TokenRefreshView):
         operation_id="auth_token_refresh",
         summary="Exchange a refresh token for a new pair",
         description="Refresh tokens rotate: the response has a new `refresh` and the one you sent is "
-        "blacklisted, so each refresh token works once.",
+        "blacklisted, so each refresh token works once. Sending a used refresh token again revokes every "
+        "refresh token of that login (someone else may hold a copy): log in again. A password change or "
+        "reset revokes all of the account's refresh tokens.",
         responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
         parameters=[RETRY_AFTER],
         auth=[],

@@ -6,7 +6,7 @@ Usage: python bench/load.py [--users 50] [--duration 60] [--grace 180] [--model 
 Self-contained: it creates a scratch PostgreSQL database (--db-name, default facediag_load; user
 postgres on 127.0.0.1, trust auth), uses Redis database 14 (flushed before and after), a scratch
 MEDIA_ROOT, runs `manage.py migrate`, registers and activates the model (--model; else
-ml/artifacts/skin4-vgg16; else the newest artifact in ml/artifacts; else it trains a tiny 32 px
+ml/artifacts/vgg16-skin-v2; else the newest artifact in ml/artifacts; else it trains a tiny 32 px
 VGG16 on generated images, cached in var/load-bench-tiny-model), creates the users, starts gunicorn
 (--web-workers, a free port) and `celery worker --concurrency N`, then runs the users. Upload and
 auth throttles and lockouts are raised so they do not get in the way.
@@ -155,7 +155,7 @@ def manage(env, *args, timeout=600):
 def find_model(arg):
     if arg:
         return Path(arg)
-    shipped = ROOT / "ml" / "artifacts" / "skin4-vgg16"
+    shipped = ROOT / "ml" / "artifacts" / "vgg16-skin-v2"
     if (shipped / "metadata.json").exists():
         return shipped
     found = sorted((ROOT / "ml" / "artifacts").glob("*/metadata.json"), key=lambda p: p.stat().st_mtime)
@@ -177,8 +177,8 @@ def tiny_model(env):
         "from ml.tests.synth import make_dataset\n"
         "tmp = Path(tempfile.mkdtemp())\n"
         "data = make_dataset(tmp / 'data', per_class=6, size=64)\n"
-        "train([data], Path(sys.argv[1]), epochs=1, head_epochs=3, input_size=32, views=1,\n"
-        "      name='tiny-vgg16-load', base_weights_path=settings.VGG16_WEIGHTS_PATH, log=lambda *_: None)\n"
+        "train([data], Path(sys.argv[1]), input_size=32, views=1, head_grid=((10, 0.2, 0.0),),\n"
+        "      name='tiny-vgg16-load', log=lambda *_: None)\n"
     )
     TINY_MODEL_CACHE.parent.mkdir(parents=True, exist_ok=True)
     partial = TINY_MODEL_CACHE.with_name(TINY_MODEL_CACHE.name + ".partial")
@@ -332,7 +332,7 @@ def main(argv=None):
         THROTTLE_REGISTER="100000/hour",
         AUTH_RATE_LIMIT_PER_IP="1000000",
         AUTH_RATE_LIMIT_PER_ACCOUNT="1000000",
-        AXES_FAILURE_LIMIT="1000000",
+        LOGIN_FAILURE_LIMIT="1000000",
         JWT_ACCESS_MINUTES="30",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",

@@ -1,32 +1,89 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import Scan
+from .signals import note_viewed_in_admin
+
+# Shown to everyone with access; all read-only: scans come from uploads, results from the model.
+PUBLIC_FIELDS = ["photo", "id", "owner_ref", "status", "label", "top_probability", "probabilities", "quality",
+                 "error", "model_version", "image_width", "image_height", "attempts", "created_at", "updated_at",
+                 "started_at", "completed_at", "image_deleted_at"]
+PRIVATE_FIELDS = ["owner", "note"]  # superusers only: reviewers never see who uploaded a scan or their note
+
+
+def _media_url(scan, kind):
+    return reverse("diagnosis:scan-media", args=[scan.id, kind])
+
+
+def _reviewable(scan):
+    return scan.status == Scan.Status.DONE  # media of other people's scans open only once they are done
 
 
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
-    list_display = ["thumb", "id", "owner", "status", "label", "top_probability", "model_version", "created_at"]
+    """Read-only. Staff who are not superusers (reviewers) see neither the owner's e-mail nor the note,
+    as on the review pages. Photos open through the access-checked media view, which audits images and
+    heatmaps (thumbnails are not counted as views); a superuser opening a scan with a note is audited."""
+
     list_filter = ["status", "label", "model_version", "created_at"]
-    search_fields = ["id", "owner__email", "note"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "model_version"]
-    readonly_fields = ["thumb_large", "id", "owner", "image", "thumbnail", "heatmap", "probabilities", "quality",
-                       "top_probability", "model_version", "attempts", "claim_token", "claimed_at", "claimed_by",
-                       "created_at", "updated_at", "started_at", "completed_at", "idempotency_key"]
-    exclude = []
+
+    @staticmethod
+    def _sees_private_fields(request):
+        return request.user.is_superuser
+
+    def get_list_display(self, request):
+        owner = "owner" if self._sees_private_fields(request) else "owner_ref"
+        return ["thumb", "id", owner, "status", "label", "top_probability", "model_version", "created_at"]
+
+    def get_search_fields(self, request):
+        return ["=id", "owner__email", "note"] if self._sees_private_fields(request) else ["=id"]
+
+    def get_fields(self, request, obj=None):
+        return PUBLIC_FIELDS + (PRIVATE_FIELDS if self._sees_private_fields(request) else [])
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request):
+        return False  # a scan is an upload: made by its owner, never an empty row
+
+    def has_change_permission(self, request, obj=None):
+        return False  # labels, statuses and probabilities are the model's output
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200 and self._sees_private_fields(request):
+            scan = self.get_object(request, unquote(object_id))
+            if scan is not None and scan.note:
+                note_viewed_in_admin.send(sender=Scan, scan=scan, user=request.user)
+        return response
+
+    @admin.display(description="Owner")
+    def owner_ref(self, scan):
+        return f"user #{scan.owner_id}"
 
     @admin.display(description="Photo")
     def thumb(self, scan):
-        if not scan.thumbnail:
+        if not scan.thumbnail or not _reviewable(scan):
             return "—"
-        url = reverse("diagnosis:scan-media", args=[scan.id, "thumbnail"])
-        return format_html('<img src="{}" width="48" height="48" style="object-fit:cover" alt="">', url)
+        return format_html('<img src="{}" width="48" height="48" style="object-fit:cover" alt="">',
+                           _media_url(scan, "thumbnail"))
 
     @admin.display(description="Photo")
-    def thumb_large(self, scan):
+    def photo(self, scan):
         if not scan.image:
             return "—"
-        return format_html('<img src="{}" style="max-width:320px" alt="">',
-                           reverse("diagnosis:scan-media", args=[scan.id, "image"]))
+        if not _reviewable(scan):
+            return "Not viewable until the analysis is done."
+        links = [format_html('<a href="{}" target="_blank" rel="noopener">photo</a>', _media_url(scan, "image"))]
+        if scan.heatmap:
+            links.append(format_html('<a href="{}" target="_blank" rel="noopener">heatmap</a>',
+                                     _media_url(scan, "heatmap")))
+        preview = format_html('<img src="{}" width="128" height="128" style="object-fit:cover" alt="">',
+                              _media_url(scan, "thumbnail")) if scan.thumbnail else ""
+        return format_html("{}<br>Open (recorded in the audit log): {}", preview,
+                           format_html(" · ".join(["{}"] * len(links)), *links))

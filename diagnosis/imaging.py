@@ -8,6 +8,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
 THUMBNAIL_SIDE = 256
+DOWNSCALE_MODES = ("RGB", "RGBA", "L", "LA")  # modes Pillow resizes as they are (no conversion copy first)
 
 
 class UploadRejected(Exception):
@@ -34,7 +35,7 @@ def _reject_not_image():
     )
 
 
-def _open(data, max_pixels):
+def _open(data, max_pixels, draft_side):
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
@@ -46,6 +47,9 @@ def _open(data, max_pixels):
                 raise Image.DecompressionBombError("too many pixels")
             if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":  # MPO: a phone's multi-picture JPEG
                 raise UploadRejected("animated_image", "Animated images are not supported. Upload a still photo.")
+            if image.format in ("JPEG", "MPO"):
+                # DCT scaling while decoding: a 40 MP photo never exists in memory at full size.
+                image.draft("RGB", (draft_side, draft_side))
             image.load()
             return image
     except UploadRejected:
@@ -91,15 +95,19 @@ def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
         raise UploadRejected(
             "file_too_large", f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.", 413
         )
-    image = _open(data, max_pixels)
+    image = _open(data, max_pixels, stored_max_side)
     if min(image.size) < min_side:
         raise UploadRejected(
             "image_too_small",
             f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px.",
         )
+    if image.mode not in DOWNSCALE_MODES:
+        image = _to_rgb(image)
+    # Shrink in place before any other copy: one full-size decoded buffer at a time, and the box
+    # reduction (reducing_gap=1) leaves no full-height intermediate for the Lanczos pass.
+    image.thumbnail((stored_max_side, stored_max_side), Image.Resampling.LANCZOS, reducing_gap=1.0)
     image = _to_rgb(_exif_transpose(image))
     image.info = {}  # no comment, ICC, XMP or EXIF blocks may ride along into the re-encoded file
-    image.thumbnail((stored_max_side, stored_max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=92, optimize=True)  # no exif= argument: all metadata dropped
     thumb = image.copy()

@@ -22,7 +22,8 @@ def scan_file_response(user, scan_id, kind):
     except FileNotFoundError:
         raise Http404("This scan has no such file.") from None
     is_owner = scan.owner_id == user.id
-    if not is_owner:
+    if not is_owner and kind != "thumbnail":
+        # Thumbnails fill lists (the review queue, the admin): counting each would bury the real views.
         media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=kind)
     response = FileResponse(handle, content_type="image/jpeg")
     # Reviewers' views are audited on every open, so their browsers must not cache.

@@ -56,6 +56,8 @@ class Scan(models.Model):
         "ml.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="scans"
     )
     error = models.TextField(blank=True)
+    # Why the result is what it is (ml.core.decision.REASONS), e.g. "no_colour" for an uncertain result.
+    reason = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True, max_length=2000)
     attempts = models.PositiveSmallIntegerField(default=0)
     claim_token = models.UUIDField(null=True, blank=True)
@@ -84,6 +86,12 @@ class Scan(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @property
+    def reason_text(self):
+        from ml.core.decision import REASONS
+
+        return REASONS.get(self.reason, "")
+
+    @property
     def quality_warnings(self):
         return [QUALITY_MESSAGES[k] for k, v in sorted(self.quality.items()) if v and k in QUALITY_MESSAGES]
 
@@ -94,4 +102,5 @@ QUALITY_MESSAGES = {
     "too_dark": _("The photo is too dark. Try again in daylight or good indoor light."),
     "too_bright": _("The photo is overexposed. Avoid direct flash or strong sunlight."),
     "too_small": _("The photo (or the face in it) is small. Move closer or use a higher resolution."),
+    "no_colour": _("The photo is black and white. A colour photo is needed to judge redness and skin tone."),
 }

@@ -83,16 +83,20 @@ CONDITION_INFO = {
     ),
 }
 
-# Quality flags the model may add beyond QUALITY_MESSAGES; unknown flags still show, in generic words.
-EXTRA_QUALITY_MESSAGES = {
-    "no_colour": _("A colour photo is needed: this one looks black and white, and redness cannot be judged "
-                   "without colour."),
+# Why the model gave no class (Scan.reason, the codes of ml.core.decision.REASONS), in the person's language.
+REASON_MESSAGES = {
+    "low_confidence": _("No condition is clearly ahead of the others in this photo."),
+    "no_colour": _("A colour photo is needed: redness and skin tone cannot be judged in black and white."),
+    "not_skin": _("This does not look like a photo of a face or skin."),
+    "no_skin_pixels": _("No skin could be found in this photo."),
+    "little_skin": _("No face was found and there is too little skin in the photo."),
+    "flat_image": _("No face was found and the image is nearly flat (no detail)."),
+    "pixel_noise": _("No face was found and the image looks like pixel noise."),
 }
 
 
 def quality_message(flag: str) -> str:
-    if flag in EXTRA_QUALITY_MESSAGES:
-        return str(EXTRA_QUALITY_MESSAGES[flag])
+    """A known flag in words; a flag this version does not know yet still shows, generically."""
     if flag in QUALITY_MESSAGES:
         return str(QUALITY_MESSAGES[flag])
     return gettext("The photo was flagged: %(flag)s. A new photo may give a clearer result.") % {
@@ -130,12 +134,20 @@ def result_view(scan) -> ResultView:
         )
         return ResultView(verdict=str(VERDICTS[label]), has_class=True, condition=CONDITION_INFO[label],
                           probabilities=probabilities, quality_messages=messages)
-    own_reason = str(getattr(scan, "reason", "") or "").strip()  # set by newer model versions
-    if own_reason in EXTRA_QUALITY_MESSAGES or own_reason in QUALITY_MESSAGES:
-        own_reason = quality_message(own_reason)
-    reason = own_reason or (messages[0] if messages else str(NO_CLASS_REASONS.get(label, NO_RESULT)))
+    code = scan.reason or ""
+    flags = {flag for flag, on in (scan.quality or {}).items() if on}
+    if code in REASON_MESSAGES:
+        reason = str(REASON_MESSAGES[code])
+    elif code and scan.reason_text:  # a code newer than this page: the model's own words
+        reason = scan.reason_text
+    elif messages:
+        reason = messages[0]
+    else:
+        reason = str(NO_CLASS_REASONS.get(label, NO_RESULT))
+    # The flag that is the reason itself (e.g. no_colour) is not repeated below it.
+    rest = [quality_message(f) for f in sorted(flags) if f != code and quality_message(f) != reason]
     return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
-                      quality_messages=[m for m in messages if m != reason], retake_steps=RETAKE_STEPS)
+                      quality_messages=rest, retake_steps=RETAKE_STEPS)
 
 
 def verdict_text(scan) -> str:

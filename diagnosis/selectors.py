@@ -29,12 +29,15 @@ def get_owned_scan(owner, scan_id) -> Scan:
 
 
 def get_scan_for_media(user, scan_id) -> Scan:
-    """Media are served to the owner, and to reviewers for review work."""
+    """Media are served to the owner, and to reviewers for review work: only once the scan is done
+    (reviewable), never while it is queued, analysing or failed."""
     try:
         scan = Scan.objects.get(id=scan_id)
     except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such scan.") from None
-    if scan.owner_id == user.id or user.has_perm("diagnosis.review_scan"):
+    if scan.owner_id == user.id:
+        return scan
+    if scan.status == Scan.Status.DONE and user.has_perm("diagnosis.review_scan"):
         return scan
     raise Http404("No such scan.")
 
@@ -68,3 +71,20 @@ def stuck_scans(older_than):
     queued = Scan.objects.filter(status=Scan.Status.QUEUED, updated_at__lt=older_than)
     analysing = Scan.objects.filter(status=Scan.Status.ANALYSING, claimed_at__lt=older_than)
     return (queued | analysing).values_list("id", flat=True)
+
+
+def analysis_state(scan) -> dict | None:
+    """For a scan still waiting: whether analysis is running or paused, and why, in words."""
+    if scan.status in (Scan.Status.DONE, Scan.Status.FAILED):
+        return None
+    from facediag_site.health import analysis_pause_reason
+
+    pause = analysis_pause_reason()
+    if pause:
+        code, problem = pause
+        return {
+            "state": "paused",
+            "reason": code,
+            "detail": f"Analysis is paused: {problem}. Your photo is kept and will be analysed automatically.",
+        }
+    return {"state": "running", "reason": None, "detail": "Your photo is being analysed."}

@@ -187,7 +187,7 @@ def _store_result(scan, token, prediction):
 
     model_version = ModelVersion.objects.filter(name=prediction.model_version).first()
     heatmap_name = ""
-    if prediction.heatmap_jpeg:
+    if prediction.heatmap_jpeg and prediction.label in CONDITIONS:  # no map for "no skin" or "uncertain"
         heatmap_name = default_storage.save(f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg))
     probabilities = {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS}
     try:
@@ -195,6 +195,7 @@ def _store_result(scan, token, prediction):
             written = Scan.objects.filter(id=scan.id, claim_token=token, status=Scan.Status.ANALYSING).update(
                 status=Scan.Status.DONE,
                 label=prediction.label,
+                reason=prediction.reason,
                 probabilities=probabilities,
                 top_probability=max(probabilities.values()),
                 quality={k: bool(v) for k, v in prediction.quality.items()},
@@ -245,6 +246,17 @@ def requeue_stuck_scans():
     if ids:
         logger.info("sweeper: %d stuck scans, %d re-queued", len(ids), queued)
     return len(ids), queued
+
+
+def requeue_waiting_scans():
+    """Queue every scan still waiting now (e.g. when a usable model was just activated): a worker that
+    had no model released them, and they would otherwise wait for the sweeper. Duplicate messages are
+    harmless: the claim protocol lets one execution analyse a scan."""
+    ids = list(Scan.objects.filter(status=Scan.Status.QUEUED).values_list("id", flat=True))
+    queued = sum(bool(enqueue_analysis(scan_id)) for scan_id in ids)
+    if ids:
+        logger.info("model activated: %d waiting scans re-queued", queued)
+    return queued
 
 
 # --- notes, deletion, export ------------------------------------------------------------------

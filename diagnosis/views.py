@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import rate_limits, results, selectors, services
 from . import report as report_pdf
-from . import results, selectors, services
 from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .media import scan_file_response
 from .models import CONDITIONS
@@ -23,6 +23,13 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
+    if request.method == "POST":
+        decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
+        if not decision.allowed:
+            messages.error(request, rate_limits.refused_message(decision))
+            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -67,8 +74,13 @@ def scan_detail(request, scan_id):
     return render(
         request,
         "diagnosis/scan_detail.html",
-        {"scan": scan, "result": result, "show_heatmap": bool(result and result.has_class and scan.heatmap),
-         "note_form": NoteForm(initial={"note": scan.note})},
+        {
+            "scan": scan,
+            "result": result,
+            "show_heatmap": bool(result and result.has_class and scan.heatmap),
+            "analysis": selectors.analysis_state(scan),
+            "note_form": NoteForm(initial={"note": scan.note}),
+        },
     )
 
 
@@ -77,7 +89,15 @@ def scan_detail(request, scan_id):
 @never_cache
 def scan_status(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
-    return JsonResponse({"id": str(scan.id), "status": scan.status, "label": scan.label, "error": scan.error})
+    return JsonResponse(
+        {
+            "id": str(scan.id),
+            "status": scan.status,
+            "label": scan.label,
+            "error": scan.error,
+            "analysis": selectors.analysis_state(scan),
+        }
+    )
 
 
 @login_required
@@ -200,4 +220,5 @@ def data_export(request):
     archive = services.build_data_export(request.user)
     response = HttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="facediag-export.zip"'
+    response["Cache-Control"] = "private, no-store"  # everything the person has, photos included
     return response

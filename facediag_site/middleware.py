@@ -1,7 +1,8 @@
 import logging
 
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +90,25 @@ class UploadSizeLimitMiddleware:
                     status=413, content_type="text/html; charset=utf-8",
                 )
         return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """Whatever is served to a logged-in person (pages, JSON, the data export) is theirs alone: no shared
+    cache or browser history may keep it. Views that set their own Cache-Control (photos) keep theirs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code >= 500 or response.has_header("Cache-Control"):
+            return response  # an error page holds nothing personal (and the database may be down)
+        user = getattr(request, "user", None)  # after the view: DRF sets the token's user here too
+        try:
+            authenticated = user is not None and user.is_authenticated
+        except DatabaseError:  # the session could not be read: nothing personal was served either
+            return response
+        if authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ("Cookie",))
+        return response

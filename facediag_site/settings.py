@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker
@@ -30,7 +31,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
-    "axes",
     "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -52,10 +52,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "facediag_site.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "accounts.middleware.LoginRefusedMiddleware",
     "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
@@ -96,10 +97,7 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # brute-force lockout, checked first
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginGuardBackend"]  # ModelBackend behind the login lockout
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -132,14 +130,22 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
 if env("REDIS_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL"))}}
+                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL")),
+                          # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
 
+# Trusted reverse proxies in front of the app: X-Forwarded-For counts for client addresses (rate limits,
+# lockouts) only when this is set; 0 (the default) ignores the header, which any client can forge.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 # Security. DJANGO_SECURE=true behind HTTPS (docker-compose sets it): HSTS, secure cookies, redirect.
 SECURE = env.bool("DJANGO_SECURE", default=False)
 SECURE_SSL_REDIRECT = SECURE
+# Health probes come from inside the container over plain HTTP; a redirect would always look healthy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
@@ -169,24 +175,30 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Brute-force protection (django-axes): lock an account+IP pair after repeated failures.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own: per account, per IP
-AXES_USERNAME_CALLABLE = "accounts.axes_helpers.username_from_credentials"
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_VERBOSE = False
-AXES_HANDLER = env("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
+# Login lockout (accounts.lockout): per account, with only a progressive delay from addresses the
+# account has logged in from; per address only after failures on many distinct accounts.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=300)
+LOGIN_IP_ACCOUNT_LIMIT = env.int("LOGIN_IP_ACCOUNT_LIMIT", default=20)
+LOGIN_KNOWN_IP_DAYS = env.int("LOGIN_KNOWN_IP_DAYS", default=90)
 # Per-IP and per-account limits for password reset and sign-up (cache counters).
 AUTH_RATE_LIMIT_PER_IP = env.int("AUTH_RATE_LIMIT_PER_IP", default=20)  # per hour
 AUTH_RATE_LIMIT_PER_ACCOUNT = env.int("AUTH_RATE_LIMIT_PER_ACCOUNT", default=5)  # per hour
 
-# E-mail: console by default, SMTP when EMAIL_URL is given (e.g. smtp+tls://user:pass@host:587).
+# E-mail: SMTP from EMAIL_URL (e.g. smtp+tls://user:pass@host:587; filemail:///path for development).
+# Whole messages (password reset links) never go to the logs: no console backend; without EMAIL_URL
+# mail is dropped with a one-line warning, and production (DJANGO_SECURE) refuses to start.
 if env("EMAIL_URL", default=""):
     vars().update(env.email("EMAIL_URL"))
+    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 (set just above)
+        raise ImproperlyConfigured("EMAIL_URL consolemail:// would print reset links to the logs; "
+                                   "use filemail:///some/folder for development, or SMTP.")
+elif SECURE:
+    raise ImproperlyConfigured("Set EMAIL_URL (e.g. smtp+tls://user:pass@smtp.example.org:587): "
+                               "production cannot send password reset mail without it.")
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@facediag.local>")
 
 # Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).
@@ -238,16 +250,18 @@ SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)
 SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
+SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
 SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
 SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0 keeps images
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # ML
+# The ImageNet VGG16 base: None means the float16 file committed under ml/weights/ (inference needs
+# nothing else). Training prefers the float32 Keras file when it is beside the checkout.
 VGG16_WEIGHTS_PATH = env("FACEDIAG_VGG16_WEIGHTS", default="") or None
-if VGG16_WEIGHTS_PATH is None:
-    _shared_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
-    VGG16_WEIGHTS_PATH = str(_shared_weights) if _shared_weights.exists() else None
+_float32_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
+VGG16_TRAINING_WEIGHTS_PATH = VGG16_WEIGHTS_PATH or (str(_float32_weights) if _float32_weights.exists() else None)
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
 
 # The name people see in pages and e-mails.
@@ -272,8 +286,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
-        "uploads": env("THROTTLE_UPLOADS", default="30/hour"),
         "auth": env("THROTTLE_AUTH", default="20/minute"),
         "register": env("THROTTLE_REGISTER", default="10/hour"),
     },

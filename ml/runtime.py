@@ -54,3 +54,16 @@ def get_predictor():
 def clear_cache() -> None:
     with _lock:
         _cache.update(key=None, predictor=None)
+
+
+def predictor_for(model_dir=None):
+    """A Predictor for the artifact at ``model_dir``, or the active version's when None."""
+    if not model_dir:
+        return get_predictor()
+    from .core.artifact import ArtifactError
+    from .core.inference import Predictor
+
+    try:
+        return Predictor(model_dir, getattr(settings, "VGG16_WEIGHTS_PATH", None))
+    except ArtifactError as exc:
+        raise ModelUnavailable(f"invalid model at {model_dir}: {exc}") from exc

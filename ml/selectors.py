@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .models import ModelVersion
 
 
@@ -15,3 +17,50 @@ def version_by_sha(sha256: str) -> ModelVersion | None:
 
 def list_versions():
     return ModelVersion.objects.all().order_by("-created")
+
+
+_health_cache: dict = {}
+
+
+def _stamp(path) -> tuple:
+    try:
+        st = os.stat(path)
+        return (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return (str(path), None, None)
+
+
+def active_model_problem() -> str | None:
+    """Why the active model cannot analyse scans, in words, or None when it can.
+
+    Checks what a worker needs without loading TensorFlow: an active version, its artifact matching the
+    registered checksum, and the VGG16 base it was trained on. Cached until one of the files changes.
+    """
+    from django.conf import settings
+
+    from .core import artifact
+    from .core.model import SHIPPED_BASE_WEIGHTS, load_base_weights
+    from .services import resolve_artifact_path
+
+    version = active_version()
+    if version is None:
+        return "no model is active"
+    path = resolve_artifact_path(version.artifact_path)
+    base_path = settings.VGG16_WEIGHTS_PATH or SHIPPED_BASE_WEIGHTS
+    key = (version.pk, version.sha256, _stamp(path / artifact.WEIGHTS_FILE), _stamp(path / artifact.METADATA_FILE),
+           _stamp(base_path))
+    if key in _health_cache:
+        return _health_cache[key]
+    problem = None
+    try:
+        if artifact.artifact_sha256(path) != version.sha256:
+            raise artifact.ArtifactError("its files do not match the registered checksum")
+        meta, _weights, _extra = artifact.load(path)
+        _base, base_id = load_base_weights(settings.VGG16_WEIGHTS_PATH)
+        if meta.get("base_weights_id") and meta["base_weights_id"] != base_id:
+            raise artifact.ArtifactError("it was trained on other VGG16 base weights than the ones installed")
+    except (artifact.ArtifactError, OSError, KeyError, ValueError) as exc:
+        problem = f"the active model {version.name!r} cannot be loaded ({exc})"
+    _health_cache.clear()
+    _health_cache[key] = problem
+    return problem

@@ -57,9 +57,13 @@ def register_model(path, *, activate: bool = False, name: str | None = None) -> 
 
 
 def activate_version(version: ModelVersion) -> ModelVersion:
+    """Make ``version`` the one workers use; scans waiting for a usable model are queued again at once."""
+    from diagnosis.services import requeue_waiting_scans
+
     with transaction.atomic():
         ModelVersion.objects.filter(active=True).exclude(pk=version.pk).update(active=False)
         if not version.active:
             version.active = True
             version.save(update_fields=["active"])
+        transaction.on_commit(requeue_waiting_scans)
     return version

@@ -7,8 +7,9 @@ class ReviewConfig(AppConfig):
 
     def ready(self):
         from diagnosis.models import Scan
-        from diagnosis.signals import media_viewed_by_reviewer
+        from diagnosis.signals import media_viewed_by_reviewer, note_viewed_in_admin
 
-        from .receivers import audit_media_view
+        from .receivers import audit_media_view, audit_note_view
 
         media_viewed_by_reviewer.connect(audit_media_view, sender=Scan, dispatch_uid="review.audit_media_view")
+        note_viewed_in_admin.connect(audit_note_view, sender=Scan, dispatch_uid="review.audit_note_view")

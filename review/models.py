@@ -59,6 +59,7 @@ class AuditEvent(models.Model):
         REVIEW_CREATED = "review.created", "Review created"
         REVIEW_UPDATED = "review.updated", "Review updated"
         IMAGE_VIEWED = "image.viewed", "Image viewed"
+        NOTE_VIEWED = "note.viewed", "Owner's note viewed (admin)"
         EXPORT_CREATED = "export.created", "Training export created"
 
     actor = models.ForeignKey(

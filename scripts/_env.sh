@@ -20,8 +20,15 @@ ensure_venv() {
   fi
 }
 
+apt_install() {
+  echo "==> installing Debian packages: $*"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null) \
+    || { echo "could not install $* with apt-get (run as root on Debian/Ubuntu, or install them yourself)" >&2; return 1; }
+}
+
 ensure_redis() {
   local port="${1:-6379}"
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server redis-tools
   if ! redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then
     echo "==> starting Redis on 127.0.0.1:$port"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/null
@@ -31,6 +38,14 @@ ensure_redis() {
 }
 
 ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt_install postgresql postgresql-client
+    # A fresh cluster asks for passwords over TCP; the test database is local and throwaway: trust loopback.
+    local hba
+    hba="$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)"
+    sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main restart || true
+  fi
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     echo "==> starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start

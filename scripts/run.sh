@@ -14,9 +14,17 @@ fi
 
 echo "==> migrating the database"
 $PY manage.py migrate --noinput
-echo "==> registering the shipped model"
-$PY manage.py register_model ml/artifacts/skin4-vgg16 --activate
+echo "==> registering the shipped model (its VGG16 base is committed under ml/weights/)"
+$PY manage.py register_model ml/artifacts/vgg16-skin-v2 --activate
 $PY manage.py setup_roles
+
+echo "==> classifying a sample photo with the active model (ml/samples/astronaut_face.jpg, public domain)"
+started=$(date +%s%N)
+if $PY manage.py predict_image ml/samples/astronaut_face.jpg; then
+  echo "    analysis works: $(( ($(date +%s%N) - started) / 1000000 )) ms, loading TensorFlow and the model included"
+else
+  echo "WARNING: the sample photo could not be analysed; scans will wait and the pages will say why" >&2
+fi
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"

@@ -11,9 +11,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)           # browser t
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
   || missing+=(docker-compose)                                        # compose file validation
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing Debian packages: ${missing[*]}"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
-    || echo "WARNING: could not install ${missing[*]}; the tests that need them will fail or skip" >&2
+  apt_install "${missing[@]}" || echo "WARNING: the tests that need ${missing[*]} will fail or skip" >&2
 fi
 
 echo "==> ruff"

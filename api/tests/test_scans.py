@@ -164,6 +164,19 @@ def test_detail_while_queued_has_no_result_yet(auth_client, user):
     assert body["disclaimer"]
 
 
+@pytest.mark.parametrize(
+    ("label", "reason", "words"),
+    [("uncertain", "no_colour", "colour photo is needed"), ("no_skin", "not_skin", "not look like a photo of a face")],
+)
+def test_detail_of_an_abstention_shows_why_and_no_percentages(auth_client, user, label, reason, words):
+    scan = make_scan(user, status=Scan.Status.DONE, label=label)
+    Scan.objects.filter(id=scan.id).update(reason=reason)
+    body = auth_client.get(detail(scan.id)).json()
+    assert body["label"] == label and body["reason"] == reason and words in body["reason_text"]
+    assert body["probabilities"] is None
+    assert body["analysis"] is None and body["disclaimer"]
+
+
 def test_detail_when_done_has_the_result(auth_client, user, settings, model_version):
     scan = make_scan(user, status=Scan.Status.DONE, label="acne", heatmap=True, model_version=model_version)
     response = auth_client.get(detail(scan.id))
@@ -414,7 +427,7 @@ def test_reviewers_may_see_media_and_it_is_audited(other_user, other_client, use
     from diagnosis.signals import media_viewed_by_reviewer
 
     other_user.user_permissions.add(Permission.objects.get(codename="review_scan"))
-    scan = make_scan(user)
+    scan = make_scan(user, status=Scan.Status.DONE)  # reviewable: queued/analysing scans' media stay closed
     seen = []
 
     def receiver(sender, scan, user, kind, **kwargs):

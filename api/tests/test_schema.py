@@ -114,6 +114,7 @@ def wsgi_schema(bearer, settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"uploads": "100000/hour", "auth": "100000/hour", "register": "100000/hour"},
     }
+    settings.SCAN_UPLOAD_RATE = "100000/hour"
     # Like Django's test client: the real WSGI handler must not close the test transaction's connection.
     # (Django's test client reconnects these after each request, so no test client calls after this.)
     request_started.disconnect(close_old_connections)

@@ -1,5 +1,6 @@
-"""Throttles use the rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read per request (api.throttles),
-so overriding the setting here is enough; the autouse fixture in conftest clears the counters."""
+"""Throttles use the rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (uploads: SCAN_UPLOAD_RATE), read
+per request (api.throttles), so overriding the setting here is enough; the autouse fixture in conftest
+clears the counters."""
 
 import pytest
 from django.urls import reverse
@@ -12,6 +13,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rates(settings):
     def set_rates(**scopes):
+        if "uploads" in scopes:  # one upload policy for web and API (diagnosis.rate_limits)
+            settings.SCAN_UPLOAD_RATE = scopes.pop("uploads")
         base = dict(settings.REST_FRAMEWORK)
         base["DEFAULT_THROTTLE_RATES"] = {**base["DEFAULT_THROTTLE_RATES"], **scopes}
         settings.REST_FRAMEWORK = base

@@ -174,17 +174,23 @@ def test_compare_the_same_scan_twice_is_refused(user_client, user):
     assert user_client.get(reverse("diagnosis:compare"), {"scan": [a.id, a.id]}).status_code == 302
 
 
-def test_a_reason_given_by_the_model_wins_over_the_generic_one(user):
-    """Newer model versions put a `reason` on the scan: a flag key is worded, free text is shown as given."""
+def test_a_reason_given_by_the_model_wins_over_the_generic_one(user_client, user):
+    """The model's reason code (Scan.reason) is worded; its own flag is not repeated; other flags still show."""
+    scan = ScanFactory(owner=user, label="uncertain", reason="no_colour", quality={"no_colour": True, "blurry": True})
+    html = detail(user_client, scan)
+    reason = re.search(r'id="no-class-reason">([^<]*)<', html).group(1)
+    assert reason.startswith("A colour photo is needed")
+    assert "black and white. A colour photo is needed to judge" not in html  # the no_colour flag, not repeated
+    assert "The photo looks blurry" in html
+    low = detail(user_client, ScanFactory(owner=user, label="uncertain", reason="low_confidence", quality={}))
+    assert "No condition is clearly ahead of the others" in low
+
+
+def test_an_unknown_reason_code_falls_back_to_generic_words(user):
     from diagnosis import results
 
-    scan = ScanFactory(owner=user, label="uncertain", quality={"blurry": True})
-    scan.reason = "no_colour"
-    view = results.result_view(scan)
-    assert view.reason.startswith("A colour photo is needed") and not view.has_class
-    assert view.quality_messages == ["The photo looks blurry. A sharper photo gives a more reliable result."]
-    scan.reason = "The face is turned too far to the side."
-    assert results.result_view(scan).reason == "The face is turned too far to the side."
+    scan = ScanFactory(owner=user, label="no_skin", reason="brand_new_code", quality={})
+    assert results.result_view(scan).reason == "No face or skin could be found in this photo."
 
 
 def test_deleting_the_account_removes_its_reminders(user_client, user):

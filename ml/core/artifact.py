@@ -1,7 +1,8 @@
 """The model artifact: ``model.npz`` (only what training changed, float16) + ``metadata.json``.
 
-The ImageNet base (blocks 1-4, and the starting point of block 5) is never stored: it is read
-from the base-weights file at start-up and checked against the checksum in the metadata.
+The ImageNet base is never stored in an artifact: it is the float16 file committed once under
+``ml/weights/`` (or ``FACEDIAG_VGG16_WEIGHTS``), checked against ``base_weights_id`` in the metadata.
+An artifact holds the head, and block 5 only when training really changed it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import TRAINED_LAYERS
+from .model import HEAD_LAYERS, sha256_file
 
 WEIGHTS_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
@@ -33,7 +34,7 @@ def save(out_dir, trained: dict[str, np.ndarray], metadata: dict, extra_arrays: 
     meta = dict(metadata)
     meta["format_version"] = FORMAT_VERSION
     meta["weights_file"] = WEIGHTS_FILE
-    meta["weights_sha256"] = _sha(out / WEIGHTS_FILE)
+    meta["weights_sha256"] = sha256_file(out / WEIGHTS_FILE)
     with open(out / METADATA_FILE, "w") as f:
         json.dump(meta, f, indent=2, sort_keys=True, default=_json_default)
     return out
@@ -52,7 +53,7 @@ def load(art_dir):
     for key in ("classes", "input_size", "temperature", "thresholds"):
         if key not in meta:
             raise ArtifactError(f"metadata lacks {key!r}")
-    if meta.get("weights_sha256") and meta["weights_sha256"] != _sha(wpath):
+    if meta.get("weights_sha256") and meta["weights_sha256"] != sha256_file(wpath):
         raise ArtifactError("model.npz does not match the checksum in metadata.json")
     try:
         with np.load(wpath, allow_pickle=False) as z:
@@ -65,10 +66,10 @@ def load(art_dir):
             extra[k[6:]] = v.astype(np.float32)
         else:
             trained[k] = v.astype(np.float32)
-    missing = [f"{n}/{p}" for n in TRAINED_LAYERS for p in ("kernel", "bias") if f"{n}/{p}" not in trained]
+    missing = [f"{n}/{p}" for n in HEAD_LAYERS for p in ("kernel", "bias") if f"{n}/{p}" not in trained]
     if missing:
         raise ArtifactError(f"weights missing: {missing}")
-    n = len(meta["classes"])
+    n = len(meta["classes"]) + (1 if meta.get("reject_class") else 0)
     if trained["head_logits/kernel"].shape[-1] != n:
         raise ArtifactError("head size does not match the classes in metadata")
     return meta, trained, extra
@@ -82,15 +83,7 @@ def artifact_sha256(art_dir) -> str:
         p = d / name
         if not p.is_file():
             raise ArtifactError(f"missing {p}")
-        h.update(_sha(p).encode())
-    return h.hexdigest()
-
-
-def _sha(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
+        h.update(sha256_file(p).encode())
     return h.hexdigest()
 
 

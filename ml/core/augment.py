@@ -12,9 +12,17 @@ import numpy as np
 _WATERMARK_WORDS = ("(c) Dermnet.com", "shutterstock.com", "www.example.com", "(c) photo", "ID 1966504144", "sample")
 
 
-def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True) -> np.ndarray:
     img = crop.copy()
     s = img.shape[0]
+    # Crops with a face arrive with the face oval kept and the rest neutral; give crops without a face
+    # the same look half of the time, so "oval or not" cannot stand in for the class.
+    if not face_found and rng.random() < 0.5:
+        from .preprocess import blend_to_mean, face_oval_mask
+
+        centre = rng.uniform(0.42, 0.58, size=2) * s
+        axes = (rng.uniform(0.36, 0.46) * s, rng.uniform(0.42, 0.5) * s)
+        img = blend_to_mean(img, face_oval_mask(s, centre, axes))
     # geometry: flip, small rotation, zoom, shift
     if rng.random() < 0.5:
         img = img[:, ::-1]

@@ -12,6 +12,19 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def split_scores(logits, n_conditions: int, temperature: float, reject_temperature: float = 1.0):
+    """Head logits -> (condition probabilities (N, n_conditions), reject probability (N,)).
+
+    Conditions use their own logits (a softmax over the first ``n_conditions``), calibrated by
+    ``temperature``; the reject probability is the last output of the full softmax.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    cond = softmax(logits[..., :n_conditions], temperature)
+    if logits.shape[-1] == n_conditions:
+        return cond, np.zeros(logits.shape[:-1])
+    return cond, softmax(logits, reject_temperature)[..., n_conditions]
+
+
 def nll(logits, y, temperature: float) -> float:
     p = softmax(logits, temperature)
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))))

@@ -56,6 +56,31 @@ def collect(data_dirs, classes=None) -> list[Item]:
     return items
 
 
+#: The label of photos with no face or skin (the model's fifth, rejecting output).
+REJECT_LABEL = "not_skin"
+
+
+def collect_negatives(neg_dirs) -> list[Item]:
+    """Photos with no face or skin: every image directly in ``DIR`` (sources from ``DIR/manifest.csv``
+    (path,source) or a ``<source>__`` file-name prefix), labelled ``REJECT_LABEL``."""
+    if isinstance(neg_dirs, (str, Path)):
+        neg_dirs = [neg_dirs]
+    items = []
+    for d in neg_dirs:
+        root = Path(d).resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"negatives directory not found: {root}")
+        sources = {}
+        if (root / "manifest.csv").exists():
+            with open(root / "manifest.csv", newline="") as f:
+                sources = {str((root / r["path"]).resolve()): r.get("source") or "unknown" for r in csv.DictReader(f)}
+        for f in sorted(root.iterdir()):
+            if f.is_file() and f.suffix.lower() in IMAGE_EXTS:
+                key = str(f.resolve())
+                items.append(Item(key, REJECT_LABEL, sources.get(key, _source_from_name(f.name))))
+    return items
+
+
 def _key(path) -> str:
     p = Path(path)
     return f"{p.parent.name}/{p.name}"

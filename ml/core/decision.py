@@ -1,10 +1,15 @@
-"""The decision rules shared by training-time evaluation and the Predictor."""
+"""The decision rules shared by training-time evaluation and the Predictor.
+
+The model scores four conditions plus a fifth, rejecting output ("not a face or skin"). A result is a
+condition only when the photo is in colour, the reject score is low, there is skin to judge, and the
+top condition is clearly ahead; otherwise it is ``no_skin`` or ``uncertain`` with a reason code.
+"""
 
 from __future__ import annotations
 
 from .. import core
 
-#: Below this skin-pixel ratio the crop is "no skin" even when a "face" was detected.
+#: Below this skin-pixel ratio a crop without a face is "no skin".
 MIN_SKIN_RATIO_ANY = 0.05
 #: Default skin-ratio floor when no face is found (training replaces it with a data-driven value).
 MIN_SKIN_RATIO_NO_FACE = 0.2
@@ -13,11 +18,24 @@ MIN_GRAY_STD = 6.0
 #: Laplacian variance far above any photo in skin4 (max ~1,900): pixel noise, not skin.
 MAX_LAPLACIAN_VAR = 6000.0
 
+#: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
+REASONS = {
+    "confident": "The top condition is clearly ahead of the others.",
+    "low_confidence": "No condition is clearly ahead of the others in this photo.",
+    "no_colour": "A colour photo is needed: redness and skin tone cannot be judged in black and white.",
+    "not_skin": "This does not look like a photo of a face or skin.",
+    "no_skin_pixels": "No skin could be found in this photo.",
+    "little_skin": "No face was found and there is too little skin in the photo.",
+    "flat_image": "No face was found and the image is nearly flat (no detail).",
+    "pixel_noise": "No face was found and the image looks like pixel noise.",
+}
+
 
 def default_thresholds() -> dict:
     return {
         "uncertain": 0.5,
-        "ood": 1.0,
+        "margin": 0.0,
+        "reject": 0.5,
         "min_skin_ratio_any": MIN_SKIN_RATIO_ANY,
         "min_skin_ratio_no_face": MIN_SKIN_RATIO_NO_FACE,
         "min_gray_std": MIN_GRAY_STD,
@@ -30,27 +48,32 @@ def signals(pre) -> dict:
     return {
         "face_found": bool(pre.face_found),
         "skin_ratio": float(pre.skin_ratio),
+        "no_colour": bool(pre.quality.get("no_colour", False)),
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
     }
 
 
-def decide(probs, classes, sig: dict, ood: float, thresholds: dict):
-    """-> (label, reason). ``probs`` are calibrated probabilities over ``classes``; ``sig`` from ``signals``."""
+def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
+    """-> (label, reason code). ``probs``: calibrated probabilities over the conditions ``classes``
+    (summing to 1); ``reject``: calibrated probability of "not a face or skin"; ``sig`` from ``signals``."""
     t = {**default_thresholds(), **(thresholds or {})}
-    face_found, skin_ratio, gray_std = sig["face_found"], sig["skin_ratio"], sig["gray_std"]
-    if skin_ratio < t["min_skin_ratio_any"]:
-        return core.NO_SKIN, "no skin-coloured pixels"
-    if not face_found:
-        if skin_ratio < t["min_skin_ratio_no_face"]:
-            return core.NO_SKIN, "no face and little skin"
-        if gray_std < t["min_gray_std"]:
-            return core.NO_SKIN, "no face and a flat image"
+    if sig.get("no_colour"):
+        return core.UNCERTAIN, "no_colour"
+    if reject >= t["reject"]:
+        return core.NO_SKIN, "not_skin"
+    if not sig["face_found"]:
+        if sig["skin_ratio"] < t["min_skin_ratio_any"]:
+            return core.NO_SKIN, "no_skin_pixels"
+        if sig["skin_ratio"] < t["min_skin_ratio_no_face"]:
+            return core.NO_SKIN, "little_skin"
+        if sig["gray_std"] < t["min_gray_std"]:
+            return core.NO_SKIN, "flat_image"
         if sig.get("laplacian_var", 0.0) > t["max_laplacian_var"]:
-            return core.NO_SKIN, "no face and pixel noise"
-        if ood > t["ood"]:
-            return core.NO_SKIN, "no face and unlike the training images"
-    top = max(range(len(classes)), key=lambda i: probs[i])
-    if probs[top] < t["uncertain"]:
-        return core.UNCERTAIN, "top probability below the threshold"
+            return core.NO_SKIN, "pixel_noise"
+    order = sorted(range(len(classes)), key=lambda i: probs[i], reverse=True)
+    top = order[0]
+    second = probs[order[1]] if len(order) > 1 else 0.0
+    if probs[top] < t["uncertain"] or probs[top] - second < t["margin"]:
+        return core.UNCERTAIN, "low_confidence"
     return classes[top], "confident"

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import data
 from .preprocess import InvalidImage
-from .train import evaluation_report
+from .report import evaluation_report, ita_group, utkface_group
 
 
 def has_manifest(data_dirs) -> bool:
@@ -31,7 +31,7 @@ def evaluate(predictor, data_dirs, subset=None, batch_size: int = 16, progress=N
     if not items:
         raise ValueError("no images to evaluate")
     preds = predictor.predict_many([it.path for it in items], batch_size=batch_size, progress=progress)
-    labels, probs, invalid = [], [], []
+    labels, probs, invalid, tones = [], [], [], []
     uniform = np.full(len(classes), 1.0 / len(classes))
     for it, p in zip(items, preds, strict=False):
         if isinstance(p, InvalidImage):
@@ -41,7 +41,9 @@ def evaluate(predictor, data_dirs, subset=None, batch_size: int = 16, progress=N
         else:
             labels.append(p.label)
             probs.append(np.array([p.probabilities[c] for c in classes]))
-    report = evaluation_report(items, labels, np.array(probs), classes)
+        tones.append(ita_group(p.details.get("ita")) if not isinstance(p, InvalidImage) else "unknown")
+    groups = {"tone": tones, "utkface_group": [utkface_group(it.path) for it in items]}
+    report = evaluation_report(items, labels, np.array(probs), classes, groups)
     if not has_manifest(data_dirs):
         report["per_source"] = {}
     report["invalid"] = invalid

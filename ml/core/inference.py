@@ -67,40 +67,45 @@ class Prediction:
     reason: str = ""
     details: dict = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        return {
-            "label": self.label,
-            "probabilities": self.probabilities,
-            "quality": self.quality,
-            "model_version": self.model_version,
-            "top_probability": self.top_probability,
-        }
+    @property
+    def reason_text(self) -> str:
+        return decision.REASONS.get(self.reason, self.reason)
 
 
 class Predictor:
-    """Loads an artifact on top of the VGG16 base weights and classifies images."""
+    """Loads an artifact on top of the VGG16 base weights and classifies images.
+
+    ``base_weights_path`` None means the float16 base committed with the repository.
+    """
 
     def __init__(self, artifact_dir, base_weights_path=None, fast: bool = True, strict_base: bool = True):
         import tensorflow as tf
 
         self.artifact_dir = Path(artifact_dir)
-        self.metadata, trained, extra = artifact.load(self.artifact_dir)
+        self.metadata, trained, _extra = artifact.load(self.artifact_dir)
         meta = self.metadata
         self.classes = list(meta["classes"])
+        self.reject_class = meta.get("reject_class")
         self.input_size = int(meta["input_size"])
         self.temperature = float(meta["temperature"])
+        self.reject_temperature = float(meta.get("reject_temperature", 1.0))
         self.thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
         self.version = str(meta.get("name") or self.artifact_dir.name)
-        self.centroids = extra.get("ood_centroids")
-        base, checksum = load_base_weights(base_weights_path)
-        expected = meta.get("base_weights_sha256")
-        if strict_base and expected and expected != checksum:
+        try:
+            base, base_id = load_base_weights(base_weights_path)
+        except (FileNotFoundError, OSError, KeyError, ValueError) as exc:
+            raise artifact.ArtifactError(f"VGG16 base weights unusable: {exc}") from exc
+        expected = meta.get("base_weights_id")
+        if strict_base and expected and expected != base_id:
             raise artifact.ArtifactError(
-                f"base weights checksum {checksum[:12]} does not match the artifact's {str(expected)[:12]}"
+                f"base weights {base_id[:12]} do not match the artifact's {str(expected)[:12]}"
             )
         self.extractor = FeatureExtractor(self.input_size, base, fast=fast)
-        self.top = build_top(self.input_size, len(self.classes), base)
+        n_out = len(self.classes) + (1 if self.reject_class else 0)
+        self.top = build_top(self.input_size, n_out, base)
         set_trained_weights(self.top, trained)
+        self._w1 = self.top.get_layer("head_dense").get_weights()[0].astype(np.float64)
+        self._w2 = self.top.get_layer("head_logits").get_weights()[0].astype(np.float64)
         top = self.top
         hw = self.input_size // 16
 
@@ -108,33 +113,33 @@ class Predictor:
             input_signature=[tf.TensorSpec([None, hw, hw, 512], tf.float32)], reduce_retracing=True, autograph=False
         )
         def run_top(f):
-            _conv, pen, logits = top(f, training=False)
-            return pen, logits
+            return top(f, training=False)
 
         self._run_top = run_top
 
     # -- core steps -------------------------------------------------------------------------
-    def scores(self, features: np.ndarray):
-        """block4 features -> (calibrated probabilities, logits, OOD scores)."""
-        pen, logits = self._run_top(features.astype(np.float32))
-        logits = logits.numpy().astype(np.float64)
-        probs = calibration.softmax(logits, self.temperature)
-        if self.centroids is not None:
-            ood = calibration.ood_score(pen.numpy(), self.centroids)
-        else:
-            ood = np.zeros(len(logits))
-        return probs, logits, ood
+    def forward(self, features: np.ndarray):
+        """block4 features -> (block5_conv3 maps, penultimate activations, logits) as numpy."""
+        conv, pen, logits = self._run_top(features.astype(np.float32))
+        return conv.numpy(), pen.numpy(), logits.numpy().astype(np.float64)
 
-    def _finish(self, pre: Preprocessed, probs, ood, features=None, with_heatmap=False) -> Prediction:
-        label, reason = decision.decide(list(probs), self.classes, decision.signals(pre), float(ood), self.thresholds)
+    def scores(self, features: np.ndarray):
+        """block4 features -> (calibrated condition probabilities, reject probabilities, logits)."""
+        _conv, _pen, logits = self.forward(features)
+        cond, reject = calibration.split_scores(logits, len(self.classes), self.temperature, self.reject_temperature)
+        return cond, reject, logits
+
+    def _finish(self, pre: Preprocessed, probs, reject, conv=None, pen=None, with_heatmap=False) -> Prediction:
+        sig = decision.signals(pre)
+        label, reason = decision.decide(list(probs), self.classes, sig, float(reject), self.thresholds)
         top_i = int(np.argmax(probs))
         heat = None
-        if with_heatmap and features is not None:
-            cam = gradcam.gradcam(self.top, features, top_i)
+        if with_heatmap and conv is not None:
+            cam = gradcam.cam_from_head(conv, pen, self._w1, self._w2, top_i)
             heat = gradcam.to_jpeg(gradcam.overlay(pre.crop, cam))
         return Prediction(
             label=label,
-            probabilities={c: float(p) for c, p in zip(self.classes, probs, strict=False)},
+            probabilities={c: float(p) for c, p in zip(self.classes, probs, strict=True)},
             quality=dict(pre.quality),
             model_version=self.version,
             top_probability=float(probs[top_i]),
@@ -142,8 +147,10 @@ class Predictor:
             reason=reason,
             details={
                 "argmax": self.classes[top_i],
-                "ood": float(ood),
+                "reject": float(reject),
                 "skin_ratio": pre.skin_ratio,
+                "colourfulness": pre.colourfulness,
+                "ita": pre.extras.get("ita"),
                 "face_found": pre.face_found,
             },
         )
@@ -153,13 +160,13 @@ class Predictor:
         return preprocess(image, size=self.input_size)
 
     def predict(self, image, with_heatmap: bool = True) -> Prediction:
-        pre = self.preprocess(image)
-        feats = self.extractor(pre.crop[None])
-        probs, _logits, ood = self.scores(feats)
-        return self._finish(pre, probs[0], ood[0], feats, with_heatmap)
+        return self.predict_many([image], batch_size=1, with_heatmap=with_heatmap, strict=True)[0]
 
-    def predict_many(self, images, batch_size: int = 16, progress=None) -> list[Prediction | InvalidImage]:
-        """Batch prediction without heatmaps; undecodable images come back as InvalidImage instances."""
+    def predict_many(
+        self, images, batch_size: int = 16, progress=None, with_heatmap: bool = False, strict: bool = False
+    ) -> list[Prediction | InvalidImage]:
+        """One prediction per image, in order; undecodable images come back as InvalidImage instances
+        (raised instead when ``strict``). The network runs once per batch of ``batch_size``."""
         out: list = []
         images = list(images)
         for start in range(0, len(images), batch_size):
@@ -169,16 +176,20 @@ class Predictor:
                 try:
                     pres.append(self.preprocess(im))
                 except InvalidImage as exc:
+                    if strict:
+                        raise
                     pres.append(exc)
             ok = [p for p in pres if isinstance(p, Preprocessed)]
             if ok:
-                feats = self.extractor(np.stack([p.crop for p in ok]))
-                probs, _l, ood = self.scores(feats)
+                conv, pen, logits = self.forward(self.extractor(np.stack([p.crop for p in ok])))
+                probs, reject = calibration.split_scores(
+                    logits, len(self.classes), self.temperature, self.reject_temperature
+                )
             it = iter(range(len(ok)))
             for p in pres:
                 if isinstance(p, Preprocessed):
                     j = next(it)
-                    out.append(self._finish(p, probs[j], ood[j]))
+                    out.append(self._finish(p, probs[j], reject[j], conv[j], pen[j], with_heatmap))
                 else:
                     out.append(p)
             if progress:
@@ -186,8 +197,8 @@ class Predictor:
         return out
 
     def heatmap(self, image) -> np.ndarray:
-        """Grad-CAM overlay (uint8 RGB) for the top class."""
+        """Class activation overlay (uint8 RGB) for the top condition."""
         pre = self.preprocess(image)
-        feats = self.extractor(pre.crop[None])
-        probs, _l, _o = self.scores(feats)
-        return gradcam.overlay(pre.crop, gradcam.gradcam(self.top, feats, int(np.argmax(probs[0]))))
+        conv, pen, logits = self.forward(self.extractor(pre.crop[None]))
+        top_i = int(np.argmax(logits[0, : len(self.classes)]))
+        return gradcam.overlay(pre.crop, gradcam.cam_from_head(conv[0], pen[0], self._w1, self._w2, top_i))

@@ -33,8 +33,15 @@ def sha256_file(path, chunk=1 << 20) -> str:
     return h.hexdigest()
 
 
+#: The ImageNet VGG16 convolutional base, float16, committed with the repository (see ml/weights/README.md).
+SHIPPED_BASE_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "vgg16_imagenet_notop_fp16.npz"
+
+
 def read_base_weights(path) -> dict[str, list[np.ndarray]]:
-    """Read the Keras VGG16 notop .h5 file with h5py: {layer_name: [kernel, bias]}."""
+    """{layer_name: [kernel, bias]} (float32) from the Keras notop ``.h5`` or our float16 ``.npz``."""
+    if str(path).endswith(".npz"):
+        with np.load(path, allow_pickle=False) as z:
+            return {n: [z[f"{n}/kernel"].astype(np.float32), z[f"{n}/bias"].astype(np.float32)] for n in conv_names()}
     import h5py
 
     out = {}
@@ -46,8 +53,32 @@ def read_base_weights(path) -> dict[str, list[np.ndarray]]:
     return out
 
 
+def base_weights_id(weights: dict[str, list[np.ndarray]]) -> str:
+    """Identity of a base: sha256 of its weights rounded to float16, so the float32 Keras file and the
+    float16 file made from it share one id (what an artifact records and checks)."""
+    h = hashlib.sha256()
+    for name in conv_names():
+        for part, arr in zip(("kernel", "bias"), weights[name], strict=True):
+            a = np.ascontiguousarray(np.asarray(arr).astype(np.float16))
+            h.update(f"{name}/{part}{a.shape}".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def export_base_weights(h5_path, out_path) -> str:
+    """Write the float16 ``.npz`` base from the Keras float32 ``.h5``; returns its id."""
+    weights = read_base_weights(h5_path)
+    arrays = {}
+    for name in conv_names():
+        arrays[f"{name}/kernel"] = weights[name][0].astype(np.float16)
+        arrays[f"{name}/bias"] = weights[name][1].astype(np.float16)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_path, **arrays)
+    return base_weights_id(weights)
+
+
 def random_base_weights(seed: int = 0) -> dict[str, list[np.ndarray]]:
-    """Glorot-initialised VGG16 conv weights (tests without the weights file; never downloads)."""
+    """Glorot-initialised VGG16 conv weights (only when asked for with ``"random"``; never downloads)."""
     rng = np.random.default_rng(seed)
     out, cin = {}, 3
     for b, (cout, n) in enumerate(VGG_BLOCKS, start=1):
@@ -61,11 +92,19 @@ def random_base_weights(seed: int = 0) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def load_base_weights(path) -> tuple[dict[str, list[np.ndarray]], str]:
-    """Base weights and their checksum; random weights ('random') when ``path`` is None or missing."""
-    if path and Path(path).exists():
-        return read_base_weights(path), sha256_file(path)
-    return random_base_weights(), "random"
+def load_base_weights(path=None) -> tuple[dict[str, list[np.ndarray]], str]:
+    """(weights, id) from ``path``; the base committed with the repository when ``path`` is None.
+
+    A missing file is an error, never a silent fallback: a model on the wrong base gives wrong answers.
+    """
+    if path == "random":
+        weights = random_base_weights()
+        return weights, base_weights_id(weights)
+    path = Path(path) if path else SHIPPED_BASE_WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(f"VGG16 base weights not found at {path}")
+    weights = read_base_weights(path)
+    return weights, base_weights_id(weights)
 
 
 def build_trunk(input_size: int, base_weights=None, dtype: str = "float32"):
@@ -118,39 +157,44 @@ def build_top(input_size: int, n_classes: int, base_weights=None, dropout: float
     return top
 
 
-def _head(x, n_classes, dropout):
-    from keras import layers
+def _head(x, n_classes, dropout, l2=0.0):
+    from keras import layers, regularizers
 
+    reg = regularizers.L2(l2) if l2 else None
     x = layers.Dropout(dropout, name="head_dropout1")(x)
-    pen = layers.Dense(HIDDEN, activation="relu", name="head_dense")(x)
+    pen = layers.Dense(HIDDEN, activation="relu", name="head_dense", kernel_regularizer=reg)(x)
     x = layers.Dropout(dropout, name="head_dropout2")(pen)
-    logits = layers.Dense(n_classes, name="head_logits")(x)
+    logits = layers.Dense(n_classes, name="head_logits", kernel_regularizer=reg)(x)
     return pen, logits
 
 
-def build_head(n_classes: int, dropout: float = DROPOUT):
-    """The head alone on 512-d pooled block-5 features (phase one)."""
+def build_head(n_classes: int, dropout: float = DROPOUT, l2: float = 0.0):
+    """The head alone on 512-d pooled block-5 features."""
     import keras
 
     inp = keras.Input((512,), name="pooled")
-    pen, logits = _head(inp, n_classes, dropout)
+    pen, logits = _head(inp, n_classes, dropout, l2)
     return keras.Model(inp, logits, name="head")
 
 
 HEAD_LAYERS = ("head_dense", "head_logits")
+#: Layers an artifact may carry: the head always, block 5 only when it was really fine-tuned.
 TRAINED_LAYERS = (*conv_names([5]), *HEAD_LAYERS)
 
 
-def get_trained_weights(top) -> dict[str, np.ndarray]:
+def get_trained_weights(top, layers=HEAD_LAYERS) -> dict[str, np.ndarray]:
     out = {}
-    for name in TRAINED_LAYERS:
+    for name in layers:
         k, b = top.get_layer(name).get_weights()
         out[f"{name}/kernel"], out[f"{name}/bias"] = k, b
     return out
 
 
 def set_trained_weights(top, weights: dict[str, np.ndarray]) -> None:
+    """Set the layers present in ``weights``; the others keep the base weights."""
     for name in TRAINED_LAYERS:
+        if f"{name}/kernel" not in weights:
+            continue
         layer = top.get_layer(name)
         layer.set_weights(
             [np.asarray(weights[f"{name}/kernel"], np.float32), np.asarray(weights[f"{name}/bias"], np.float32)]

@@ -18,7 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import faces, quality
 
 #: Margin added on each side of the detected face box, as a fraction of the box size.
-FACE_MARGIN = 0.25
+FACE_MARGIN = 0.15
+#: The face oval kept around a detected face, as semi-axes relative to the face box (width, height),
+#: centred slightly above the box centre so the forehead stays in and the collar goes out.
+FACE_OVAL = (0.56, 0.68)
+FACE_OVAL_SHIFT = -0.06
 #: Without a face, this fraction of each border is dropped (watermark strips, frames).
 BORDER_CROP = 0.08
 #: ImageNet BGR means used by VGG16's "caffe" preprocessing.
@@ -41,6 +45,7 @@ class Preprocessed:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the crop in the oriented image
     image_size: tuple[int, int]  # (width, height) after EXIF orientation
     extras: dict = field(default_factory=dict)
+    colourfulness: float = 100.0
 
 
 def load_rgb(image) -> np.ndarray:
@@ -118,19 +123,54 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True) -> Preproce
     region = rgb[y0:y1, x0:x1]
     interp = cv2.INTER_AREA if min(region.shape[:2]) > size else cv2.INTER_CUBIC
     crop = cv2.resize(region, (size, size), interpolation=interp)
+    colour = quality.colourfulness(crop)
+    skin = quality.skin_ratio(crop)
+    tone = quality.individual_typology_angle(crop)
+    if face is not None:
+        crop = mask_outside_face(crop, face, box)
     return Preprocessed(
         crop=np.ascontiguousarray(crop),
         quality=quality.quality_flags(region, face is not None),
         face_found=face is not None,
-        skin_ratio=quality.skin_ratio(crop),
+        skin_ratio=skin,
+        colourfulness=colour,
         box=box,
         image_size=(width, height),
         extras={
             "face_kind": face.kind if face else None,
+            "ita": tone,
             "gray_std": float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std()),
             "laplacian_var": quality.laplacian_variance(region),
         },
     )
+
+
+def face_oval_mask(size: int, centre, axes, feather: float = 0.04) -> np.ndarray:
+    """Float mask (size, size) in [0, 1]: 1 inside the ellipse, a soft edge, 0 outside."""
+    mask = np.zeros((size, size), np.float32)
+    c = (int(round(centre[0])), int(round(centre[1])))
+    a = (max(1, int(round(axes[0]))), max(1, int(round(axes[1]))))
+    cv2.ellipse(mask, c, a, 0, 0, 360, 1.0, -1)
+    k = max(3, int(size * feather) | 1)
+    return cv2.GaussianBlur(mask, (k, k), 0)
+
+
+def blend_to_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Pixels outside ``mask`` become the ImageNet mean colour (zero after VGG preprocessing)."""
+    mean_rgb = VGG_MEAN_BGR[::-1]
+    out = crop.astype(np.float32) * mask[..., None] + mean_rgb * (1.0 - mask[..., None])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def mask_outside_face(crop: np.ndarray, face: faces.FaceBox, box) -> np.ndarray:
+    """Keep the face oval; hair, collar and background become neutral, so the model judges skin."""
+    size = crop.shape[0]
+    x0, y0, x1, y1 = box
+    scale = size / max(1, x1 - x0)
+    cx = (face.x + face.w / 2.0 - x0) * scale
+    cy = (face.y + face.h * (0.5 + FACE_OVAL_SHIFT) - y0) * scale
+    axes = (face.w * FACE_OVAL[0] * scale, face.h * FACE_OVAL[1] * scale)
+    return blend_to_mean(crop, face_oval_mask(size, (cx, cy), axes))
 
 
 def vgg_input(crops: np.ndarray) -> np.ndarray:

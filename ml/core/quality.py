@@ -18,7 +18,18 @@ QUALITY_SIDE = 256
 SKIN_CR = (133, 180)  # upper bound widened from 173 so inflamed (red) skin still counts
 SKIN_CB = (77, 127)
 
-QUALITY_KEYS = ("no_face", "blurry", "too_dark", "too_bright", "too_small")
+QUALITY_KEYS = ("no_face", "blurry", "too_dark", "too_bright", "too_small", "no_colour")
+#: Colourfulness (Hasler and Suesstrunk 2003) below which a photo is treated as black and white:
+#: redness cannot be judged without colour. Greyscale is 0; 99.5% of skin4 colour photos score above 13.
+MIN_COLOURFULNESS = 8.0
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk's colourfulness metric (0 for a greyscale image)."""
+    x = rgb.astype(np.float32)
+    rg = x[..., 0] - x[..., 1]
+    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
 def laplacian_variance(rgb: np.ndarray) -> float:
@@ -52,8 +63,27 @@ def quality_flags(region_rgb: np.ndarray, face_found: bool) -> dict[str, bool]:
         "too_dark": luma < DARK_MEAN,
         "too_bright": luma > BRIGHT_MEAN,
         "too_small": min(h, w) < MIN_REGION_SIDE,
+        "no_colour": colourfulness(_norm(region_rgb)) < MIN_COLOURFULNESS,
     }
 
 
 def _norm(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, (QUALITY_SIDE, QUALITY_SIDE), interpolation=cv2.INTER_AREA)
+
+
+def skin_mask(rgb: np.ndarray) -> np.ndarray:
+    """Boolean mask of pixels inside the YCrCb skin range."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    return (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+
+
+def individual_typology_angle(rgb: np.ndarray) -> float | None:
+    """Skin tone as the individual typology angle, ITA = atan((L* - 50) / b*) in degrees, from the
+    median L* and b* of the skin pixels; None when too few pixels look like skin."""
+    mask = skin_mask(rgb)
+    if mask.mean() < 0.05:
+        return None
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lightness, b = float(np.median(lab[..., 0][mask])), float(np.median(lab[..., 2][mask]))
+    return float(np.degrees(np.arctan2(lightness - 50.0, max(b, 1e-6))))

@@ -31,7 +31,7 @@ def skin_image(label: str, size: int = 96, seed: int = 0) -> np.ndarray:
 
 
 def face_image(size: int = 320, seed: int = 0) -> np.ndarray:
-    """A drawn frontal face (skin ellipse, eyes, brows, nose, mouth) that the Haar frontal cascade finds."""
+    """A drawn frontal face (skin ellipse, eyes, brows, nose, mouth); not a photo, so face detectors may miss it."""
     rng = np.random.default_rng(seed)
     img = np.full((size, size, 3), (70, 90, 120), np.uint8)
     c = size // 2
@@ -74,6 +74,27 @@ def non_face_images(size: int = 128) -> dict[str, np.ndarray]:
         "landscape": np.clip(landscape, 0, 255).astype(np.uint8),
         "shapes": shapes,
     }
+
+
+def make_negatives(root, per_source: int = 4, size: int = 64) -> Path:
+    """Generated photos with no face or skin (flat folder + manifest), two sources."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(2 * per_source):
+        rng = np.random.default_rng(100 + i)
+        img = np.zeros((size, size, 3), np.uint8)
+        img[:] = rng.integers(0, 90, 3)  # dark, saturated backgrounds: far from skin colours
+        img[..., i % 3] = 200
+        for _ in range(4):
+            c = tuple(int(v) for v in rng.integers(0, size, 2))
+            cv2.rectangle(img, c, (c[0] + 12, c[1] + 12), tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+        src = f"neg{i % 2}"
+        name = f"{src}__thing_{i}.jpg"
+        Image.fromarray(img).save(root / name, quality=92)
+        rows.append(f"{name},{src}")
+    (root / "manifest.csv").write_text("path,source\n" + "\n".join(rows) + "\n")
+    return root
 
 
 def make_dataset(root, per_class: int = 8, size: int = 64, with_manifest: bool = True) -> Path:

@@ -33,38 +33,44 @@ def test_uncertain_threshold_selection():
     assert t2 <= 0.55
 
 
-def _sig(face, skin, std=40.0, lap=300.0):
-    return {"face_found": face, "skin_ratio": skin, "gray_std": std, "laplacian_var": lap}
+def _sig(face, skin, std=40.0, lap=300.0, no_colour=False):
+    return {"face_found": face, "skin_ratio": skin, "gray_std": std, "laplacian_var": lap, "no_colour": no_colour}
 
 
-def test_decide_uncertain_below_threshold_and_confident_above():
-    classes = ["acne", "eczema", "healthy", "rosacea"]
-    th = {"uncertain": 0.6, "ood": 0.5}
-    label, _ = decision.decide([0.4, 0.3, 0.2, 0.1], classes, _sig(True, 0.6), 0.1, th)
-    assert label == "uncertain"
-    label, _ = decision.decide([0.7, 0.1, 0.1, 0.1], classes, _sig(True, 0.6), 0.1, th)
-    assert label == "acne"
+CLASSES = ["acne", "eczema", "healthy", "rosacea"]
 
 
-def test_decide_no_skin_rules():
-    classes = ["acne", "eczema", "healthy", "rosacea"]
-    th = {"uncertain": 0.6, "ood": 0.5}
+def test_decide_uncertain_below_threshold_or_margin_and_confident_above():
+    th = {"uncertain": 0.6, "margin": 0.2, "reject": 0.5}
+    assert decision.decide([0.4, 0.3, 0.2, 0.1], CLASSES, _sig(True, 0.6), 0.1, th) == ("uncertain", "low_confidence")
+    assert decision.decide([0.7, 0.1, 0.1, 0.1], CLASSES, _sig(True, 0.6), 0.1, th) == ("acne", "confident")
+    # "Eczema 50% / Acne 48%" is not a verdict: the top class must be clearly ahead
+    assert decision.decide([0.48, 0.5, 0.01, 0.01], CLASSES, _sig(True, 0.6), 0.1, {**th, "uncertain": 0.4})[0] == (
+        "uncertain"
+    )
+
+
+def test_decide_refusals_and_their_reasons():
+    th = {"uncertain": 0.6, "reject": 0.5}
     confident = [0.97, 0.01, 0.01, 0.01]
 
-    def label(sig, ood=0.1):
-        return decision.decide(confident, classes, sig, ood, th)[0]
+    def decide(sig, reject=0.1):
+        return decision.decide(confident, CLASSES, sig, reject, th)
 
-    assert label(_sig(True, 0.01)) == "no_skin"  # no skin pixels
-    assert label(_sig(False, 0.1)) == "no_skin"  # little skin, no face
-    assert label(_sig(False, 0.8, std=1.0)) == "no_skin"  # flat image
-    assert label(_sig(False, 0.8, lap=50_000.0)) == "no_skin"  # pixel noise
-    assert label(_sig(False, 0.8), ood=0.9) == "no_skin"  # out of distribution
-    assert label(_sig(False, 0.8)) == "acne"  # a skin close-up is fine
-    assert label(_sig(True, 0.8, lap=50_000.0)) == "acne"  # noise rule only without a face
+    assert decide(_sig(True, 0.8, no_colour=True)) == ("uncertain", "no_colour")  # never a class without colour
+    assert decide(_sig(True, 0.8), reject=0.9) == ("no_skin", "not_skin")  # the model's reject output
+    assert decide(_sig(False, 0.01)) == ("no_skin", "no_skin_pixels")
+    assert decide(_sig(False, 0.1)) == ("no_skin", "little_skin")
+    assert decide(_sig(False, 0.8, std=1.0)) == ("no_skin", "flat_image")
+    assert decide(_sig(False, 0.8, lap=50_000.0)) == ("no_skin", "pixel_noise")
+    assert decide(_sig(False, 0.8)) == ("acne", "confident")  # a skin close-up is fine
+    assert decide(_sig(True, 0.01)) == ("acne", "confident")  # a found face is judged whatever the skin mask says
+    assert set(decision.REASONS) >= {"confident", "low_confidence", "no_colour", "not_skin"}
 
 
-def test_ood_score_is_zero_at_centroid():
-    feats = np.array([[1.0, 0.0], [0.0, 1.0]])
-    c = calibration.class_centroids(feats, [0, 1], 2)
-    assert calibration.ood_score(feats, c) == pytest.approx([0.0, 0.0])
-    assert calibration.ood_score([[1.0, 1.0]], c)[0] == pytest.approx(1 - np.sqrt(0.5))
+def test_split_scores_conditions_and_reject():
+    logits = np.array([[2.0, 0.0, 0.0, 0.0, 5.0], [2.0, 0.0, 0.0, 0.0, -5.0]])
+    cond, reject = calibration.split_scores(logits, 4, temperature=1.0, reject_temperature=1.0)
+    np.testing.assert_allclose(cond[0], cond[1])  # conditions ignore the reject logit
+    assert cond.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert reject[0] > 0.9 > 0.01 > reject[1]

@@ -4,28 +4,31 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.core import gradcam
+from ml.core import artifact, gradcam
 from ml.core.inference import Predictor
 from ml.core.preprocess import InvalidImage
 
+from .conftest import SAMPLES
 from .synth import face_image, non_face_images, skin_image
 
-CONFIDENT = {"acne", "eczema", "healthy", "rosacea"}
+CONDITIONS = {"acne", "eczema", "healthy", "rosacea"}
 
 
 @pytest.fixture(scope="module")
-def predictor(tiny_artifact, base_weights_path):
-    return Predictor(tiny_artifact[0], base_weights_path)
+def predictor(tiny_artifact):
+    return Predictor(tiny_artifact[0])
 
 
 def test_prediction_contract(predictor):
     p = predictor.predict(Image.fromarray(skin_image("rosacea", 96, seed=3)))
-    assert p.label in CONFIDENT | {"uncertain", "no_skin"}
-    assert set(p.probabilities) == CONFIDENT
+    assert p.label in CONDITIONS | {"uncertain", "no_skin"}
+    assert set(p.probabilities) == CONDITIONS
     assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
-    assert set(p.quality) == {"no_face", "blurry", "too_dark", "too_bright", "too_small"}
-    assert p.model_version == "tiny-model"
+    assert set(p.quality) == {"no_face", "blurry", "too_dark", "too_bright", "too_small", "no_colour"}
+    assert p.model_version == "tiny-vgg16-test"
     assert p.top_probability == pytest.approx(max(p.probabilities.values()))
+    assert p.reason and p.reason_text
+    assert 0.0 <= p.details["reject"] <= 1.0
     assert p.heatmap_jpeg[:2] == b"\xff\xd8"
 
 
@@ -41,31 +44,60 @@ def test_accepts_bytes_path_and_pil(predictor, tmp_path):
         predictor.predict(b"\x00\x01 not an image")
 
 
+def test_predict_many_matches_predict_and_returns_heatmaps(predictor):
+    images = [Image.fromarray(skin_image(c, 96, seed=i)) for i, c in enumerate(sorted(CONDITIONS))]
+    batch = predictor.predict_many([*images, b"broken"], batch_size=3, with_heatmap=True)
+    assert isinstance(batch[-1], InvalidImage)
+    for im, b in zip(images, batch, strict=False):
+        one = predictor.predict(im)
+        assert one.label == b.label
+        for c in CONDITIONS:
+            assert one.probabilities[c] == pytest.approx(b.probabilities[c], abs=1e-4)
+        assert b.heatmap_jpeg[:2] == b"\xff\xd8"
+
+
 @pytest.mark.parametrize("name", sorted(non_face_images()))
-def test_non_face_images_never_get_a_confident_class(predictor, name):
-    img = non_face_images()[name]
-    p = predictor.predict(Image.fromarray(img), with_heatmap=False)
+def test_non_face_images_never_get_a_class(predictor, name):
+    p = predictor.predict(Image.fromarray(non_face_images()[name]), with_heatmap=False)
     assert p.label in {"no_skin", "uncertain"}, (name, p.label, p.details)
 
 
-def test_gradcam_shape_and_range(predictor):
-    crop = skin_image("acne", 32, seed=1)
-    feats = predictor.extractor(crop[None])
-    cam = gradcam.gradcam(predictor.top, feats, 0)
-    assert cam.shape == (2, 2)
-    assert cam.min() >= 0.0 and cam.max() <= 1.0
-    over = gradcam.overlay(crop, cam)
-    assert over.shape == crop.shape and over.dtype == np.uint8
+def test_black_and_white_photo_is_uncertain_because_colour_is_needed(predictor):
+    grey = np.asarray(Image.open(SAMPLES / "astronaut_face.jpg").convert("L").convert("RGB"))
+    p = predictor.predict(Image.fromarray(grey), with_heatmap=False)
+    assert p.quality["no_colour"] and not p.quality["no_face"]
+    assert (p.label, p.reason) == ("uncertain", "no_colour")
+    assert "colour photo" in p.reason_text
+
+
+def test_closed_form_heatmap_equals_grad_cam(predictor):
+    """The gradient-free map from the forward pass is Grad-CAM exactly (the head is GAP -> Dense -> Dense)."""
+    crops = np.stack([skin_image(c, 32, seed=7) for c in sorted(CONDITIONS)])
+    feats = predictor.extractor(crops)
+    conv, pen, _logits = predictor.forward(feats)
+    w1 = predictor.top.get_layer("head_dense").get_weights()[0]
+    w2 = predictor.top.get_layer("head_logits").get_weights()[0]
+    compared = 0
+    for i in range(len(crops)):
+        for c in range(4):
+            reference = gradcam.gradcam(predictor.top, feats[i], c)
+            if reference.max() == 0:
+                continue
+            np.testing.assert_allclose(gradcam.cam_from_head(conv[i], pen[i], w1, w2, c), reference, atol=2e-5)
+            compared += 1
+    assert compared >= 4
+
+
+def test_heatmap_overlay_shape(predictor):
     heat = predictor.heatmap(Image.fromarray(skin_image("acne", 96)))
-    assert heat.shape == (32, 32, 3)
+    assert heat.shape == (32, 32, 3) and heat.dtype == np.uint8
 
 
-def test_real_non_face_photo_is_not_confident(predictor):
-    from pathlib import Path
+def test_predictor_refuses_a_different_base(tiny_artifact):
+    with pytest.raises(artifact.ArtifactError, match="do not match"):
+        Predictor(tiny_artifact[0], base_weights_path="random")
 
-    import matplotlib
 
-    p = Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"
-    if not p.exists():
-        pytest.skip("matplotlib sample data not installed")
-    assert predictor.predict(str(p), with_heatmap=False).label in {"no_skin", "uncertain"}
+def test_predictor_reports_missing_base_weights(tiny_artifact, tmp_path):
+    with pytest.raises(artifact.ArtifactError, match="base weights"):
+        Predictor(tiny_artifact[0], base_weights_path=str(tmp_path / "missing.npz"))

@@ -7,7 +7,7 @@ from PIL import Image
 from ml.core import preprocess, quality
 from ml.core.preprocess import InvalidImage
 
-from .synth import face_image, skin_image
+from .synth import skin_image
 
 
 def _jpeg(arr, exif_orientation=None):
@@ -44,14 +44,46 @@ def test_invalid_image_raises():
         preprocess.preprocess(b"")
 
 
-def test_face_path_crops_around_face():
-    img = np.full((480, 640, 3), (60, 80, 110), np.uint8)
-    img[80:400, 160:480] = face_image(320)
+def _astronaut():
+    from .conftest import SAMPLES
+
+    return preprocess.load_rgb(SAMPLES / "astronaut_face.jpg")
+
+
+def test_face_path_crops_around_the_face_and_keeps_only_the_face_oval():
+    img = np.full((520, 640, 3), (40, 120, 60), np.uint8)  # green background
+    img[60:460, 120:520] = _astronaut()
     out = preprocess.preprocess(img, size=224)
     assert out.face_found and not out.quality["no_face"]
     x0, y0, x1, y1 = out.box
-    assert x0 >= 100 and x1 <= 540 and abs((x1 - x0) - (y1 - y0)) <= 2  # square box around the face
+    assert 120 <= x0 and x1 <= 520 and abs((x1 - x0) - (y1 - y0)) <= 2  # square box inside the photo
     assert out.crop.shape == (224, 224, 3) and out.crop.dtype == np.uint8
+    # corners (hair, collar, background) become the neutral ImageNet mean; the centre is the face
+    mean_rgb = preprocess.VGG_MEAN_BGR[::-1]
+    for corner in (out.crop[:12, :12], out.crop[-12:, -12:]):
+        np.testing.assert_allclose(corner.reshape(-1, 3).mean(0), mean_rgb, atol=3)
+    assert np.abs(out.crop[100:124, 100:124].reshape(-1, 3).mean(0) - mean_rgb).max() > 15
+
+
+def test_blazeface_finds_a_real_face_and_not_a_cat_or_a_cup():
+    from ml.core import faces
+
+    from .conftest import SAMPLES
+
+    face = faces.detect_face(_astronaut())
+    assert face is not None and face.score >= faces.MIN_SCORE and len(face.keypoints) == 6
+    assert 120 < face.x + face.w / 2 < 280  # the face is in the middle of the portrait
+    for name in ("coffee_cup.jpg",):
+        assert faces.detect_face(preprocess.load_rgb(SAMPLES / name)) is None
+
+
+def test_grey_photo_is_flagged_no_colour_and_colour_photo_is_not():
+    rgb = _astronaut()
+    grey = np.repeat(rgb.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    assert preprocess.preprocess(grey).quality["no_colour"]
+    assert not preprocess.preprocess(rgb).quality["no_colour"]
+    faint = np.clip(grey.astype(np.float32) * [1.0, 0.98, 0.95], 0, 255).astype(np.uint8)  # a faint tint only
+    assert preprocess.preprocess(faint).quality["no_colour"]
 
 
 def test_no_face_path_uses_central_crop():
@@ -97,7 +129,7 @@ def test_quality_flag_too_small_and_no_face():
 
 
 def test_preprocess_reports_all_flags_for_a_face():
-    out = preprocess.preprocess(_jpeg(face_image(320)))
+    out = preprocess.preprocess(_astronaut())
     assert set(out.quality) == set(quality.QUALITY_KEYS)
     assert out.face_found
 

@@ -1,80 +1,123 @@
-"""Training and evaluation end to end on a tiny generated dataset (32x32 input)."""
+"""Training end to end on generated images, and the held-out-source machinery it relies on."""
 
 import json
 
 import numpy as np
+import pytest
 
-from ml.core import artifact
+from ml.core import artifact, calibration, train
+from ml.core.data import REJECT_LABEL, Item
 from ml.core.evaluate import evaluate
 from ml.core.inference import Predictor
 
 
-def test_training_writes_a_complete_artifact(tiny_artifact):
-    out, meta, report = tiny_artifact
+def test_training_writes_a_complete_head_only_artifact(tiny_artifact):
+    out, meta, evaluation = tiny_artifact
     for name in ("model.npz", "metadata.json", "evaluation.json", "evaluation.txt", "heldout_test.csv"):
         assert (out / name).is_file(), name
-    saved = json.loads((out / "metadata.json").read_text())
-    assert saved["classes"] == ["acne", "eczema", "healthy", "rosacea"]
-    assert saved["input_size"] == 32
-    for key in ("base_weights_sha256", "temperature", "thresholds", "data_summary", "metrics", "git_commit"):
-        assert key in saved
-    assert saved["temperature"] > 0
-    assert 0.5 <= saved["thresholds"]["uncertain"] <= 0.9
-    assert saved["data_summary"]["n_images"] == 40
-    assert set(saved["data_summary"]["face_detection_rate"]) == {"src0", "src1"}
-    assert {"accuracy", "macro_f1", "ece", "per_class", "confusion_matrix", "per_source"} <= set(report)
+    assert meta["classes"] == ["acne", "eczema", "healthy", "rosacea"]
+    assert meta["reject_class"] == REJECT_LABEL
+    assert meta["input_size"] == 32
+    for key in ("base_weights_id", "temperature", "reject_temperature", "thresholds", "data_summary", "git_commit"):
+        assert key in meta
+    assert 0.0 < meta["thresholds"]["reject"] < 1.0
+    assert meta["data_summary"]["n_images"] == 48  # 40 skin + 8 negatives
+    # only the head is stored: the base (block 5 included) comes from ml/weights
+    with np.load(out / "model.npz") as z:
+        assert set(z.files) == {"head_dense/kernel", "head_dense/bias", "head_logits/kernel", "head_logits/bias"}
+        assert z["head_logits/kernel"].shape == (256, 5) and z["head_dense/kernel"].dtype == np.float16
 
 
-def test_training_accepts_several_data_dirs(tmp_path, base_weights_path):
-    from ml.core.train import train
-
-    from .synth import make_dataset
-
-    a = make_dataset(tmp_path / "a", per_class=4, size=48)
-    b = make_dataset(tmp_path / "b", per_class=4, size=48, with_manifest=False)
-    meta, _ = train(
-        [a, b],
-        tmp_path / "m",
-        epochs=1,
-        head_epochs=2,
-        input_size=32,
-        views=1,
-        base_weights_path=base_weights_path,
-        log=lambda m: None,
-    )
-    assert meta["data_summary"]["n_images"] == 32
+def test_evaluation_reports_held_out_sources_next_to_the_in_source_split(tiny_artifact):
+    _out, _meta, evaluation = tiny_artifact
+    loso = evaluation["leave_one_source_out"]
+    assert set(loso["per_source"]) == {"src0", "src1"}
+    assert loso["n"] == 40 and np.array(loso["confusion_matrix"]["matrix"]).sum() == 40
+    assert set(loso["refusal"]) == {"neg0", "neg1", "all"}
+    assert "per_tone" in loso
+    assert evaluation["in_source_split"]["n"] > 0
+    assert set(evaluation["face_detection_rate"]) == {"src0", "src1", "neg0", "neg1"}
 
 
-def test_evaluate_counts_abstentions_and_reports_per_source(tiny_artifact, tiny_dataset, base_weights_path):
+def test_held_out_predictions_come_from_a_head_that_never_saw_the_source():
+    """Source b alone carries class 1: held out, no head has seen class 1, so none predicts it."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 3, (3, 512))
+    items, y = [], []
+    for src, label, n in (("a", 0, 30), ("b", 1, 30), ("c", 2, 30)):
+        for _ in range(n):
+            items.append(Item(f"/x/{src}{len(items)}.jpg", ["acne", "eczema", REJECT_LABEL][label], src))
+            y.append(label)
+    y = np.array(y)
+    pooled = (centres[y] + rng.normal(0, 0.5, (len(y), 512)))[:, None, :].astype(np.float32)
+    ds = train.Dataset(items, [None] * len(items), ["acne", "eczema"], y)
+    oof = train.leave_one_source_out(ds, pooled, (15, 0.2, 0.0), seed=0, clock=lambda *_: None)
+    assert (oof[y == 1].argmax(1) != 1).all()
+    # the same features in training are learnt: the head is able to separate them when it sees them
+    x, yy, ss = train._train_rows(pooled, y, ds.sources, np.arange(len(y)))
+    w = train.fit_head(x, yy, train.sample_weights(yy, ss, 3), 3, (15, 0.2, 0.0), seed=0)
+    assert (train.head_logits(w, pooled[:, 0]).argmax(1) == y).mean() > 0.95
+
+
+def test_sample_weights_balance_classes_and_damp_large_sources():
+    y = np.array([0] * 90 + [0] * 10 + [1] * 20)
+    sources = ["big"] * 90 + ["small"] * 10 + ["other"] * 20
+    w = train.sample_weights(y, sources, 2)
+    assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
+    big, small = w[:90].sum(), w[90:100].sum()
+    assert big / small == pytest.approx(np.sqrt(90 / 10))  # not 9x: square-root damping
+
+
+def test_calibration_is_fitted_so_few_non_skin_photos_pass():
+    rng = np.random.default_rng(1)
+    n_skin, n_neg = 200, 100
+    logits = np.zeros((n_skin + n_neg, 5))
+    y = np.concatenate([rng.integers(0, 4, n_skin), np.full(n_neg, 4)])
+    logits[np.arange(len(y)), y] = rng.normal(3, 1.5, len(y))  # mostly right, some overlap
+    pres = [type("P", (), {"skin_ratio": 0.5, "face_found": True, "quality": {}, "extras": {}})()] * len(y)
+    items = [Item(f"/x/{i}.jpg", "acne", "s") for i in range(len(y))]
+    ds = train.Dataset(items, pres, ["acne", "eczema", "healthy", "rosacea"], y)
+    cal = train.fit_calibration(ds, logits)
+    cond, reject = calibration.split_scores(logits, 4, cal["temperature"], cal["reject_temperature"])
+    assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.031
+    assert 0.35 <= cal["thresholds"]["uncertain"] <= 0.8
+
+
+def test_fine_tuning_block5_stores_it_in_the_artifact(tiny_dataset, tmp_path):
+    data, negatives = tiny_dataset
+    out = tmp_path / "ft"
+    meta, _ = train.train([data], out, negative_dirs=[negatives], input_size=32, views=1, head_grid=((5, 0.2, 0.0),),
+                          fine_tune_epochs=1, log=lambda *_: None)
+    assert meta["trained_layers"].startswith("block5 + head")
+    with np.load(out / "model.npz") as z:
+        assert "block5_conv3/kernel" in z.files
+    assert Predictor(out).predict_many([next((data / "acne").glob("*.jpg"))])[0].label
+
+
+def test_evaluate_counts_abstentions_and_reports_per_source_and_tone(tiny_artifact, tiny_dataset):
     out, _meta, _ = tiny_artifact
-    pred = Predictor(out, base_weights_path)
+    pred = Predictor(out)
     seen = []
-    rep = evaluate(pred, [tiny_dataset], progress=lambda d, t: seen.append((d, t)))
+    rep = evaluate(pred, [tiny_dataset[0]], progress=lambda d, t: seen.append((d, t)))
     assert rep["n"] == 40 and seen[-1] == (40, 40)
-    cm = np.array(rep["confusion_matrix"]["matrix"])
-    assert cm.sum() == 40  # nothing dropped: abstentions have their own columns
+    assert np.array(rep["confusion_matrix"]["matrix"]).sum() == 40  # abstentions have their own columns
     assert set(rep["per_source"]) == {"src0", "src1"}
-    assert 0.0 <= rep["ece"] <= 1.0
-    # the tiny model learns the generated classes
-    assert rep["accuracy"] > 0.5
+    assert "per_tone" in rep and 0.0 <= rep["ece"] <= 1.0
+    assert rep["accuracy"] > 0.5  # the tiny model learns the generated classes
 
 
 def test_artifact_round_trip(tmp_path, tiny_artifact):
     out, _meta, _ = tiny_artifact
     meta, weights, extra = artifact.load(out)
     artifact.save(tmp_path / "copy", weights, meta, extra_arrays=extra)
-    meta2, weights2, extra2 = artifact.load(tmp_path / "copy")
+    meta2, weights2, _ = artifact.load(tmp_path / "copy")
     assert meta2["classes"] == meta["classes"] and meta2["temperature"] == meta["temperature"]
     for k in weights:
         np.testing.assert_array_equal(weights[k], weights2[k])
-    np.testing.assert_allclose(extra["ood_centroids"], extra2["ood_centroids"])
-    assert all(v.dtype == np.float16 for v in np.load(out / "model.npz").values() if v.ndim > 1 and v.shape[0] != 4)
 
 
-def test_corrupt_artifact_is_rejected(tmp_path, tiny_artifact):
+def test_corrupt_or_incomplete_artifact_is_rejected(tmp_path, tiny_artifact):
     import shutil
-
-    import pytest
 
     out, _meta, _ = tiny_artifact
     bad = tmp_path / "bad"
@@ -85,3 +128,10 @@ def test_corrupt_artifact_is_rejected(tmp_path, tiny_artifact):
     (bad / "model.npz").unlink()
     with pytest.raises(artifact.ArtifactError):
         artifact.load(bad)
+    wrong_head = tmp_path / "wrong"
+    shutil.copytree(out, wrong_head)
+    meta = json.loads((wrong_head / "metadata.json").read_text())
+    meta["reject_class"] = None  # 5 outputs but 4 classes declared
+    (wrong_head / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(artifact.ArtifactError):
+        artifact.load(wrong_head)

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from review.models import AuditEvent
@@ -18,7 +19,7 @@ def test_review_creates_an_audit_record(reviewer_client, reviewer, make_scan):
     assert event.created_at is not None
 
 
-@pytest.mark.parametrize("kind", ["image", "thumbnail", "heatmap"])
+@pytest.mark.parametrize("kind", ["image", "heatmap"])
 def test_reviewer_opening_an_image_creates_an_audit_record(reviewer_client, reviewer, make_scan, kind):
     scan = make_scan()
     response = reviewer_client.get(reverse("diagnosis:scan-media", kwargs={"scan_id": scan.id, "kind": kind}))
@@ -26,6 +27,25 @@ def test_reviewer_opening_an_image_creates_an_audit_record(reviewer_client, revi
     event = AuditEvent.objects.get()
     assert (event.action, event.actor, event.scan_id, event.detail) == ("image.viewed", reviewer, scan.id,
                                                                          {"kind": kind})
+
+
+def test_thumbnails_are_not_counted_as_image_views(reviewer_client, make_scan):
+    scan = make_scan()
+    response = reviewer_client.get(reverse("diagnosis:scan-media", kwargs={"scan_id": scan.id, "kind": "thumbnail"}))
+    assert response.status_code == 200
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["queued", "analysing", "failed"])
+def test_reviewers_cannot_open_media_of_scans_not_yet_reviewable(reviewer_client, user, make_scan, status):
+    scan = make_scan(user, status=status)
+    owner = Client()
+    owner.force_login(user)
+    for kind in ("image", "thumbnail", "heatmap"):
+        url = reverse("diagnosis:scan-media", kwargs={"scan_id": scan.id, "kind": kind})
+        assert reviewer_client.get(url).status_code == 404
+        assert owner.get(url).status_code == 200  # the owner still can
+    assert not AuditEvent.objects.exists()
 
 
 def test_every_view_is_recorded_and_the_owner_is_not(reviewer_client, client, user, make_scan):

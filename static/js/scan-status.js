@@ -25,6 +25,12 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         if (data.status !== status) { status = data.status; show(status); }
+        var detail = document.getElementById("analysis-detail");
+        if (detail && data.analysis) {
+          var paused = data.analysis.state === "paused";
+          detail.textContent = paused ? data.analysis.detail : detail.dataset.running;  // in the page's language
+          detail.className = paused ? "paused" : "";
+        }
         if (status === "done" || status === "failed") { window.location.reload(); return; }
         delay = Math.min(delay * 1.2, 5000);
         setTimeout(poll, delay);

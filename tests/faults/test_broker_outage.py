@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from diagnosis.models import Scan
+from facediag_site import health
 from tests.faults.infra import RedisServer
 from tests.support import face_like_jpeg, wait_for_status
 from tests.worker import WorkerProcess, flush_broker
@@ -49,11 +50,19 @@ def test_upload_during_outage_is_kept_and_completes_after_recovery(client, user,
         assert response.status_code == 302  # accepted and stored anyway
         scan = Scan.objects.get()
         assert scan.status == "queued" and scan.image.storage.exists(scan.image.name)
-        assert client.get(reverse("diagnosis:scan-status", args=[scan.id])).json()["status"] == "queued"
+        health.clear_pause_cache()
+        status = client.get(reverse("diagnosis:scan-status", args=[scan.id])).json()
+        assert status["status"] == "queued"
+        assert (status["analysis"]["state"], status["analysis"]["reason"]) == ("paused", "broker_unreachable")
+        assert "your photo is kept" in status["analysis"]["detail"].lower()
+        probe = client.get(reverse("healthz"))
+        assert probe.status_code == 503 and probe.json()["down"] == ["broker"]
 
         own_redis.start()  # back on the same port; the sweeper in beat re-queues the stuck scan
         scan = wait_for_status(scan.id, {"done", "failed"}, timeout=150)
         assert scan.status == "done", worker.log()[-3000:]
+        health.clear_pause_cache()
+        assert client.get(reverse("healthz")).status_code == 200
     finally:
         worker.stop()
 

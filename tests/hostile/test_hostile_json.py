@@ -24,6 +24,7 @@ VALID = {"email": "alice@example.com", "password": "correct horse battery", "ref
 def generous_rates(settings):
     rates = {"uploads": "100000/hour", "auth": "100000/hour", "register": "100000/hour"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    settings.SCAN_UPLOAD_RATE = rates["uploads"]
     settings.AUTH_RATE_LIMIT_PER_IP = settings.AUTH_RATE_LIMIT_PER_ACCOUNT = 1_000_000
     cache.clear()
 

@@ -51,7 +51,7 @@ def test_login_rotates_the_session(client, user):
 
 
 def test_web_login_locks_out_an_account_after_repeated_failures(client, user, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": user.email, "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
     # Even the right password is refused now, from a new address too (per account).
     locked = client.post(reverse("login"), {"username": user.email, "password": "correct horse battery"},
@@ -61,7 +61,7 @@ def test_web_login_locks_out_an_account_after_repeated_failures(client, user, se
 
 
 def test_web_login_locks_out_an_address_that_tries_many_accounts(client, user, settings):
-    for n in range(settings.AXES_FAILURE_LIMIT):
+    for n in range(settings.LOGIN_IP_ACCOUNT_LIMIT):
         client.post(reverse("login"), {"username": f"guess{n}@example.com", "password": "x"}, REMOTE_ADDR="10.0.0.9")
     locked = client.post(reverse("login"), {"username": user.email, "password": "correct horse battery"},
                          REMOTE_ADDR="10.0.0.9")
@@ -69,7 +69,7 @@ def test_web_login_locks_out_an_address_that_tries_many_accounts(client, user, s
 
 
 def test_api_token_endpoint_locks_out_too(client, user, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
         client.post("/api/v1/auth/token/", {"email": user.email, "password": "wrong"}, content_type="application/json")
     response = client.post("/api/v1/auth/token/", {"email": user.email, "password": "correct horse battery"},
                            content_type="application/json")
@@ -98,13 +98,15 @@ def test_password_reset_is_rate_limited_per_address(client, settings):
 
 
 def production_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
     env.update(
         DJANGO_SETTINGS_MODULE="facediag_site.settings",
         DJANGO_SECRET_KEY="p" * 10 + "-production-like-secret-with-enough-entropy-0123456789-abcdefghij",
         DJANGO_SECURE="true",
         DJANGO_ALLOWED_HOSTS="facediag.example.org",
         DJANGO_READ_DOT_ENV="false",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.org:587",
     )
     return env
 

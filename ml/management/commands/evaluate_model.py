@@ -4,9 +4,14 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from .predict_image import load_predictor_or_fail
+
 
 class Command(BaseCommand):
-    help = "Evaluate a model on DIR/<class>/* (per source when DIR/manifest.csv exists)."
+    help = (
+        "Evaluate a model on DIR/<class>/* (per source when DIR/manifest.csv exists, per skin-tone group), "
+        "next to the figures on held-out sources that training measured (leave one source out)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--data", action="append", required=True, help="DIR/<class>/*; may be given several times")
@@ -17,10 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         from ml.core.evaluate import evaluate
+        from ml.core.report import format_report, plot_confusion
 
-        from .predict_image import _load_predictor
-
-        predictor = _load_predictor(opts.get("model"))
+        predictor = load_predictor_or_fail(opts.get("model"))
         t0 = time.time()
 
         def progress(done, total):
@@ -35,10 +39,13 @@ class Command(BaseCommand):
             report = evaluate(predictor, opts["data"], subset=opts.get("subset"), progress=progress)
         except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
-        from ml.core.train import format_report, plot_confusion
-
         self.stdout.write(f"model: {predictor.version}")
-        self.stdout.write(format_report(report))
+        stored = predictor.artifact_dir / "evaluation.json"
+        if stored.is_file():
+            loso = json.loads(stored.read_text()).get("leave_one_source_out")
+            if loso:
+                self.stdout.write(format_report(loso, "== held-out sources (leave one source out, from training) =="))
+        self.stdout.write(format_report(report, "== this evaluation (data given with --data) =="))
         if opts.get("json_out"):
             with open(opts["json_out"], "w") as f:
                 json.dump(report, f, indent=2, default=float)

@@ -2,6 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ml.runtime import ModelUnavailable, predictor_for
+
 
 class Command(BaseCommand):
     help = "Classify images with the active model (or --model DIR)."
@@ -15,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         from ml.core.preprocess import InvalidImage
 
-        predictor = _load_predictor(opts.get("model"))
+        predictor = load_predictor_or_fail(opts.get("model"))
         heat_dir = opts.get("heatmap_dir")
         if heat_dir:
             from pathlib import Path
@@ -44,7 +46,9 @@ class Command(BaseCommand):
                 )
                 probs = ", ".join(f"{c} {p:.3f}" for c, p in pred.probabilities.items())
                 flags = ", ".join(k for k, v in pred.quality.items() if v) or "none"
-                self.stdout.write(f"{path}: {label}\n  probabilities: {probs}\n  quality flags: {flags}")
+                self.stdout.write(
+                    f"{path}: {label}\n  why: {pred.reason_text}\n  probabilities: {probs}\n  quality flags: {flags}"
+                )
         if failed == len(opts["paths"]):
             raise CommandError("no image could be read")
 
@@ -52,26 +56,15 @@ class Command(BaseCommand):
 def _public(pred):
     return {
         "label": pred.label,
+        "reason": pred.reason,
         "probabilities": pred.probabilities,
         "quality": pred.quality,
         "model_version": pred.model_version,
     }
 
 
-def _load_predictor(model_dir):
-    from django.conf import settings
-
-    from ml.runtime import ModelUnavailable, get_predictor
-
-    if model_dir:
-        from ml.core.artifact import ArtifactError
-        from ml.core.inference import Predictor
-
-        try:
-            return Predictor(model_dir, getattr(settings, "VGG16_WEIGHTS_PATH", None))
-        except ArtifactError as exc:
-            raise CommandError(f"invalid model: {exc}") from exc
+def load_predictor_or_fail(model_dir):
     try:
-        return get_predictor()
+        return predictor_for(model_dir)
     except ModelUnavailable as exc:
         raise CommandError(str(exc)) from exc

@@ -1,0 +1,74 @@
+"""Refresh tokens end with a new password (finding 1) and a reused rotated token revokes its family
+(finding 11)."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from .helpers import PASSWORD, error_of, obtain_tokens
+
+pytestmark = pytest.mark.django_db
+
+REFRESH = reverse("api:token-refresh")
+NEW_PASSWORD = "a different long passphrase"
+
+
+def refresh(client, token):
+    return client.post(REFRESH, {"refresh": token}, format="json")
+
+
+def test_a_web_password_change_revokes_every_refresh_token(api_client, user):
+    phone = obtain_tokens(api_client, user.email)["refresh"]
+    laptop = obtain_tokens(api_client, user.email)["refresh"]
+    web = Client()
+    web.force_login(user)
+    response = web.post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    for token in (phone, laptop):
+        assert refresh(api_client, token).status_code == 401
+    obtain_tokens(api_client, user.email, NEW_PASSWORD)  # the new password works
+
+
+def test_a_password_reset_revokes_every_refresh_token(api_client, user):
+    stolen = obtain_tokens(api_client, user.email)["refresh"]
+    web = Client()
+    assert web.post(reverse("password_reset"), {"email": user.email}).status_code == 302
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", mail.outbox[-1].body).group(1)
+    form_url = web.get(link).url  # Django swaps the token for a session marker and redirects
+    response = web.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302 and response.url == reverse("password_reset_complete")
+    assert refresh(api_client, stolen).status_code == 401
+
+
+def test_a_password_hash_upgrade_at_login_is_not_a_password_change(api_client, user, settings):
+    token = obtain_tokens(api_client, user.email)["refresh"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+                                 "django.contrib.auth.hashers.MD5PasswordHasher"]
+    obtain_tokens(api_client, user.email)  # check_password re-hashes with the preferred hasher
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha1$")
+    assert refresh(api_client, token).status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(api_client, user):
+    first = obtain_tokens(api_client, user.email)["refresh"]
+    other_login = obtain_tokens(api_client, user.email)["refresh"]
+    second = refresh(api_client, first).json()["refresh"]
+    third = refresh(api_client, second).json()["refresh"]
+
+    reused = refresh(api_client, first)  # a thief (or the victim) replays an old token
+    assert reused.status_code == 401
+    assert "already used" in error_of(reused)["message"]
+    assert refresh(api_client, third).status_code == 401  # the newest token of that family is dead too
+    assert refresh(api_client, other_login).status_code == 200  # another login is untouched
+
+
+def test_a_forged_token_revokes_nothing(api_client, user):
+    token = obtain_tokens(api_client, user.email)["refresh"]
+    header, payload, _ = token.split(".")
+    assert refresh(api_client, f"{header}.{payload}.forgedsignature").status_code == 401
+    assert refresh(api_client, token).status_code == 200

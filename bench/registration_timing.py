@@ -1,0 +1,113 @@
+"""Sign-up time for an address that has an account vs a new one: the difference must be noise.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/facediag python bench/registration_timing.py [--runs 20]
+
+Runs in-process through Django's test client (web `POST /accounts/signup/` and API
+`POST /api/v1/auth/register/`) with the production settings and password hasher (PBKDF2), on a
+throwaway database (`<name>_bench_registration`, created and dropped; SQLite in a temporary folder
+when DATABASE_URL is not set). Existing and new addresses alternate; two warm-up rounds are not
+counted. Mail goes to Django's in-memory backend. Prints the CPU model, then per endpoint the median,
+min and max of each kind, and `MEDIAN_MS existing=<n> new=<n>`.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "a long and private passphrase"
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cpu_flags():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return " ".join(f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "sha", "aes")))
+    except OSError:
+        pass
+    return ""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="facediag-bench-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    os.environ.update(DJANGO_SETTINGS_MODULE="facediag_site.settings", DJANGO_READ_DOT_ENV="false",
+                      DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789"),
+                      THROTTLE_REGISTER="1000000/hour", AUTH_RATE_LIMIT_PER_IP="1000000",
+                      CELERY_FILESYSTEM_BROKER_DIR=f"{tmp}/broker")
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)  # no per-request log lines between the figures
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import get_hasher
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+        f"{settings.DATABASES['default']['NAME']}_bench_registration"
+        if connection.vendor != "sqlite" else f"{tmp}/bench-test.sqlite3")
+    setup_test_environment()  # in-memory mail, ALLOWED_HOSTS for the test client
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        get_user_model().objects.create_user(email="taken@example.com", password=PASSWORD)
+        client = Client()
+        print(f"CPU: {cpu_model()} ({cpu_flags()})")
+        print(f"database: {connection.vendor}; hasher: {get_hasher().algorithm}; runs: {args.runs} each")
+
+        def web(email, n):
+            return client.post("/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+                               REMOTE_ADDR=f"10.9.{n // 250}.{n % 250}")
+
+        def api(email, n):
+            return client.post("/api/v1/auth/register/", {"email": email, "password": PASSWORD},
+                               content_type="application/json", REMOTE_ADDR=f"10.8.{n // 250}.{n % 250}")
+
+        for name, call, ok in (("web sign-up", web, 302), ("API register", api, 201)):
+            times = {"existing": [], "new": []}
+            for n in range(args.runs + 2):
+                for kind in ("existing", "new"):
+                    email = "Taken@Example.com" if kind == "existing" else f"new-{name[:3]}-{n}@example.com"
+                    start = time.perf_counter()
+                    response = call(email, n)
+                    elapsed = (time.perf_counter() - start) * 1000
+                    assert response.status_code == ok, (response.status_code, response.content[:300])
+                    if n >= 2:
+                        times[kind].append(elapsed)
+            print(f"{name}:")
+            for kind, values in times.items():
+                print(f"  {kind:8} median {statistics.median(values):7.1f} ms  min {min(values):7.1f}  "
+                      f"max {max(values):7.1f}")
+            print(f"  MEDIAN_MS existing={statistics.median(times['existing']):.1f} "
+                  f"new={statistics.median(times['new']):.1f}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

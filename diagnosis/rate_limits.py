@@ -1,0 +1,16 @@
+"""The upload limit: one policy, one counter per user, for web and API uploads alike."""
+
+from django.conf import settings
+
+from accounts import ratelimit
+
+
+def check_upload(user) -> ratelimit.Decision:
+    """Count one upload attempt by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour)."""
+    limit, window = ratelimit.parse_rate(settings.SCAN_UPLOAD_RATE)
+    return ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+
+
+def refused_message(decision) -> str:
+    minutes = max(1, round(decision.retry_after / 60))
+    return f"You have uploaded many photos in a short time. Try again in about {minutes} minute(s)."

@@ -1,0 +1,95 @@
+"""Health of what analysis depends on: database, cache, broker, and a loadable active model.
+
+Each check returns None when healthy, else a short sentence saying what is wrong. ``/healthz/`` runs all
+of them; scan pages use ``analysis_pause_reason`` to tell a person why their scan is waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a broker or model verdict is reused by scan pages (a page polls every few seconds).
+PAUSE_CHECK_TTL = 5.0
+_pause_cache: dict = {"at": 0.0, "value": None}
+
+
+def check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any driver error means the same thing here
+        return f"the database is unreachable ({type(exc).__name__})"
+    return None
+
+
+def check_cache() -> str | None:
+    key = f"healthz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", 5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception as exc:
+        return f"the cache is unreachable ({type(exc).__name__})"
+    return None if ok else "the cache does not keep values"
+
+
+def check_broker(timeout: float = 2.0) -> str | None:
+    from facediag_site.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+            _ = conn.default_channel  # opens a channel: a filesystem broker checks its folders here
+    except Exception as exc:
+        return f"the task queue is unreachable ({type(exc).__name__})"
+    return None
+
+
+def check_model() -> str | None:
+    from ml.selectors import active_model_problem
+
+    return active_model_problem()
+
+
+CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model}
+
+
+def run_checks() -> dict[str, str | None]:
+    results = {}
+    for name, check in CHECKS.items():
+        if name != "database" and results.get("database"):
+            results[name] = "not checked: the database is down"
+            continue
+        results[name] = check()
+    return results
+
+
+def analysis_pause_reason() -> tuple[str, str] | None:
+    """(code, sentence) when queued scans cannot be analysed now, else None. Codes: ``model_unavailable``,
+    ``broker_unreachable``. Cached for ``PAUSE_CHECK_TTL`` seconds per process."""
+    now = time.monotonic()
+    if now - _pause_cache["at"] < PAUSE_CHECK_TTL:
+        return _pause_cache["value"]
+    value = None
+    problem = check_model()
+    if problem:
+        value = ("model_unavailable", problem)
+    else:
+        problem = check_broker(timeout=1.0)
+        if problem:
+            value = ("broker_unreachable", problem)
+    if value:
+        logger.warning("analysis paused: %s", value[1])
+    _pause_cache.update(at=now, value=value)
+    return value
+
+
+def clear_pause_cache() -> None:
+    _pause_cache.update(at=0.0, value=None)

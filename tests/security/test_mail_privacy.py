@@ -1,0 +1,60 @@
+"""Whole e-mails (password reset links, addresses) never reach stdout or the logs (finding 7), and
+production refuses to start without a way to send mail."""
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from .test_hardening import production_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_value(name, **env):
+    """A value of the real settings module, imported fresh under `env`."""
+    full_env = {**production_env(), "DJANGO_SECURE": "false", **env}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    return subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_without_email_url_mail_is_dropped_not_printed():
+    result = settings_value("EMAIL_BACKEND", EMAIL_URL=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "facediag_site.mail.UnsentMailBackend"
+
+
+@pytest.mark.django_db
+def test_a_password_reset_without_email_url_leaves_no_link_or_address_in_output(client, user, settings, capfd,
+                                                                              caplog):
+    settings.EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
+    with caplog.at_level(logging.DEBUG):
+        assert client.post(reverse("password_reset"), {"email": user.email}).status_code == 302
+        client.post(reverse("signup"), {"email": user.email, "password1": "a long passphrase 1",
+                                        "password2": "a long passphrase 1"})
+    out, err = capfd.readouterr()
+    logged = out + err + caplog.text
+    assert "not sent" in caplog.text  # someone running it learns that mail is off
+    assert user.email not in logged and "/accounts/password/reset/" not in logged
+    assert "Someone (maybe you)" not in logged  # no message body either
+
+
+def test_production_refuses_to_start_without_email_url():
+    result = settings_value("EMAIL_BACKEND", DJANGO_SECURE="true", EMAIL_URL=None)
+    assert result.returncode != 0 and "EMAIL_URL" in result.stderr
+
+
+def test_the_console_backend_is_refused_in_any_setting():
+    result = settings_value("EMAIL_BACKEND", EMAIL_URL="consolemail://")
+    assert result.returncode != 0 and "consolemail" in result.stderr
+
+
+def test_an_smtp_url_configures_smtp():
+    result = settings_value("EMAIL_HOST", DJANGO_SECURE="true", EMAIL_URL="smtp+tls://u:p@smtp.example.org:587")
+    assert result.returncode == 0 and result.stdout.strip() == "smtp.example.org", result.stderr

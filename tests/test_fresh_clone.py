@@ -1,0 +1,109 @@
+"""A clone of the repository with nothing beside it runs the product's real path with the shipped model.
+
+Clone -> migrate -> register the shipped model -> a worker on the embedded default (SQLite, filesystem
+broker) -> an upload through the REST API -> `done` with a real label. No `../shared`, no
+FACEDIAG_VGG16_WEIGHTS: the model and its ImageNet base come from git alone.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+UPLOAD_THROUGH_THE_API = """
+import json, time
+from django.test import Client
+c = Client(HTTP_HOST="localhost")
+creds = {"email": "newcomer@example.com", "password": "a long and private passphrase"}
+assert c.post("/api/v1/auth/register/", creds, content_type="application/json").status_code == 201
+access = c.post("/api/v1/auth/token/", creds, content_type="application/json").json()["access"]
+auth = {"HTTP_AUTHORIZATION": "Bearer " + access}
+with open("ml/samples/astronaut_face.jpg", "rb") as f:
+    accepted = c.post("/api/v1/scans/", {"image": f}, **auth)
+assert accepted.status_code == 202, accepted.content
+url = accepted.json()["url"].replace("http://localhost", "")
+deadline = time.monotonic() + 180
+while True:
+    body = c.get(url, **auth).json()
+    if body["status"] in ("done", "failed") or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
+print("RESULT " + json.dumps(body))
+"""
+
+
+def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_model(tmp_path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    alone = tmp_path / "alone"  # the clone's parent holds nothing else: no ../shared
+    alone.mkdir()
+    clone = alone / "facediag"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=300)
+    assert not (clone.parent / "shared").exists() and os.listdir(alone) == ["facediag"]
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_", "FACEDIAG_", "DJANGO_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="facediag_site.settings",
+        DJANGO_SECRET_KEY="fresh-clone-test-key",
+        DJANGO_READ_DOT_ENV="false",
+        PYTHONPATH=str(clone),
+    )
+
+    def manage(*args):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        return done.stdout
+
+    manage("migrate", "--noinput")
+    manage("register_model", "ml/artifacts/vgg16-skin-v2", "--activate")
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "facediag_site",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=clone,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while b" ready." not in log_path.read_bytes():
+                assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            out = manage("shell", "-c", UPLOAD_THROUGH_THE_API)
+        finally:
+            os.killpg(worker.pid, 15)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, 9)
+                worker.wait()
+    import json
+
+    result = json.loads(out.split("RESULT ", 1)[1])
+    worker_log = log_path.read_text(errors="replace")[-3000:]
+    assert result["status"] == "done", (result, worker_log)
+    assert result["label"] == "healthy" and result["model_version"] == "vgg16-skin-v2", result
+    assert result["probabilities"]["healthy"] > 0.5 and result["disclaimer"]
+    shutil.rmtree(clone, ignore_errors=True)
