@@ -57,13 +57,14 @@ def drawn_heatmap(photo):
     return out.getvalue()
 
 
-def make_scan(owner, days_ago, label, probabilities, *, status=Scan.Status.DONE, quality=None, note="", seed=0):
+def make_scan(owner, days_ago, label, probabilities, *, status=Scan.Status.DONE, quality=None, note="", seed=0,
+              reason=""):
     photo = drawn_face(spots=12 if label == "acne" else 3, seed=seed)
     scan = ScanFactory(
         owner=owner, status=status, label=label if status == Scan.Status.DONE else "",
         probabilities=probabilities if status == Scan.Status.DONE else {},
         top_probability=max(probabilities.values()) if status == Scan.Status.DONE else None,
-        quality=quality or {}, note=note,
+        quality=quality or {}, note=note, reason=reason,
         image=ContentFile(photo, name="p.jpg"), thumbnail=ContentFile(photo, name="t.jpg"),
         heatmap=ContentFile(drawn_heatmap(photo), name="h.jpg") if status == Scan.Status.DONE else "",
         completed_at=timezone.now() if status == Scan.Status.DONE else None,
@@ -88,7 +89,7 @@ def person(django_user_model):
         "middle": make_scan(user, 14, "acne", {"acne": 0.61, "eczema": 0.05, "healthy": 0.3, "rosacea": 0.04},
                             quality={"blurry": True}, seed=2),
         "uncertain": make_scan(user, 7, "uncertain", {"acne": 0.4, "eczema": 0.1, "healthy": 0.38, "rosacea": 0.12},
-                               quality={"too_dark": True}, seed=3),
+                               quality={"too_dark": True}, reason="low_confidence", seed=3),
         "latest": make_scan(user, 1, "healthy", {"acne": 0.22, "eczema": 0.04, "healthy": 0.7, "rosacea": 0.04},
                             note="Six weeks on the cleanser", seed=4),
         "waiting": make_scan(user, 0, "", {"acne": 0}, status=Scan.Status.QUEUED, seed=5),
