@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -50,6 +51,20 @@ PG = "postgresql://postgres@127.0.0.1:5432/{db}"
 REDIS_DB = 14
 PASSWORD = "load-test-password-7f3a"
 TINY_MODEL_CACHE = ROOT / "var" / "load-bench-tiny-model"
+
+
+def machine_state():
+    """CPU model, core count and load average: the figures mean little without them."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"cpu='{model}' cores={os.cpu_count()} loadavg='{load}'"
 
 
 def log(*parts):
@@ -104,14 +119,15 @@ def flush_redis(url):
 
 
 def scan_states(db_name):
-    """{scan id: (status, seconds from created_at to completed_at or None)} from the scratch DB."""
+    """{scan id: (status, seconds from created_at to completed_at or None, completed_at epoch or None)}."""
     import psycopg
 
     with psycopg.connect(PG.format(db=db_name), connect_timeout=5) as conn:
         rows = conn.execute(
-            "SELECT id::text, status, EXTRACT(EPOCH FROM (completed_at - created_at)) FROM diagnosis_scan"
+            "SELECT id::text, status, EXTRACT(EPOCH FROM (completed_at - created_at)), EXTRACT(EPOCH FROM completed_at)"
+            " FROM diagnosis_scan"
         ).fetchall()
-    return {r[0]: (r[1], float(r[2]) if r[2] is not None else None) for r in rows}
+    return {r[0]: (r[1], *(float(v) if v is not None else None for v in r[2:4])) for r in rows}
 
 
 class Service:
@@ -307,6 +323,7 @@ def main(argv=None):
     ap.add_argument("--web-workers", type=int, default=4)
     ap.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     ap.add_argument("--db-name", default="facediag_load")
+    ap.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis database number (flushed)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, media) afterwards")
     args = ap.parse_args(argv)
@@ -315,7 +332,7 @@ def main(argv=None):
     scratch = Path(tempfile.mkdtemp(prefix="facediag-load-"))
     media = scratch / "media"
     media.mkdir()
-    redis_url = f"redis://{HOST}:6379/{REDIS_DB}"
+    redis_url = f"redis://{HOST}:6379/{args.redis_db}"
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = dict(os.environ)
@@ -342,7 +359,8 @@ def main(argv=None):
     db_created = False
     lines, ok = [], False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # tear down on `kill` too
-    log(f"scratch folder {scratch}; database {args.db_name}; redis db {REDIS_DB}; web {base}")
+    log(f"scratch folder {scratch}; database {args.db_name}; redis db {args.redis_db}; web {base}")
+    log(machine_state())
     try:
         flush_redis(redis_url)
         create_database(args.db_name)
@@ -389,7 +407,7 @@ def main(argv=None):
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            env,
+            {**env, "LOG_LEVEL": "INFO"},  # the worker logs each batch's size
             scratch / "worker.log",
         )
         services.append(worker)
@@ -460,6 +478,8 @@ def main(argv=None):
             1 for line in (scratch / "access.log").read_text(errors="replace").splitlines() if '" 5' in line
         )
         worker_log = worker.text()
+        batches = [int(n) for n in re.findall(r"analysed (\d+) scan\(s\) in one batch", worker_log)]
+        completed = sorted(states[i][2] for i in ours if states.get(i, ("",))[0] == "done" and states[i][2])
         worker_errors = worker_log.count(" ERROR/") + worker_log.count("Traceback")
 
         lines = ["status counts: " + ", ".join(f"{k}:{c}={n}" for (k, c), n in sorted(stats.status.items()))]
@@ -491,6 +511,12 @@ def main(argv=None):
             "scans_missing_from_db": missing,
             "scans_unaccounted_extra": extra_scans,
             "grace_used_s": round(args.grace - max(0.0, grace_end - time.monotonic()), 1),
+            "batches": len(batches),
+            "batch_size_mean": round(sum(batches) / len(batches), 2) if batches else 0,
+            "batch_size_max": max(batches, default=0),
+            "worker_scans_per_second": round((len(completed) - 1) / (completed[-1] - completed[0]), 2)
+            if len(completed) > 1 and completed[-1] > completed[0] else 0,
+            "machine_at_end": machine_state(),
         }
         ok = server_errors == 0 and lost == 0 and missing == 0
         if not ok:
@@ -507,7 +533,7 @@ def main(argv=None):
         try:
             flush_redis(redis_url)
         except Exception as exc:
-            log(f"could not flush redis db {REDIS_DB}: {exc}")
+            log(f"could not flush redis db {args.redis_db}: {exc}")
         if db_created:
             drop_database(args.db_name)
         if not args.keep:

@@ -1,11 +1,15 @@
 """Access-checked delivery of a scan's files, shared by the web pages and the API."""
 
-from django.http import FileResponse, Http404
+import logging
+
+from django.http import FileResponse, Http404, HttpResponse
 
 from . import selectors
 from .models import Scan
 from .signals import media_viewed_by_reviewer
+from .storage import STORAGE_ERRORS
 
+logger = logging.getLogger(__name__)
 KINDS = ("image", "thumbnail", "heatmap")
 
 
@@ -18,14 +22,21 @@ def scan_file_response(user, scan_id, kind):
     if not field:
         raise Http404("This scan has no such file.")
     try:
-        handle = field.open("rb")
+        # By storage name: a local file, or an object streamed from the private bucket (never a public URL).
+        # FileResponse sizes the file when built, so a failing object store is caught here, before any byte.
+        response = FileResponse(field.storage.open(field.name, "rb"), content_type="image/jpeg")
     except FileNotFoundError:
         raise Http404("This scan has no such file.") from None
+    except STORAGE_ERRORS as exc:
+        logger.warning("media storage unavailable: %s", type(exc).__name__)
+        response = HttpResponse("The photo store is temporarily unavailable. Try again shortly.",
+                                status=503, content_type="text/plain")
+        response["Retry-After"] = "30"
+        return response
     is_owner = scan.owner_id == user.id
     if not is_owner and kind != "thumbnail":
         # Thumbnails fill lists (the review queue, the admin): counting each would bury the real views.
         media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=kind)
-    response = FileResponse(handle, content_type="image/jpeg")
     # Reviewers' views are audited on every open, so their browsers must not cache.
     response["Cache-Control"] = "private, max-age=3600" if is_owner else "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

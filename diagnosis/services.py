@@ -14,7 +14,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import selectors
+from . import selectors, storage
 from .imaging import UploadRejected, clean_upload, read_upload
 from .models import CONDITIONS, Scan
 
@@ -146,40 +146,109 @@ def fail_scan(scan_id, reason):
 
 def analyse_scan(scan_id, *, task_id=None):
     """Run the classifier on one scan and store the result. Safe to call twice or concurrently."""
+    outcome = analyse_scans([(scan_id, task_id)])[0]
+    if isinstance(outcome, TransientAnalysisError):
+        raise outcome
+    return outcome
+
+
+def analyse_scans(jobs):
+    """Analyse several scans with one batched forward pass. ``jobs`` is a list of (scan_id, task_id).
+
+    Every scan is claimed, released, failed and stored on its own, exactly as if it ran alone: one list
+    entry per job, either an outcome string or a TransientAnalysisError for the caller to retry.
+    """
     from ml.runtime import ModelUnavailable, get_predictor
 
-    try:
-        token = _claim(scan_id, task_id)
-    except OperationalError as exc:
-        raise TransientAnalysisError(str(exc)) from exc
-    if token is None:
-        return "skipped"
+    outcomes = [None] * len(jobs)
+    claimed = {}  # job index -> claim token
+    seen = set()
+    for i, (scan_id, task_id) in enumerate(jobs):
+        if str(scan_id) in seen:  # the same scan twice in one batch: one analysis serves both
+            outcomes[i] = "skipped"
+            continue
+        seen.add(str(scan_id))
+        try:
+            token = _claim(scan_id, task_id)
+        except OperationalError as exc:
+            outcomes[i] = TransientAnalysisError(str(exc))
+            continue
+        if token is None:
+            outcomes[i] = "skipped"
+        else:
+            claimed[i] = token
+    if not claimed:
+        return outcomes
     try:
         predictor = get_predictor()
     except ModelUnavailable as exc:
-        _release(scan_id, token)
-        logger.warning("scan %s left queued: %s", scan_id, exc)
-        return "model_unavailable"
-    scan = Scan.objects.get(id=scan_id)
+        for i, token in claimed.items():
+            _release(jobs[i][0], token)
+            outcomes[i] = "model_unavailable"
+        logger.warning("%d scan(s) left queued: %s", len(claimed), exc)
+        return outcomes
+
+    loaded = []  # (job index, scan, photo bytes)
+    for i, token in claimed.items():
+        try:
+            scan = Scan.objects.get(id=jobs[i][0])
+        except OperationalError as exc:  # the claim stays with this task id: its retry takes it over
+            outcomes[i] = TransientAnalysisError(str(exc))
+            continue
+        try:
+            loaded.append((i, scan, storage.read_bytes(scan.image.name)))
+        except FileNotFoundError:
+            _fail(scan, "The uploaded photo is no longer stored, so it cannot be analysed.")
+            outcomes[i] = "failed"
+        except storage.STORAGE_ERRORS as exc:
+            _release(scan.id, token)
+            outcomes[i] = TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}")
+    if not loaded:
+        return outcomes
+
     try:
-        with default_storage.open(scan.image.name, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        _fail(scan, "The uploaded photo is no longer stored, so it cannot be analysed.")
-        return "failed"
-    except OSError as exc:
-        _release(scan_id, token)
-        raise TransientAnalysisError(f"storage: {exc}") from exc
-    try:
-        prediction = predictor.predict(data, with_heatmap=True)
-    except MemoryError as exc:
-        _release(scan_id, token)
-        raise TransientAnalysisError("out of memory") from exc
-    except Exception as exc:  # a permanent problem with this photo: tell the person why
-        logger.exception("scan %s: inference failed", scan_id)
-        _fail(scan, f"The photo could not be analysed ({type(exc).__name__}). Try another photo.")
-        return "failed"
-    return _store_result(scan, token, prediction)
+        predictions = _predict(predictor, [data for _i, _scan, data in loaded])
+    except MemoryError:
+        for i, scan, _data in loaded:
+            _release(scan.id, claimed[i])
+            outcomes[i] = TransientAnalysisError("out of memory")
+        return outcomes
+    logger.info("analysed %d scan(s) in one batch", len(loaded))
+    for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
+        if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
+            logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
+            _fail(scan, f"The photo could not be analysed ({type(prediction).__name__}). Try another photo.")
+            outcomes[i] = "failed"
+            continue
+        try:
+            outcomes[i] = _store_result(scan, claimed[i], prediction)
+        except TransientAnalysisError as exc:
+            outcomes[i] = exc
+    return outcomes
+
+
+def _predict(predictor, photos):
+    """One batched forward pass; if the batch as a whole raises, each photo alone, so one bad photo fails alone.
+
+    Returns a Prediction or an exception per photo. MemoryError propagates (it is worth a retry).
+    """
+    if len(photos) > 1:
+        try:
+            return predictor.predict_many(photos, batch_size=len(photos), with_heatmap=True)
+        except MemoryError:
+            raise
+        except Exception:
+            logger.exception("batched inference of %d photos failed; analysing them one by one", len(photos))
+    results = []
+    for data in photos:
+        try:
+            results.append(predictor.predict(data, with_heatmap=True))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            logger.exception("inference failed")
+            results.append(exc)
+    return results
 
 
 def _store_result(scan, token, prediction):
@@ -188,7 +257,13 @@ def _store_result(scan, token, prediction):
     model_version = ModelVersion.objects.filter(name=prediction.model_version).first()
     heatmap_name = ""
     if prediction.heatmap_jpeg and prediction.label in CONDITIONS:  # no map for "no skin" or "uncertain"
-        heatmap_name = default_storage.save(f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg))
+        try:
+            heatmap_name = default_storage.save(
+                f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg)
+            )
+        except storage.STORAGE_ERRORS as exc:
+            _release(scan.id, token)
+            raise TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}") from exc
     probabilities = {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS}
     try:
         with transaction.atomic():
@@ -271,7 +346,7 @@ def _delete_name(name):
     if name:
         try:
             default_storage.delete(name)
-        except OSError:
+        except storage.STORAGE_ERRORS:
             logger.warning("could not delete a media file")
 
 
@@ -356,8 +431,7 @@ def build_data_export(user):
         for scan in scans:
             if scan.image:
                 try:
-                    with default_storage.open(scan.image.name, "rb") as fh:
-                        archive.writestr(f"images/{scan.id}.jpg", fh.read())
+                    archive.writestr(f"images/{scan.id}.jpg", storage.read_bytes(scan.image.name))
                 except FileNotFoundError:
                     logger.warning("scan %s: photo missing from export", scan.id)
     return buffer.getvalue()
@@ -365,6 +439,6 @@ def build_data_export(user):
 
 __all__ = [
     "UploadRejected", "TransientAnalysisError", "ScanNotRetryable", "create_scan", "enqueue_analysis",
-    "analyse_scan", "retry_scan", "requeue_stuck_scans", "update_scan_note", "delete_scan",
+    "analyse_scan", "analyse_scans", "retry_scan", "requeue_stuck_scans", "update_scan_note", "delete_scan",
     "delete_all_scans", "purge_expired_images", "build_data_export", "fail_scan",
 ]

@@ -147,14 +147,15 @@ def history(request):
     page = Paginator(scans, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    chart = selectors.confidence_series(
+    # One EXISTS query: the chart and its table are filled in the browser from the chart-data endpoint.
+    has_chart = selectors.has_chart_points(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
     )
     report_form = ReportForm(initial={"date_from": filters.get("date_from"), "date_to": filters.get("date_to")},
                              auto_id="report_%s")
     return render(request, "diagnosis/history.html", {
         "form": form, "scans": page, "page": page, "query": query.urlencode(),
-        "filtered": any(filters.values()) if filters else False, "chart_points": chart["points"],
+        "filtered": any(filters.values()) if filters else False, "has_chart": has_chart,
         "conditions": CONDITIONS, "report_form": report_form,
         "condition_titles": [(c, results.condition_title(c)) for c in CONDITIONS],
     })

@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from .media_storage import default_storage_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker
 
@@ -126,6 +128,11 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/private-media/"  # never routed; only used to build nothing public
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Media on a private S3-compatible bucket when FACEDIAG_S3_BUCKET is set (see facediag_site/media_storage.py).
+STORAGES = {
+    "default": default_storage_config(env),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
 if env("REDIS_URL", default=""):
@@ -226,7 +233,6 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120  # a new child loads TensorFlow and the model before it reports up
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -255,6 +261,12 @@ SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
 SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0 keeps images
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Worker batching: a pool process analyses up to SCAN_BATCH_SIZE queued scans in one forward pass.
+# Prefetch is bounded to one batch per pool process; a lone scan waits at most SCAN_BATCH_WAIT_SECONDS.
+SCAN_BATCH_SIZE = env.int("SCAN_BATCH_SIZE", default=16)
+SCAN_BATCH_WAIT_SECONDS = env.float("SCAN_BATCH_WAIT_SECONDS", default=0.05)
+CELERY_WORKER_PREFETCH_MULTIPLIER = SCAN_BATCH_SIZE
 
 # ML
 # The ImageNet VGG16 base: None means the float16 file committed under ml/weights/ (inference needs

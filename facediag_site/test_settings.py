@@ -13,7 +13,3 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast has
 # locmem keeps mail inside one process; a worker started by a test writes files the test can read instead.
 EMAIL_BACKEND = os.environ.get("FACEDIAG_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("FACEDIAG_TEST_EMAIL_DIR") or None
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}

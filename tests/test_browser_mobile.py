@@ -176,6 +176,11 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     page.goto(base + "/scans/")
     page.wait_for_selector("#history-chart[data-drawn='3']", state="attached")
     assert page.locator("#history-chart").bounding_box()["height"] >= 250
+    page.click("#chart-table summary")  # the table alternative: one row per charted scan, oldest first
+    rows = page.locator("#chart-table-body tr")
+    assert rows.count() == 3
+    assert rows.first.locator("th a").get_attribute("href") == f"/scans/{scans['first'].id}/"
+    assert rows.first.locator("td").first.inner_text() == "82%"
     first_row = page.locator("table.history.cards tbody tr").first.bounding_box()
     assert first_row["width"] <= 360 - 2 * 16 + 1
 

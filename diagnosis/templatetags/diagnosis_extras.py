@@ -1,5 +1,4 @@
 from django import template
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 
 from diagnosis import results
@@ -41,11 +40,3 @@ def verdict(scan):
     """The result in plain words, for the person ("Likely acne", "Can't tell from this photo")."""
     return results.verdict_text(scan)
 
-
-@register.filter
-def isodatetime(value):
-    """An ISO 8601 string (as in the chart data) back to a datetime, for the |date filter."""
-    try:
-        return parse_datetime(value)
-    except (TypeError, ValueError):
-        return None

@@ -7,12 +7,33 @@
   var dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   var timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
 
-  // The table alternative shows the same dates, localised the same way.
-  document.querySelectorAll("time.local-time").forEach(function (el) {
-    var when = new Date(el.getAttribute("datetime"));
-    if (!isNaN(when)) { el.textContent = formatter.format(when); }
-  });
-  if (!canvas || !window.Chart) { return; }
+  if (!canvas) { return; }
+
+  // The table alternative: the very same points as the chart, one row per scan, dates in the reader's locale.
+  function fillTable(data) {
+    var body = document.getElementById("chart-table-body");
+    if (!body) { return; }
+    data.points.forEach(function (p) {
+      var row = document.createElement("tr");
+      var head = document.createElement("th");
+      head.scope = "row";
+      var link = document.createElement("a");
+      link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
+      var time = document.createElement("time");
+      time.dateTime = p.created_at;
+      time.textContent = formatter.format(new Date(p.created_at));
+      link.appendChild(time);
+      head.appendChild(link);
+      row.appendChild(head);
+      data.classes.forEach(function (c) {
+        var cell = document.createElement("td");
+        cell.className = "num";
+        cell.textContent = Math.round(p.probabilities[c] * 100) + "%";
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+  }
 
   // Distinct hues that stay apart for common colour-vision deficiencies (Okabe-Ito), plus point shapes.
   var styles = {
@@ -36,6 +57,8 @@
   fetch(canvas.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (data) {
+      fillTable(data);
+      if (!window.Chart) { return; }
       var labels = data.points.map(function (p) {
         var when = new Date(p.created_at);
         return [dateOnly.format(when), timeOnly.format(when)];

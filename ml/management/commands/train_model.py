@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 seed=opts["seed"],
                 fine_tune_epochs=opts["fine_tune_epochs"],
+                cache_dir=Path(settings.BASE_DIR) / "ml" / ".cache",
                 log=log,
             )
         except (ValueError, FileNotFoundError) as exc:
