@@ -1,25 +1,28 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 class SignupForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean(self):
         cleaned = super().clean()
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         if p1 and cleaned.get("email"):
             try:
                 password_validation.validate_password(p1, get_user_model()(email=cleaned["email"]))
@@ -29,18 +32,18 @@ class SignupForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(required=False, max_length=100)
+    display_name = forms.CharField(label=_("Display name"), required=False, max_length=100)
     consent_training = forms.BooleanField(
         required=False,
-        label="Let FaceDiag use my reviewed photos to improve the model",
-        help_text="Off by default. You can withdraw at any time; withdrawn photos leave future training exports.",
+        label=_("Let FaceDiag use my reviewed photos to improve the model"),
+        help_text=_("Off by default. You can withdraw at any time; withdrawn photos leave future training exports."),
     )
 
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Type your password to confirm. This cannot be undone.",
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Type your password to confirm. This cannot be undone."),
     )
 
     def __init__(self, user, *args, **kwargs):
@@ -50,5 +53,5 @@ class DeleteAccountForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise ValidationError("That password is not correct.")
+            raise ValidationError(_("That password is not correct."))
         return password

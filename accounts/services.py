@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +44,22 @@ def sign_up(*, email, password, login_url):
         user = register_user(email=email, password=password)
     except EmailTaken:
         existing = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        site = settings.SITE_NAME
         send_mail(
-            "Someone tried to sign up to FaceDiag with your address",
-            "Someone (maybe you) tried to create a FaceDiag account with this e-mail address, which already has one.\n"
-            f"If it was you, log in at {login_url} or reset your password there. Otherwise ignore this e-mail.",
+            _("Someone tried to sign up to %(site)s with your address") % {"site": site},
+            _("Someone (maybe you) tried to create a %(site)s account with this e-mail address, which already "
+              "has one.\nIf it was you, log in at %(url)s or reset your password there. Otherwise ignore this "
+              "e-mail.\n\nThe %(site)s team") % {"site": site, "url": login_url},
             settings.DEFAULT_FROM_EMAIL,
             [existing.email if existing else email],
             fail_silently=True,
         )
         return None
     send_mail(
-        "Your FaceDiag account is ready",
-        f"Welcome to FaceDiag. Log in at {login_url} to upload your first photo.\n\n{settings.DISCLAIMER}",
+        _("Your %(site)s account is ready") % {"site": settings.SITE_NAME},
+        _("Welcome to %(site)s. Log in at %(url)s to upload your first photo.") % {
+            "site": settings.SITE_NAME, "url": login_url}
+        + f"\n\n{_(settings.DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": settings.SITE_NAME},
         settings.DEFAULT_FROM_EMAIL,
         [user.email],
         fail_silently=True,

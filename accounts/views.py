@@ -6,7 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+
+from reminders.forms import ReminderForm
+from reminders.selectors import reminder_initial
 
 from . import ratelimit, services
 from .forms import DeleteAccountForm, ProfileForm, SignupForm
@@ -41,6 +45,11 @@ def signup_done(request):
 class RateLimitedPasswordResetView(auth_views.PasswordResetView):
     """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent."""
 
+    @property
+    def extra_email_context(self):
+        # The e-mail says the site's name, not the host it was requested on ("The 127.0.0.1:8100 team").
+        return {"site_name": settings.SITE_NAME}
+
     def form_valid(self, form):
         email = form.cleaned_data["email"]
         ip_ok = ratelimit.hit("reset-ip", ratelimit.client_ip(self.request), settings.AUTH_RATE_LIMIT_PER_IP)
@@ -63,9 +72,10 @@ def profile(request):
         services.update_profile(
             user, display_name=form.cleaned_data["display_name"], consent_training=form.cleaned_data["consent_training"]
         )
-        messages.success(request, "Profile saved.")
+        messages.success(request, _("Profile saved."))
         return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    reminder_form = ReminderForm(initial=reminder_initial(user))
+    return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
 
 
 @login_required
@@ -76,6 +86,6 @@ def delete_account(request):
         user = request.user
         logout(request)
         services.delete_account(user)
-        messages.success(request, "Your account, scans and photos were deleted.")
+        messages.success(request, _("Your account, scans and photos were deleted."))
         return redirect("home")
     return render(request, "accounts/delete_account.html", {"form": form})

@@ -364,7 +364,8 @@ class HistorySummaryView(ApiView):
     @extend_schema(
         operation_id="history_summary",
         summary="Per class, the confidence of your finished scans over time (for a chart)",
-        description="Only finished (`done`) scans, oldest first. `series` is ready for a line chart per "
+        description="Only finished (`done`) scans that got a class (not `uncertain` or `no_skin`), oldest first. "
+        "`series` is ready for a line chart per "
         "class; `points` has the same data per scan. Optionally limited to a date range.",
         parameters=[s.DateRangeSerializer],
         responses={200: s.HistorySummarySerializer, **errors(400, 401)},

@@ -1,13 +1,15 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Label
 
 
 class UploadForm(forms.Form):
     image = forms.FileField(
-        label="Face photo",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
-        help_text="JPEG, PNG or WebP. Face the camera in good light, without make-up or filters.",
+        label=_("Face photo"),
+        # No "capture" attribute: phones then offer both the camera and the gallery.
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
+        help_text=_("JPEG, PNG or WebP. Face the light, fill the frame with your face, no make-up or filters."),
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -17,6 +19,18 @@ class NoteForm(forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    label = forms.ChoiceField(required=False, choices=[("", "Any result")] + list(Label.choices))
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    label = forms.ChoiceField(label=_("Result"), required=False, choices=[("", _("Any result"))] + list(Label.choices))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ReportForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date must not be after the end date."))
+        return cleaned

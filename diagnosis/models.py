@@ -2,17 +2,18 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CONDITIONS = ("acne", "eczema", "healthy", "rosacea")
 
 
 class Label(models.TextChoices):
-    ACNE = "acne", "Acne"
-    ECZEMA = "eczema", "Eczema"
-    HEALTHY = "healthy", "Healthy"
-    ROSACEA = "rosacea", "Rosacea"
-    UNCERTAIN = "uncertain", "Uncertain"
-    NO_SKIN = "no_skin", "No skin found"
+    ACNE = "acne", _("Acne")
+    ECZEMA = "eczema", _("Eczema")
+    HEALTHY = "healthy", _("Healthy")
+    ROSACEA = "rosacea", _("Rosacea")
+    UNCERTAIN = "uncertain", _("Uncertain")
+    NO_SKIN = "no_skin", _("No skin found")
 
 
 def scan_image_path(scan, filename):
@@ -30,10 +31,10 @@ def scan_heatmap_path(scan, filename):
 
 class Scan(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        ANALYSING = "analysing", "Analysing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        ANALYSING = "analysing", _("Analysing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scans")
@@ -96,10 +97,10 @@ class Scan(models.Model):
 
 
 QUALITY_MESSAGES = {
-    "no_face": "No face was found; the whole photo was analysed.",
-    "blurry": "The photo looks blurry. A sharper photo gives a more reliable result.",
-    "too_dark": "The photo is too dark. Try again in daylight or good indoor light.",
-    "too_bright": "The photo is overexposed. Avoid direct flash or strong sunlight.",
-    "too_small": "The photo (or the face in it) is small. Move closer or use a higher resolution.",
-    "no_colour": "The photo is black and white. A colour photo is needed to judge redness and skin tone.",
+    "no_face": _("No face was found; the whole photo was analysed."),
+    "blurry": _("The photo looks blurry. A sharper photo gives a more reliable result."),
+    "too_dark": _("The photo is too dark. Try again in daylight or good indoor light."),
+    "too_bright": _("The photo is overexposed. Avoid direct flash or strong sunlight."),
+    "too_small": _("The photo (or the face in it) is small. Move closer or use a higher resolution."),
+    "no_colour": _("The photo is black and white. A colour photo is needed to judge redness and skin tone."),
 }

@@ -42,21 +42,38 @@ def get_scan_for_media(user, scan_id) -> Scan:
     raise Http404("No such scan.")
 
 
-def confidence_series(owner, *, date_from=None, date_to=None):
-    """Per condition, the confidence of each finished scan over time (oldest first), for charts."""
+def chart_scans(owner, *, label=None, date_from=None, date_to=None) -> QuerySet:
+    """The scans the history chart draws: finished, with a class, within the history page's filters."""
+    return scans_for_owner(owner, label=label, status=Scan.Status.DONE, date_from=date_from, date_to=date_to).filter(
+        label__in=CONDITIONS
+    )
+
+
+def has_chart_points(owner, **filters) -> bool:
+    return chart_scans(owner, **filters).exists()
+
+
+def confidence_series(owner, *, label=None, date_from=None, date_to=None):
+    """Per condition, the confidence of each finished scan over time (oldest first), for charts.
+
+    Only scans that got a class count: "uncertain" and "no skin" results carry no usable confidences.
+    The filters are the history page's, so the chart shows the same scans as the list.
+    """
     # Plain rows, not model instances: this runs over the whole history (1,000+ scans for some people).
     rows = (
-        scans_for_owner(owner, status=Scan.Status.DONE, date_from=date_from, date_to=date_to)
+        chart_scans(owner, label=label, date_from=date_from, date_to=date_to)
         .order_by("created_at")
         .select_related(None)
         .values_list("id", "created_at", "label", "probabilities")
     )
     points = []
     series = {c: [] for c in CONDITIONS}
-    for scan_id, created_at, label, stored in rows:
+    for scan_id, created_at, scan_label, stored in rows:
         when = created_at.isoformat()
         probabilities = {c: round(float(stored.get(c, 0.0)), 4) for c in CONDITIONS}
-        points.append({"scan_id": str(scan_id), "created_at": when, "label": label, "probabilities": probabilities})
+        points.append(
+            {"scan_id": str(scan_id), "created_at": when, "label": scan_label, "probabilities": probabilities}
+        )
         for c in CONDITIONS:
             series[c].append({"t": when, "y": probabilities[c]})
     return {"classes": list(CONDITIONS), "points": points, "series": series}

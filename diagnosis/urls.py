@@ -9,6 +9,7 @@ urlpatterns = [
     path("scans/", views.history, name="history"),
     path("scans/chart-data/", views.history_chart_data, name="chart-data"),
     path("scans/compare/", views.compare, name="compare"),
+    path("scans/report.pdf", views.report, name="report"),
     path("scans/<uuid:scan_id>/", views.scan_detail, name="scan-detail"),
     path("scans/<uuid:scan_id>/status/", views.scan_status, name="scan-status"),
     path("scans/<uuid:scan_id>/note/", views.scan_note, name="scan-note"),

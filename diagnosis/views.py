@@ -3,11 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import rate_limits, selectors, services
-from .forms import HistoryFilterForm, NoteForm, UploadForm
+from . import rate_limits, results, selectors, services
+from . import report as report_pdf
+from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .media import scan_file_response
 from .models import CONDITIONS
 
@@ -32,7 +34,7 @@ def upload(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            scan, _ = services.create_scan(
+            scan, _created = services.create_scan(
                 owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"]
             )
         except services.UploadRejected as exc:
@@ -42,22 +44,40 @@ def upload(request):
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400
-    return render(request, "diagnosis/upload.html", {"form": form}, status=status)
+    return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
+                  status=status)
+
+
+def capture_messages():
+    """What the capture script says, in the page's language (read by static/js/upload-capture.js)."""
+    return {
+        "unreadable": _("This file cannot be shown here; the server will check it when you upload."),
+        "too_dark": _("It looks too dark. Face a window or a lamp and try again."),
+        "too_bright": _("It looks overexposed. Avoid the flash and direct sunlight."),
+        "light_ok": _("Light looks fine."),
+        "blurry": _("It looks blurry. Hold the phone steady and tap to focus."),
+        "sharp_ok": _("Sharp enough."),
+        "no_colour": _("It looks black and white. A colour photo is needed."),
+        "still_upload": _("You can still upload it, or choose another photo."),
+        "choose_first": _("Choose or take a photo first."),
+        "uploading": _("Uploading…"),
+        "uploading_long": _("Uploading your photo. This page moves on by itself."),
+        "analyse": _("Analyse photo"),
+    }
 
 
 @login_required
 @require_GET
 def scan_detail(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
-    probabilities = sorted(
-        ((c, scan.probabilities.get(c, 0.0)) for c in CONDITIONS), key=lambda item: item[1], reverse=True
-    )
+    result = results.result_view(scan) if scan.status == scan.Status.DONE else None
     return render(
         request,
         "diagnosis/scan_detail.html",
         {
             "scan": scan,
-            "probabilities": probabilities,
+            "result": result,
+            "show_heatmap": bool(result and result.has_class and scan.heatmap),
             "analysis": selectors.analysis_state(scan),
             "note_form": NoteForm(initial={"note": scan.note}),
         },
@@ -87,9 +107,9 @@ def scan_note(request, scan_id):
     form = NoteForm(request.POST)
     if form.is_valid():
         services.update_scan_note(scan, form.cleaned_data["note"])
-        messages.success(request, "Note saved.")
+        messages.success(request, _("Note saved."))
     else:
-        messages.error(request, "The note is too long (2,000 characters at most).")
+        messages.error(request, _("The note is too long (2,000 characters at most)."))
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
 
 
@@ -99,7 +119,7 @@ def scan_retry(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
     try:
         services.retry_scan(scan)
-        messages.success(request, "The scan is queued for analysis again.")
+        messages.success(request, _("The scan is queued for analysis again."))
     except services.ScanNotRetryable as exc:
         messages.error(request, str(exc))
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
@@ -111,7 +131,7 @@ def scan_delete(request, scan_id):
     scan = selectors.get_owned_scan(request.user, scan_id)
     if request.method == "POST":
         services.delete_scan(scan)
-        messages.success(request, "The scan and its photo were deleted.")
+        messages.success(request, _("The scan and its photo were deleted."))
         return redirect("diagnosis:history")
     return render(request, "diagnosis/scan_confirm_delete.html", {"scan": scan})
 
@@ -127,8 +147,18 @@ def history(request):
     page = Paginator(scans, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "diagnosis/history.html", {"form": form, "scans": page, "page": page,
-                                                      "query": query.urlencode()})
+    # One EXISTS query: the chart and its table are filled in the browser from the chart-data endpoint.
+    has_chart = selectors.has_chart_points(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    )
+    report_form = ReportForm(initial={"date_from": filters.get("date_from"), "date_to": filters.get("date_to")},
+                             auto_id="report_%s")
+    return render(request, "diagnosis/history.html", {
+        "form": form, "scans": page, "page": page, "query": query.urlencode(),
+        "filtered": any(filters.values()) if filters else False, "has_chart": has_chart,
+        "conditions": CONDITIONS, "report_form": report_form,
+        "condition_titles": [(c, results.condition_title(c)) for c in CONDITIONS],
+    })
 
 
 @login_required
@@ -136,9 +166,9 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return JsonResponse(
-        selectors.confidence_series(request.user, date_from=filters.get("date_from"), date_to=filters.get("date_to"))
-    )
+    return JsonResponse(selectors.confidence_series(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    ))
 
 
 @login_required
@@ -146,17 +176,43 @@ def history_chart_data(request):
 def compare(request):
     ids = request.GET.getlist("scan")
     if len(ids) != 2:
-        messages.error(request, "Pick exactly two scans to compare.")
+        messages.error(request, _("Pick exactly two scans to compare."))
         return redirect("diagnosis:history")
-    scans = [selectors.get_owned_scan(request.user, scan_id) for scan_id in ids]
-    rows = [(c, [s.probabilities.get(c, 0.0) for s in scans]) for c in CONDITIONS]
-    return render(request, "diagnosis/compare.html", {"scans": scans, "rows": rows})
+    scans = sorted((selectors.get_owned_scan(request.user, scan_id) for scan_id in ids), key=lambda s: s.created_at)
+    if scans[0].id == scans[1].id:
+        messages.error(request, _("Pick two different scans to compare."))
+        return redirect("diagnosis:history")
+    before, after = scans
+    comparable = all(s.status == s.Status.DONE and s.label in CONDITIONS for s in scans)
+    rows = [
+        (c, results.condition_title(c), before.probabilities.get(c, 0.0), after.probabilities.get(c, 0.0),
+         after.probabilities.get(c, 0.0) - before.probabilities.get(c, 0.0))
+        for c in CONDITIONS
+    ] if comparable else []
+    return render(request, "diagnosis/compare.html", {
+        "before": before, "after": after, "rows": rows, "comparable": comparable,
+        "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
+    })
 
 
 @login_required
 @require_GET
 def scan_media(request, scan_id, kind):
     return scan_file_response(request.user, scan_id, kind)
+
+
+@login_required
+@require_GET
+def report(request):
+    """The PDF report for the doctor, over the chosen period; a bad period re-shows the form (400)."""
+    form = ReportForm(request.GET, auto_id="report_%s")
+    if not form.is_valid():
+        return render(request, "diagnosis/report_form.html", {"form": form}, status=400)
+    period = report_pdf.ReportPeriod(form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    response = HttpResponse(report_pdf.build_report_pdf(request.user, period), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="facediag-report.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "diagnosis",
     "review",
     "api",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.LoginRefusedMiddleware",
+    "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "facediag_site.urls"
@@ -108,6 +111,9 @@ LOGIN_REDIRECT_URL = "diagnosis:upload"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-gb"
+# Chosen from the browser's Accept-Language, or by the person with the language menu (a cookie).
+LANGUAGES = [("en-gb", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -238,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
     "purge-expired-images": {"task": "diagnosis.tasks.purge_expired_images", "schedule": 3600.0},
+    "send-due-reminders": {
+        "task": "reminders.tasks.send_due_reminders",
+        "schedule": env.float("REMINDER_CHECK_INTERVAL_SECONDS", default=900.0),
+    },
 }
 
 # Scan pipeline
@@ -265,6 +275,12 @@ VGG16_WEIGHTS_PATH = env("FACEDIAG_VGG16_WEIGHTS", default="") or None
 _float32_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
 VGG16_TRAINING_WEIGHTS_PATH = VGG16_WEIGHTS_PATH or (str(_float32_weights) if _float32_weights.exists() else None)
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
+
+# The name people see in pages and e-mails.
+SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")
+CSRF_FAILURE_VIEW = "facediag_site.error_pages.csrf_failure"
+# Where links in e-mails sent outside a request (reminders) point.
+SITE_URL = env("FACEDIAG_SITE_URL", default="http://localhost:8000")
 
 DISCLAIMER = (
     "FaceDiag is a screening aid, not a diagnosis. It cannot rule a condition in or out. "

@@ -10,4 +10,6 @@ os.environ.setdefault("THROTTLE_UPLOADS", "1000/hour")
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing in tests only
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem keeps mail inside one process; a worker started by a test writes files the test can read instead.
+EMAIL_BACKEND = os.environ.get("FACEDIAG_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("FACEDIAG_TEST_EMAIL_DIR") or None

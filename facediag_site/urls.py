@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("diagnosis.urls")),
     path("review/", include("review.urls")),
+    path("reminders/", include("reminders.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,7 +21,8 @@ from review.services import ensure_reviewer_group
 pytestmark = pytest.mark.django_db
 
 # The counts measured when these tests were written (session, user, count, page, ...): a new query per row fails.
-MAX_QUERIES = {"history": 6, "chart": 3, "api_list": 3, "review_queue": 7}
+# History: +1 for the chart's empty state (one EXISTS; the chart and its table load from the chart endpoint).
+MAX_QUERIES = {"history": 7, "chart": 3, "api_list": 3, "review_queue": 7}
 
 
 @pytest.fixture

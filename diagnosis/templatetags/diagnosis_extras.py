@@ -1,5 +1,7 @@
 from django import template
+from django.utils.translation import gettext, ngettext
 
+from diagnosis import results
 from diagnosis.models import Label
 
 register = template.Library()
@@ -14,7 +16,27 @@ def percent(value):
 
 
 @register.filter
+def signed_points(value):
+    """A change in percentage points with its sign, e.g. "+12 points", "−5 points", "no change"."""
+    try:
+        points = round(float(value) * 100)
+    except (TypeError, ValueError):
+        return "—"
+    if points == 0:
+        return gettext("no change")
+    sign = "+" if points > 0 else "−"
+    return ngettext("%(sign)s%(n)d point", "%(sign)s%(n)d points", abs(points)) % {"sign": sign, "n": abs(points)}
+
+
+@register.filter
 def label_text(scan):
     if not scan.label:
         return "No result yet"
     return Label(scan.label).label
+
+
+@register.filter
+def verdict(scan):
+    """The result in plain words, for the person ("Likely acne", "Can't tell from this photo")."""
+    return results.verdict_text(scan)
+

@@ -15,7 +15,8 @@
       var i = steps.indexOf(li.dataset.step);
       li.className = i < reached ? "past" : (i === reached ? "current" : "");
     });
-    text.textContent = next.charAt(0).toUpperCase() + next.slice(1);
+    var step = document.querySelector('.progress li[data-step="' + next + '"]');  // already in the page's language
+    text.textContent = step ? step.textContent : next;
     text.className = "status status-" + next;
   }
 
@@ -27,7 +28,7 @@
         var detail = document.getElementById("analysis-detail");
         if (detail && data.analysis) {
           var paused = data.analysis.state === "paused";
-          detail.textContent = paused ? data.analysis.detail : "Your photo is being analysed. This page updates by itself.";
+          detail.textContent = paused ? data.analysis.detail : detail.dataset.running;  // in the page's language
           detail.className = paused ? "paused" : "";
         }
         if (status === "done" || status === "failed") { window.location.reload(); return; }

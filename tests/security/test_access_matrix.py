@@ -17,10 +17,13 @@ PUBLIC = {
     "api:schema", "api:docs", "api:not-found",
     "api:logout",  # authenticated by the refresh token it revokes, like token refresh
     "admin:login", "admin:logout",  # the admin's own sign-in pages
+    "reminders:unsubscribe",  # authenticated by its signed token; it can only switch reminders off
+    "set_language",  # Django's language menu: sets a cookie, nothing else
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
-    "diagnosis:history", "diagnosis:chart-data", "diagnosis:compare", "diagnosis:data-export",
+    "diagnosis:history", "diagnosis:chart-data", "diagnosis:compare", "diagnosis:data-export", "diagnosis:report",
+    "reminders:settings",
     "api:scan-list", "api:history-summary", "api:me", "api:me-export",
 }
 OWNER_ONLY = {  # take another user's scan id: must be 404 for anyone but the owner

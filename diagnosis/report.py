@@ -1,0 +1,184 @@
+"""The PDF report a person can take to their doctor: their scans over a period, the trend, the disclaimer.
+
+Built on the server with ReportLab (platypus) and a matplotlib chart; reads only the owner's own scans.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import Image as PdfImage
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from . import results, selectors
+from .models import CONDITIONS, Scan
+
+#: A report covers at most this many scans (newest kept), so one request cannot build a huge file.
+MAX_REPORT_SCANS = 100
+PHOTO_SIDE_CM = 5.0
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    date_from: date | None
+    date_to: date | None
+
+    def describe(self) -> str:
+        day = lambda d: formats.date_format(d, "j M Y")  # noqa: E731
+        if self.date_from and self.date_to:
+            return _("%(start)s to %(end)s") % {"start": day(self.date_from), "end": day(self.date_to)}
+        if self.date_from:
+            return _("from %(start)s") % {"start": day(self.date_from)}
+        if self.date_to:
+            return _("up to %(end)s") % {"end": day(self.date_to)}
+        return _("all scans")
+
+
+def report_scans(owner, period: ReportPeriod):
+    """The finished scans of the period, oldest first (at most MAX_REPORT_SCANS, the newest ones)."""
+    scans = selectors.scans_for_owner(owner, status=Scan.Status.DONE, date_from=period.date_from,
+                                      date_to=period.date_to)
+    return list(reversed(list(scans[:MAX_REPORT_SCANS])))
+
+
+def _local(dt):
+    return formats.date_format(timezone.localtime(dt), "j M Y, H:i")
+
+
+def trend_chart_png(scans) -> bytes | None:
+    """Each condition's match over the scans that got a class; straight lines between real scans."""
+    points = [s for s in scans if s.label in CONDITIONS]
+    if not points:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.2, 3.0), dpi=150, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    times = [timezone.localtime(s.created_at) for s in points]
+    styles = {"acne": ("#D55E00", "o"), "eczema": ("#0072B2", "s"), "healthy": ("#009E73", "^"),
+              "rosacea": ("#CC79A7", "D")}
+    for condition in CONDITIONS:
+        colour, marker = styles[condition]
+        values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
+        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
+                label=results.condition_title(condition))
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(_("Match (%)"))
+    ax.grid(alpha=.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _photo_flowable(scan, side_cm):
+    if not scan.image:
+        return None
+    try:
+        with scan.image.open("rb") as f:
+            data = io.BytesIO(f.read())
+    except (OSError, ValueError):
+        return None
+    width, height = (scan.image_width or 1, scan.image_height or 1)
+    scale = side_cm * cm / max(width, height)
+    return PdfImage(data, width=width * scale, height=height * scale)
+
+
+def build_report_pdf(owner, period: ReportPeriod) -> bytes:
+    scans = report_scans(owner, period)
+    styles = getSampleStyleSheet()
+    small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11, textColor="#56606e")
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10, leading=13)
+    note_style = ParagraphStyle("disclaimer", parent=body, backColor="#fff8e1", borderColor="#d08c17",
+                                borderWidth=0.5, borderPadding=6, spaceBefore=6, spaceAfter=10)
+    site = settings.SITE_NAME
+    name = getattr(owner, "display_name", "") or owner.email
+
+    story = [
+        Paragraph(escape(_("%(site)s skin report") % {"site": site}), styles["Title"]),
+        Paragraph(_("For <b>%(name)s</b> · period: %(period)s · %(count)s · made %(made)s") % {
+            "name": escape(name), "period": escape(period.describe()),
+            "count": ngettext("%(n)d analysed scan", "%(n)d analysed scans", len(scans)) % {"n": len(scans)},
+            "made": _local(timezone.now())}, body),
+        Paragraph(escape(_(settings.DISCLAIMER)), note_style),
+    ]
+    if not scans:
+        story.append(Paragraph(escape(_("There are no analysed scans in this period.")), body))
+    else:
+        chart = trend_chart_png(scans)
+        story.append(Paragraph(escape(_("Trend")), styles["Heading2"]))
+        if chart:
+            story.append(PdfImage(io.BytesIO(chart), width=17 * cm, height=17 * cm * 3.0 / 7.2))
+            story.append(Paragraph(escape(_("How closely each scan matched each condition (only scans with a "
+                                            "result).")), small))
+        else:
+            story.append(Paragraph(escape(_("No scan in this period got a result for each condition, so there "
+                                            "is no trend.")), body))
+        story.append(Paragraph(escape(_("Summary")), styles["Heading2"]))
+        rows = [[_("Date"), _("Result"), _("Top match"), _("Note")]]
+        for scan in scans:
+            view = results.result_view(scan)
+            top = f"{scan.top_probability * 100:.0f}%" if view.has_class and scan.top_probability is not None else "–"
+            rows.append([_local(scan.created_at), view.verdict, top, Paragraph(escape(scan.note[:120]), small)])
+        table = Table(rows, colWidths=[3.6 * cm, 4.4 * cm, 2.2 * cm, 6.8 * cm], repeatRows=1)
+        table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde3ea")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]))
+        story.append(table)
+        story.append(Paragraph(escape(_("Scans")), styles["Heading2"]))
+        for scan in scans:
+            story.append(KeepTogether(_scan_block(scan, styles, body, small)))
+    out = io.BytesIO()
+
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#56606e"))
+        canvas.drawString(2 * cm, 1.2 * cm, _("%(site)s · screening aid, not a diagnosis") % {"site": site})
+        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, _("Page %(n)d") % {"n": doc.page})
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
+                            bottomMargin=2 * cm, title=_("%(site)s skin report") % {"site": site}, author=site)
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()
+
+
+def _scan_block(scan, styles, body, small):
+    view = results.result_view(scan)
+    text = [Paragraph(f"<b>{escape(_local(scan.created_at))}: {escape(view.verdict)}</b>", body)]
+    if view.has_class:
+        text.append(Paragraph(" · ".join(f"{title} {p * 100:.0f}%" for _c, title, p in view.probabilities), body))
+    else:
+        text.append(Paragraph(escape(view.reason), body))
+    for message in view.quality_messages:
+        text.append(Paragraph(escape(_("Photo: %(message)s") % {"message": message}), small))
+    if scan.note:
+        text.append(Paragraph(escape(_("Note: %(note)s") % {"note": scan.note}), body))
+    if hasattr(scan, "review") and scan.review:
+        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": scan.review.get_label_display()}
+        text.append(Paragraph(escape(reviewed), small))
+    photo = _photo_flowable(scan, PHOTO_SIDE_CM)
+    cells = [[photo or Paragraph(escape(_("Photo deleted under the retention policy.")), small), text]]
+    block = Table(cells, colWidths=[(PHOTO_SIDE_CM + 0.4) * cm, 17 * cm - (PHOTO_SIDE_CM + 0.4) * cm])
+    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+    return [block, Spacer(1, 0.4 * cm)]

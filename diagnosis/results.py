@@ -1,0 +1,154 @@
+"""How a finished scan is explained to the person: plain-words verdict, what it means, what to do next.
+
+Reads only; the wording lives here so the web pages and the PDF report say the same thing.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .models import CONDITIONS, QUALITY_MESSAGES, Label
+
+VERDICTS = {
+    Label.ACNE: _("Likely acne"),
+    Label.ECZEMA: _("Likely eczema"),
+    Label.ROSACEA: _("Likely rosacea"),
+    Label.HEALTHY: _("Looks healthy"),
+    Label.UNCERTAIN: _("Can't tell from this photo"),
+    Label.NO_SKIN: _("Can't tell from this photo"),
+}
+NO_RESULT = _("No result yet")
+
+# Why no class was given, per label; a quality flag or the scan's own reason is more specific and wins.
+NO_CLASS_REASONS = {
+    Label.UNCERTAIN: _("The photo does not show one condition clearly enough to say which it looks like."),
+    Label.NO_SKIN: _("No face or skin could be found in this photo."),
+}
+
+RETAKE_STEPS = (
+    _("Face a window or a bright lamp, so the light falls evenly on your face (no flash)."),
+    _("Fill the frame with your face, or with the affected area, held steady and in focus."),
+    _("Use a colour photo without filters, beauty modes or make-up."),
+)
+
+
+@dataclass(frozen=True)
+class ConditionInfo:
+    name: str
+    summary: str
+    see_a_doctor: str
+    source_title: str
+    source_url: str
+
+
+# Short summaries from the NHS condition pages (checked 2026-11); each links to its source.
+CONDITION_INFO = {
+    "acne": ConditionInfo(
+        name=_("Acne"),
+        summary=_("A common skin condition that causes spots, blackheads, whiteheads and oily skin, mostly on the "
+                  "face, chest and back. It is not caused by poor hygiene and usually responds to treatment."),
+        see_a_doctor=_("See a pharmacist or GP if spots are many or painful, have not improved after about 2 to 3 "
+                       "months of over-the-counter treatment, leave scars, or upset you."),
+        source_title=_("NHS: Acne"),
+        source_url="https://www.nhs.uk/conditions/acne/",
+    ),
+    "eczema": ConditionInfo(
+        name=_("Eczema"),
+        summary=_("Atopic eczema makes the skin itchy, dry, cracked and sore. It often comes and goes in "
+                  "flare-ups and can be controlled with moisturisers (emollients) and other treatments."),
+        see_a_doctor=_("See a GP if it affects your sleep or daily life, or if treatments do not help. Get help "
+                       "the same day if the skin is hot, swollen, weeping, crusted or very painful, which can mean an "
+                       "infection."),
+        source_title=_("NHS: Atopic eczema"),
+        source_url="https://www.nhs.uk/conditions/atopic-eczema/",
+    ),
+    "rosacea": ConditionInfo(
+        name=_("Rosacea"),
+        summary=_("A long-term condition that mainly affects the face: flushing, redness across the cheeks, nose "
+                  "and forehead, small visible blood vessels and sometimes spots. Treatment can control it."),
+        see_a_doctor=_("See a GP if you think you have rosacea, as treatment works better when started early. Get "
+                       "help the same day if your eyes are painful or red, or your sight changes."),
+        source_title=_("NHS: Rosacea"),
+        source_url="https://www.nhs.uk/conditions/rosacea/",
+    ),
+    "healthy": ConditionInfo(
+        name=_("Healthy skin"),
+        summary=_("No clear signs of acne, eczema or rosacea were seen in this photo. FaceDiag only looks for "
+                  "these three conditions, so it cannot say anything about other skin problems."),
+        see_a_doctor=_("See a GP about any mole or mark that is new, changing, bleeding, itchy or not healing, "
+                       "whatever this result says."),
+        source_title=_("NHS: Moles"),
+        source_url="https://www.nhs.uk/conditions/moles/",
+    ),
+}
+
+# Why the model gave no class (Scan.reason, the codes of ml.core.decision.REASONS), in the person's language.
+REASON_MESSAGES = {
+    "low_confidence": _("No condition is clearly ahead of the others in this photo."),
+    "no_colour": _("A colour photo is needed: redness and skin tone cannot be judged in black and white."),
+    "not_skin": _("This does not look like a photo of a face or skin."),
+    "no_skin_pixels": _("No skin could be found in this photo."),
+    "little_skin": _("No face was found and there is too little skin in the photo."),
+    "flat_image": _("No face was found and the image is nearly flat (no detail)."),
+    "pixel_noise": _("No face was found and the image looks like pixel noise."),
+}
+
+
+def quality_message(flag: str) -> str:
+    """A known flag in words; a flag this version does not know yet still shows, generically."""
+    if flag in QUALITY_MESSAGES:
+        return str(QUALITY_MESSAGES[flag])
+    return gettext("The photo was flagged: %(flag)s. A new photo may give a clearer result.") % {
+        "flag": flag.replace("_", " ")}
+
+
+def quality_messages(quality) -> list[str]:
+    """A sentence for each quality flag that is set, known or not, in a stable order."""
+    return [quality_message(flag) for flag, on in sorted((quality or {}).items()) if on]
+
+
+def condition_title(condition: str) -> str:
+    return str(Label(condition).label)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    verdict: str
+    has_class: bool
+    reason: str = ""
+    condition: ConditionInfo | None = None
+    probabilities: list = field(default_factory=list)  # (condition, translated title, probability), highest first
+    quality_messages: list = field(default_factory=list)
+    retake_steps: tuple = ()
+
+
+def result_view(scan) -> ResultView:
+    """What the result page shows for a finished scan. No percentages or heatmap without a class."""
+    label = scan.label
+    messages = quality_messages(scan.quality)
+    if label in CONDITIONS:
+        probabilities = sorted(
+            ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
+            key=lambda item: item[2], reverse=True,
+        )
+        return ResultView(verdict=str(VERDICTS[label]), has_class=True, condition=CONDITION_INFO[label],
+                          probabilities=probabilities, quality_messages=messages)
+    code = scan.reason or ""
+    flags = {flag for flag, on in (scan.quality or {}).items() if on}
+    if code in REASON_MESSAGES:
+        reason = str(REASON_MESSAGES[code])
+    elif code and scan.reason_text:  # a code newer than this page: the model's own words
+        reason = scan.reason_text
+    elif messages:
+        reason = messages[0]
+    else:
+        reason = str(NO_CLASS_REASONS.get(label, NO_RESULT))
+    # The flag that is the reason itself (e.g. no_colour) is not repeated below it.
+    rest = [quality_message(f) for f in sorted(flags) if f != code and quality_message(f) != reason]
+    return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
+                      quality_messages=rest, retake_steps=RETAKE_STEPS)
+
+
+def verdict_text(scan) -> str:
+    return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)

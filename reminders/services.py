@@ -1,0 +1,103 @@
+"""Writes: opting in and out, and sending the reminders that are due."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from . import schedule, tokens
+from .models import Frequency, ReminderPreference
+
+logger = logging.getLogger(__name__)
+
+
+def set_preference(user, *, frequency: str, time_zone: str, language: str = "", now=None) -> ReminderPreference:
+    now = now or timezone.now()
+    pref, _created = ReminderPreference.objects.get_or_create(user=user)
+    pref.frequency = frequency
+    if language in dict(settings.LANGUAGES):
+        pref.language = language
+    pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"
+    pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)
+    pref.save()
+    logger.info("user %s reminders set to %s", user.pk, frequency)
+    return pref
+
+
+def unsubscribe(user_id) -> bool:
+    """Switch reminders off for this user; True when there was something to switch off."""
+    changed = ReminderPreference.objects.filter(user_id=user_id).exclude(frequency=Frequency.OFF).update(
+        frequency=Frequency.OFF, next_due_at=None, updated_at=timezone.now()
+    )
+    if changed:
+        logger.info("user %s unsubscribed from reminders", user_id)
+    return bool(changed)
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
+    """The reminder in the language the person used when opting in."""
+    with translation.override(pref.language):
+        return _reminder_email(pref)
+
+
+def _reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
+    user = pref.user
+    last_scan = user.scans.order_by("-created_at").values_list("created_at", flat=True).first()
+    tz = schedule.zone(pref.time_zone)
+    unsubscribe_url = _absolute(reverse("reminders:unsubscribe", args=[tokens.unsubscribe_token(user)]))
+    context = {
+        "site_name": settings.SITE_NAME,
+        "frequency": str(pref.get_frequency_display()).lower(),
+        "language": pref.language,
+        "last_scan": timezone.localtime(last_scan, tz) if last_scan else None,
+        "upload_url": _absolute(reverse("diagnosis:upload")),
+        "history_url": _absolute(reverse("diagnosis:history")),
+        "account_url": _absolute(reverse("profile")),
+        "unsubscribe_url": unsubscribe_url,
+        "disclaimer": _(settings.DISCLAIMER),
+    }
+    message = EmailMultiAlternatives(
+        subject=_("Time for your next %(site)s photo") % {"site": settings.SITE_NAME},
+        body=render_to_string("reminders/reminder_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.attach_alternative(render_to_string("reminders/reminder_email.html", context), "text/html")
+    return message
+
+
+def send_due_reminders(now=None) -> int:
+    """Send every reminder that is due, each at most once even with several workers; returns how many."""
+    now = now or timezone.now()
+    due_ids = list(ReminderPreference.objects.filter(next_due_at__lte=now).exclude(frequency=Frequency.OFF)
+                   .values_list("id", flat=True))
+    sent = 0
+    for pref_id in due_ids:
+        with transaction.atomic():
+            pref = (ReminderPreference.objects.select_for_update(skip_locked=True).select_related("user")
+                    .filter(id=pref_id, next_due_at__lte=now, user__is_active=True)
+                    .exclude(frequency=Frequency.OFF).first())
+            if pref is None:  # another worker has it, or it changed meanwhile
+                continue
+            try:
+                reminder_email(pref).send()
+            except Exception:  # the mail server's problem: keep it due and try on the next round
+                logger.exception("reminder for user %s could not be sent", pref.user_id)
+                continue
+            pref.last_sent_at = now
+            pref.next_due_at = schedule.next_due(now, pref.frequency, pref.time_zone)
+            pref.save(update_fields=["last_sent_at", "next_due_at", "updated_at"])
+            sent += 1
+    if sent:
+        logger.info("sent %d reminder e-mails", sent)
+    return sent

@@ -1,0 +1,38 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services, tokens
+from .forms import ReminderForm
+
+
+@login_required
+@require_POST
+def reminder_settings(request):
+    form = ReminderForm(request.POST)
+    if form.is_valid():
+        pref = services.set_preference(request.user, frequency=form.cleaned_data["frequency"],
+                                       time_zone=form.cleaned_data["time_zone"], language=get_language())
+        messages.success(request, _("Reminders switched off.") if pref.next_due_at is None
+                         else _("Reminders saved: %(frequency)s.") % {"frequency": pref.get_frequency_display()})
+    else:
+        messages.error(request, _("Those reminder settings were not valid; nothing was changed."))
+    return redirect("profile")
+
+
+# The signed token is the credential, and the only thing it can do is switch reminders off, so mail
+# clients may POST it directly (RFC 8058 one-click) without a CSRF token.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    user_id = tokens.user_id_from_token(token)
+    if user_id is None:
+        return render(request, "reminders/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        services.unsubscribe(user_id)
+        return render(request, "reminders/unsubscribe.html", {"done": True})
+    return render(request, "reminders/unsubscribe.html", {"token": token})
