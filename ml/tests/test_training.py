@@ -79,7 +79,7 @@ def test_calibration_is_fitted_so_few_non_skin_photos_pass():
     ds = train.Dataset(items, pres, ["acne", "eczema", "healthy", "rosacea"], y)
     cal = train.fit_calibration(ds, logits)
     cond, reject = calibration.split_scores(logits, 4, cal["temperature"], cal["reject_temperature"])
-    assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.051  # at most 5% of non-skin get through
+    assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.031  # at most 3% of non-skin get through
     assert 0.35 <= cal["thresholds"]["uncertain"] <= 0.8
 
 
