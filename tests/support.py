@@ -69,3 +69,27 @@ def wait_for_status(scan_id, statuses, timeout=90.0, interval=0.2):
         if time.monotonic() > deadline:
             raise AssertionError(f"scan {scan_id} stayed {scan.status!r}, wanted {sorted(statuses)}")
         time.sleep(interval)
+
+
+def wait_for_worker_ready(proc, log_path, timeout=180.0):
+    """Until a Celery worker started as ``proc`` logs " ready."; fails with the log's tail if it dies first."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + timeout
+    while b" ready." not in Path(log_path).read_bytes():
+        assert proc.poll() is None and time.monotonic() < deadline, Path(log_path).read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def stop_process_group(proc, timeout=30):
+    """SIGTERM a process started with ``start_new_session=True`` and its children; SIGKILL if it lingers."""
+    import os
+    import subprocess
+
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()

@@ -3,10 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support import stop_process_group, wait_for_worker_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -52,17 +53,9 @@ def test_upload_is_analysed_with_sqlite_and_the_filesystem_broker(tmp_path, tiny
                                "--loglevel", "INFO"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while b" ready." not in (tmp_path / "worker.log").read_bytes():
-            assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
-            time.sleep(0.2)
+        wait_for_worker_ready(worker, tmp_path / "worker.log", timeout=120)
         out = manage("shell", "-c", UPLOAD_AND_WAIT)
     finally:
-        os.killpg(worker.pid, 15)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, 9)
-            worker.wait()
+        stop_process_group(worker)
         log.close()
     assert "RESULT done" in out and "tiny-vgg16-test" in out, out + (tmp_path / "worker.log").read_text()[-3000:]

@@ -5,14 +5,16 @@ broker) -> an upload through the REST API -> `done` with a real label. No `../sh
 FACEDIAG_VGG16_WEIGHTS: the model and its ImageNet base come from git alone.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support import stop_process_group, wait_for_worker_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -87,19 +89,10 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + 180
-            while b" ready." not in log_path.read_bytes():
-                assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
+            wait_for_worker_ready(worker, log_path)
             out = manage("shell", "-c", UPLOAD_THROUGH_THE_API)
         finally:
-            os.killpg(worker.pid, 15)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, 9)
-                worker.wait()
-    import json
+            stop_process_group(worker)
 
     result = json.loads(out.split("RESULT ", 1)[1])
     worker_log = log_path.read_text(errors="replace")[-3000:]

@@ -412,22 +412,17 @@ def train(
         "face_detection_rate": rates,
         "head_selection": [{"setting": s[1], "heldout_macro_f1": s[0]} for s in selection],
     }
-    metadata = _metadata(
-        name,
-        ds,
-        input_size,
-        base_id,
-        base_weights_path,
-        cal,
-        setting,
-        views,
-        seed,
-        rates,
-        evaluation,
-        trained_layers,
-        fine_tune_epochs,
-        clock,
-    )
+    run = {
+        "input_size": input_size,
+        "base_id": base_id,
+        "base_path": base_weights_path,
+        "views": views,
+        "seed": seed,
+        "trained_layers": trained_layers,
+        "fine_tune_epochs": fine_tune_epochs,
+        "wall_time_s": time.time() - clock.t0,
+    }
+    metadata = _metadata(name, ds, cal, setting, evaluation, run)
     artifact.save(out_dir, shipped, metadata)
     data.write_list(out_dir / "heldout_test.csv", [ds.items[i] for i in test_idx])
     with open(out_dir / "evaluation.json", "w") as f:
@@ -474,44 +469,31 @@ def _git_commit() -> str | None:
         return None
 
 
-def _metadata(
-    name,
-    ds,
-    input_size,
-    base_id,
-    base_path,
-    cal,
-    setting,
-    views,
-    seed,
-    rates,
-    evaluation,
-    trained_layers,
-    fine_tune_epochs,
-    clock,
-):
+def _metadata(name, ds: Dataset, cal: dict, setting, evaluation: dict, run: dict) -> dict:
     loso = evaluation["leave_one_source_out"] or {}
     return {
         "name": name,
         "classes": ds.classes,
         "reject_class": data.REJECT_LABEL,
-        "input_size": input_size,
+        "input_size": run["input_size"],
         "preprocessing": "exif+rgb; BlazeFace face crop (15% margin) with the face oval kept, else central crop "
         "(8% border); resize; vgg caffe",
-        "base_weights_id": base_id,
-        "base_weights_file": Path(base_path).name if base_path else "ml/weights/vgg16_imagenet_notop_fp16.npz",
+        "base_weights_id": run["base_id"],
+        "base_weights_file": Path(run["base_path"]).name
+        if run["base_path"]
+        else "ml/weights/vgg16_imagenet_notop_fp16.npz",
         "temperature": cal["temperature"],
         "reject_temperature": cal["reject_temperature"],
         "thresholds": cal["thresholds"],
-        "trained_layers": f"{trained_layers} (float16)",
+        "trained_layers": f"{run['trained_layers']} (float16)",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(),
         "training": {
             "head_setting": {"epochs": setting[0], "dropout": setting[1], "l2": setting[2]},
-            "views": views,
-            "seed": seed,
-            "fine_tune_epochs": fine_tune_epochs,
-            "wall_time_s": round(time.time() - clock.t0, 1),
+            "views": run["views"],
+            "seed": run["seed"],
+            "fine_tune_epochs": run["fine_tune_epochs"],
+            "wall_time_s": round(run["wall_time_s"], 1),
         },
         "data_summary": {
             "n_images": len(ds.items),
@@ -519,7 +501,7 @@ def _metadata(
             "per_source": {
                 f"{s}/{lab}": n for (s, lab), n in sorted(Counter((it.source, it.label) for it in ds.items).items())
             },
-            "face_detection_rate": rates,
+            "face_detection_rate": evaluation["face_detection_rate"],
         },
         "metrics": {
             "heldout_sources": {k: loso.get(k) for k in ("accuracy", "macro_f1", "ece", "n", "abstained")},
