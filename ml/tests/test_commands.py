@@ -66,8 +66,16 @@ def test_train_model_command(tiny_dataset, tmp_path, capsys):
         "--input-size", "32",
         "--views", "1",
         "--out", str(out),
+        "--cache-dir", str(tmp_path / "cache"),
     )
     assert (out / "model.npz").exists() and (out / "metadata.json").exists()
     text = capsys.readouterr().out
     assert "leave-one-source-out" in text and "held out src0" in text and "caching VGG16 features" in text
     assert "== leave one source out ==" in text and "artifact written" in text
+    # a second run on the same images reads the features back instead of recomputing them
+    again = tmp_path / "cmd-model-2"
+    call_command("train_model", "--data", str(data), "--negatives", str(negatives), "--input-size", "32",
+                 "--views", "1", "--out", str(again), "--cache-dir", str(tmp_path / "cache"))
+    text = capsys.readouterr().out
+    assert "VGG16 features read from" in text and "caching VGG16 features" not in text
+    assert (again / "model.npz").exists()

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--fine-tune-epochs", type=int, default=0, help="also fine-tune VGG16 block 5 (slow)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--cache-dir",
+            default=str(Path(settings.BASE_DIR) / "ml" / ".cache"),
+            help="where the VGG16 features of a run are kept for the next one (default: ml/.cache)",
+        )
+        parser.add_argument(
             "--base-weights",
             help="VGG16 notop base, .h5 or our float16 .npz (default: settings.VGG16_TRAINING_WEIGHTS_PATH)",
         )
@@ -52,7 +57,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 seed=opts["seed"],
                 fine_tune_epochs=opts["fine_tune_epochs"],
-                cache_dir=Path(settings.BASE_DIR) / "ml" / ".cache",
+                cache_dir=opts["cache_dir"],
                 log=log,
             )
         except (ValueError, FileNotFoundError) as exc:
