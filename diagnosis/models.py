@@ -82,10 +82,6 @@ class Scan(models.Model):
         return f"Scan {self.id} ({self.status})"
 
     @property
-    def is_finished(self):
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
     def reason_text(self):
         from ml.core.decision import REASONS
 

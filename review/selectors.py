@@ -93,19 +93,6 @@ def review_of(scan):
         return None
 
 
-def review_summary(scan) -> dict | None:
-    """What the owner may see of a review (for the API): label, display label, date. Never the reviewer."""
-    review = review_of(scan)
-    if review is None:
-        return None
-    return {
-        "label": review.label,
-        "label_display": review.get_label_display(),
-        "reviewed_at": review.created_at.isoformat(),
-        "model_label": review.model_label,
-    }
-
-
 # --- agreement ---------------------------------------------------------------------------------------------
 
 

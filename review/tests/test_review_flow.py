@@ -77,19 +77,6 @@ def test_owner_sees_reviewer_label_beside_model_label(reviewer_client, client, u
     assert "private note" not in html and "dr.who" not in html
 
 
-def test_review_summary_for_the_api(reviewer, make_scan):
-    from review import selectors, services
-
-    scan = make_scan(label="acne")
-    assert selectors.review_summary(scan) is None
-    services.review_scan(scan=scan, reviewer=reviewer, label="healthy", comment="secret")
-    scan.refresh_from_db()
-    summary = selectors.review_summary(scan)
-    assert summary["label"] == "healthy" and summary["label_display"] == "Healthy"
-    assert summary["model_label"] == "acne" and summary["reviewed_at"]
-    assert "secret" not in str(summary) and reviewer.email not in str(summary)
-
-
 def test_clear_a_queue_of_twenty(reviewer_client, make_scan):
     for i in range(20):
         make_scan(label=["acne", "eczema", "healthy", "rosacea", "uncertain"][i % 5], top=0.3 + i / 50)
