@@ -32,6 +32,8 @@ from .inference import FeatureExtractor
 from .model import HEAD_LAYERS, build_head, build_top, conv_names, get_trained_weights, load_base_weights
 from .preprocess import InvalidImage, preprocess
 
+#: The top condition must be this far ahead of the second to be a verdict (probability points).
+MIN_MARGIN = 0.1
 #: Head settings compared on held-out sources: (epochs, dropout, L2 weight decay).
 HEAD_GRID = ((12, 0.4, 1e-4), (30, 0.5, 1e-3))
 
@@ -241,10 +243,12 @@ def fit_calibration(ds: Dataset, logits) -> dict:
         thresholds["min_skin_ratio_no_face"] = float(
             np.clip(np.quantile(noface_skin, 0.01), 0.05, decision.MIN_SKIN_RATIO_NO_FACE)
         )
-    # uncertain: the top-probability floor and margin with the best held-out macro-F1 on skin photos
-    best = (-1.0, 0.4, 0.0)
+    # uncertain: the top-probability floor and margin with the best held-out macro-F1 on skin photos. The
+    # margin is at least MIN_MARGIN whatever the score says: "Eczema 50% / Acne 48%" is not a verdict, and
+    # macro-F1 alone (an abstention counts as a miss) would always prefer to guess.
+    best = (-1.0, 0.4, MIN_MARGIN)
     for floor in np.arange(0.35, 0.81, 0.05):
-        for margin in (0.0, 0.1, 0.2):
+        for margin in (MIN_MARGIN, 0.15, 0.2):
             t = {**thresholds, "uncertain": float(floor), "margin": margin}
             preds = decide_all(ds, cond, reject, t, only=skin)
             f1 = metrics.summarize([ds.classes[k] for k in ds.y[skin]], preds, ds.classes)["macro_f1"]

@@ -81,6 +81,7 @@ def test_calibration_is_fitted_so_few_non_skin_photos_pass():
     cond, reject = calibration.split_scores(logits, 4, cal["temperature"], cal["reject_temperature"])
     assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.031  # at most 3% of non-skin get through
     assert 0.35 <= cal["thresholds"]["uncertain"] <= 0.8
+    assert cal["thresholds"]["margin"] >= train.MIN_MARGIN  # a near tie is never a verdict
 
 
 def test_fine_tuning_block5_stores_it_in_the_artifact(tiny_dataset, tmp_path):
