@@ -31,6 +31,7 @@ def main(argv=None):
     ap.add_argument("--sources", default="", help="comma-separated; default: every source in the held-out list")
     args = ap.parse_args(argv)
 
+    import cv2
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,8 +62,8 @@ def main(argv=None):
             if c >= len(row):
                 continue
             it = row[c]
-            ax.imshow(predictor.heatmap(it.path))
-            p = predictor.predict(it.path, with_heatmap=False)
+            p = predictor.predict(it.path, with_heatmap=True)  # one pass gives the label and the overlay
+            ax.imshow(cv2.imdecode(np.frombuffer(p.heatmap_jpeg, np.uint8), cv2.IMREAD_COLOR)[..., ::-1])
             ax.set_title(f"{it.label} -> {p.label}", fontsize=8, color="black" if p.label == it.label else "firebrick")
         axes[r][0].text(-0.08, 0.5, src[:18], transform=axes[r][0].transAxes, rotation=90, va="center", ha="right",
                         fontsize=8)

@@ -1,4 +1,4 @@
-"""Temperature scaling, the "uncertain" threshold and the out-of-distribution score."""
+"""Temperature scaling and splitting the head's scores into conditions and the reject probability."""
 
 from __future__ import annotations
 
@@ -47,49 +47,3 @@ def fit_temperature(logits, y, lo: float = 0.05, hi: float = 20.0, iters: int = 
             d = a + g * (b - a)
             fd = nll(logits, y, np.exp(d))
     return float(np.exp((a + b) / 2))
-
-
-def choose_uncertain_threshold(
-    probs, y, target_accuracy: float = 0.95, min_coverage: float = 0.85, floor: float = 0.5, ceiling: float = 0.9
-) -> float:
-    """Smallest top-probability threshold whose kept predictions reach ``target_accuracy``.
-
-    It never abstains on more than ``1 - min_coverage`` of the validation data and stays
-    within [floor, ceiling]. Below the threshold the result is "uncertain".
-    """
-    probs = np.asarray(probs)
-    y = np.asarray(y)
-    top = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    best = floor
-    for t in np.round(np.arange(floor, ceiling + 1e-9, 0.01), 2):
-        keep = top >= t
-        coverage = keep.mean()
-        if coverage < min_coverage:
-            break
-        best = float(t)
-        if keep.any() and correct[keep].mean() >= target_accuracy:
-            break
-    return float(best)
-
-
-def class_centroids(features, y, n_classes: int) -> np.ndarray:
-    f = _l2(features)
-    return np.stack(
-        [
-            f[np.asarray(y) == k].mean(axis=0) if np.any(np.asarray(y) == k) else np.zeros(f.shape[1])
-            for k in range(n_classes)
-        ]
-    )
-
-
-def ood_score(features, centroids) -> np.ndarray:
-    """Cosine distance of the L2-normalised penultimate features to the nearest class centroid."""
-    f = _l2(features)
-    c = _l2(np.asarray(centroids))
-    return 1.0 - (f @ c.T).max(axis=1)
-
-
-def _l2(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

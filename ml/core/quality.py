@@ -47,11 +47,7 @@ SKIN_SIDE = 32
 
 def skin_ratio(rgb: np.ndarray) -> float:
     """Fraction of (area-averaged) pixels inside the YCrCb skin range."""
-    small = cv2.resize(rgb, (SKIN_SIDE, SKIN_SIDE), interpolation=cv2.INTER_AREA)
-    ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb)
-    cr, cb = ycc[..., 1], ycc[..., 2]
-    mask = (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
-    return float(mask.mean())
+    return float(skin_mask(cv2.resize(rgb, (SKIN_SIDE, SKIN_SIDE), interpolation=cv2.INTER_AREA)).mean())
 
 
 def quality_flags(region_rgb: np.ndarray, face_found: bool) -> dict[str, bool]:

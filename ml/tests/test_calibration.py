@@ -22,17 +22,6 @@ def test_softmax_with_temperature():
     assert p.sum() == pytest.approx(1.0)
 
 
-def test_uncertain_threshold_selection():
-    # correct predictions are confident, wrong ones are not
-    probs = np.array([[0.95, 0.05]] * 80 + [[0.55, 0.45]] * 20)
-    y = np.array([0] * 80 + [1] * 20)
-    t = calibration.choose_uncertain_threshold(probs, y, target_accuracy=0.95, min_coverage=0.5)
-    assert 0.55 < t <= 0.95
-    # coverage cap: never abstains on more than 1 - min_coverage
-    t2 = calibration.choose_uncertain_threshold(probs, y, target_accuracy=0.99, min_coverage=0.9)
-    assert t2 <= 0.55
-
-
 def _sig(face, skin, std=40.0, lap=300.0, no_colour=False):
     return {"face_found": face, "skin_ratio": skin, "gray_std": std, "laplacian_var": lap, "no_colour": no_colour}
 
