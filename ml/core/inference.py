@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,11 @@ import numpy as np
 from . import artifact, calibration, decision, gradcam
 from .model import build_top, build_trunk, load_base_weights, set_trained_weights
 from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
+
+logger = logging.getLogger(__name__)
+
+#: The network runtimes a Predictor can use; the first available one is the default.
+RUNTIMES = ("openvino", "tensorflow")
 
 
 def bf16_supported() -> bool:
@@ -25,6 +31,21 @@ def bf16_supported() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def choose_runtime(requested: str | None = None) -> str:
+    """The network runtime: ``requested``, else ``FACEDIAG_INFERENCE_RUNTIME``, else OpenVINO where it is
+    installed. OpenVINO asked for but not importable falls back to TensorFlow (with a warning)."""
+    from . import openvino_net
+
+    name = (requested or os.environ.get("FACEDIAG_INFERENCE_RUNTIME", "") or RUNTIMES[0]).strip().lower()
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown inference runtime {name!r}; choose one of {', '.join(RUNTIMES)}")
+    if name == "openvino" and not openvino_net.available():
+        if requested or os.environ.get("FACEDIAG_INFERENCE_RUNTIME"):
+            logger.warning("OpenVINO is not installed: inference runs on TensorFlow")
+        return "tensorflow"
+    return name
 
 
 class FeatureExtractor:
@@ -78,9 +99,14 @@ class Predictor:
     ``base_weights_path`` None means the float16 base committed with the repository.
     """
 
-    def __init__(self, artifact_dir, base_weights_path=None, fast: bool = True, strict_base: bool = True):
-        import tensorflow as tf
-
+    def __init__(
+        self,
+        artifact_dir,
+        base_weights_path=None,
+        fast: bool = True,
+        strict_base: bool = True,
+        runtime: str | None = None,
+    ):
         self.artifact_dir = Path(artifact_dir)
         self.metadata, trained, _extra = artifact.load(self.artifact_dir)
         meta = self.metadata
@@ -100,13 +126,46 @@ class Predictor:
             raise artifact.ArtifactError(
                 f"base weights {base_id[:12]} do not match the artifact's {str(expected)[:12]}"
             )
-        self.extractor = FeatureExtractor(self.input_size, base, fast=fast)
-        n_out = len(self.classes) + (1 if self.reject_class else 0)
-        self.top = build_top(self.input_size, n_out, base)
-        set_trained_weights(self.top, trained)
-        self._w1 = self.top.get_layer("head_dense").get_weights()[0].astype(np.float64)
-        self._w2 = self.top.get_layer("head_logits").get_weights()[0].astype(np.float64)
-        top = self.top
+        self._base, self._trained, self._fast = base, trained, fast
+        self._n_out = len(self.classes) + (1 if self.reject_class else 0)
+        # the head kernels of the closed-form heatmap, straight from the artifact (float32 as Keras holds them)
+        self._w1 = np.asarray(trained["head_dense/kernel"], np.float32).astype(np.float64)
+        self._w2 = np.asarray(trained["head_logits/kernel"], np.float32).astype(np.float64)
+        self._extractor = self._top = self._run_top = None
+        self.runtime = choose_runtime(runtime)
+        if self.runtime == "openvino":
+            from . import openvino_net
+
+            self.net = openvino_net.OpenVINONet(
+                openvino_net.build_model(self.input_size, base, trained, self._n_out),
+                precision=None if fast else "f32",
+            )
+            self.precision = self.net.dtype
+        else:
+            self.net = None
+            self.precision = self.extractor.dtype + " blocks 1-4, float32 block 5 and head"
+            self._build_top()
+
+    # -- the TensorFlow pieces (the TensorFlow runtime, training, the Grad-CAM reference) --------
+    @property
+    def extractor(self) -> FeatureExtractor:
+        """VGG16 blocks 1-4 on TensorFlow (built on first use)."""
+        if self._extractor is None:
+            self._extractor = FeatureExtractor(self.input_size, self._base, fast=self._fast)
+        return self._extractor
+
+    @property
+    def top(self):
+        """Block 5 and the head as a Keras model (built on first use)."""
+        if self._top is None:
+            self._build_top()
+        return self._top
+
+    def _build_top(self):
+        import tensorflow as tf
+
+        top = build_top(self.input_size, self._n_out, self._base)
+        set_trained_weights(top, self._trained)
         hw = self.input_size // 16
 
         @tf.function(
@@ -115,11 +174,21 @@ class Predictor:
         def run_top(f):
             return top(f, training=False)
 
-        self._run_top = run_top
+        self._top, self._run_top = top, run_top
 
     # -- core steps -------------------------------------------------------------------------
+    def network(self, crops_uint8: np.ndarray):
+        """uint8 RGB crops (N, S, S, 3) -> (block5_conv3 maps, penultimate activations, logits) as numpy,
+        on the chosen runtime."""
+        if self.net is not None:
+            conv, pen, logits = self.net(crops_uint8)
+            return conv, pen, logits.astype(np.float64)
+        return self.forward(self.extractor(crops_uint8))
+
     def forward(self, features: np.ndarray):
-        """block4 features -> (block5_conv3 maps, penultimate activations, logits) as numpy."""
+        """block4 features -> (block5_conv3 maps, penultimate activations, logits) as numpy (TensorFlow)."""
+        if self._run_top is None:
+            self._build_top()
         conv, pen, logits = self._run_top(features.astype(np.float32))
         return conv.numpy(), pen.numpy(), logits.numpy().astype(np.float64)
 
@@ -181,7 +250,7 @@ class Predictor:
                     pres.append(exc)
             ok = [p for p in pres if isinstance(p, Preprocessed)]
             if ok:
-                conv, pen, logits = self.forward(self.extractor(np.stack([p.crop for p in ok])))
+                conv, pen, logits = self.network(np.stack([p.crop for p in ok]))
                 probs, reject = calibration.split_scores(
                     logits, len(self.classes), self.temperature, self.reject_temperature
                 )
@@ -199,6 +268,6 @@ class Predictor:
     def heatmap(self, image) -> np.ndarray:
         """Class activation overlay (uint8 RGB) for the top condition."""
         pre = self.preprocess(image)
-        conv, pen, logits = self.forward(self.extractor(pre.crop[None]))
+        conv, pen, logits = self.network(pre.crop[None])
         top_i = int(np.argmax(logits[0, : len(self.classes)]))
         return gradcam.overlay(pre.crop, gradcam.cam_from_head(conv[0], pen[0], self._w1, self._w2, top_i))

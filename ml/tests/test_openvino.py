@@ -1,0 +1,99 @@
+"""The OpenVINO runtime computes what the TensorFlow path computes, on the session's tiny real model."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.core import inference, openvino_net
+from ml.core.inference import Predictor
+
+from .conftest import REPO
+from .synth import face_image, skin_image
+
+pytestmark = pytest.mark.skipif(not openvino_net.available(), reason="OpenVINO is not installed")
+
+CONDITIONS = ("acne", "eczema", "healthy", "rosacea")
+
+
+@pytest.fixture(scope="module")
+def both(tiny_artifact):
+    tf = Predictor(tiny_artifact[0], runtime="tensorflow", fast=False)
+    ov32 = Predictor(tiny_artifact[0], runtime="openvino", fast=False)
+    ov = Predictor(tiny_artifact[0], runtime="openvino")
+    return tf, ov32, ov
+
+
+def _crops(size, n=12):
+    return np.stack([skin_image(CONDITIONS[i % 4], size, seed=i) for i in range(n)])
+
+
+def test_float32_outputs_equal_the_tensorflow_path(both):
+    tf, ov32, _ov = both
+    assert (tf.runtime, ov32.runtime, ov32.precision) == ("tensorflow", "openvino", "float32")
+    crops = _crops(tf.input_size)
+    for got, want in zip(ov32.network(crops), tf.network(crops), strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
+
+
+def test_default_precision_keeps_top1_and_labels(both):
+    tf, _ov32, ov = both
+    assert ov.precision == ("bfloat16" if inference.bf16_supported() else "float32")
+    crops = _crops(tf.input_size, 24)
+    _c, _p, want = tf.network(crops)
+    _c, _p, got = ov.network(crops)
+    assert (got.argmax(1) == want.argmax(1)).mean() >= 0.95
+    images = [Image.fromarray(skin_image(c, 96, seed=40 + i)) for i, c in enumerate(CONDITIONS)]
+    images.append(Image.fromarray(face_image(160)))
+    a = tf.predict_many(images, with_heatmap=True)
+    b = ov.predict_many(images, with_heatmap=True)
+    for x, y in zip(a, b, strict=True):
+        assert x.label == y.label
+        assert y.heatmap_jpeg[:2] == b"\xff\xd8"
+        for c in CONDITIONS:
+            assert y.probabilities[c] == pytest.approx(x.probabilities[c], abs=0.03)
+
+
+def test_single_image_and_batch_give_the_same_answer(both):
+    _tf, _ov32, ov = both
+    crops = _crops(ov.input_size, 16)
+    _c, _p, batch = ov.network(crops)  # split across the throughput streams
+    for i in (0, 7, 15):
+        _c, _p, one = ov.network(crops[i : i + 1])  # the latency request
+        np.testing.assert_allclose(one[0], batch[i], atol=1e-2)
+
+
+def test_runtime_setting_and_fallback(monkeypatch, tiny_artifact):
+    monkeypatch.setenv("FACEDIAG_INFERENCE_RUNTIME", "tensorflow")
+    assert inference.choose_runtime() == "tensorflow"
+    assert inference.choose_runtime("openvino") == "openvino"
+    monkeypatch.setenv("FACEDIAG_INFERENCE_RUNTIME", "onnx")
+    with pytest.raises(ValueError, match="unknown inference runtime"):
+        inference.choose_runtime()
+    monkeypatch.delenv("FACEDIAG_INFERENCE_RUNTIME")
+    assert inference.choose_runtime() == "openvino"
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed: import fails
+    assert not openvino_net.available()
+    assert inference.choose_runtime("openvino") == "tensorflow"
+    assert Predictor(tiny_artifact[0]).runtime == "tensorflow"
+
+
+def test_openvino_worker_path_never_imports_tensorflow(tiny_artifact):
+    code = (
+        "import sys\n"
+        "from PIL import Image\n"
+        "from ml.core.inference import Predictor\n"
+        "from ml.tests.synth import face_image\n"
+        f"p = Predictor({str(tiny_artifact[0])!r}, runtime='openvino')\n"
+        "r = p.predict(Image.fromarray(face_image(160)))\n"
+        "assert r.heatmap_jpeg and r.label\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF imported'\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
