@@ -1,17 +1,23 @@
-"""Inference benchmark: plain fp32 Keras ``predict`` on the float32 base vs. FaceDiag's path.
+"""Inference benchmark: every candidate network path side by side, against plain fp32 Keras ``predict``.
 
 Usage: python bench/inference.py [--model ml/artifacts/<name>] [--data DIR] [--list CSV] [--n N]
+                                 [--int8 IR.xml] [--paths a,b,...]
 
-* reference: the whole classifier as one float32 Keras model on Keras' float32 VGG16 file
-  (``../shared/models/vgg16_imagenet_notop.h5`` or ``--weights``), called with ``predict``;
-* ours: the Predictor as the worker runs it, on the float16 base committed in ``ml/weights/``, VGG16
-  blocks 1-4 in bfloat16 where the CPU has it, block 5 and the head in float32, compiled tf.functions.
+Paths (all on the same preprocessed uint8 crops, timings interleaved so machine load hits them alike):
 
-Both get the same preprocessed crops. Agreement (top-1 of the model's outputs, and the final label with
-abstentions) is measured on the whole held-out split (the artifact's ``heldout_test.csv``) unless ``--n``
-limits it. It also times face detection and the heatmap (closed form vs. a Grad-CAM gradient pass).
-The CPU model and its bf16/int8/AMX flags are printed first; the last line reads
-``speedup=<ratio> agreement=<fraction>``.
+* ``keras-fp32``: the whole classifier as one float32 Keras model on Keras' float32 VGG16 file
+  (``../shared/models/vgg16_imagenet_notop.h5`` or ``--weights``), called with ``predict`` (the baseline);
+* ``tf-fp32``: the same model as a compiled tf.function (the agreement reference: same float32 maths);
+* ``tf-bf16``: the Predictor on TensorFlow (blocks 1-4 bfloat16 where the CPU has it, block 5 and head float32);
+* ``ov-fp32`` / ``ov-bf16``: the Predictor's OpenVINO network (``ml/core/openvino_net.py``) in float32 / bf16;
+* ``ov-int8``: an int8 OpenVINO IR made by ``python -m ml.core.openvino_int8`` (``--int8``), when given.
+
+For each: single-image p50/p95 (ms), batch-16 throughput (img/s), its share of the precision's compute
+ceiling on this CPU, top-1 agreement with the float32 reference and final-label agreement (with abstentions)
+on the whole held-out split (the artifact's ``heldout_test.csv``; ``--n`` limits it), and the held-out
+accuracy / macro-F1 of the final labels. Every figure line carries the CPU model, its bf16/int8/AMX flags and
+the load average. The last line reads ``speedup=<keras-fp32 p50 / shipped p50> agreement=<shipped top-1>``.
+The scan stages (decode, face, quality, network, heatmap, write) are in ``bench/scan_stages.py``.
 """
 
 from __future__ import annotations
@@ -29,8 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+#: Compute ceilings of VGG16 at 224 px (15.35 GMAC per image) on the 2-core AMD EPYC Zen 4 (AVX-512 on
+#: 256-bit units: 16 fp32 / 32 bf16 (VDPBF16PS) / 64 int8 (VNNI) MAC per cycle and core) this bench was
+#: written on (issue 13). Scaled by the thread count for other core counts; ``--ceilings`` overrides.
+CEILING_MS_2_THREADS = {"fp32": 140.0, "bf16": 68.0, "int8": 35.0}
 
-def cpu_summary() -> str:
+
+def cpu_flags() -> tuple[str, set]:
     model, flags = platform.processor() or "unknown", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -40,9 +51,36 @@ def cpu_summary() -> str:
                 flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    return model, flags
+
+
+def cpu_summary() -> str:
+    model, flags = cpu_flags()
     wanted = ("avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
     have = " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
     return f"cpu: {model}; {os.cpu_count()} threads; {have}"
+
+
+def cpu_tag() -> str:
+    """Short CPU + flags + load tag printed beside every figure."""
+    model, flags = cpu_flags()
+    on = [f for f in ("avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags] or ["no bf16/int8 ISA"]
+    if not any(f.startswith("amx") for f in flags):
+        on.append("no AMX")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"[{model}, {os.cpu_count()} thr, {'+'.join(on)}; load {load}]"
+
+
+def vgg16_gmac(size: int = 224) -> float:
+    from ml.core.model import VGG_BLOCKS
+
+    total, cin = 0, 3
+    for cout, n in VGG_BLOCKS:
+        for _ in range(n):
+            total += size * size * 9 * cin * cout
+            cin = cout
+        size //= 2
+    return total / 1e9
 
 
 def _p(ts, q):
@@ -60,30 +98,67 @@ def main(argv=None):
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
     ap.add_argument("--list", default=None, help="CSV with a path column (default: the model's heldout_test.csv)")
     ap.add_argument("--n", type=int, default=0, help="limit the agreement check to N images (0: all)")
-    ap.add_argument("--runs", type=int, default=30, help="single-image timing runs per path")
-    ap.add_argument("--batches", type=int, default=5, help="batch-16 timing runs per path")
+    ap.add_argument("--runs", type=int, default=10, help="single-image timing runs per path and round")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
+    ap.add_argument("--batches", type=int, default=2, help="batch-16 runs per path and round")
+    ap.add_argument("--int8", default=None, help="an int8 OpenVINO IR (.xml) from ml.core.openvino_int8")
+    ap.add_argument("--paths", default="", help="comma-separated subset of the paths (default: all)")
+    ap.add_argument("--ceilings", default="", help="fp32,bf16,int8 ceilings in ms (default: this CPU's)")
     args = ap.parse_args(argv)
 
     import tensorflow as tf
 
-    from ml.core import artifact, calibration, data, decision, faces, gradcam
-    from ml.core.inference import Predictor
+    from ml.core import artifact, calibration, data, decision, metrics, openvino_net
+    from ml.core.inference import Predictor, choose_runtime
     from ml.core.model import build_full_model, load_base_weights
-    from ml.core.preprocess import load_rgb, preprocess, vgg_input
+    from ml.core.preprocess import preprocess, vgg_input
 
     print(cpu_summary())
     model_dir = Path(args.model)
-    pred = Predictor(model_dir)  # the committed float16 base, as the worker runs it
-    size, n_cond = pred.input_size, len(pred.classes)
-    _meta, trained, _extra = artifact.load(model_dir)
+    meta, trained, _extra = artifact.load(model_dir)
+    classes = list(meta["classes"])
+    n_cond, size = len(classes), int(meta["input_size"])
+    n_out = n_cond + (1 if meta.get("reject_class") else 0)
     ref_weights = args.weights if Path(args.weights).exists() else None
     base32, _id = load_base_weights(ref_weights)
-    print(
-        f"model {model_dir.name}; reference base: {ref_weights or 'the committed float16 file (no float32 file)'};"
-        f" our trunk dtype {pred.extractor.dtype}"
-    )
-    ref = build_full_model(size, n_cond + (1 if pred.reject_class else 0), base32, trained, dtype="float32")
+    ref = build_full_model(size, n_out, base32, trained, dtype="float32")
+    ref_fn = tf.function(lambda x: ref(x, training=False), reduce_retracing=True, autograph=False)
+    shipped = choose_runtime()
+    print(f"model {model_dir.name}; reference base: {ref_weights or 'the committed float16 file'}")
 
+    paths: dict[str, tuple[str, object]] = {}  # name -> (precision, fn(uint8 crops) -> logits)
+    paths["keras-fp32"] = ("fp32", lambda b: ref.predict(vgg_input(b), verbose=0, batch_size=16))
+    paths["tf-fp32"] = ("fp32", lambda b: ref_fn(tf.constant(vgg_input(b))).numpy())
+    tf_pred = Predictor(model_dir, runtime="tensorflow")
+    paths["tf-bf16"] = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", lambda b: tf_pred.network(b)[2])
+    if openvino_net.available():
+        base16, _ = load_base_weights(None)
+        for name, prec in (("ov-fp32", "f32"), ("ov-bf16", None)):
+            net = openvino_net.OpenVINONet(openvino_net.build_model(size, base16, trained, n_out), precision=prec)
+            paths[name] = ("bf16" if net.dtype == "bfloat16" else "fp32", (lambda n: lambda b: n(b)[2])(net))
+        if args.int8:
+            import openvino as ov
+
+            net8 = openvino_net.OpenVINONet(ov.Core().read_model(args.int8), precision="int8")
+            paths["ov-int8"] = ("int8", lambda b: net8(b)[2])
+    if args.paths:
+        keep = set(args.paths.split(",")) | {"keras-fp32", "tf-fp32"}
+        paths = {k: v for k, v in paths.items() if k in keep}
+    shipped_path = {"tensorflow": "tf-bf16", "openvino": "ov-bf16"}[shipped]
+    if shipped_path not in paths:
+        shipped_path = "tf-bf16"
+    print(f"shipped path (FACEDIAG_INFERENCE_RUNTIME / default): {shipped} -> {shipped_path}")
+
+    threads = os.cpu_count() or 2
+    ceiling = {k: v * 2 / threads for k, v in CEILING_MS_2_THREADS.items()}
+    if args.ceilings:
+        ceiling = dict(zip(("fp32", "bf16", "int8"), map(float, args.ceilings.split(",")), strict=True))
+    print(
+        f"VGG16 at {size} px: {vgg16_gmac(size):.2f} GMAC/image; ceilings on this CPU: "
+        + ", ".join(f"{k} {v:.0f} ms" for k, v in ceiling.items())
+    )
+
+    # the held-out split
     data_dirs = args.data or [str(ROOT.parent / "shared/data/skin4")]
     negatives = [d for d in (args.data or [str(ROOT.parent / "shared/data/nonface")]) if "nonface" in d]
     items = []
@@ -104,106 +179,83 @@ def main(argv=None):
     crops = np.stack([p.crop for p in pres])
     print(f"{len(crops)} held-out images")
 
-    def ours(batch):
-        return pred.forward(pred.extractor(batch))[2]
-
-    def plain(batch):
-        return ref.predict(vgg_input(batch), verbose=0, batch_size=16)
-
-    ref_fn = tf.function(lambda x: ref(x, training=False), reduce_retracing=True, autograph=False)
-
-    def fp32_compiled(batch):
-        return ref_fn(tf.constant(vgg_input(batch))).numpy()
-
-    for fn in (ours, plain, fp32_compiled):
+    # timing: warm-up, then interleaved rounds
+    for _name, (_prec, fn) in paths.items():
         fn(crops[:1])
         fn(crops[:16])
+    single = {k: [] for k in paths}
+    thr = {k: [] for k in paths}
+    loads = []
+    for r in range(args.rounds):
+        for name, (_prec, fn) in paths.items():
+            for i in range(args.runs):
+                t = time.perf_counter()
+                fn(crops[(r * args.runs + i) % len(crops)][None])
+                single[name].append(time.perf_counter() - t)
+            for i in range(args.batches):
+                idx = [((r * args.batches + i) * 16 + j) % len(crops) for j in range(16)]
+                t = time.perf_counter()
+                fn(crops[idx])
+                thr[name].append(16 / (time.perf_counter() - t))
+        loads.append(os.getloadavg()[0])
+    print(f"load average (1 min) over the timing rounds: {' '.join(f'{x:.2f}' for x in loads)}")
 
-    def single(fn):
-        ts = []
-        for i in range(args.runs):
-            t = time.perf_counter()
-            fn(crops[i % len(crops)][None])
-            ts.append(time.perf_counter() - t)
-        return ts
+    # agreement on the held-out split, and held-out metrics of the final labels
+    def all_logits(fn):
+        return np.concatenate([fn(crops[s : s + 16]) for s in range(0, len(crops), 16)]).astype(np.float64)
 
-    def batch16(fn):
-        t0 = time.perf_counter()
-        for i in range(args.batches):
-            fn(crops[[(i * 16 + j) % len(crops) for j in range(16)]])
-        return 16 * args.batches / (time.perf_counter() - t0)
-
-    ts = {"plain": [], "ours": [], "comp": []}
-    for _ in range(2):  # interleaved so machine load affects every path alike
-        ts["plain"] += single(plain)
-        ts["ours"] += single(ours)
-        ts["comp"] += single(fp32_compiled)
-    thr = {"plain": batch16(plain), "ours": batch16(ours), "comp": batch16(fp32_compiled)}
-
-    # agreement on the whole held-out split: raw top-1 and the final decision
-    logits_ref = np.concatenate([plain(crops[s : s + 16]) for s in range(0, len(crops), 16)]).astype(np.float64)
-    logits_ours = np.concatenate([ours(crops[s : s + 16]) for s in range(0, len(crops), 16)]).astype(np.float64)
-    top1 = float((logits_ref.argmax(1) == logits_ours.argmax(1)).mean())
+    temperature, reject_t = float(meta["temperature"]), float(meta.get("reject_temperature", 1.0))
+    thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
+    sig = [decision.signals(p) for p in pres]
 
     def labels(logits):
-        cond, reject = calibration.split_scores(logits, n_cond, pred.temperature, pred.reject_temperature)
+        cond, reject = calibration.split_scores(logits, n_cond, temperature, reject_t)
         return [
-            decision.decide(list(cond[i]), pred.classes, decision.signals(pres[i]), float(reject[i]), pred.thresholds)[
-                0
-            ]
-            for i in range(len(pres))
+            decision.decide(list(cond[i]), classes, sig[i], float(reject[i]), thresholds)[0] for i in range(len(sig))
         ]
 
-    final = float(np.mean([a == b for a, b in zip(labels(logits_ref), labels(logits_ours), strict=True)]))
+    skin = [i for i, it in enumerate(items) if it.label in classes]
+    neg = [i for i, it in enumerate(items) if it.label not in classes]
 
-    # stages: face detection, closed-form heatmap vs. gradient Grad-CAM, one scan end to end
-    rgbs = [load_rgb(it.path) for it in items[:40]]
-    t_face = []
-    for rgb in rgbs:
-        t = time.perf_counter()
-        faces.detect_face(rgb)
-        t_face.append(time.perf_counter() - t)
-    feats = pred.extractor(crops[:10])
-    conv, pen, logits = pred.forward(feats)
-    w1 = pred.top.get_layer("head_dense").get_weights()[0]
-    w2 = pred.top.get_layer("head_logits").get_weights()[0]
-    t_closed, t_grad, diff = [], [], 0.0
-    for i in range(len(feats)):
-        c = int(np.argmax(logits[i, :n_cond]))
-        t = time.perf_counter()
-        a = gradcam.cam_from_head(conv[i], pen[i], w1, w2, c)
-        t_closed.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        b = gradcam.gradcam(pred.top, feats[i], c)
-        t_grad.append(time.perf_counter() - t)
-        diff = max(diff, float(np.abs(a - b).max()))
-    e2e = []
-    for it in items[:20]:
-        t = time.perf_counter()
-        pred.predict(it.path, with_heatmap=True)
-        e2e.append(time.perf_counter() - t)
+    def heldout_metrics(final):
+        m = metrics.summarize([items[i].label for i in skin], [final[i] for i in skin], classes)
+        rejected = np.mean([final[i] in ("no_skin", "uncertain") for i in neg]) if neg else float("nan")
+        return m["accuracy"], m["macro_f1"], m["abstained"], rejected
 
-    speedup = _p(ts["plain"], 50) / _p(ts["ours"], 50)
-    for name, key in (("fp32 keras predict", "plain"), ("facediag path", "ours"), ("fp32 tf.function", "comp")):
+    ref_logits = all_logits(paths["tf-fp32"][1])
+    ref_final = labels(ref_logits)
+    sub = crops[:32]
+    keras_check = float(np.abs(paths["keras-fp32"][1](sub) - ref_fn(tf.constant(vgg_input(sub))).numpy()).max())
+    results = {}
+    for name, (_prec, fn) in paths.items():
+        if name == "keras-fp32":
+            lg, final = ref_logits, ref_final  # same float32 maths (checked on 32 images below)
+        else:
+            lg = ref_logits if name == "tf-fp32" else all_logits(fn)
+            final = labels(lg)
+        top1 = float((lg.argmax(1) == ref_logits.argmax(1)).mean())
+        agree = float(np.mean([a == b for a, b in zip(final, ref_final, strict=True)]))
+        results[name] = (top1, agree, heldout_metrics(final))
+
+    base_p50 = _p(single["keras-fp32"], 50)
+    print(f"keras predict vs tf.function (float32) max |logit difference| on 32 images: {keras_check:.1e}")
+    print(
+        f"{'path':11s} {'prec':5s} {'single p50':>10s} {'p95':>7s} {'batch16':>9s} {'ceiling':>8s} {'speedup':>7s} "
+        f"{'top-1':>6s} {'final':>6s} {'acc':>6s} {'mF1':>6s} {'neg rej':>7s}"
+    )
+    for name, (prec, _fn) in paths.items():
+        p50 = _p(single[name], 50)
+        top1, agree, (acc, mf1, _abst, rej) = results[name]
         print(
-            f"{name:19s}: single p50 {_p(ts[key], 50):7.1f} ms  p95 {_p(ts[key], 95):7.1f} ms  "
-            f"batch-16 {thr[key]:6.1f} img/s"
+            f"{name:11s} {prec:5s} {p50:8.1f}ms {_p(single[name], 95):5.0f}ms {np.median(thr[name]):5.1f}img/s "
+            f"{100 * ceiling[prec] / p50:6.0f}% {base_p50 / p50:6.2f}x {top1:6.4f} {agree:6.4f} {acc:6.4f} "
+            f"{mf1:6.4f} {rej:7.4f} {cpu_tag()}"
         )
-    print(f"bf16 gain over compiled fp32: {_p(ts['comp'], 50) / _p(ts['ours'], 50):.2f}x")
-    print(f"face detection (BlazeFace, OpenCV DNN): p50 {_p(t_face, 50):.1f} ms  p95 {_p(t_face, 95):.1f} ms")
-    print(
-        f"heatmap: closed form p50 {_p(t_closed, 50):.2f} ms vs Grad-CAM gradient pass p50 {_p(t_grad, 50):.1f} ms"
-        f" (max difference {diff:.1e})"
-    )
-    print(
-        f"one scan end to end (decode, face, quality, network, heatmap): p50 {_p(e2e, 50):.1f} ms "
-        f"p95 {_p(e2e, 95):.1f} ms"
-    )
-    print(
-        f"agreement with the float32 reference on {len(crops)} held-out images: top-1 {top1:.4f}, "
-        f"final label {final:.4f}"
-    )
-    print(f"speedup={speedup:.2f} agreement={top1:.4f}")
+    for name in paths:
+        print(f"  {name}: abstentions on the skin images {results[name][2][2]}")
+    top1 = results[shipped_path][0]
+    print(f"shipped: {shipped_path}")
+    print(f"speedup={base_p50 / _p(single[shipped_path], 50):.2f} agreement={top1:.4f}")
 
 
 if __name__ == "__main__":
