@@ -1,0 +1,138 @@
+"""One scan end to end in the worker, stage by stage: read, decode, face detection, crop + quality,
+network, decision, heatmap (closed form + overlay + JPEG), write.
+
+Usage: python bench/scan_stages.py [--model ml/artifacts/<name>] [--n 40] [--runtimes openvino,tensorflow]
+
+Each photo of the held-out split (the first ``--n``, spread over the classes and the non-face images) goes
+through the stages one after the other, as ``Predictor.predict(bytes, with_heatmap=True)`` runs them, then the
+heatmap JPEG is written to a temporary directory (the local media storage's work; the database update is
+not part of it). The end-to-end time is measured separately around ``read -> predict -> write`` for each
+runtime, interleaved photo by photo so machine load hits them alike. Prints per-stage p50/p95, end-to-end
+p50/p95, the CPU model with its bf16/int8/AMX flags and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+
+STAGES = ("read", "decode", "face", "crop+quality", "network", "decision", "heatmap", "write")
+
+
+def _p(ts, q):
+    return float(np.percentile(np.array(ts) * 1000, q))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v2"))
+    ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
+    ap.add_argument("--n", type=int, default=40, help="photos")
+    ap.add_argument("--runtimes", default="openvino,tensorflow")
+    args = ap.parse_args(argv)
+
+    from inference import cpu_summary, cpu_tag
+
+    from ml.core import calibration, data, decision, faces, gradcam
+    from ml.core.inference import Predictor, choose_runtime
+    from ml.core.preprocess import load_rgb, preprocess
+
+    print(cpu_summary())
+    model_dir = Path(args.model)
+    runtimes = [r for r in args.runtimes.split(",") if r]
+    preds = {}
+    for r in runtimes:
+        p = Predictor(model_dir, runtime=r)
+        if p.runtime != r:
+            print(f"{r}: not available (got {p.runtime}); skipped")
+            continue
+        preds[r] = p
+    names = ", ".join(f"{r} ({p.precision})" for r, p in preds.items())
+    print(f"runtimes: {names}; shipped: {choose_runtime()}")
+
+    dirs = args.data or [str(ROOT.parent / "shared/data/skin4"), str(ROOT.parent / "shared/data/nonface")]
+    items = []
+    for d in dirs:
+        if Path(d).is_dir():
+            items += data.collect_negatives(d) if "nonface" in d else data.collect(d)
+    held = model_dir / "heldout_test.csv"
+    if held.exists():
+        items = data.filter_items(items, held) or items
+    if not items:
+        sys.exit("no images: pass --data")
+    items = [items[i] for i in np.random.default_rng(0).choice(len(items), min(args.n, len(items)), replace=False)]
+    out_dir = Path(tempfile.mkdtemp(prefix="scan_stages_"))
+
+    def write(name, blob):
+        path = out_dir / name
+        with open(path, "wb") as f:
+            f.write(blob)
+
+    for p in preds.values():  # warm-up
+        p.predict(Path(items[0].path).read_bytes(), with_heatmap=True)
+
+    stages = {r: {s: [] for s in STAGES} for r in preds}
+    e2e = {r: [] for r in preds}
+    for k, it in enumerate(items):
+        for r, pred in preds.items():
+            st = stages[r]
+            t0 = time.perf_counter()
+            blob = Path(it.path).read_bytes()
+            t1 = time.perf_counter()
+            rgb = load_rgb(blob)
+            t2 = time.perf_counter()
+            faces.detect_face(rgb)
+            t3 = time.perf_counter()
+            pre = preprocess(rgb, size=pred.input_size)  # detects again: crop+quality is the difference
+            t4 = time.perf_counter()
+            conv, pen, logits = pred.network(pre.crop[None])
+            t5 = time.perf_counter()
+            n_cond = len(pred.classes)
+            probs, reject = calibration.split_scores(logits, n_cond, pred.temperature, pred.reject_temperature)
+            decision.decide(list(probs[0]), pred.classes, decision.signals(pre), float(reject[0]), pred.thresholds)
+            t6 = time.perf_counter()
+            top = int(np.argmax(probs[0]))
+            cam = gradcam.cam_from_head(conv[0], pen[0], pred._w1, pred._w2, top)
+            jpeg = gradcam.to_jpeg(gradcam.overlay(pre.crop, cam))
+            t7 = time.perf_counter()
+            write(f"{r}-{k}.jpg", jpeg)
+            t8 = time.perf_counter()
+            face_t = t3 - t2
+            spans = (t1 - t0, t2 - t1, face_t, (t4 - t3) - face_t, t5 - t4, t6 - t5, t7 - t6, t8 - t7)
+            for s, d in zip(STAGES, spans, strict=True):
+                st[s].append(d)
+            # the whole scan as the worker runs it
+            t = time.perf_counter()
+            result = pred.predict(Path(it.path).read_bytes(), with_heatmap=True)
+            write(f"{r}-{k}-e2e.jpg", result.heatmap_jpeg)
+            e2e[r].append(time.perf_counter() - t)
+
+    print(f"{len(items)} held-out photos; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for r, pred in preds.items():
+        print(f"-- {r} ({pred.precision}) {cpu_tag()}")
+        for s in STAGES:
+            print(f"   {s:13s} p50 {_p(stages[r][s], 50):7.2f} ms  p95 {_p(stages[r][s], 95):7.2f} ms")
+        total = sum(_p(stages[r][s], 50) for s in STAGES)
+        print(f"   {'sum of p50s':13s}     {total:7.2f} ms")
+        print(
+            f"   one scan end to end (read, predict with heatmap, write): p50 {_p(e2e[r], 50):.1f} ms"
+            f"  p95 {_p(e2e[r], 95):.1f} ms"
+        )
+    shipped = choose_runtime()
+    if shipped in e2e:
+        print(f"scan_p50_ms={_p(e2e[shipped], 50):.1f} runtime={shipped}")
+
+
+if __name__ == "__main__":
+    main()
