@@ -1,0 +1,111 @@
+"""int8 post-training quantisation of the OpenVINO network with accuracy control (NNCF).
+
+    python -m ml.core.openvino_int8 --model ml/artifacts/vgg16-skin-v2 --out ml/.cache/openvino/int8.xml
+
+* calibration and validation images come from the TRAINING images only: every image under ``--data``
+  that is not in the artifact's ``heldout_test.csv`` (the held-out split stays for the benchmark);
+* the metric is top-1 agreement with the float32 network on the validation images;
+  ``nncf.quantize_with_accuracy_control`` reverts the layers that cost most agreement to float until it
+  drops by at most ``--max-drop``;
+* the head (two MatMuls) always stays in float.
+
+The IR goes to ``--out`` (``ml/.cache/`` is git-ignored); ``bench/inference.py --int8 OUT`` measures it
+on the held-out split. NNCF is a development dependency (``requirements-dev.txt``); the worker needs none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def training_crops(model_dir: Path, data_dirs, n: int, size: int, seed: int = 13) -> np.ndarray:
+    from . import data
+    from .preprocess import preprocess
+
+    items = []
+    for d in data_dirs:
+        if Path(d).is_dir():
+            items += data.collect_negatives(d) if "nonface" in str(d) else data.collect(d)
+    held_csv = model_dir / "heldout_test.csv"
+    held = {str(it.path) for it in data.filter_items(items, held_csv)} if held_csv.exists() else set()
+    train = [it for it in items if str(it.path) not in held]
+    if not train:
+        raise SystemExit("no training images: pass --data")
+    pick = np.random.default_rng(seed).choice(len(train), min(n, len(train)), replace=False)
+    return np.stack([preprocess(train[i].path, size=size).crop for i in pick])
+
+
+def quantize(model, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002, log=print):
+    """int8 ``openvino.Model`` from the float one; ``calib`` / ``val``: uint8 crops (N, S, S, 3)."""
+    import nncf
+    import openvino as ov
+    import openvino.properties.hint as hints
+
+    core = ov.Core()
+    f32 = core.compile_model(model, "CPU", {hints.inference_precision: ov.Type.f32})
+    req = f32.create_infer_request()
+    ref = np.array([int(np.argmax(req.infer(val[i : i + 1])["logits"][0])) for i in range(len(val))])
+    log(f"float32 references for {len(val)} validation images")
+
+    def validate(compiled, items):
+        r = compiled.create_infer_request()
+        logits = compiled.output("logits")
+        per = [float(np.argmax(r.infer(x)[logits][0]) == y) for x, y in items]
+        return float(np.mean(per)), per
+
+    t = time.time()
+    q = nncf.quantize_with_accuracy_control(
+        model,
+        nncf.Dataset([calib[i : i + 1] for i in range(len(calib))]),
+        nncf.Dataset([(val[i : i + 1], ref[i]) for i in range(len(val))]),
+        validation_fn=validate,
+        max_drop=max_drop,
+        drop_type=nncf.DropType.ABSOLUTE,
+        preset=nncf.QuantizationPreset.PERFORMANCE,
+        subset_size=len(calib),
+        fast_bias_correction=False,
+        ignored_scope=nncf.IgnoredScope(names=["head_dense", "head_logits"]),
+    )
+    log(f"quantised with accuracy control in {time.time() - t:.0f} s")
+    return q
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v2"))
+    ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
+    ap.add_argument("--out", default=str(ROOT / "ml" / ".cache" / "openvino" / "int8.xml"))
+    ap.add_argument("--calib", type=int, default=300)
+    ap.add_argument("--val", type=int, default=500)
+    ap.add_argument("--max-drop", type=float, default=0.002)
+    args = ap.parse_args(argv)
+
+    import openvino as ov
+
+    from . import artifact, openvino_net
+    from .model import load_base_weights
+
+    model_dir = Path(args.model)
+    meta, trained, _ = artifact.load(model_dir)
+    size = int(meta["input_size"])
+    n_out = len(meta["classes"]) + (1 if meta.get("reject_class") else 0)
+    base, _ = load_base_weights(None)
+    model = openvino_net.build_model(size, base, trained, n_out)
+    dirs = args.data or [str(ROOT.parent / "shared/data/skin4"), str(ROOT.parent / "shared/data/nonface")]
+    crops = training_crops(model_dir, dirs, args.calib + args.val, size)
+    print(f"{len(crops)} training images preprocessed", flush=True)
+    q = quantize(model, crops[: args.calib], crops[args.calib :], args.max_drop, log=lambda m: print(m, flush=True))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    ov.save_model(q, args.out, compress_to_fp16=False)
+    print(f"int8 IR written to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
