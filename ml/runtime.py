@@ -21,6 +21,7 @@ def get_predictor():
     """The ``ml.core.inference.Predictor`` of the active ModelVersion, loaded once per process.
 
     The cache is keyed by (version id, sha256): activating another version loads it on the next call.
+    The network runs on OpenVINO where it is installed, else TensorFlow (``FACEDIAG_INFERENCE_RUNTIME``).
     """
     from .core.artifact import ArtifactError, artifact_sha256
     from .selectors import active_version
@@ -47,7 +48,9 @@ def get_predictor():
             raise ModelUnavailable(f"model version {version.name!r} cannot be loaded: {exc}") from exc
         predictor.version = version.name
         _cache.update(key=key, predictor=predictor)
-        logger.info("loaded model version %s from %s", version.name, path)
+        logger.info(
+            "loaded model version %s from %s (%s, %s)", version.name, path, predictor.runtime, predictor.precision
+        )
         return predictor
 
 
