@@ -9,8 +9,9 @@ Paths (all on the same preprocessed uint8 crops, timings interleaved so machine 
   (``../shared/models/vgg16_imagenet_notop.h5`` or ``--weights``), called with ``predict`` (the baseline);
 * ``tf-fp32``: the same model as a compiled tf.function (the agreement reference: same float32 maths);
 * ``tf-bf16``: the Predictor on TensorFlow (blocks 1-4 bfloat16 where the CPU has it, block 5 and head float32);
-* ``ov-fp32`` / ``ov-bf16``: the Predictor's OpenVINO network (``ml/core/openvino_net.py``) in float32 / bf16;
-* ``ov-int8``: an int8 OpenVINO IR made by ``python -m ml.core.openvino_int8`` (``--int8``), when given.
+* ``ov-fp32`` / ``ov-bf16`` / ``ov-mixed``: the OpenVINO network (``ml/core/openvino_net.py``) all float32, all
+  bf16, and bf16 blocks 1-4 with float32 block 5 and head (what the Predictor runs where the CPU has bf16);
+* ``ov-int8``: an int8 trunk IR made by ``python -m ml.core.openvino_int8`` (``--int8``) + float32 block 5 and head.
 
 For each: single-image p50/p95 (ms), batch-16 throughput (img/s), its share of the precision's compute
 ceiling on this CPU, top-1 agreement with the float32 reference and final-label agreement (with abstentions)
@@ -71,13 +72,14 @@ def cpu_tag() -> str:
     return f"[{model}, {os.cpu_count()} thr, {'+'.join(on)}; load {load}]"
 
 
-def vgg16_gmac(size: int = 224) -> float:
+def vgg16_gmac(size: int = 224, blocks=(1, 2, 3, 4, 5)) -> float:
     from ml.core.model import VGG_BLOCKS
 
     total, cin = 0, 3
-    for cout, n in VGG_BLOCKS:
+    for b, (cout, n) in enumerate(VGG_BLOCKS, start=1):
         for _ in range(n):
-            total += size * size * 9 * cin * cout
+            if b in blocks:
+                total += size * size * 9 * cin * cout
             cin = cout
         size //= 2
     return total / 1e9
@@ -126,25 +128,34 @@ def main(argv=None):
     shipped = choose_runtime()
     print(f"model {model_dir.name}; reference base: {ref_weights or 'the committed float16 file'}")
 
-    paths: dict[str, tuple[str, object]] = {}  # name -> (precision, fn(uint8 crops) -> logits)
-    paths["keras-fp32"] = ("fp32", lambda b: ref.predict(vgg_input(b), verbose=0, batch_size=16))
-    paths["tf-fp32"] = ("fp32", lambda b: ref_fn(tf.constant(vgg_input(b))).numpy())
+    # name -> ((trunk precision, block-5 + head precision), fn(uint8 crops) -> logits)
+    paths: dict[str, tuple[tuple[str, str], object]] = {}
+    paths["keras-fp32"] = (("fp32", "fp32"), lambda b: ref.predict(vgg_input(b), verbose=0, batch_size=16))
+    paths["tf-fp32"] = (("fp32", "fp32"), lambda b: ref_fn(tf.constant(vgg_input(b))).numpy())
     tf_pred = Predictor(model_dir, runtime="tensorflow")
-    paths["tf-bf16"] = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", lambda b: tf_pred.network(b)[2])
+    tf_prec = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", "fp32")
+    paths["tf-bf16"] = (tf_prec, lambda b: tf_pred.network(b)[2])
     if openvino_net.available():
         base16, _ = load_base_weights(None)
-        for name, prec in (("ov-fp32", "f32"), ("ov-bf16", None)):
-            net = openvino_net.OpenVINONet(openvino_net.build_model(size, base16, trained, n_out), precision=prec)
-            paths[name] = ("bf16" if net.dtype == "bfloat16" else "fp32", (lambda n: lambda b: n(b)[2])(net))
+        for name, prec, parts in (
+            ("ov-fp32", "f32", ("fp32", "fp32")),
+            ("ov-bf16", "bf16", ("bf16", "bf16")),
+            ("ov-mixed", "mixed", ("bf16", "fp32")),
+        ):
+            net = openvino_net.OpenVINONet.for_artifact(size, base16, trained, n_out, precision=prec)
+            if net.precision == "f32":
+                parts = ("fp32", "fp32")
+            paths[name] = (parts, (lambda n: lambda b: n(b)[2])(net))
         if args.int8:
             import openvino as ov
 
-            net8 = openvino_net.OpenVINONet(ov.Core().read_model(args.int8), precision="int8")
-            paths["ov-int8"] = ("int8", lambda b: net8(b)[2])
+            top = openvino_net.build_model(size, base16, trained, n_out, part="top")
+            net8 = openvino_net.OpenVINONet([(ov.Core().read_model(args.int8), "int8"), (top, "f32")])
+            paths["ov-int8"] = (("int8", "fp32"), lambda b: net8(b)[2])
     if args.paths:
         keep = set(args.paths.split(",")) | {"keras-fp32", "tf-fp32"}
         paths = {k: v for k, v in paths.items() if k in keep}
-    shipped_path = {"tensorflow": "tf-bf16", "openvino": "ov-bf16"}[shipped]
+    shipped_path = {"tensorflow": "tf-bf16", "openvino": "ov-mixed"}[shipped]
     if shipped_path not in paths:
         shipped_path = "tf-bf16"
     print(f"shipped path (FACEDIAG_INFERENCE_RUNTIME / default): {shipped} -> {shipped_path}")
@@ -153,9 +164,17 @@ def main(argv=None):
     ceiling = {k: v * 2 / threads for k, v in CEILING_MS_2_THREADS.items()}
     if args.ceilings:
         ceiling = dict(zip(("fp32", "bf16", "int8"), map(float, args.ceilings.split(",")), strict=True))
+    total, block5 = vgg16_gmac(size), vgg16_gmac(size, blocks=[5])
+
+    def ceiling_ms(parts):
+        """Ceiling of a path that runs blocks 1-4 in parts[0] and block 5 (+ the negligible head) in parts[1]."""
+        return ((total - block5) * ceiling[parts[0]] + block5 * ceiling[parts[1]]) / total
+
     print(
-        f"VGG16 at {size} px: {vgg16_gmac(size):.2f} GMAC/image; ceilings on this CPU: "
+        f"VGG16 at {size} px: {total:.2f} GMAC/image (block 5: {block5:.2f}); ceilings on this CPU: "
         + ", ".join(f"{k} {v:.0f} ms" for k, v in ceiling.items())
+        + f"; bf16 blocks 1-4 + fp32 block 5: {ceiling_ms(('bf16', 'fp32')):.0f} ms"
+        + f"; int8 blocks 1-4 + fp32 block 5: {ceiling_ms(('int8', 'fp32')):.0f} ms"
     )
 
     # the held-out split
@@ -240,15 +259,16 @@ def main(argv=None):
     base_p50 = _p(single["keras-fp32"], 50)
     print(f"keras predict vs tf.function (float32) max |logit difference| on 32 images: {keras_check:.1e}")
     print(
-        f"{'path':11s} {'prec':5s} {'single p50':>10s} {'p95':>7s} {'batch16':>9s} {'ceiling':>8s} {'speedup':>7s} "
+        f"{'path':10s} {'precision':9s} {'p50':>8s} {'p95':>7s} {'batch16':>9s} {'ceil.':>6s} {'speedup':>7s} "
         f"{'top-1':>6s} {'final':>6s} {'acc':>6s} {'mF1':>6s} {'neg rej':>7s}"
     )
     for name, (prec, _fn) in paths.items():
         p50 = _p(single[name], 50)
         top1, agree, (acc, mf1, _abst, rej) = results[name]
         print(
-            f"{name:11s} {prec:5s} {p50:8.1f}ms {_p(single[name], 95):5.0f}ms {np.median(thr[name]):5.1f}img/s "
-            f"{100 * ceiling[prec] / p50:6.0f}% {base_p50 / p50:6.2f}x {top1:6.4f} {agree:6.4f} {acc:6.4f} "
+            f"{name:10s} {'/'.join(prec):9s} {p50:6.1f}ms {_p(single[name], 95):5.0f}ms "
+            f"{np.median(thr[name]):5.1f}img/s "
+            f"{100 * ceiling_ms(prec) / p50:5.0f}% {base_p50 / p50:6.2f}x {top1:6.4f} {agree:6.4f} {acc:6.4f} "
             f"{mf1:6.4f} {rej:7.4f} {cpu_tag()}"
         )
     for name in paths:

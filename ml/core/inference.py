@@ -136,9 +136,8 @@ class Predictor:
         if self.runtime == "openvino":
             from . import openvino_net
 
-            self.net = openvino_net.OpenVINONet(
-                openvino_net.build_model(self.input_size, base, trained, self._n_out),
-                precision=None if fast else "f32",
+            self.net = openvino_net.OpenVINONet.for_artifact(
+                self.input_size, base, trained, self._n_out, precision=None if fast else "f32"
             )
             self.precision = self.net.dtype
         else:

@@ -1,13 +1,13 @@
 """int8 post-training quantisation of the OpenVINO network with accuracy control (NNCF).
 
-    python -m ml.core.openvino_int8 --model ml/artifacts/vgg16-skin-v2 --out ml/.cache/openvino/int8.xml
+    python -m ml.core.openvino_int8 --model ml/artifacts/vgg16-skin-v2 --out ml/.cache/openvino/int8-trunk.xml
 
 * calibration and validation images come from the TRAINING images only: every image under ``--data``
   that is not in the artifact's ``heldout_test.csv`` (the held-out split stays for the benchmark);
 * the metric is top-1 agreement with the float32 network on the validation images;
   ``nncf.quantize_with_accuracy_control`` reverts the layers that cost most agreement to float until it
   drops by at most ``--max-drop``;
-* the head (two MatMuls) always stays in float.
+* only the trunk (blocks 1-4) is quantised: block 5 and the head stay float32, as in the shipped path.
 
 The IR goes to ``--out`` (``ml/.cache/`` is git-ignored); ``bench/inference.py --int8 OUT`` measures it
 on the held-out split. NNCF is a development dependency (``requirements-dev.txt``); the worker needs none.
@@ -42,27 +42,33 @@ def training_crops(model_dir: Path, data_dirs, n: int, size: int, seed: int = 13
     return np.stack([preprocess(train[i].path, size=size).crop for i in pick])
 
 
-def quantize(model, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002, log=print):
-    """int8 ``openvino.Model`` from the float one; ``calib`` / ``val``: uint8 crops (N, S, S, 3)."""
+def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002, log=print):
+    """int8 trunk (``openvino.Model``, blocks 1-4) from the float one; block 5 and the head (``top``) stay
+    float32, as in the shipped path. ``calib`` / ``val``: uint8 crops (N, S, S, 3)."""
     import nncf
     import openvino as ov
     import openvino.properties.hint as hints
 
     core = ov.Core()
-    f32 = core.compile_model(model, "CPU", {hints.inference_precision: ov.Type.f32})
-    req = f32.create_infer_request()
-    ref = np.array([int(np.argmax(req.infer(val[i : i + 1])["logits"][0])) for i in range(len(val))])
+    f32 = {hints.inference_precision: ov.Type.f32}
+    trunk32 = core.compile_model(trunk, "CPU", f32).create_infer_request()
+    top32 = core.compile_model(top, "CPU", f32).create_infer_request()
+
+    def top1(block4):
+        return int(np.argmax(top32.infer(np.asarray(block4))["logits"][0]))
+
+    ref = np.array([top1(trunk32.infer(val[i : i + 1])["block4"]) for i in range(len(val))])
     log(f"float32 references for {len(val)} validation images")
 
     def validate(compiled, items):
         r = compiled.create_infer_request()
-        logits = compiled.output("logits")
-        per = [float(np.argmax(r.infer(x)[logits][0]) == y) for x, y in items]
+        out = compiled.output("block4")
+        per = [float(top1(r.infer(x)[out]) == y) for x, y in items]
         return float(np.mean(per)), per
 
     t = time.time()
     q = nncf.quantize_with_accuracy_control(
-        model,
+        trunk,
         nncf.Dataset([calib[i : i + 1] for i in range(len(calib))]),
         nncf.Dataset([(val[i : i + 1], ref[i]) for i in range(len(val))]),
         validation_fn=validate,
@@ -71,7 +77,6 @@ def quantize(model, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002,
         preset=nncf.QuantizationPreset.PERFORMANCE,
         subset_size=len(calib),
         fast_bias_correction=False,
-        ignored_scope=nncf.IgnoredScope(names=["head_dense", "head_logits"]),
     )
     log(f"quantised with accuracy control in {time.time() - t:.0f} s")
     return q
@@ -81,7 +86,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v2"))
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
-    ap.add_argument("--out", default=str(ROOT / "ml" / ".cache" / "openvino" / "int8.xml"))
+    ap.add_argument("--out", default=str(ROOT / "ml" / ".cache" / "openvino" / "int8-trunk.xml"))
     ap.add_argument("--calib", type=int, default=300)
     ap.add_argument("--val", type=int, default=500)
     ap.add_argument("--max-drop", type=float, default=0.002)
@@ -97,11 +102,13 @@ def main(argv=None):
     size = int(meta["input_size"])
     n_out = len(meta["classes"]) + (1 if meta.get("reject_class") else 0)
     base, _ = load_base_weights(None)
-    model = openvino_net.build_model(size, base, trained, n_out)
+    trunk = openvino_net.build_model(size, base, trained, n_out, part="trunk")
+    top = openvino_net.build_model(size, base, trained, n_out, part="top")
     dirs = args.data or [str(ROOT.parent / "shared/data/skin4"), str(ROOT.parent / "shared/data/nonface")]
     crops = training_crops(model_dir, dirs, args.calib + args.val, size)
     print(f"{len(crops)} training images preprocessed", flush=True)
-    q = quantize(model, crops[: args.calib], crops[args.calib :], args.max_drop, log=lambda m: print(m, flush=True))
+    calib, val = crops[: args.calib], crops[args.calib :]
+    q = quantize(trunk, top, calib, val, args.max_drop, log=lambda m: print(m, flush=True))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(q, args.out, compress_to_fp16=False)
     print(f"int8 IR written to {args.out}")

@@ -10,8 +10,9 @@ needs no TensorFlow import. It computes what ``build_trunk`` + ``build_top`` com
 * global average pooling, Dense(256, ReLU) (the penultimate activations) and Dense(n) (the logits).
 
 Outputs keep the Keras layout: the block-5 maps come back NHWC for the closed-form heatmap.
-On a CPU with native bf16 (AVX512_BF16 or AMX) the plugin runs in bfloat16 (``INFERENCE_PRECISION_HINT``);
-elsewhere in float32. ``precision`` forces one ("bf16", "f32").
+On a CPU with native bf16 (AVX512_BF16 or AMX) blocks 1-4 run in bfloat16 and block 5 with the head in
+float32, as two compiled models (``INFERENCE_PRECISION_HINT`` per model: the CPU plugin has no per-layer
+precision); elsewhere all in float32. See ``PRECISIONS``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ def _conv_relu(o, x, kernel_hwio: np.ndarray, bias: np.ndarray, name: str):
     return o.relu(y, name=f"{name}_relu")
 
 
-def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int):
-    """An ``openvino.Model`` (dynamic batch) with outputs ``conv`` (N, h, w, 512), ``pen`` (N, 256) and
-    ``logits`` (N, n_out), float32."""
+def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all"):
+    """An ``openvino.Model`` (dynamic batch). ``part="all"``: uint8 crops -> outputs ``conv`` (N, h, w, 512),
+    ``pen`` (N, 256) and ``logits`` (N, n_out), float32. ``part="trunk"``: uint8 crops -> ``block4`` (the
+    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head)."""
     import openvino as ov
     import openvino.opset13 as o
 
@@ -52,12 +54,19 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int):
         k, b = base_weights[name]
         return np.asarray(k, np.float32), np.asarray(b, np.float32)
 
-    image = o.parameter([-1, input_size, input_size, 3], ov.Type.u8, name="image")
-    x = o.convert(image, ov.Type.f32)
-    x = o.subtract(x, o.constant(VGG_MEAN_BGR[::-1].reshape(1, 1, 1, 3).copy()))  # RGB order
-    x = o.transpose(x, o.constant(np.array([0, 3, 1, 2], np.int64)))
+    hw = input_size // 16
+    if part == "top":
+        inp = o.parameter([-1, 512, hw, hw], ov.Type.f32, name="block4")
+        x = inp
+    else:
+        inp = o.parameter([-1, input_size, input_size, 3], ov.Type.u8, name="image")
+        x = o.convert(inp, ov.Type.f32)
+        x = o.subtract(x, o.constant(VGG_MEAN_BGR[::-1].reshape(1, 1, 1, 3).copy()))  # RGB order
+        x = o.transpose(x, o.constant(np.array([0, 3, 1, 2], np.int64)))
     conv = None
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
+        if (part == "top" and b < 5) or (part == "trunk" and b == 5):
+            continue
         for i in range(1, n + 1):
             name = f"block{b}_conv{i}"
             k, bias = layer(name)
@@ -69,6 +78,9 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int):
         # blocks 1-4 pool "valid"; block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER)
         pad = "same_upper" if b == 5 else "valid"
         x = o.max_pool(x, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad=pad, name=f"block{b}_pool").output(0)
+    if part == "trunk":
+        x.get_tensor().set_names({"block4"})
+        return ov.Model([x], [inp], "facediag_vgg16_trunk")
     gap = o.reduce_mean(x, o.constant(np.array([2, 3], np.int64)), keep_dims=False, name="gap")
     w1, b1 = layer("head_dense")
     pen = o.relu(o.add(o.matmul(gap, o.constant(w1), False, False, name="head_dense"), o.constant(b1)), name="pen")
@@ -78,7 +90,7 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int):
     outs = [conv_nhwc, pen, logits]
     for node, name in zip(outs, ("conv", "pen", "logits"), strict=True):
         node.output(0).get_tensor().set_names({name})
-    return ov.Model([n.output(0) for n in outs], [image], "facediag_vgg16")
+    return ov.Model([n.output(0) for n in outs], [inp], "facediag_vgg16" if part == "all" else "facediag_vgg16_top")
 
 
 def cpu_has_bf16() -> bool:
@@ -87,68 +99,109 @@ def cpu_has_bf16() -> bool:
     return bf16_supported()
 
 
+#: Precision modes: "mixed" runs blocks 1-4 in bf16 and block 5 + the head in float32 (the same split as
+#: the TensorFlow path; the held-out decisions stay those of float32), "bf16" all of it in bf16 (~5 ms
+#: faster per image, but 2 of 940 held-out decisions moved at the uncertain margin), "f32" all float32.
+PRECISIONS = ("mixed", "bf16", "f32")
+
+
 class OpenVINONet:
     """Compiled once per process; ``__call__(crops_uint8) -> (conv, pen, logits)`` as numpy float32.
 
-    Two compiled models share the graph: LATENCY (one stream, every core on one image) for single
-    images, THROUGHPUT for batches (the batch split across streams, one request each, run together).
+    ``stages``: ``[(model, precision), ...]`` run one after the other (each stage's one output feeds the
+    next; the last one has the three outputs), ``precision`` one of "bf16", "f32", "int8" (an int8 IR:
+    what stayed in float runs in bf16 where the CPU has it). Every stage is compiled twice: LATENCY (one
+    stream, every core on one image) for single images, THROUGHPUT for batches (the batch split across
+    the streams, one request each, run together).
     """
 
-    def __init__(self, model, precision: str | None = None, threads: int | None = None):
+    def __init__(self, stages, threads: int | None = None):
         import openvino as ov
+        import openvino.properties as props
         import openvino.properties.hint as hints
 
         self.core = ov.Core()
-        if precision is None:
-            precision = "bf16" if cpu_has_bf16() else "f32"
-        self.precision = precision
-        self.dtype = {"bf16": "bfloat16", "f32": "float32", "int8": "int8"}.get(precision, precision)
-        config = {}
-        if precision in ("bf16", "f32"):
-            config[hints.inference_precision] = ov.Type.bf16 if precision == "bf16" else ov.Type.f32
-        elif cpu_has_bf16():  # an int8 model: whatever stays in float runs in bf16 where the CPU has it
-            config[hints.inference_precision] = ov.Type.bf16
         threads = threads or int(os.environ.get("FACEDIAG_INFERENCE_THREADS", "0") or 0)
-        if threads:
-            import openvino.properties as props
-
-            config[props.inference_num_threads] = threads
-        self._latency = self.core.compile_model(
-            model, "CPU", {**config, hints.performance_mode: hints.PerformanceMode.LATENCY}
-        )
-        self._throughput = self.core.compile_model(
-            model, "CPU", {**config, hints.performance_mode: hints.PerformanceMode.THROUGHPUT}
-        )
-        import openvino.properties as props
-
-        self.streams = int(self._throughput.get_property(props.num_streams))
+        self._latency, self._throughput = [], []
+        for model, precision in stages:
+            config = {}
+            if precision == "f32" or not cpu_has_bf16():
+                config[hints.inference_precision] = ov.Type.f32
+            else:
+                config[hints.inference_precision] = ov.Type.bf16
+            if threads:
+                config[props.inference_num_threads] = threads
+            lat = {**config, hints.performance_mode: hints.PerformanceMode.LATENCY}
+            thr = {**config, hints.performance_mode: hints.PerformanceMode.THROUGHPUT}
+            self._latency.append(self.core.compile_model(model, "CPU", lat))
+            self._throughput.append(self.core.compile_model(model, "CPU", thr))
+        self.streams = min(int(c.get_property(props.num_streams)) for c in self._throughput)
         self._local = threading.local()
+
+    @classmethod
+    def for_artifact(cls, input_size, base_weights, trained, n_out, precision: str | None = None, threads=None):
+        """The network of an artifact in ``precision`` ("mixed" where the CPU has bf16, else "f32")."""
+        if precision is None:
+            precision = "mixed" if cpu_has_bf16() else "f32"
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if precision == "mixed" and not cpu_has_bf16():
+            precision = "f32"
+        if precision == "mixed":
+            stages = [
+                (build_model(input_size, base_weights, trained, n_out, part="trunk"), "bf16"),
+                (build_model(input_size, base_weights, trained, n_out, part="top"), "f32"),
+            ]
+        else:
+            stages = [(build_model(input_size, base_weights, trained, n_out), precision)]
+        net = cls(stages, threads=threads)
+        net.precision = precision
+        net.dtype = {
+            "mixed": "bfloat16 blocks 1-4, float32 block 5 and head",
+            "bf16": "bfloat16",
+            "f32": "float32",
+        }[precision]
+        return net
+
+    precision = "custom"
+    dtype = "custom"
 
     def _requests(self):
         reqs = getattr(self._local, "reqs", None)
         if reqs is None:
+            n = max(1, self.streams)
             reqs = self._local.reqs = (
-                self._latency.create_infer_request(),
-                [self._throughput.create_infer_request() for _ in range(max(1, self.streams))],
+                [c.create_infer_request() for c in self._latency],
+                [[c.create_infer_request() for c in self._throughput] for _ in range(n)],
             )
         return reqs
+
+    @staticmethod
+    def _run(chain, x):
+        for req in chain[:-1]:
+            x = req.infer(x)[0]
+        res = chain[-1].infer(x)
+        return tuple(np.array(res[i]) for i in range(3))
 
     def __call__(self, crops_uint8: np.ndarray):
         crops = np.ascontiguousarray(np.asarray(crops_uint8, np.uint8))
         if crops.ndim == 3:
             crops = crops[None]
         single, many = self._requests()
-        n = len(crops)
-        if n == 0:
+        if len(crops) == 0:
             raise ValueError("no crops")
-        if n < 2 * len(many) or len(many) == 1:
-            res = single.infer(crops)
-            return tuple(np.array(res[i]) for i in range(3))
+        if len(crops) < 2 * len(many) or len(many) == 1:
+            return self._run(single, crops)
         parts = np.array_split(crops, len(many))
-        for req, part in zip(many, parts, strict=True):
-            req.start_async(part)
-        outs = []
-        for req in many:
-            req.wait()
-            outs.append([np.array(req.get_output_tensor(i).data) for i in range(3)])
+        # each stream runs its share through every stage; the first stage of all of them together
+        outs = [None] * len(many)
+        for stage in range(len(self._throughput)):
+            for chain, part in zip(many, parts, strict=True):
+                chain[stage].start_async(part)
+            for j, chain in enumerate(many):
+                chain[stage].wait()
+                if stage < len(self._throughput) - 1:
+                    parts[j] = np.array(chain[stage].get_output_tensor(0).data)
+                else:
+                    outs[j] = [np.array(chain[stage].get_output_tensor(i).data) for i in range(3)]
         return tuple(np.concatenate([o[i] for o in outs]) for i in range(3))

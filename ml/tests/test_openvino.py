@@ -42,7 +42,8 @@ def test_float32_outputs_equal_the_tensorflow_path(both):
 
 def test_default_precision_keeps_top1_and_labels(both):
     tf, _ov32, ov = both
-    assert ov.precision == ("bfloat16" if inference.bf16_supported() else "float32")
+    mixed = "bfloat16 blocks 1-4, float32 block 5 and head"
+    assert ov.precision == (mixed if inference.bf16_supported() else "float32")
     crops = _crops(tf.input_size, 24)
     _c, _p, want = tf.network(crops)
     _c, _p, got = ov.network(crops)
@@ -56,6 +57,20 @@ def test_default_precision_keeps_top1_and_labels(both):
         assert y.heatmap_jpeg[:2] == b"\xff\xd8"
         for c in CONDITIONS:
             assert y.probabilities[c] == pytest.approx(x.probabilities[c], abs=0.03)
+
+
+def test_all_bf16_variant_and_unknown_precision(both, tiny_artifact):
+    from ml.core import artifact
+    from ml.core.model import load_base_weights
+
+    tf, _ov32, _ov = both
+    _meta, trained, _ = artifact.load(tiny_artifact[0])
+    base, _ = load_base_weights(None)
+    net = openvino_net.OpenVINONet.for_artifact(tf.input_size, base, trained, tf._n_out, precision="bf16")
+    crops = _crops(tf.input_size, 24)
+    assert (net(crops)[2].argmax(1) == tf.network(crops)[2].argmax(1)).mean() >= 0.95
+    with pytest.raises(ValueError, match="unknown precision"):
+        openvino_net.OpenVINONet.for_artifact(tf.input_size, base, trained, tf._n_out, precision="fp8")
 
 
 def test_single_image_and_batch_give_the_same_answer(both):
