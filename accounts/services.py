@@ -67,8 +67,19 @@ def sign_up(*, email, password, login_url):
     return user
 
 
-def update_profile(user, *, display_name=None, consent_training=None):
+def update_profile(user, *, display_name=None, consent_training=None, language=None):
+    """Save what is given (None leaves a field as it is). A new language also becomes the reminder
+    e-mails' language; blank (follow the browser) keeps the one they have."""
+    from django.conf import settings
+
     fields = []
+    if language is not None and language != user.language and (language == "" or language in dict(settings.LANGUAGES)):
+        user.language = language
+        fields.append("language")
+        if language:
+            from reminders.models import ReminderPreference
+
+            ReminderPreference.objects.filter(user=user).update(language=language)
     if display_name is not None:
         user.display_name = display_name
         fields.append("display_name")
