@@ -97,8 +97,8 @@ def profile(request):
     )
     if request.method == "POST" and form.is_valid():
         services.update_profile(
-            user, display_name=form.cleaned_data["display_name"], consent_training=form.cleaned_data["consent_training"],
-            language=form.cleaned_data["language"],
+            user, display_name=form.cleaned_data["display_name"],
+            consent_training=form.cleaned_data["consent_training"], language=form.cleaned_data["language"],
         )
         if user.language:  # the confirmation in the language just chosen
             translation.activate(user.language)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -38,7 +39,7 @@ class RegisterSerializer(serializers.Serializer):
     )
 
 
-REGISTERED_MESSAGE = (
+REGISTERED_MESSAGE = gettext_lazy(
     "If this address is new, the account is ready: get a token at /api/v1/auth/token/. "
     "If it already had an account, we have e-mailed its owner."
 )
@@ -148,7 +149,7 @@ class ScanAcceptedSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(help_text=DISCLAIMER_HELP))
     def get_disclaimer(self, scan):
-        return settings.DISCLAIMER
+        return gettext(settings.DISCLAIMER)
 
 
 class ScanSerializer(ScanAcceptedSerializer):
@@ -227,7 +228,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     def get_error(self, scan):
         if scan.status != Scan.Status.FAILED:
             return None
-        return scan.error or None
+        return scan.error_text or None
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_can_retry(self, scan):
@@ -264,7 +265,7 @@ class DateRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [gettext("date_to must not be before date_from.")]})
         return attrs
 
 
