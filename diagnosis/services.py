@@ -279,6 +279,7 @@ def _store_result(scan, token, prediction):
                 quality={k: bool(v) for k, v in prediction.quality.items()},
                 model_version=model_version,
                 heatmap=heatmap_name,
+                heatmap_box=list(prediction.details.get("crop_box") or []) if heatmap_name else [],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),
@@ -382,8 +383,9 @@ def purge_expired_images(days=None):
     ):
         _delete_files(scan)
         scan.image = scan.thumbnail = scan.heatmap = ""
+        scan.heatmap_box = []
         scan.image_deleted_at = timezone.now()
-        scan.save(update_fields=["image", "thumbnail", "heatmap", "image_deleted_at", "updated_at"])
+        scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at", "updated_at"])
         count += 1
     return count
 
