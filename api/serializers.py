@@ -63,6 +63,10 @@ class ProfileSerializer(serializers.Serializer):
     consent_updated_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When `consent_training` last changed (`null`: never)."
     )
+    language = serializers.ChoiceField(
+        choices=[("", "")] + [code for code, _name in settings.LANGUAGES], required=False, allow_blank=True,
+        help_text="The language of texts in API answers, pages and e-mails; empty: follow `Accept-Language`.",
+    )
     date_joined = serializers.DateTimeField(read_only=True, help_text="When the account was created.")
 
 

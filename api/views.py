@@ -4,6 +4,7 @@ diagnosis services/selectors (the same ones the web pages use), errors are shape
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -54,6 +55,15 @@ class ApiMixin:
 
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A bearer token is only known here (the web's ProfileLanguageMiddleware ran before DRF): the
+        # profile language wins over Accept-Language for the API as well.
+        language = getattr(request.user, "language", "")
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
 
 
 class ApiView(ApiMixin, APIView):
@@ -385,7 +395,7 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Your profile",
-        description="Your e-mail, display name and consent flag.",
+        description="Your e-mail, display name, consent flag and language.",
         responses={200: s.ProfileSerializer, **errors(401)},
     )
     def get(self, request):
@@ -394,8 +404,9 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_partial_update",
         summary="Edit your profile and consent",
-        description="Change `display_name` and/or `consent_training` (opt-in to let reviewed photos improve "
-        "the model; withdrawing removes them from future training exports). Other fields are read-only.",
+        description="Change `display_name`, `consent_training` (opt-in to let reviewed photos improve "
+        "the model; withdrawing removes them from future training exports) and/or `language`. Other fields "
+        "are read-only.",
         request=s.ProfileSerializer,
         responses={200: s.ProfileSerializer, **errors(400, 401, 415)},
     )
