@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_http_methods
 
 from reminders.forms import ReminderForm
@@ -29,7 +30,7 @@ def signup(request):
             services.sign_up(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
-                login_url=request.build_absolute_uri(reverse("login")),
+                site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
             form.add_error("password1", exc)
@@ -40,6 +41,20 @@ def signup(request):
 
 def signup_done(request):
     return render(request, "registration/signup_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_link(request, uidb64, token):
+    """The welcome e-mail's link. GET only shows a button: mail scanners that open links must not use up
+    a single-use link; the POST signs in."""
+    user = services.user_for_sign_in_link(uidb64, token)
+    if user is None:
+        return render(request, "registration/sign_in_link.html", {"valid": False}, status=400)
+    if request.method == "POST":
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        messages.success(request, _("Welcome! You are signed in. Upload your first photo."))
+        return redirect("diagnosis:upload")
+    return render(request, "registration/sign_in_link.html", {"valid": True, "email": user.email})
 
 
 class RateLimitedPasswordResetView(auth_views.PasswordResetView):
@@ -61,19 +76,47 @@ class RateLimitedPasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
+def set_language(request):
+    """Django's language menu view; a signed-in person's choice is also saved on the profile, which wins over
+    the browser on every device (accounts.middleware.ProfileLanguageMiddleware)."""
+    response = i18n.set_language(request)
+    language = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER)
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.update_profile(request.user, language=language)
+    return response
+
+
+def _language_cookie(response, language):
+    """Keep the device's language cookie in step with the profile: it decides once the person signs out."""
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                            samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    else:  # "follow my browser": an older menu choice must not stand in for it
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                               domain=settings.LANGUAGE_COOKIE_DOMAIN, samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
     user = request.user
     form = ProfileForm(
-        request.POST or None, initial={"display_name": user.display_name, "consent_training": user.consent_training}
+        request.POST or None,
+        initial={"display_name": user.display_name, "consent_training": user.consent_training,
+                 "language": user.language},
     )
     if request.method == "POST" and form.is_valid():
         services.update_profile(
-            user, display_name=form.cleaned_data["display_name"], consent_training=form.cleaned_data["consent_training"]
+            user, display_name=form.cleaned_data["display_name"],
+            consent_training=form.cleaned_data["consent_training"], language=form.cleaned_data["language"],
         )
+        if user.language:  # the confirmation in the language just chosen
+            translation.activate(user.language)
         messages.success(request, _("Profile saved."))
-        return redirect("profile")
+        return _language_cookie(redirect("profile"), user.language)
     reminder_form = ReminderForm(initial=reminder_initial(user))
     return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
 

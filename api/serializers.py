@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -38,7 +39,7 @@ class RegisterSerializer(serializers.Serializer):
     )
 
 
-REGISTERED_MESSAGE = (
+REGISTERED_MESSAGE = gettext_lazy(
     "If this address is new, the account is ready: get a token at /api/v1/auth/token/. "
     "If it already had an account, we have e-mailed its owner."
 )
@@ -61,6 +62,10 @@ class ProfileSerializer(serializers.Serializer):
     )
     consent_updated_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When `consent_training` last changed (`null`: never)."
+    )
+    language = serializers.ChoiceField(
+        choices=[("", "")] + [code for code, _name in settings.LANGUAGES], required=False, allow_blank=True,
+        help_text="The language of texts in API answers, pages and e-mails; empty: follow `Accept-Language`.",
     )
     date_joined = serializers.DateTimeField(read_only=True, help_text="When the account was created.")
 
@@ -148,7 +153,7 @@ class ScanAcceptedSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(help_text=DISCLAIMER_HELP))
     def get_disclaimer(self, scan):
-        return settings.DISCLAIMER
+        return gettext(settings.DISCLAIMER)
 
 
 class ScanSerializer(ScanAcceptedSerializer):
@@ -175,6 +180,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     thumbnail_url = serializers.SerializerMethodField(help_text="A small JPEG preview; send the bearer token.")
     heatmap_url = serializers.SerializerMethodField(
         help_text="Where the model looked (JPEG), once done; send the bearer token."
+    )
+    heatmap_box = serializers.SerializerMethodField(
+        help_text="Where the heatmap lies on the photo, to draw it as an overlay: `[x0, y0, x1, y1]` as fractions "
+        "of the photo's width and height; `null` without a heatmap."
     )
     review = serializers.SerializerMethodField(help_text="The staff review, if the scan was reviewed.")
     reason = serializers.SerializerMethodField(
@@ -227,7 +236,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     def get_error(self, scan):
         if scan.status != Scan.Status.FAILED:
             return None
-        return scan.error or None
+        return scan.error_text or None
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_can_retry(self, scan):
@@ -250,6 +259,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     def get_heatmap_url(self, scan):
         return self._media(scan, "heatmap")
 
+    @extend_schema_field(serializers.ListField(child=serializers.FloatField(), allow_null=True))
+    def get_heatmap_box(self, scan):
+        return list(scan.heatmap_box) if scan.heatmap and len(scan.heatmap_box or []) == 4 else None
+
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan):
         review = get_review(scan)
@@ -264,7 +277,7 @@ class DateRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [gettext("date_to must not be before date_from.")]})
         return attrs
 
 

@@ -4,7 +4,8 @@ diagnosis services/selectors (the same ones the web pages use), errors are shape
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
-from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -28,6 +29,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import services as account_services
 from diagnosis import selectors
 from diagnosis import services as scan_services
+from diagnosis.imaging import file_too_large_message
 from diagnosis.media import scan_file_response
 from diagnosis.models import Scan
 
@@ -53,6 +55,15 @@ class ApiMixin:
 
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A bearer token is only known here (the web's ProfileLanguageMiddleware ran before DRF): the
+        # profile language wins over Accept-Language for the API as well.
+        language = getattr(request.user, "language", "")
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
 
 
 class ApiView(ApiMixin, APIView):
@@ -93,7 +104,7 @@ class RegisterView(ApiView):
             account_services.sign_up(
                 email=email,
                 password=data.validated_data["password"],
-                login_url=request.build_absolute_uri(reverse("login")),
+                site_url=request.build_absolute_uri("/"),
             )
         except DjangoValidationError as exc:
             raise ValidationError({"password": exc.messages}) from None
@@ -124,7 +135,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
         except AuthenticationFailed:
             refusal = getattr(request, "login_refused", None)  # set by accounts.backends.LoginGuardBackend
             if refusal is not None:
-                raise ApiError("locked_out", "Too many failed logins for this account. Try again later.", 429,
+                raise ApiError("locked_out", _("Too many failed logins for this account. Try again later."), 429,
                                wait=refusal.retry_after) from None
             raise
 
@@ -245,12 +256,12 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         except ValueError:
             length = 0
         if length > limit + 64 * 1024:  # the file alone cannot fit: refuse before reading the body
-            raise ApiError("file_too_large", f"The file is larger than the {limit // (1024 * 1024)} MB limit.", 413,
-                           fields={"image": [f"The file is larger than the {limit // (1024 * 1024)} MB limit."]})
+            message = file_too_large_message(limit)
+            raise ApiError("file_too_large", message, 413, fields={"image": [message]})
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 100:
-            raise ApiError("invalid", "The Idempotency-Key header is longer than 100 characters.", 400,
-                           fields={"Idempotency-Key": ["At most 100 characters."]})
+            raise ApiError("invalid", _("The Idempotency-Key header is longer than 100 characters."), 400,
+                           fields={"Idempotency-Key": [_("At most 100 characters.")]})
         data = s.ScanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -374,7 +385,7 @@ class HistorySummaryView(ApiView):
         query = s.DateRangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         summary = selectors.confidence_series(request.user, **query.validated_data)
-        return Response({**summary, "disclaimer": settings.DISCLAIMER})
+        return Response({**summary, "disclaimer": _(settings.DISCLAIMER)})
 
 
 # --- account ----------------------------------------------------------------------------------
@@ -384,7 +395,7 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Your profile",
-        description="Your e-mail, display name and consent flag.",
+        description="Your e-mail, display name, consent flag and language.",
         responses={200: s.ProfileSerializer, **errors(401)},
     )
     def get(self, request):
@@ -393,8 +404,9 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_partial_update",
         summary="Edit your profile and consent",
-        description="Change `display_name` and/or `consent_training` (opt-in to let reviewed photos improve "
-        "the model; withdrawing removes them from future training exports). Other fields are read-only.",
+        description="Change `display_name`, `consent_training` (opt-in to let reviewed photos improve "
+        "the model; withdrawing removes them from future training exports) and/or `language`. Other fields "
+        "are read-only.",
         request=s.ProfileSerializer,
         responses={200: s.ProfileSerializer, **errors(400, 401, 415)},
     )

@@ -41,6 +41,8 @@ class Scan(models.Model):
     image = models.ImageField(upload_to=scan_image_path, blank=True)
     thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
     heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
+    # Where the heatmap sits on the photo: [x0, y0, x1, y1] as fractions of its width and height.
+    heatmap_box = models.JSONField(default=list, blank=True)
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -83,9 +85,19 @@ class Scan(models.Model):
 
     @property
     def reason_text(self):
+        """``reason`` in the reader's language (ml.core has the English words; it must not import Django)."""
         from ml.core.decision import REASONS
 
-        return REASONS.get(self.reason, "")
+        from .results import REASON_MESSAGES
+
+        return str(REASON_MESSAGES.get(self.reason) or REASONS.get(self.reason, ""))
+
+    @property
+    def error_text(self):
+        """``error`` (stored in English by the worker, outside any request) in the reader's language."""
+        from .results import stored_error_text
+
+        return stored_error_text(self.error)
 
     @property
     def quality_warnings(self):

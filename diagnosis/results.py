@@ -3,6 +3,7 @@
 Reads only; the wording lives here so the web pages and the PDF report say the same thing.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext
@@ -85,6 +86,7 @@ CONDITION_INFO = {
 
 # Why the model gave no class (Scan.reason, the codes of ml.core.decision.REASONS), in the person's language.
 REASON_MESSAGES = {
+    "confident": _("The top condition is clearly ahead of the others."),
     "low_confidence": _("No condition is clearly ahead of the others in this photo."),
     "no_colour": _("A colour photo is needed: redness and skin tone cannot be judged in black and white."),
     "not_skin": _("This does not look like a photo of a face or skin."),
@@ -93,6 +95,20 @@ REASON_MESSAGES = {
     "flat_image": _("No face was found and the image is nearly flat (no detail)."),
     "pixel_noise": _("No face was found and the image looks like pixel noise."),
 }
+
+
+ANALYSIS_FAILED = "The photo could not be analysed (%(problem)s). Try another photo."  # diagnosis.services
+_ANALYSIS_FAILED_STORED = re.compile(r"The photo could not be analysed \((\w+)\)\. Try another photo\.")
+
+
+def stored_error_text(error: str) -> str:
+    """A failure stored on a scan in English (marked with gettext_noop where it is written), translated."""
+    if not error:
+        return ""
+    match = _ANALYSIS_FAILED_STORED.fullmatch(error)
+    if match:
+        return gettext(ANALYSIS_FAILED) % {"problem": match[1]}
+    return gettext(error)
 
 
 def quality_message(flag: str) -> str:
@@ -152,3 +168,19 @@ def result_view(scan) -> ResultView:
 
 def verdict_text(scan) -> str:
     return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)
+
+
+def heatmap_overlay_style(scan) -> str:
+    """CSS that lays the heatmap over the photo exactly where the analysed crop was, or "" when the
+    scan has no usable box (older scans: the page then swaps the photo for the heatmap)."""
+    box = scan.heatmap_box or []
+    if len(box) != 4:
+        return ""
+    try:
+        x0, y0, x1, y1 = (min(max(float(v), 0.0), 1.0) for v in box)
+    except (TypeError, ValueError):
+        return ""
+    if x1 <= x0 or y1 <= y0:
+        return ""
+    return (f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;"
+            f"width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%")

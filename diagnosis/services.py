@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from . import selectors, storage
 from .imaging import UploadRejected, clean_upload, read_upload
@@ -106,7 +107,8 @@ def _claim(scan_id, task_id):
         ):
             return None  # another live execution has it
         if scan.attempts >= settings.SCAN_MAX_ATTEMPTS:
-            _fail(scan, "Analysis stopped: it crashed the analysis worker repeatedly. Retry, or try another photo.")
+            _fail(scan, gettext_noop(
+                "Analysis stopped: it crashed the analysis worker repeatedly. Retry, or try another photo."))
             return None
         token = uuid.uuid4()
         scan.status = Scan.Status.ANALYSING
@@ -198,7 +200,7 @@ def analyse_scans(jobs):
         try:
             loaded.append((i, scan, storage.read_bytes(scan.image.name)))
         except FileNotFoundError:
-            _fail(scan, "The uploaded photo is no longer stored, so it cannot be analysed.")
+            _fail(scan, gettext_noop("The uploaded photo is no longer stored, so it cannot be analysed."))
             outcomes[i] = "failed"
         except storage.STORAGE_ERRORS as exc:
             _release(scan.id, token)
@@ -217,7 +219,8 @@ def analyse_scans(jobs):
     for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
         if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
             logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
-            _fail(scan, f"The photo could not be analysed ({type(prediction).__name__}). Try another photo.")
+            _fail(scan, gettext_noop("The photo could not be analysed (%(problem)s). Try another photo.")
+                  % {"problem": type(prediction).__name__})
             outcomes[i] = "failed"
             continue
         try:
@@ -276,6 +279,7 @@ def _store_result(scan, token, prediction):
                 quality={k: bool(v) for k, v in prediction.quality.items()},
                 model_version=model_version,
                 heatmap=heatmap_name,
+                heatmap_box=list(prediction.details.get("crop_box") or []) if heatmap_name else [],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),
@@ -294,9 +298,9 @@ def _store_result(scan, token, prediction):
 
 def retry_scan(scan):
     if scan.status != Scan.Status.FAILED:
-        raise ScanNotRetryable("Only a failed scan can be retried.")
+        raise ScanNotRetryable(gettext("Only a failed scan can be retried."))
     if not scan.image:
-        raise ScanNotRetryable("This scan's photo was deleted, so it cannot be analysed again.")
+        raise ScanNotRetryable(gettext("This scan's photo was deleted, so it cannot be analysed again."))
     with transaction.atomic():
         Scan.objects.filter(id=scan.id, status=Scan.Status.FAILED).update(
             status=Scan.Status.QUEUED, error="", attempts=0, claim_token=None, claimed_by="",
@@ -379,8 +383,9 @@ def purge_expired_images(days=None):
     ):
         _delete_files(scan)
         scan.image = scan.thumbnail = scan.heatmap = ""
+        scan.heatmap_box = []
         scan.image_deleted_at = timezone.now()
-        scan.save(update_fields=["image", "thumbnail", "heatmap", "image_deleted_at", "updated_at"])
+        scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at", "updated_at"])
         count += 1
     return count
 

@@ -2,11 +2,20 @@ import logging
 
 from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = "FaceDiag is temporarily unavailable. Your data is safe; please try again in a minute."
+UNAVAILABLE_TEXT = gettext_lazy("FaceDiag is temporarily unavailable. Your data is safe; please try again in a minute.")
+
+
+def browser_language(request):
+    """The browser's language (the language cookie, then Accept-Language), read without the database: these
+    answers may come before LocaleMiddleware has run, or while the database is down."""
+    return translation.override(translation.get_language_from_request(request))
 
 
 def database_unavailable_response(request):
@@ -15,17 +24,18 @@ def database_unavailable_response(request):
         connection.close()  # drop the broken connection so the next request reconnects
     except Exception:
         pass
-    if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"error": {"code": "service_unavailable", "message": UNAVAILABLE_TEXT, "fields": {}}}, status=503
-        )
-    else:
-        response = HttpResponse(
-            "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
-            f"<p>{UNAVAILABLE_TEXT}</p>",
-            status=503,
-            content_type="text/html; charset=utf-8",
-        )
+    with browser_language(request):
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"error": {"code": "service_unavailable", "message": str(UNAVAILABLE_TEXT), "fields": {}}}, status=503
+            )
+        else:
+            title = _("Temporarily unavailable")
+            response = HttpResponse(
+                f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{UNAVAILABLE_TEXT}</p>",
+                status=503,
+                content_type="text/html; charset=utf-8",
+            )
     response["Retry-After"] = "30"
     return response
 
@@ -39,7 +49,9 @@ def server_error(request):
     if isinstance(sys.exc_info()[1], OperationalError):
         return database_unavailable_response(request)
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "server_error", "message": "Internal error.", "fields": {}}}, status=500)
+        with browser_language(request):
+            message = _("Internal error.")
+        return JsonResponse({"error": {"code": "server_error", "message": message, "fields": {}}}, status=500)
     return default_server_error(request)
 
 
@@ -83,10 +95,14 @@ class UploadSizeLimitMiddleware:
                 length = 0
             limit = settings.SCAN_MAX_UPLOAD_BYTES + 64 * 1024  # room for the multipart envelope and a note
             if length > limit:
-                message = f"The file is larger than the {settings.SCAN_MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit."
+                from diagnosis.imaging import file_too_large_message
+
+                with browser_language(request):
+                    title, message = _("File too large"), file_too_large_message(settings.SCAN_MAX_UPLOAD_BYTES)
+                    again = _("Choose another photo")
                 return HttpResponse(
-                    f"<!doctype html><title>File too large</title><h1>File too large</h1><p>{message}</p>"
-                    '<p><a href="/scans/new/">Choose another photo</a></p>',
+                    f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+                    f'<p><a href="/scans/new/">{again}</a></p>',
                     status=413, content_type="text/html; charset=utf-8",
                 )
         return self.get_response(request)

@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from diagnosis.models import CONDITIONS
 
 
 class ReviewLabel(models.TextChoices):
-    ACNE = "acne", "Acne"
-    ECZEMA = "eczema", "Eczema"
-    HEALTHY = "healthy", "Healthy"
-    ROSACEA = "rosacea", "Rosacea"
-    UNUSABLE = "unusable", "Unusable photo"
+    ACNE = "acne", _("Acne")
+    ECZEMA = "eczema", _("Eczema")
+    HEALTHY = "healthy", _("Healthy")
+    ROSACEA = "rosacea", _("Rosacea")
+    UNUSABLE = "unusable", _("Unusable photo")
 
 
 USABLE_LABELS = tuple(CONDITIONS)  # every review label except "unusable"

@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from diagnosis.models import Scan
@@ -61,14 +62,14 @@ def record_image_view(*, scan, user, kind) -> AuditEvent:
 def review_scan(*, scan, reviewer, label, comment="") -> tuple[Review, bool]:
     """Create or update the scan's review and audit it. Returns (review, created)."""
     if label not in ReviewLabel.values:
-        raise ReviewNotAllowed(f"Unknown label {label!r}.")
+        raise ReviewNotAllowed(_("Unknown label %(label)r.") % {"label": label})
     with transaction.atomic():
         # Lock the scan row: two reviewers submitting at once serialise here instead of colliding.
         locked = Scan.objects.select_for_update().get(pk=scan.pk)
         if locked.status != Scan.Status.DONE:
-            raise ReviewNotAllowed("Only finished scans can be reviewed.")
+            raise ReviewNotAllowed(_("Only finished scans can be reviewed."))
         if locked.owner_id == reviewer.pk:
-            raise ReviewNotAllowed("You cannot review your own scan.")
+            raise ReviewNotAllowed(_("You cannot review your own scan."))
         review = Review.objects.filter(scan=locked).first()
         created = review is None
         previous = None if created else review.label
