@@ -104,7 +104,8 @@ def main(argv=None):
             t6 = time.perf_counter()
             top = int(np.argmax(probs[0]))
             cam = gradcam.cam_from_head(conv[0], pen[0], pred._w1, pred._w2, top)
-            jpeg = gradcam.to_jpeg(gradcam.overlay(pre.crop, cam))
+            view = pre.unmasked if getattr(pre, "unmasked", None) is not None else pre.crop
+            jpeg = gradcam.to_jpeg(gradcam.overlay(view, cam))
             t7 = time.perf_counter()
             write(f"{r}-{k}.jpg", jpeg)
             t8 = time.perf_counter()
