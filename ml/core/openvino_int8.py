@@ -82,6 +82,34 @@ def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0
     return q
 
 
+def recipe_from_model(q) -> dict[str, np.ndarray]:
+    """What NNCF changed in the trunk, small enough to commit: per layer the int8 weight scales (per output
+    channel) and range, the activation quantisers and the corrected biases. ``openvino_net.build_model(...,
+    int8=recipe)`` rebuilds the int8 network from it and the float weights."""
+    from .openvino_net import FQ_PARTS
+
+    def src(node, i):
+        return node.input(i).get_source_output().get_node()
+
+    out: dict[str, np.ndarray] = {}
+    for op in q.get_ordered_ops():
+        kind, name = op.get_type_name(), op.get_friendly_name()
+        if kind == "FakeQuantize":
+            producer = src(op, 0)
+            key = "preprocess" if producer.get_type_name() == "Subtract" else producer.get_friendly_name()
+            for i, part in enumerate(FQ_PARTS, start=1):
+                out[f"fq/{key}/{part}"] = np.asarray(src(op, i).get_data(), np.float32)
+            out[f"fq/{key}/levels"] = np.asarray(op.get_attributes()["levels"])
+        elif kind == "Convolution" and src(op, 1).get_type_name() == "Multiply":
+            mul = src(op, 1)
+            wq = src(src(mul, 0), 0).get_data()
+            out[f"w/{name}/scale"] = np.asarray(src(mul, 1).get_data(), np.float32).reshape(-1)
+            out[f"w/{name}/qmax"] = np.asarray(int(np.abs(wq).max()))  # 127, or 63 where NNCF fixes overflow
+        elif kind == "Add" and src(op, 0).get_type_name() == "Convolution":
+            out[f"b/{src(op, 0).get_friendly_name()}"] = np.asarray(src(op, 1).get_data(), np.float32).reshape(-1)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v2"))

@@ -34,17 +34,41 @@ def available() -> bool:
     return True
 
 
-def _conv_relu(o, x, kernel_hwio: np.ndarray, bias: np.ndarray, name: str):
+def _fake_quantize(o, x, int8: dict | None, key: str):
+    """The activation quantiser an int8 recipe holds for ``key`` (a FakeQuantize: int8 kernels follow)."""
+    if not int8 or f"fq/{key}/input_low" not in int8:
+        return x
+    lo_hi = [o.constant(np.asarray(int8[f"fq/{key}/{p}"], np.float32)) for p in FQ_PARTS]
+    return o.fake_quantize(x, *lo_hi, int(int8[f"fq/{key}/levels"]), name=f"{key}/fq")
+
+
+def _conv_relu(o, x, kernel_hwio: np.ndarray, bias: np.ndarray, name: str, int8: dict | None = None):
     w = np.ascontiguousarray(np.transpose(kernel_hwio.astype(np.float32), (3, 2, 0, 1)))  # OIHW
-    y = o.convolution(x, o.constant(w), [1, 1], [1, 1], [1, 1], [1, 1], name=name)
-    y = o.add(y, o.constant(bias.astype(np.float32).reshape(1, -1, 1, 1)))
-    return o.relu(y, name=f"{name}_relu")
+    if int8 and f"w/{name}/scale" in int8:  # symmetric per-output-channel int8 weights
+        scale = np.asarray(int8[f"w/{name}/scale"], np.float32).reshape(-1, 1, 1, 1)
+        qmax = int(int8[f"w/{name}/qmax"])
+        low, high = (-qmax * scale).astype(np.float32), (qmax * scale).astype(np.float32)
+        # FakeQuantize's rounding, in float32 as OpenVINO folds it: the very int8 weights NNCF wrote
+        wq = (np.round((w - low) / (high - low) * np.float32(2 * qmax)) - qmax).clip(-qmax, qmax).astype(np.int8)
+        weights = o.multiply(o.convert(o.constant(wq), "f32"), o.constant(scale), name=f"{name}/weights")
+    else:
+        weights = o.constant(w)
+    if int8 and f"b/{name}" in int8:  # the bias as bias correction left it
+        bias = np.asarray(int8[f"b/{name}"], np.float32)
+    y = o.convolution(x, weights, [1, 1], [1, 1], [1, 1], [1, 1], name=name)
+    y = o.add(y, o.constant(bias.astype(np.float32).reshape(1, -1, 1, 1)), name=f"{name}_bias")
+    return _fake_quantize(o, o.relu(y, name=f"{name}_relu"), int8, f"{name}_relu")
 
 
-def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all"):
+FQ_PARTS = ("input_low", "input_high", "output_low", "output_high")
+
+
+def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all", int8=None):
     """An ``openvino.Model`` (dynamic batch). ``part="all"``: uint8 crops -> outputs ``conv`` (N, h, w, 512),
     ``pen`` (N, 256) and ``logits`` (N, n_out), float32. ``part="trunk"``: uint8 crops -> ``block4`` (the
-    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head)."""
+    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head).
+    ``int8``: a quantisation recipe (``ml.core.openvino_int8.recipe_from_model``): int8 weights, activation
+    quantisers and corrected biases where it has them."""
     import openvino as ov
     import openvino.opset13 as o
 
@@ -61,7 +85,8 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
     else:
         inp = o.parameter([-1, input_size, input_size, 3], ov.Type.u8, name="image")
         x = o.convert(inp, ov.Type.f32)
-        x = o.subtract(x, o.constant(VGG_MEAN_BGR[::-1].reshape(1, 1, 1, 3).copy()))  # RGB order
+        x = o.subtract(x, o.constant(VGG_MEAN_BGR[::-1].reshape(1, 1, 1, 3).copy()), name="preprocess")  # RGB
+        x = _fake_quantize(o, x, int8, "preprocess")
         x = o.transpose(x, o.constant(np.array([0, 3, 1, 2], np.int64)))
     conv = None
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
@@ -72,7 +97,7 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
             k, bias = layer(name)
             if name == "block1_conv1":
                 k = k[:, :, ::-1, :]  # the kernel expects BGR: reverse its input channels instead of the image
-            x = _conv_relu(o, x, k, bias, name)
+            x = _conv_relu(o, x, k, bias, name, int8)
         if b == 5:
             conv = x
         # blocks 1-4 pool "valid"; block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER)
