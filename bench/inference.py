@@ -11,7 +11,8 @@ Paths (all on the same preprocessed uint8 crops, timings interleaved so machine 
 * ``tf-bf16``: the Predictor on TensorFlow (blocks 1-4 bfloat16 where the CPU has it, block 5 and head float32);
 * ``ov-fp32`` / ``ov-bf16`` / ``ov-mixed``: the OpenVINO network (``ml/core/openvino_net.py``) all float32, all
   bf16, and bf16 blocks 1-4 with float32 block 5 and head (what the Predictor runs where the CPU has bf16);
-* ``ov-int8``: an int8 trunk IR made by ``python -m ml.core.openvino_int8`` (``--int8``) + float32 block 5 and head.
+* ``ov-int8``: blocks 1-4 int8 (the committed recipe ``ml/core/openvino_int8_trunk.npz``, or ``--int8``, made by
+  ``python -m ml.core.openvino_int8``) + float32 block 5 and head.
 
 For each: single-image p50/p95 (ms), batch-16 throughput (img/s), its share of the precision's compute
 ceiling on this CPU, top-1 agreement with the float32 reference and final-label agreement (with abstentions)
@@ -103,7 +104,9 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=10, help="single-image timing runs per path and round")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     ap.add_argument("--batches", type=int, default=2, help="batch-16 runs per path and round")
-    ap.add_argument("--int8", default=None, help="an int8 OpenVINO IR (.xml) from ml.core.openvino_int8")
+    ap.add_argument(
+        "--int8", default=None, help="int8 recipe (.npz) or IR (.xml) from ml.core.openvino_int8 (default: committed)"
+    )
     ap.add_argument("--paths", default="", help="comma-separated subset of the paths (default: all)")
     ap.add_argument("--ceilings", default="", help="fp32,bf16,int8 ceilings in ms (default: this CPU's)")
     args = ap.parse_args(argv)
@@ -136,7 +139,7 @@ def main(argv=None):
     tf_prec = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", "fp32")
     paths["tf-bf16"] = (tf_prec, lambda b: tf_pred.network(b)[2])
     if openvino_net.available():
-        base16, _ = load_base_weights(None)
+        base16, base_id = load_base_weights(None)
         for name, prec, parts in (
             ("ov-fp32", "f32", ("fp32", "fp32")),
             ("ov-bf16", "bf16", ("bf16", "bf16")),
@@ -146,16 +149,25 @@ def main(argv=None):
             if net.precision == "f32":
                 parts = ("fp32", "fp32")
             paths[name] = (parts, (lambda n: lambda b: n(b)[2])(net))
-        if args.int8:
-            import openvino as ov
+        recipe = openvino_net.int8_recipe(base_id) if not args.int8 else None
+        if args.int8 and args.int8.endswith(".npz"):
+            recipe = dict(np.load(args.int8))
+        if recipe is not None or args.int8:
+            if recipe is not None:
+                trunk8 = openvino_net.build_model(size, base16, trained, n_out, part="trunk", int8=recipe)
+            else:
+                import openvino as ov
 
+                trunk8 = ov.Core().read_model(args.int8)
             top = openvino_net.build_model(size, base16, trained, n_out, part="top")
-            net8 = openvino_net.OpenVINONet([(ov.Core().read_model(args.int8), "int8"), (top, "f32")])
+            net8 = openvino_net.OpenVINONet([(trunk8, "int8"), (top, "f32")])
             paths["ov-int8"] = (("int8", "fp32"), lambda b: net8(b)[2])
     if args.paths:
         keep = set(args.paths.split(",")) | {"keras-fp32", "tf-fp32"}
         paths = {k: v for k, v in paths.items() if k in keep}
-    shipped_path = {"tensorflow": "tf-bf16", "openvino": "ov-mixed"}[shipped]
+    shipped_precision = openvino_net.choose_precision(None, base_id) if shipped == "openvino" else ""
+    shipped_path = {"tensorflow": "tf-bf16", "openvino": f"ov-{shipped_precision}"}[shipped]
+    shipped_path = {"ov-f32": "ov-fp32"}.get(shipped_path, shipped_path)
     if shipped_path not in paths:
         shipped_path = "tf-bf16"
     print(f"shipped path (FACEDIAG_INFERENCE_RUNTIME / default): {shipped} -> {shipped_path}")

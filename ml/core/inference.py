@@ -136,8 +136,9 @@ class Predictor:
         if self.runtime == "openvino":
             from . import openvino_net
 
+            precision = openvino_net.choose_precision(None if fast else "f32", base_id)
             self.net = openvino_net.OpenVINONet.for_artifact(
-                self.input_size, base, trained, self._n_out, precision=None if fast else "f32"
+                self.input_size, base, trained, self._n_out, precision=precision, base_id=base_id
             )
             self.precision = self.net.dtype
         else:

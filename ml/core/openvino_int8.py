@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def training_crops(model_dir: Path, data_dirs, n: int, size: int, seed: int = 13) -> np.ndarray:
+def training_samples(model_dir: Path, data_dirs, n: int, size: int, seed: int = 13) -> list:
     from . import data
     from .preprocess import preprocess
 
@@ -39,12 +39,13 @@ def training_crops(model_dir: Path, data_dirs, n: int, size: int, seed: int = 13
     if not train:
         raise SystemExit("no training images: pass --data")
     pick = np.random.default_rng(seed).choice(len(train), min(n, len(train)), replace=False)
-    return np.stack([preprocess(train[i].path, size=size).crop for i in pick])
+    return [preprocess(train[i].path, size=size) for i in pick]
 
 
-def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002, log=print):
+def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0.002, log=print, label_fn=None):
     """int8 trunk (``openvino.Model``, blocks 1-4) from the float one; block 5 and the head (``top``) stay
-    float32, as in the shipped path. ``calib`` / ``val``: uint8 crops (N, S, S, 3)."""
+    float32, as in the shipped path. ``calib`` / ``val``: uint8 crops (N, S, S, 3). The metric is the share
+    of validation images whose ``label_fn(logits, i)`` (default: the top-1 output) equals float32's."""
     import nncf
     import openvino as ov
     import openvino.properties.hint as hints
@@ -54,16 +55,18 @@ def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0
     trunk32 = core.compile_model(trunk, "CPU", f32).create_infer_request()
     top32 = core.compile_model(top, "CPU", f32).create_infer_request()
 
-    def top1(block4):
-        return int(np.argmax(top32.infer(np.asarray(block4))["logits"][0]))
+    label_fn = label_fn or (lambda logits, _i: int(np.argmax(logits)))
 
-    ref = np.array([top1(trunk32.infer(val[i : i + 1])["block4"]) for i in range(len(val))])
+    def label(block4, i):
+        return label_fn(np.array(top32.infer(np.asarray(block4))["logits"][0]), i)
+
+    ref = [label(trunk32.infer(val[i : i + 1])["block4"], i) for i in range(len(val))]
     log(f"float32 references for {len(val)} validation images")
 
     def validate(compiled, items):
         r = compiled.create_infer_request()
         out = compiled.output("block4")
-        per = [float(top1(r.infer(x)[out]) == y) for x, y in items]
+        per = [float(label(r.infer(x)[out], i) == y) for i, (x, y) in enumerate(items)]
         return float(np.mean(per)), per
 
     t = time.time()
@@ -110,6 +113,26 @@ def recipe_from_model(q) -> dict[str, np.ndarray]:
     return out
 
 
+def with_meta(recipe: dict, base_id: str, metric: str, args) -> dict:
+    """The recipe with what it was made from (the base it belongs to, how it was calibrated)."""
+    quantised = sorted(k.split("/")[1] for k in recipe if k.startswith("w/") and k.endswith("/scale"))
+    return {
+        **recipe,
+        "meta/base_weights_id": np.asarray(base_id),
+        "meta/quantised_layers": np.asarray(" ".join(quantised)),
+        "meta/made_by": np.asarray(
+            f"nncf {_nncf_version()} quantize_with_accuracy_control, {args.calib} calibration and {args.val} "
+            f"validation images drawn from the training images (seed 13; not the held-out split), metric {metric}"
+        ),
+    }
+
+
+def _nncf_version() -> str:
+    import nncf
+
+    return nncf.__version__
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v2"))
@@ -118,6 +141,9 @@ def main(argv=None):
     ap.add_argument("--calib", type=int, default=300)
     ap.add_argument("--val", type=int, default=500)
     ap.add_argument("--max-drop", type=float, default=0.002)
+    ap.add_argument(
+        "--metric", choices=("top1", "final"), default="top1", help="agreement of the top-1 output or the final label"
+    )
     args = ap.parse_args(argv)
 
     import openvino as ov
@@ -129,17 +155,33 @@ def main(argv=None):
     meta, trained, _ = artifact.load(model_dir)
     size = int(meta["input_size"])
     n_out = len(meta["classes"]) + (1 if meta.get("reject_class") else 0)
-    base, _ = load_base_weights(None)
+    base, base_id = load_base_weights(None)
     trunk = openvino_net.build_model(size, base, trained, n_out, part="trunk")
     top = openvino_net.build_model(size, base, trained, n_out, part="top")
     dirs = args.data or [str(ROOT.parent / "shared/data/skin4"), str(ROOT.parent / "shared/data/nonface")]
-    crops = training_crops(model_dir, dirs, args.calib + args.val, size)
+    pres = training_samples(model_dir, dirs, args.calib + args.val, size)
+    crops = np.stack([p.crop for p in pres])
     print(f"{len(crops)} training images preprocessed", flush=True)
     calib, val = crops[: args.calib], crops[args.calib :]
-    q = quantize(trunk, top, calib, val, args.max_drop, log=lambda m: print(m, flush=True))
+    label_fn = None
+    if args.metric == "final":  # the label people see: calibration, abstentions and the margin rule included
+        from . import calibration, decision
+
+        classes, thresholds = list(meta["classes"]), {**decision.default_thresholds(), **meta["thresholds"]}
+        signals = [decision.signals(p) for p in pres[args.calib :]]
+
+        def label_fn(logits, i):
+            cond, reject = calibration.split_scores(
+                logits[None].astype(np.float64), len(classes), meta["temperature"], meta.get("reject_temperature", 1.0)
+            )
+            return decision.decide(list(cond[0]), classes, signals[i], float(reject[0]), thresholds)[0]
+
+    q = quantize(trunk, top, calib, val, args.max_drop, log=lambda m: print(m, flush=True), label_fn=label_fn)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(q, args.out, compress_to_fp16=False)
-    print(f"int8 IR written to {args.out}")
+    recipe = Path(args.out).with_suffix(".npz")
+    np.savez(recipe, **with_meta(recipe_from_model(q), base_id, f"{args.metric}, max drop {args.max_drop}", args))
+    print(f"int8 IR written to {args.out}, its recipe to {recipe}")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,17 @@ precision); elsewhere all in float32. See ``PRECISIONS``.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from pathlib import Path
 
 import numpy as np
 
 from .model import VGG_BLOCKS
 from .preprocess import VGG_MEAN_BGR
+
+logger = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -126,8 +130,52 @@ def cpu_has_bf16() -> bool:
 
 #: Precision modes: "mixed" runs blocks 1-4 in bf16 and block 5 + the head in float32 (the same split as
 #: the TensorFlow path; the held-out decisions stay those of float32), "bf16" all of it in bf16 (~5 ms
-#: faster per image, but 2 of 940 held-out decisions moved at the uncertain margin), "f32" all float32.
-PRECISIONS = ("mixed", "bf16", "f32")
+#: faster per image, but 2 of 940 held-out decisions moved at the uncertain margin), "f32" all float32,
+#: "int8" blocks 1-4 in int8 from the committed recipe (``INT8_RECIPE``) and block 5 + head in float32.
+PRECISIONS = ("mixed", "bf16", "f32", "int8")
+
+#: What NNCF's accuracy-controlled quantisation changed in blocks 1-4 of the committed base (see
+#: ``ml/core/openvino_int8.py``): calibrated and validated on training images only.
+INT8_RECIPE = Path(__file__).with_name("openvino_int8_trunk.npz")
+
+
+def cpu_flags() -> set:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def int8_recipe(base_id: str | None):
+    """The committed int8 recipe as a dict, or None when it is missing or made for another base."""
+    if not INT8_RECIPE.is_file():
+        return None
+    with np.load(INT8_RECIPE, allow_pickle=False) as z:
+        recipe = {k: z[k] for k in z.files}
+    if base_id and str(recipe.get("meta/base_weights_id", "")) != base_id:
+        return None
+    return recipe
+
+
+def choose_precision(requested: str | None = None, base_id: str | None = None) -> str:
+    """``requested``, else ``FACEDIAG_INFERENCE_PRECISION``, else the default: "mixed" where the CPU has bf16,
+    else "f32". "int8" needs int8 dot products (VNNI or AMX) and a recipe for this base, else it is "mixed"."""
+    name = (requested or os.environ.get("FACEDIAG_INFERENCE_PRECISION", "") or DEFAULT_PRECISION).strip().lower()
+    if name not in PRECISIONS:
+        raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(PRECISIONS)}")
+    if name == "int8":
+        if not cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"} or int8_recipe(base_id) is None:
+            logger.warning("int8 inference needs VNNI/AMX and a recipe for this base: using bf16/float32")
+            name = "mixed"
+    if name in ("mixed", "bf16") and not cpu_has_bf16():
+        name = "f32"
+    return name
+
+
+DEFAULT_PRECISION = "mixed"
 
 
 class OpenVINONet:
@@ -164,17 +212,15 @@ class OpenVINONet:
         self._local = threading.local()
 
     @classmethod
-    def for_artifact(cls, input_size, base_weights, trained, n_out, precision: str | None = None, threads=None):
-        """The network of an artifact in ``precision`` ("mixed" where the CPU has bf16, else "f32")."""
-        if precision is None:
-            precision = "mixed" if cpu_has_bf16() else "f32"
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if precision == "mixed" and not cpu_has_bf16():
-            precision = "f32"
-        if precision == "mixed":
+    def for_artifact(
+        cls, input_size, base_weights, trained, n_out, precision: str | None = None, threads=None, base_id=None
+    ):
+        """The network of an artifact in ``precision`` (see ``choose_precision``)."""
+        precision = choose_precision(precision, base_id)
+        recipe = int8_recipe(base_id) if precision == "int8" else None
+        if precision in ("mixed", "int8"):
             stages = [
-                (build_model(input_size, base_weights, trained, n_out, part="trunk"), "bf16"),
+                (build_model(input_size, base_weights, trained, n_out, part="trunk", int8=recipe), precision),
                 (build_model(input_size, base_weights, trained, n_out, part="top"), "f32"),
             ]
         else:
@@ -183,6 +229,7 @@ class OpenVINONet:
         net.precision = precision
         net.dtype = {
             "mixed": "bfloat16 blocks 1-4, float32 block 5 and head",
+            "int8": "int8 blocks 1-4, float32 block 5 and head",
             "bf16": "bfloat16",
             "f32": "float32",
         }[precision]

@@ -112,3 +112,29 @@ def test_openvino_worker_path_never_imports_tensorflow(tiny_artifact):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_int8_recipe_builds_an_int8_trunk_that_agrees(both, tiny_artifact, monkeypatch):
+    """The committed recipe (made for the committed base) on the tiny model: int8 blocks 1-4, float32 top."""
+    from ml.core import artifact
+    from ml.core.model import load_base_weights
+
+    tf, _ov32, _ov = both
+    _meta, trained, _ = artifact.load(tiny_artifact[0])
+    base, base_id = load_base_weights(None)
+    recipe = openvino_net.int8_recipe(base_id)
+    assert recipe is not None and str(recipe["meta/base_weights_id"]) == base_id
+    assert openvino_net.int8_recipe("another base") is None
+    trunk = openvino_net.build_model(tf.input_size, base, trained, tf._n_out, part="trunk", int8=recipe)
+    kinds = {op.get_type_name() for op in trunk.get_ordered_ops()}
+    assert "FakeQuantize" in kinds
+    assert any(str(op.get_output_element_type(0)) == "<Type: 'int8_t'>" for op in trunk.get_ordered_ops())
+    crops = _crops(tf.input_size, 24)
+    if openvino_net.choose_precision("int8", base_id) == "int8":  # this CPU has VNNI or AMX
+        net = openvino_net.OpenVINONet.for_artifact(
+            tf.input_size, base, trained, tf._n_out, precision="int8", base_id=base_id
+        )
+        assert net.dtype.startswith("int8")
+        assert (net(crops)[2].argmax(1) == tf.network(crops)[2].argmax(1)).mean() >= 0.9
+    monkeypatch.setenv("FACEDIAG_INFERENCE_PRECISION", "int8")
+    assert openvino_net.choose_precision(None, "another base") in ("mixed", "f32")  # no recipe: no int8
