@@ -80,7 +80,7 @@ def profile(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_account(request):
+def account_delete(request):
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = request.user

@@ -1,17 +1,17 @@
 """Input validation and output shapes. No business logic: views pass validated data to services."""
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from diagnosis.models import CONDITIONS, Label, Scan
+from diagnosis.models import CONDITIONS, Condition, Label, Scan
 from diagnosis.selectors import analysis_state
+from review.models import ReviewLabel
+from review.selectors import review_of
 
-REVIEW_LABELS = [*CONDITIONS, "unusable"]
 DISCLAIMER_HELP = "Always shown with a result: FaceDiag is a screening aid, never a diagnosis."
 
 
@@ -20,12 +20,10 @@ def _absolute(request, name, scan_id):
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def get_review(scan):
-    """The staff review of a scan, or None (also when the review app is not installed yet)."""
-    try:
-        return getattr(scan, "review", None)
-    except ObjectDoesNotExist:
-        return None
+def _per_condition(name: str, make_field) -> type[serializers.Serializer]:
+    """A serializer with one field per Condition, so the schema follows the one list of conditions."""
+    fields = {c.value: make_field("healthy skin" if c == Condition.HEALTHY else c.value) for c in Condition}
+    return type(name, (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
 # --- auth and account -------------------------------------------------------------------------
@@ -101,18 +99,17 @@ class ScanNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, help_text="Your own note on this scan.")
 
 
-class ProbabilitiesSerializer(serializers.Serializer):
-    acne = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for acne, 0..1.")
-    eczema = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for eczema, 0..1.")
-    healthy = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for healthy skin, 0..1.")
-    rosacea = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for rosacea, 0..1.")
+ProbabilitiesSerializer = _per_condition(
+    "ProbabilitiesSerializer",
+    lambda what: serializers.FloatField(min_value=0, max_value=1, help_text=f"Confidence for {what}, 0..1."),
+)
 
 
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": "^(" + "|".join(REVIEW_LABELS) + ")$",
-        "description": "The reviewer's label: " + ", ".join(f"`{x}`" for x in REVIEW_LABELS) + ".",
+        "pattern": "^(" + "|".join(ReviewLabel.values) + ")$",
+        "description": "The reviewer's label: " + ", ".join(f"`{x}`" for x in ReviewLabel.values) + ".",
     }
 )
 class ReviewLabelField(serializers.CharField):
@@ -252,7 +249,7 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan):
-        review = get_review(scan)
+        review = review_of(scan)
         return ReviewSerializer(review).data if review is not None else None
 
 
@@ -280,11 +277,10 @@ class SeriesPointSerializer(serializers.Serializer):
     y = serializers.FloatField(help_text="The model's confidence for this class, 0..1.")
 
 
-class SeriesSerializer(serializers.Serializer):
-    acne = SeriesPointSerializer(many=True, help_text="Confidence for acne over time.")
-    eczema = SeriesPointSerializer(many=True, help_text="Confidence for eczema over time.")
-    healthy = SeriesPointSerializer(many=True, help_text="Confidence for healthy skin over time.")
-    rosacea = SeriesPointSerializer(many=True, help_text="Confidence for rosacea over time.")
+SeriesSerializer = _per_condition(
+    "SeriesSerializer",
+    lambda what: SeriesPointSerializer(many=True, help_text=f"Confidence for {what} over time."),
+)
 
 
 class HistorySummarySerializer(serializers.Serializer):

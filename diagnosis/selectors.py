@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import CONDITIONS, Scan
+from .models import CONDITIONS, REVIEW_PERMISSION, Scan
 
 
 def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=None) -> QuerySet:
@@ -37,7 +37,7 @@ def get_scan_for_media(user, scan_id) -> Scan:
         raise Http404("No such scan.") from None
     if scan.owner_id == user.id:
         return scan
-    if scan.status == Scan.Status.DONE and user.has_perm("diagnosis.review_scan"):
+    if scan.status == Scan.Status.DONE and user.has_perm(REVIEW_PERMISSION):
         return scan
     raise Http404("No such scan.")
 

@@ -1,15 +1,10 @@
 from django.conf import settings
 from django.db import models
 
-from diagnosis.models import CONDITIONS
+from diagnosis.models import CONDITIONS, with_conditions
 
-
-class ReviewLabel(models.TextChoices):
-    ACNE = "acne", "Acne"
-    ECZEMA = "eczema", "Eczema"
-    HEALTHY = "healthy", "Healthy"
-    ROSACEA = "rosacea", "Rosacea"
-    UNUSABLE = "unusable", "Unusable photo"
+# A reviewer's label: a condition, or "the photo cannot be judged".
+ReviewLabel = with_conditions("ReviewLabel", __name__, ("UNUSABLE", "unusable", "Unusable photo"))
 
 
 USABLE_LABELS = tuple(CONDITIONS)  # every review label except "unusable"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -17,8 +18,8 @@ QUALITY_FLAGS = tuple(QUALITY_MESSAGES)  # no_face, blurry, too_dark, too_bright
 NO_FLAGS = "none"
 ORDER_UNCERTAIN = "uncertain"
 ORDER_OLDEST = "oldest"
-MODEL_LABELS = tuple(Label.values)  # acne, eczema, healthy, rosacea, uncertain, no_skin
-REVIEW_LABELS = tuple(ReviewLabel.values)  # acne, eczema, healthy, rosacea, unusable
+MODEL_LABELS: tuple[str, ...] = tuple(Label.values)  # the conditions, uncertain, no_skin
+REVIEW_LABELS: tuple[str, ...] = tuple(ReviewLabel.values)  # the conditions, unusable
 
 
 # --- queue -------------------------------------------------------------------------------------------------
@@ -85,11 +86,12 @@ def get_scan_for_review(reviewer, scan_id) -> Scan:
     return scan
 
 
-def review_of(scan):
-    """The scan's review, or None (no exception when there is none)."""
+def review_of(scan: Scan) -> Review | None:
+    """The scan's review, or None. The one way other apps read a scan's review (Scan has no field for it:
+    the review app adds the reverse relation)."""
     try:
         return scan.review
-    except Review.DoesNotExist:
+    except ObjectDoesNotExist:  # Review.DoesNotExist, or any other "no such row"
         return None
 
 

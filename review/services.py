@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 from PIL import Image
 
-from diagnosis.models import Scan
+from diagnosis.models import REVIEW_PERMISSION, Scan
 
 from .models import USABLE_LABELS, AuditEvent, Review, ReviewLabel
 
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 REVIEWER_GROUP = "reviewer"
 REVIEWER_PERMISSIONS = (
-    "diagnosis.review_scan",
+    REVIEW_PERMISSION,
     "diagnosis.view_scan",
     "ml.view_modelversion",
     "review.view_review",
@@ -58,7 +58,7 @@ def record_image_view(*, scan, user, kind) -> AuditEvent:
 # --- reviews -----------------------------------------------------------------------------------------------
 
 
-def review_scan(*, scan, reviewer, label, comment="") -> tuple[Review, bool]:
+def save_review(*, scan, reviewer, label, comment="") -> tuple[Review, bool]:
     """Create or update the scan's review and audit it. Returns (review, created)."""
     if label not in ReviewLabel.values:
         raise ReviewNotAllowed(f"Unknown label {label!r}.")

@@ -96,7 +96,7 @@ def test_without_a_model_the_whole_batch_stays_queued(user, db):
 def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_model):
     from celery_batches import SimpleRequest
 
-    from diagnosis.tasks import analyse_scan as analyse_scan_task
+    from diagnosis.tasks import handle_analysis_messages
 
     scan = new_scan(user)
 
@@ -105,7 +105,7 @@ def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_
                              delivery_info={}, hostname="test", ignore_result=True, reply_to=None,
                              correlation_id=None, request_dict={})
 
-    results = analyse_scan_task([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
+    results = handle_analysis_messages([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
 
     assert results == ["done"]
     scan.refresh_from_db()

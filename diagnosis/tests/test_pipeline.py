@@ -5,7 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
-from diagnosis.tasks import analyse_scan as analyse_scan_task
+from diagnosis.services import analysis
+from diagnosis.tasks import handle_analysis_messages
 from tests.support import face_like_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_unreadable_photo_fails_with_a_reason(user, active_model):
     scan = new_scan(user)
     with open(scan.image.path, "wb") as fh:
         fh.write(b"this is no longer a jpeg")
-    analyse_scan_task.apply(args=[str(scan.id)])
+    handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED
     assert "could not be analysed" in scan.error
@@ -80,7 +81,7 @@ def test_unreadable_photo_fails_with_a_reason(user, active_model):
 def test_missing_photo_fails_with_a_reason(user, active_model):
     scan = new_scan(user)
     scan.image.storage.delete(scan.image.name)
-    analyse_scan_task.apply(args=[str(scan.id)])
+    handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED and "no longer stored" in scan.error
 
@@ -91,7 +92,7 @@ def test_transient_storage_errors_are_retried_then_fail(user, active_model):
     scan = new_scan(user)
     os.remove(scan.image.path)
     os.mkdir(scan.image.path)  # reading it now raises IsADirectoryError: an OSError, like a flaky disk
-    result = analyse_scan_task.apply(args=[str(scan.id)])
+    result = handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert result.get() == ["failed"]  # one outcome per message of the batch
     assert scan.status == Scan.Status.FAILED
@@ -125,20 +126,20 @@ def test_poison_scan_fails_after_max_attempts(user, active_model, settings):
 
 def test_a_live_claim_by_another_task_is_respected(user, active_model):
     scan = new_scan(user)
-    assert services._claim(scan.id, "task-a") is not None
-    assert services._claim(scan.id, "task-b") is None  # a different task: skip while the claim is fresh
+    assert analysis.claim_scan(scan.id, "task-a") is not None
+    assert analysis.claim_scan(scan.id, "task-b") is None  # a different task: skip while the claim is fresh
 
 
 def test_same_task_redelivered_takes_over_and_only_one_result_is_written(user, active_model):
     scan = new_scan(user)
-    first = services._claim(scan.id, "task-a")
-    second = services._claim(scan.id, "task-a")  # redelivery after a worker died mid-task
+    first = analysis.claim_scan(scan.id, "task-a")
+    second = analysis.claim_scan(scan.id, "task-a")  # redelivery after a worker died mid-task
     assert first and second and first != second
     from ml.runtime import get_predictor
 
     prediction = get_predictor().predict(scan.image.read())
-    assert services._store_result(scan, first, prediction) == "superseded"
-    assert services._store_result(scan, second, prediction) == "done"
+    assert analysis.store_result(scan, first, prediction) == "superseded"
+    assert analysis.store_result(scan, second, prediction) == "done"
     scan.refresh_from_db()
     assert scan.status == Scan.Status.DONE and scan.attempts == 2
 
@@ -163,8 +164,8 @@ def test_only_failed_scans_can_be_retried(user, db):
 
 def test_a_superseded_execution_does_not_release_the_new_claim(user, active_model):
     scan = new_scan(user)
-    old = services._claim(scan.id, "task-a")
-    new = services._claim(scan.id, "task-a")  # redelivery took over
-    services._release(scan.id, old)
+    old = analysis.claim_scan(scan.id, "task-a")
+    new = analysis.claim_scan(scan.id, "task-a")  # redelivery took over
+    analysis.release_claim(scan.id, old)
     scan.refresh_from_db()
     assert (scan.status, scan.claim_token, scan.attempts) == (Scan.Status.ANALYSING, new, 2)

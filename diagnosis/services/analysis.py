@@ -1,0 +1,265 @@
+"""Analysis of queued scans, and the claim protocol that makes it safe to run twice or concurrently.
+
+A message may be delivered twice (redelivery after a worker died, a duplicate from the sweeper), and
+two executions may run at once. Each execution first *claims* the scan (a fresh token in the row, under a
+row lock); only the holder of the current token may store a result, so exactly one result is written.
+A claim that ends without a result is either *released* (not the scan's fault: no model, storage or
+memory trouble; the attempt is not counted) or left to go stale (the worker died) for the sweeper and
+the next claim to take over. A scan that kept crashing workers fails after SCAN_MAX_ATTEMPTS claims.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import storage
+from ..models import CONDITIONS, Scan
+from .queue import enqueue_analysis
+
+if TYPE_CHECKING:
+    from ml.core.inference import Prediction, Predictor
+
+logger = logging.getLogger(__name__)
+
+#: What happened to one job: "done", "skipped", "superseded", "failed", "model_unavailable", or a
+#: TransientAnalysisError for the caller to retry.
+Outcome = Any
+Job = tuple[Any, str | None]  # (scan id, Celery task id)
+
+
+class TransientAnalysisError(Exception):
+    """A failure worth retrying (database or storage hiccup)."""
+
+
+class ScanNotRetryable(Exception):
+    pass
+
+
+def claim_scan(scan_id: Any, task_id: str | None) -> uuid.UUID | None:
+    """Take the scan for this execution. Returns a claim token, or None when there is nothing to do."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.SCAN_STUCK_AFTER_SECONDS)
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().filter(id=scan_id).first()
+        if scan is None or scan.status in (Scan.Status.DONE, Scan.Status.FAILED):
+            return None
+        if (
+            scan.status == Scan.Status.ANALYSING
+            and scan.claimed_at
+            and scan.claimed_at >= stale_before
+            and scan.claimed_by != (task_id or "")
+        ):
+            return None  # another live execution has it
+        if scan.attempts >= settings.SCAN_MAX_ATTEMPTS:
+            _fail(scan, "Analysis stopped: it crashed the analysis worker repeatedly. Retry, or try another photo.")
+            return None
+        token = uuid.uuid4()
+        scan.status = Scan.Status.ANALYSING
+        scan.attempts += 1
+        scan.claim_token = token
+        scan.claimed_at = now
+        scan.claimed_by = task_id or ""
+        scan.started_at = scan.started_at or now
+        scan.save(update_fields=["status", "attempts", "claim_token", "claimed_at", "claimed_by",
+                                 "started_at", "updated_at"])
+        return token
+
+
+def release_claim(scan_id: Any, token: uuid.UUID) -> None:
+    """Give the claim back without counting it as a crash: the scan is queued again."""
+    # One update, only while this execution still holds the claim (its claim counted one attempt).
+    Scan.objects.filter(id=scan_id, claim_token=token, attempts__gt=0).update(
+        status=Scan.Status.QUEUED, claim_token=None, claimed_by="", attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
+    )
+
+
+def _fail(scan: Scan, reason: str) -> None:
+    scan.status = Scan.Status.FAILED
+    scan.error = reason
+    scan.claim_token = None
+    scan.completed_at = timezone.now()
+    scan.save(update_fields=["status", "error", "claim_token", "completed_at", "updated_at"])
+    logger.warning("scan %s failed: %s", scan.id, reason)
+
+
+def fail_scan(scan_id: Any, reason: str) -> None:
+    """Fail a scan that is not done yet, with a reason shown to its owner."""
+    scan = Scan.objects.filter(id=scan_id).exclude(status=Scan.Status.DONE).first()
+    if scan:
+        _fail(scan, reason)
+
+
+def analyse_scan(scan_id: Any, *, task_id: str | None = None) -> str:
+    """Run the classifier on one scan and store the result. Safe to call twice or concurrently."""
+    outcome = analyse_scans([(scan_id, task_id)])[0]
+    if isinstance(outcome, TransientAnalysisError):
+        raise outcome
+    return outcome
+
+
+def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
+    """Analyse several scans with one batched forward pass. ``jobs`` is a list of (scan_id, task_id).
+
+    Every scan is claimed, released, failed and stored on its own, exactly as if it ran alone: one list
+    entry per job, either an outcome string or a TransientAnalysisError for the caller to retry.
+    """
+    from ml.runtime import ModelUnavailable, get_predictor
+
+    outcomes: list[Outcome] = [None] * len(jobs)
+    claimed: dict[int, uuid.UUID] = {}  # job index -> claim token
+    seen: set[str] = set()
+    for i, (scan_id, task_id) in enumerate(jobs):
+        if str(scan_id) in seen:  # the same scan twice in one batch: one analysis serves both
+            outcomes[i] = "skipped"
+            continue
+        seen.add(str(scan_id))
+        try:
+            token = claim_scan(scan_id, task_id)
+        except OperationalError as exc:
+            outcomes[i] = TransientAnalysisError(str(exc))
+            continue
+        if token is None:
+            outcomes[i] = "skipped"
+        else:
+            claimed[i] = token
+    if not claimed:
+        return outcomes
+    try:
+        predictor = get_predictor()
+    except ModelUnavailable as exc:
+        for i, token in claimed.items():
+            release_claim(jobs[i][0], token)
+            outcomes[i] = "model_unavailable"
+        logger.warning("%d scan(s) left queued: %s", len(claimed), exc)
+        return outcomes
+
+    loaded: list[tuple[int, Scan, bytes]] = []  # (job index, scan, photo bytes)
+    for i, token in claimed.items():
+        try:
+            scan = Scan.objects.get(id=jobs[i][0])
+        except OperationalError as exc:  # the claim stays with this task id: its retry takes it over
+            outcomes[i] = TransientAnalysisError(str(exc))
+            continue
+        try:
+            loaded.append((i, scan, storage.read_bytes(scan.image.name)))
+        except FileNotFoundError:
+            _fail(scan, "The uploaded photo is no longer stored, so it cannot be analysed.")
+            outcomes[i] = "failed"
+        except storage.STORAGE_ERRORS as exc:
+            release_claim(scan.id, token)
+            outcomes[i] = TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}")
+    if not loaded:
+        return outcomes
+
+    try:
+        predictions = _predict(predictor, [data for _i, _scan, data in loaded])
+    except MemoryError:
+        for i, scan, _data in loaded:
+            release_claim(scan.id, claimed[i])
+            outcomes[i] = TransientAnalysisError("out of memory")
+        return outcomes
+    logger.info("analysed %d scan(s) in one batch", len(loaded))
+    for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
+        if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
+            logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
+            _fail(scan, f"The photo could not be analysed ({type(prediction).__name__}). Try another photo.")
+            outcomes[i] = "failed"
+            continue
+        try:
+            outcomes[i] = store_result(scan, claimed[i], prediction)
+        except TransientAnalysisError as exc:
+            outcomes[i] = exc
+    return outcomes
+
+
+def _predict(predictor: Predictor, photos: list[bytes]) -> Sequence[Prediction | Exception]:
+    """One batched forward pass; if the batch as a whole raises, each photo alone, so one bad photo fails alone.
+
+    Returns a Prediction or an exception per photo. MemoryError propagates (it is worth a retry).
+    """
+    if len(photos) > 1:
+        try:
+            return predictor.predict_many(photos, batch_size=len(photos), with_heatmap=True)
+        except MemoryError:
+            raise
+        except Exception:
+            logger.exception("batched inference of %d photos failed; analysing them one by one", len(photos))
+    results: list[Prediction | Exception] = []
+    for data in photos:
+        try:
+            results.append(predictor.predict(data, with_heatmap=True))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            logger.exception("inference failed")
+            results.append(exc)
+    return results
+
+
+def store_result(scan: Scan, token: uuid.UUID, prediction: Prediction) -> str:
+    from ml.models import ModelVersion
+
+    model_version = ModelVersion.objects.filter(name=prediction.model_version).first()
+    heatmap_name = ""
+    if prediction.heatmap_jpeg and prediction.label in CONDITIONS:  # no map for "no skin" or "uncertain"
+        try:
+            heatmap_name = default_storage.save(
+                f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg)
+            )
+        except storage.STORAGE_ERRORS as exc:
+            release_claim(scan.id, token)
+            raise TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}") from exc
+    probabilities = {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS}
+    try:
+        with transaction.atomic():
+            written = Scan.objects.filter(id=scan.id, claim_token=token, status=Scan.Status.ANALYSING).update(
+                status=Scan.Status.DONE,
+                label=prediction.label,
+                reason=prediction.reason,
+                probabilities=probabilities,
+                top_probability=max(probabilities.values()),
+                quality={k: bool(v) for k, v in prediction.quality.items()},
+                model_version=model_version,
+                heatmap=heatmap_name,
+                error="",
+                claim_token=None,
+                completed_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+    except OperationalError as exc:
+        written = 0
+        storage.delete_quietly(heatmap_name)
+        raise TransientAnalysisError(str(exc)) from exc
+    if not written:  # another execution took over; its result stands
+        storage.delete_quietly(heatmap_name)
+        return "superseded"
+    logger.info("scan %s done: %s", scan.id, prediction.label)
+    return "done"
+
+
+def retry_scan(scan: Scan) -> Scan:
+    """Queue a failed scan again (its photo must still be stored); ScanNotRetryable otherwise."""
+    if scan.status != Scan.Status.FAILED:
+        raise ScanNotRetryable("Only a failed scan can be retried.")
+    if not scan.image:
+        raise ScanNotRetryable("This scan's photo was deleted, so it cannot be analysed again.")
+    with transaction.atomic():
+        Scan.objects.filter(id=scan.id, status=Scan.Status.FAILED).update(
+            status=Scan.Status.QUEUED, error="", attempts=0, claim_token=None, claimed_by="",
+            completed_at=None, updated_at=timezone.now(),
+        )
+        transaction.on_commit(lambda: enqueue_analysis(scan.id))
+    scan.refresh_from_db()
+    return scan
