@@ -1,18 +1,31 @@
 """Input validation and output shapes. No business logic: views pass validated data to services."""
 
+import uuid
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
 from diagnosis.models import CONDITIONS, Condition, Label, Scan
 from diagnosis.selectors import analysis_state
 from review.models import ReviewLabel
 from review.selectors import review_of
 
+from .errors import not_found
+from .services import rotate_refresh_token
+
 DISCLAIMER_HELP = "Always shown with a result: FaceDiag is a screening aid, never a diagnosis."
+
+
+def parse_scan_id(value: object) -> uuid.UUID:
+    """A scan id from the URL; a malformed one is simply 'not found' (never a 500, never a hint)."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise not_found("No such scan.") from None
 
 
 def _absolute(request, name, scan_id):
@@ -72,6 +85,18 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
         super().__init__(*args, **kwargs)
         self.fields["email"].help_text = "Your e-mail address."
         self.fields["password"].help_text = "Your password."
+
+
+@extend_schema_serializer(component_name="TokenRefresh")
+class SafeTokenRefreshSerializer(TokenRefreshSerializer):
+    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
+
+    def validate(self, attrs):
+        return rotate_refresh_token(attrs["refresh"])
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -1,7 +1,6 @@
-"""API-specific glue around the accounts/diagnosis services (token handling, id parsing)."""
+"""API-specific writes around the accounts services: refresh-token rotation, password-checked deletion."""
 
 import logging
-import uuid
 
 import jwt
 from django.contrib.auth import get_user_model
@@ -16,7 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
 
-from .errors import ApiError, not_found
+from .errors import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +23,6 @@ logger = logging.getLogger(__name__)
 # token's jti). A rotated (blacklisted) token presented again means two holders: revoke the family.
 FAMILY_CLAIM = "fam"
 REUSED_MESSAGE = "This refresh token was already used. Every token of this login is revoked: log in again."
-
-
-def parse_scan_id(value) -> uuid.UUID:
-    """Malformed ids are simply 'not found' (never a 500, never a hint)."""
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise not_found("No such scan.") from None
 
 
 def delete_account_with_password(user, password):

@@ -11,7 +11,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_serializer,
 )
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -21,7 +20,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -30,13 +28,14 @@ from diagnosis import selectors
 from diagnosis import services as scan_services
 from diagnosis.media import scan_file_response
 from diagnosis.models import Scan
+from facediag_site.lib import uploads
 
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
-from .services import delete_account_with_password, parse_scan_id, rotate_refresh_token
+from .services import delete_account_with_password
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
 
@@ -60,7 +59,7 @@ class ApiView(ApiMixin, APIView):
 
 
 def _own_scan(request, scan_id):
-    return selectors.get_owned_scan(request.user, parse_scan_id(scan_id))
+    return selectors.get_owned_scan(request.user, s.parse_scan_id(scan_id))
 
 
 # --- auth -------------------------------------------------------------------------------------
@@ -129,21 +128,9 @@ class TokenView(ApiMixin, TokenObtainPairView):
             raise
 
 
-@extend_schema_serializer(component_name="TokenRefresh")
-class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
-
-    def validate(self, attrs):
-        return rotate_refresh_token(attrs["refresh"])
-
-
 @extend_schema(tags=["auth"])
 class TokenRefresh(ApiMixin, TokenRefreshView):
-    serializer_class = SafeTokenRefreshSerializer
+    serializer_class = s.SafeTokenRefreshSerializer
     throttle_classes = [AuthThrottle]
 
     @extend_schema(
@@ -239,14 +226,9 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         parameters=[IDEMPOTENCY_KEY, RETRY_AFTER],
     )
     def post(self, request):
-        limit = settings.SCAN_MAX_UPLOAD_BYTES
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > limit + 64 * 1024:  # the file alone cannot fit: refuse before reading the body
-            raise ApiError("file_too_large", f"The file is larger than the {limit // (1024 * 1024)} MB limit.", 413,
-                           fields={"image": [f"The file is larger than the {limit // (1024 * 1024)} MB limit."]})
+        if uploads.body_too_large(request):  # the file alone cannot fit: refuse before reading the body
+            message = uploads.too_large_message()
+            raise ApiError("file_too_large", message, 413, fields={"image": [message]})
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 100:
             raise ApiError("invalid", "The Idempotency-Key header is longer than 100 characters.", 400,
@@ -334,7 +316,7 @@ class ScanMediaView(ApiView):
     kind = None  # "image", "thumbnail" or "heatmap", set in urls.py
 
     def get(self, request, scan_id):
-        return scan_file_response(request.user, parse_scan_id(scan_id), self.kind)
+        return scan_file_response(request.user, s.parse_scan_id(scan_id), self.kind)
 
 
 def _media_view(kind, summary):

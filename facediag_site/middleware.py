@@ -1,8 +1,11 @@
 import logging
 
 from django.db import DatabaseError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from .lib import uploads
+from .lib.errors import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -16,9 +19,7 @@ def database_unavailable_response(request):
     except Exception:
         pass
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"error": {"code": "service_unavailable", "message": UNAVAILABLE_TEXT, "fields": {}}}, status=503
-        )
+        response = error_response("service_unavailable", UNAVAILABLE_TEXT, 503)
     else:
         response = HttpResponse(
             "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
@@ -39,7 +40,7 @@ def server_error(request):
     if isinstance(sys.exc_info()[1], OperationalError):
         return database_unavailable_response(request)
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "server_error", "message": "Internal error.", "fields": {}}}, status=500)
+        return error_response("server_error", "Internal error.", 500)
     return default_server_error(request)
 
 
@@ -74,21 +75,13 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-
-        if request.method == "POST" and request.path in UPLOAD_PATHS:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            limit = settings.SCAN_MAX_UPLOAD_BYTES + 64 * 1024  # room for the multipart envelope and a note
-            if length > limit:
-                message = f"The file is larger than the {settings.SCAN_MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit."
-                return HttpResponse(
-                    f"<!doctype html><title>File too large</title><h1>File too large</h1><p>{message}</p>"
-                    '<p><a href="/scans/new/">Choose another photo</a></p>',
-                    status=413, content_type="text/html; charset=utf-8",
-                )
+        if request.method == "POST" and request.path in UPLOAD_PATHS and uploads.body_too_large(request):
+            return HttpResponse(
+                "<!doctype html><title>File too large</title><h1>File too large</h1>"
+                f"<p>{uploads.too_large_message()}</p>"
+                '<p><a href="/scans/new/">Choose another photo</a></p>',
+                status=413, content_type="text/html; charset=utf-8",
+            )
         return self.get_response(request)
 
 
