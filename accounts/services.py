@@ -4,8 +4,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
+
+from .tokens import sign_in_link_token
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +38,35 @@ def register_user(*, email, password, display_name=""):
     return user
 
 
-def sign_up(*, email, password, login_url):
+def sign_in_link_path(user) -> str:
+    """Path of the welcome e-mail's one-click sign-in link (single use, see accounts.tokens)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("sign-in-link", args=[uid, sign_in_link_token.make_token(user)])
+
+
+def user_for_sign_in_link(uidb64: str, token: str):
+    """The account the link signs in, or None when the link is forged, expired or already used."""
+    try:
+        user = get_user_model().objects.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
+        return None
+    if not user.is_active or not sign_in_link_token.check_token(user, token):
+        return None
+    return user
+
+
+def sign_up(*, email, password, site_url):
     """Create the account, or tell the existing owner by e-mail. The caller answers the same either way,
     and both paths do the same work (one password hash, one e-mail), so neither the answer nor its
-    timing tells whether the address has an account (bench/registration_timing.py measures it)."""
+    timing tells whether the address has an account (bench/registration_timing.py measures it).
+    The new owner's e-mail carries a one-click sign-in link: the person is signed in without typing
+    the password again, and the page after sign-up still cannot tell who already had an account.
+    ``site_url`` is the absolute root URL the links start with."""
     from django.conf import settings
     from django.core.mail import send_mail
+
+    site_url = site_url.rstrip("/")
+    login_url = site_url + reverse("login")
 
     try:
         user = register_user(email=email, password=password)
@@ -57,8 +85,10 @@ def sign_up(*, email, password, login_url):
         return None
     send_mail(
         _("Your %(site)s account is ready") % {"site": settings.SITE_NAME},
-        _("Welcome to %(site)s. Log in at %(url)s to upload your first photo.") % {
-            "site": settings.SITE_NAME, "url": login_url}
+        _("Welcome to %(site)s. Open this link to sign in and upload your first photo (it works once, "
+          "for %(days)d days):\n%(link)s\n\nLater, log in at %(url)s with your e-mail address and password.") % {
+            "site": settings.SITE_NAME, "link": site_url + sign_in_link_path(user), "url": login_url,
+            "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
         + f"\n\n{_(settings.DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": settings.SITE_NAME},
         settings.DEFAULT_FROM_EMAIL,
         [user.email],

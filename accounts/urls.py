@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/done/", views.signup_done, name="signup-done"),
+    path("signin/<uidb64>/<token>/", views.sign_in_link, name="sign-in-link"),
     path("profile/", views.profile, name="profile"),
     path("delete/", views.account_delete, name="account-delete"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -1,11 +1,10 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -29,7 +28,7 @@ def signup(request):
             services.sign_up(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
-                login_url=request.build_absolute_uri(reverse("login")),
+                site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
             form.add_error("password1", exc)
@@ -40,6 +39,20 @@ def signup(request):
 
 def signup_done(request):
     return render(request, "registration/signup_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_link(request, uidb64, token):
+    """The welcome e-mail's link. GET only shows a button: mail scanners that open links must not use up
+    a single-use link; the POST signs in."""
+    user = services.user_for_sign_in_link(uidb64, token)
+    if user is None:
+        return render(request, "registration/sign_in_link.html", {"valid": False}, status=400)
+    if request.method == "POST":
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        messages.success(request, _("Welcome! You are signed in. Upload your first photo."))
+        return redirect("diagnosis:upload")
+    return render(request, "registration/sign_in_link.html", {"valid": True, "email": user.email})
 
 
 class RateLimitedPasswordResetView(auth_views.PasswordResetView):

@@ -198,6 +198,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     heatmap_url = serializers.SerializerMethodField(
         help_text="Where the model looked (JPEG), once done; send the bearer token."
     )
+    heatmap_box = serializers.SerializerMethodField(
+        help_text="Where the heatmap lies on the photo, to draw it as an overlay: `[x0, y0, x1, y1]` as fractions "
+        "of the photo's width and height; `null` without a heatmap."
+    )
     review = serializers.SerializerMethodField(help_text="The staff review, if the scan was reviewed.")
     reason = serializers.SerializerMethodField(
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
@@ -271,6 +275,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_heatmap_url(self, scan):
         return self._media(scan, "heatmap")
+
+    @extend_schema_field(serializers.ListField(child=serializers.FloatField(), allow_null=True))
+    def get_heatmap_box(self, scan):
+        return list(scan.heatmap_box) if scan.heatmap and len(scan.heatmap_box or []) == 4 else None
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan):

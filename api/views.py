@@ -4,7 +4,6 @@ diagnosis services/selectors (the same ones the web pages use), errors are shape
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -92,7 +91,7 @@ class RegisterView(ApiView):
             account_services.sign_up(
                 email=email,
                 password=data.validated_data["password"],
-                login_url=request.build_absolute_uri(reverse("login")),
+                site_url=request.build_absolute_uri("/"),
             )
         except DjangoValidationError as exc:
             raise ValidationError({"password": exc.messages}) from None

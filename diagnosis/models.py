@@ -62,6 +62,8 @@ class Scan(models.Model):
     image = models.ImageField(upload_to=scan_image_path, blank=True)
     thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
     heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
+    # Where the heatmap sits on the photo: [x0, y0, x1, y1] as fractions of its width and height.
+    heatmap_box = models.JSONField(default=list, blank=True)
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)

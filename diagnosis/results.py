@@ -152,3 +152,19 @@ def result_view(scan) -> ResultView:
 
 def verdict_text(scan) -> str:
     return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)
+
+
+def heatmap_overlay_style(scan) -> str:
+    """CSS that lays the heatmap over the photo exactly where the analysed crop was, or "" when the
+    scan has no usable box (older scans: the page then swaps the photo for the heatmap)."""
+    box = scan.heatmap_box or []
+    if len(box) != 4:
+        return ""
+    try:
+        x0, y0, x1, y1 = (min(max(float(v), 0.0), 1.0) for v in box)
+    except (TypeError, ValueError):
+        return ""
+    if x1 <= x0 or y1 <= y0:
+        return ""
+    return (f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;"
+            f"width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%")

@@ -78,6 +78,7 @@ def scan_detail(request, scan_id):
             "scan": scan,
             "result": result,
             "show_heatmap": bool(result and result.has_class and scan.heatmap),
+            "heatmap_style": results.heatmap_overlay_style(scan),
             "analysis": selectors.analysis_state(scan),
             "note_form": NoteForm(initial={"note": scan.note}),
         },

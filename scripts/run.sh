@@ -9,7 +9,7 @@ mkdir -p var media
 if [ ! -f .env ]; then
   echo "==> writing .env with a fresh secret key"
   printf 'DJANGO_SECRET_KEY=%s\n' "$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
-  # Local mail (password resets, reminders) goes to files in var/mail/, never to the logs.
+  # Local mail (sign-in links, password resets, reminders) goes to files in var/mail/, never to the logs.
   printf 'EMAIL_URL=filemail:///var/mail\n' >> .env
   chmod 600 .env
 fi
@@ -36,6 +36,6 @@ echo "==> starting the Celery worker (with beat)"
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
 
-grep -q '^EMAIL_URL=filemail' .env 2>/dev/null && echo "==> e-mails (password resets, reminders) are written to var/mail/"
+grep -q '^EMAIL_URL=filemail' .env 2>/dev/null && echo "==> e-mails (sign-in links, password resets, reminders) are written to var/mail/"
 echo "==> FaceDiag is at http://$HOST:$PORT/  (Ctrl-C stops web and worker)"
 .venv/bin/gunicorn facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --access-logfile -

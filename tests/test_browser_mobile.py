@@ -42,11 +42,18 @@ def drawn_face(spots=12, seed=0, size=480):
     return out.getvalue()
 
 
+HEATMAP_BOX = [0.15, 0.08, 0.85, 0.78]  # the face crop on the drawn photos, as fractions
+
+
 def drawn_heatmap(photo):
-    """A jet-coloured blob over the photo's lower face, the way the model's Grad-CAM overlay looks."""
+    """The face crop of the photo with a jet-coloured blob over the lower face, the way the model's
+    Grad-CAM overlay looks; it lies on the photo at HEATMAP_BOX."""
     import cv2
 
     rgb = np.array(Image.open(io.BytesIO(photo)).convert("RGB"))
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = (int(round(f * side)) for f, side in zip(HEATMAP_BOX, (w, h, w, h), strict=True))
+    rgb = rgb[y0:y1, x0:x1]
     h, w = rgb.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]
     cam = np.exp(-(((xx - w * .5) / (w * .18)) ** 2 + ((yy - h * .65) / (h * .15)) ** 2))
@@ -67,6 +74,7 @@ def make_scan(owner, days_ago, label, probabilities, *, status=Scan.Status.DONE,
         quality=quality or {}, note=note, reason=reason,
         image=ContentFile(photo, name="p.jpg"), thumbnail=ContentFile(photo, name="t.jpg"),
         heatmap=ContentFile(drawn_heatmap(photo), name="h.jpg") if status == Scan.Status.DONE else "",
+        heatmap_box=HEATMAP_BOX if status == Scan.Status.DONE else [],
         completed_at=timezone.now() if status == Scan.Status.DONE else None,
     )
     when = timezone.now() - timedelta(days=days_ago, hours=seed)
@@ -206,9 +214,17 @@ def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, 
     assert page.locator("#scan-heatmap").is_hidden() and page.locator("#heatmap-legend").is_hidden()
     page.click("#heatmap-toggle")
     assert page.locator("#scan-heatmap").is_visible() and page.locator("#heatmap-legend").is_visible()
-    assert page.locator("#scan-photo").is_hidden()
-    page.click("#heatmap-toggle")
+    # The heatmap lies on the photo, over the very crop the model analysed.
     assert page.locator("#scan-photo").is_visible()
+    photo, heat = page.locator("#scan-photo").bounding_box(), page.locator("#scan-heatmap").bounding_box()
+    x0, y0, x1, y1 = HEATMAP_BOX
+    assert heat["x"] == pytest.approx(photo["x"] + x0 * photo["width"], abs=1.5)
+    assert heat["y"] == pytest.approx(photo["y"] + y0 * photo["height"], abs=1.5)
+    assert heat["width"] == pytest.approx((x1 - x0) * photo["width"], abs=1.5)
+    assert heat["height"] == pytest.approx((y1 - y0) * photo["height"], abs=1.5)
+    assert page.locator("#heatmap-toggle").get_attribute("aria-pressed") == "true"
+    page.click("#heatmap-toggle")
+    assert page.locator("#scan-photo").is_visible() and page.locator("#scan-heatmap").is_hidden()
 
     page.goto(f"{live_server.url}/scans/{scans['uncertain'].id}/")
     assert page.locator("#result-label").inner_text() == "Can't tell from this photo"
@@ -251,6 +267,9 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
                 page.wait_for_selector("#history-chart[data-drawn='3']", state="attached")
                 page.wait_for_timeout(600)  # the chart's entry animation
             page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True)
+        page.goto(live_server.url + pages["result"])
+        page.click("#heatmap-toggle")
+        page.locator("#photo-figure").screenshot(path=str(out / f"result-heatmap-{size_name}.png"))
         page.goto(live_server.url + "/scans/new/")
         page.set_input_files("#id_image", str(photo))
         page.wait_for_selector("#photo-checks li")

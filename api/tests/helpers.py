@@ -48,5 +48,6 @@ def make_scan(owner, *, status=Scan.Status.QUEUED, label="", probabilities=None,
         scan.completed_at = timezone.now()
     if heatmap:
         scan.heatmap.save("heat.jpg", ContentFile(face_like_jpeg(size=(224, 224), seed=3)), save=False)
+        scan.heatmap_box = [0.25, 0.1, 0.75, 0.6]
     scan.save()
     return scan

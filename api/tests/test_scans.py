@@ -160,6 +160,7 @@ def test_detail_while_queued_has_no_result_yet(auth_client, user):
     assert body["status"] == "queued"
     assert body["label"] is None and body["probabilities"] is None and body["model_version"] is None
     assert body["heatmap_url"] is None and body["review"] is None and body["error"] is None
+    assert body["heatmap_box"] is None
     assert body["image_url"] == f"http://testserver/api/v1/scans/{scan.id}/image/"
     assert body["disclaimer"]
 
@@ -189,6 +190,7 @@ def test_detail_when_done_has_the_result(auth_client, user, settings, model_vers
     assert body["model_version"] == "vgg16-test-1"
     assert body["disclaimer"] == settings.DISCLAIMER
     assert body["heatmap_url"] == f"http://testserver/api/v1/scans/{scan.id}/heatmap/"
+    assert body["heatmap_box"] == [0.25, 0.1, 0.75, 0.6]  # to draw it over the photo
     assert body["thumbnail_url"].endswith("/thumbnail/")
     assert body["can_retry"] is False
     assert body["review"] is None

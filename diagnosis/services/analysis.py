@@ -233,6 +233,7 @@ def store_result(scan: Scan, token: uuid.UUID, prediction: Prediction) -> str:
                 quality={k: bool(v) for k, v in prediction.quality.items()},
                 model_version=model_version,
                 heatmap=heatmap_name,
+                heatmap_box=list(prediction.details.get("crop_box") or []) if heatmap_name else [],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),

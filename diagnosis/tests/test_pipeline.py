@@ -31,8 +31,10 @@ def test_analysis_writes_result_heatmap_and_model_version(user, active_model):
     assert scan.reason  # why the result is what it is
     if scan.label in CONDITIONS:  # a heatmap only for a condition, never for uncertain / no skin
         assert scan.heatmap and scan.heatmap.storage.exists(scan.heatmap.name)
+        x0, y0, x1, y1 = scan.heatmap_box  # where it lies on the photo, as fractions
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
     else:
-        assert not scan.heatmap
+        assert not scan.heatmap and scan.heatmap_box == []
     assert scan.attempts == 1 and scan.claim_token is None
 
 

@@ -46,6 +46,22 @@ def test_a_class_comes_with_its_sourced_explanation_and_when_to_see_a_doctor(use
     assert 'id="scan-heatmap"' in html and 'id="heatmap-toggle"' in html and 'class="legend"' in html
 
 
+def test_the_heatmap_lies_on_the_photo_where_the_face_crop_was(user_client, user):
+    html = detail(user_client, with_heatmap(owner=user, label="acne", heatmap_box=[0.1, 0.2, 0.6, 0.7]))
+    heatmap = re.search(r'<img id="scan-heatmap"[^>]*>', html).group(0)
+    assert 'class="heatmap-overlay"' in heatmap and 'data-overlay="1"' in heatmap
+    assert 'style="left:10.00%;top:20.00%;width:50.00%;height:50.00%"' in heatmap
+    # the photo and the heatmap share one positioned box, so the overlay scales with the photo
+    assert re.search(r'<div class="photo-stack">\s*<img id="scan-photo"', html)
+
+
+@pytest.mark.parametrize("box", [[], [0.5, 0.5, 0.2, 0.9], ["x", 0, 1, 1]])
+def test_without_a_usable_box_the_heatmap_replaces_the_photo_instead(user_client, user, box):
+    heatmap = re.search(r'<img id="scan-heatmap"[^>]*>',
+                        detail(user_client, with_heatmap(owner=user, label="acne", heatmap_box=box))).group(0)
+    assert "style=" not in heatmap and "data-overlay" not in heatmap
+
+
 @pytest.mark.parametrize("label", ["uncertain", "no_skin"])
 def test_no_class_shows_no_percentages_or_heatmap_but_why_and_how_to_retake(user_client, user, label):
     scan = with_heatmap(owner=user, label=label,

@@ -136,7 +136,9 @@ class Predictor:
         heat = None
         if with_heatmap and conv is not None:
             cam = gradcam.cam_from_head(conv, pen, self._w1, self._w2, top_i)
-            heat = gradcam.to_jpeg(gradcam.overlay(pre.crop, cam))
+            # Drawn on the crop as the photo shows it (not the masked input), so it lines up as an overlay.
+            view = pre.unmasked if pre.unmasked is not None else pre.crop
+            heat = gradcam.to_jpeg(gradcam.overlay(view, cam))
         return Prediction(
             label=label,
             probabilities={c: float(p) for c, p in zip(self.classes, probs, strict=True)},
@@ -152,6 +154,7 @@ class Predictor:
                 "colourfulness": pre.colourfulness,
                 "ita": pre.extras.get("ita"),
                 "face_found": pre.face_found,
+                "crop_box": pre.box_fractions,  # where the crop (and the heatmap) sits on the photo
             },
         )
 

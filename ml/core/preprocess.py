@@ -49,6 +49,15 @@ class Preprocessed:
     image_size: tuple[int, int]  # (width, height) after EXIF orientation
     extras: dict = field(default_factory=dict)
     colourfulness: float = 100.0
+    # The same crop before the face mask: what people see under the heatmap (None when not masked).
+    unmasked: np.ndarray | None = None
+
+    @property
+    def box_fractions(self) -> list[float]:
+        """The crop box as fractions of the oriented image's width and height: [x0, y0, x1, y1]."""
+        width, height = self.image_size
+        x0, y0, x1, y1 = self.box
+        return [round(x0 / width, 4), round(y0 / height, 4), round(x1 / width, 4), round(y1 / height, 4)]
 
 
 def load_rgb(image) -> np.ndarray:
@@ -129,8 +138,9 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True) -> Preproce
     colour = quality.colourfulness(crop)
     skin = quality.skin_ratio(crop)
     tone = quality.individual_typology_angle(crop)
+    unmasked = None
     if face is not None:
-        crop = mask_outside_face(crop, face, box)
+        unmasked, crop = crop, mask_outside_face(crop, face, box)
     return Preprocessed(
         crop=np.ascontiguousarray(crop),
         quality=quality.quality_flags(region, face is not None),
@@ -139,6 +149,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True) -> Preproce
         colourfulness=colour,
         box=box,
         image_size=(width, height),
+        unmasked=unmasked,
         extras={
             "face_kind": face.kind if face else None,
             "ita": tone,

@@ -63,6 +63,11 @@ def test_face_path_crops_around_the_face_and_keeps_only_the_face_oval():
     for corner in (out.crop[:12, :12], out.crop[-12:, -12:]):
         np.testing.assert_allclose(corner.reshape(-1, 3).mean(0), mean_rgb, atol=3)
     assert np.abs(out.crop[100:124, 100:124].reshape(-1, 3).mean(0) - mean_rgb).max() > 15
+    # what people see under the heatmap: the same crop without the mask, and where it sits on the photo
+    assert out.unmasked.shape == out.crop.shape
+    np.testing.assert_array_equal(out.unmasked[100:124, 100:124], out.crop[100:124, 100:124])
+    assert np.abs(out.unmasked[:12, :12].reshape(-1, 3).mean(0) - mean_rgb).max() > 15
+    assert out.box_fractions == pytest.approx([x0 / 640, y0 / 520, x1 / 640, y1 / 520], abs=1e-4)
 
 
 def test_blazeface_finds_a_real_face_and_not_a_cat_or_a_cup():

@@ -1,4 +1,5 @@
-// Result page: one button swaps the photo for the heatmap of the same face crop, with its legend.
+// Result page: one button lays the heatmap over the photo, on the very face crop the model analysed,
+// with its legend. Scans from before the crop box was stored swap the photo for the heatmap instead.
 (function () {
   "use strict";
   var button = document.getElementById("heatmap-toggle");
@@ -8,13 +9,16 @@
   var legend = document.getElementById("heatmap-legend");
   var help = document.getElementById("heatmap-help");
   var caption = document.getElementById("photo-caption");
+  var overlay = heatmap.dataset.overlay === "1";
   button.hidden = false;
+  button.setAttribute("aria-pressed", "false");
 
   function show(heat) {
     heatmap.hidden = !heat;
-    photo.hidden = heat;
+    if (!overlay) { photo.hidden = heat; }
     legend.hidden = !heat;
     help.hidden = !heat;
+    button.setAttribute("aria-pressed", heat ? "true" : "false");
     button.textContent = heat ? button.dataset.showPhoto : button.dataset.showHeatmap;
     caption.textContent = heat ? caption.dataset.heatmap : caption.dataset.photo;
   }

@@ -19,6 +19,7 @@ PUBLIC = {
     "admin:login", "admin:logout",  # the admin's own sign-in pages
     "reminders:unsubscribe",  # authenticated by its signed token; it can only switch reminders off
     "set_language",  # Django's language menu: sets a cookie, nothing else
+    "sign-in-link",  # authenticated by its signed single-use token
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
