@@ -1,6 +1,9 @@
 """API-specific writes around the accounts services: refresh-token rotation, password-checked deletion."""
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from django.contrib.auth import get_user_model
@@ -17,6 +20,9 @@ from accounts import services as account_services
 
 from .errors import ApiError
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 # A login starts a token family; every refresh token rotated from it carries the family id (the first
@@ -25,25 +31,26 @@ FAMILY_CLAIM = "fam"
 REUSED_MESSAGE = "This refresh token was already used. Every token of this login is revoked: log in again."
 
 
-def delete_account_with_password(user, password):
+def delete_account_with_password(user: User, password: str) -> None:
     if not password or not user.check_password(password):
         raise ApiError("invalid_password", "The password is not correct.", 400,
                        fields={"password": ["The password is not correct."]})
     account_services.delete_account(user)  # also revokes the user's refresh tokens
 
 
-def _family(payload):
+def _family(payload: Any) -> str:
     return payload.get(FAMILY_CLAIM) or payload[jwt_settings.JTI_CLAIM]
 
 
-def rotate_refresh_token(raw):
+def rotate_refresh_token(raw: str) -> dict[str, str]:
     """A new access token and a new refresh token of the same family; the one sent is used up.
 
     Raises InvalidToken for a bad, expired or used token (a used one revokes its whole family) and
     AuthenticationFailed for an inactive account.
     """
     try:
-        refresh = RefreshToken(raw)
+        # (The stubs say Token; simplejwt takes the encoded string, and outstand() is newer than the stubs.)
+        refresh: Any = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         if revoke_family_if_reused(raw):
             raise InvalidToken(REUSED_MESSAGE) from None
@@ -69,11 +76,11 @@ def rotate_refresh_token(raw):
     return {"access": access, "refresh": str(refresh)}
 
 
-def revoke_family_if_reused(raw):
+def revoke_family_if_reused(raw: str) -> bool:
     """True when `raw` is a genuine, unexpired refresh token that was already used or revoked; its
     family is then revoked. Only a token with our signature can revoke anything."""
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # the encoded string
     except TokenBackendError:
         return False
     if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or jwt_settings.JTI_CLAIM not in payload:
@@ -84,7 +91,7 @@ def revoke_family_if_reused(raw):
     return True
 
 
-def _revoke_family(user_id, family):
+def _revoke_family(user_id: Any, family: str) -> None:
     live = OutstandingToken.objects.filter(
         user_id=user_id, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
     ).only("id", "token")

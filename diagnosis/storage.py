@@ -21,13 +21,13 @@ except ImportError:  # pragma: no cover - boto3 is only needed for object storag
     STORAGE_ERRORS = (OSError,)
 
 
-def read_bytes(name: str) -> bytes:
+def read_bytes(name: str | None) -> bytes:
     """The stored file's content; FileNotFoundError when it is gone, a STORAGE_ERRORS error when storage fails."""
-    with default_storage.open(name, "rb") as fh:
+    with default_storage.open(name or "", "rb") as fh:
         return fh.read()
 
 
-def delete_quietly(name: str) -> None:
+def delete_quietly(name: str | None) -> None:
     """Delete a stored file if there is one; a storage failure is logged, never raised (the row goes anyway)."""
     if name:
         try:

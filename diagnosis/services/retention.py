@@ -55,7 +55,7 @@ def purge_expired_images(days: int | None = None) -> int:
         status__in=[Scan.Status.QUEUED, Scan.Status.ANALYSING]
     ):
         storage.delete_scan_files(scan)
-        scan.image = scan.thumbnail = scan.heatmap = ""  # type: ignore[assignment]  # clears the file fields
+        scan.image = scan.thumbnail = scan.heatmap = ""  # clears the file fields
         scan.heatmap_box = []
         scan.image_deleted_at = timezone.now()
         scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at", "updated_at"])

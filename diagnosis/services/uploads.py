@@ -74,10 +74,16 @@ def update_scan_note(scan: Scan, note: str) -> Scan:
 
 
 def delete_scan(scan: Scan) -> None:
+    """Delete the scan; its files go once the deletion is committed (a rollback keeps them)."""
     names = [f.name for f in (scan.image, scan.thumbnail, scan.heatmap) if f]
+
+    def delete_files() -> None:
+        for name in names:
+            storage.delete_quietly(name)
+
     with transaction.atomic():
         scan.delete()
-        transaction.on_commit(lambda: [storage.delete_quietly(n) for n in names])
+        transaction.on_commit(delete_files)
 
 
 def delete_all_scans(owner: User) -> None:
