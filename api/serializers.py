@@ -142,7 +142,7 @@ class ReviewLabelField(serializers.CharField):
 
 
 class ReviewSerializer(serializers.Serializer):
-    label = ReviewLabelField()
+    label = ReviewLabelField()  # type: ignore[assignment]  # a field named like Field.label
     reviewed_at = serializers.DateTimeField(source="created_at", help_text="When staff reviewed the scan.")
 
 
@@ -179,7 +179,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     updated_at = serializers.DateTimeField(help_text="When the scan last changed.")
     completed_at = serializers.DateTimeField(allow_null=True, help_text="When analysis finished (`null` before).")
     note = serializers.CharField(help_text="Your own note.")
-    label = serializers.SerializerMethodField(
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
         help_text="`null` until done. One of the four conditions, `uncertain` (no class is confident enough) "
         "or `no_skin` (no skin found in the photo)."
     )
@@ -301,7 +301,7 @@ class DateRangeSerializer(serializers.Serializer):
 class PointSerializer(serializers.Serializer):
     scan_id = serializers.UUIDField(help_text="The scan.")
     created_at = serializers.DateTimeField(help_text="When the scan was taken.")
-    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")
+    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")  # type: ignore[assignment]
     probabilities = ProbabilitiesSerializer(help_text="Per condition, 0..1.")
 
 

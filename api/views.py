@@ -1,6 +1,9 @@
 """/api/v1 views: thin. Input is validated by serializers, work is done by the accounts and
 diagnosis services/selectors (the same ones the web pages use), errors are shaped by api.errors."""
 
+from collections.abc import Sequence
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
@@ -13,9 +16,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.metadata import BaseMetadata
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -23,6 +27,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services as account_services
+from accounts.models import User
 from diagnosis import selectors
 from diagnosis import services as scan_services
 from diagnosis.media import scan_file_response
@@ -42,15 +47,15 @@ class ApiMixin:
     # JSON in, JSON out, one error shape. No content negotiation: an `Accept` header a client sends
     # for a file download must not turn an error into a 406.
 
-    renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
-    metadata_class = None  # no OPTIONS introspection
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    metadata_class: str | type[BaseMetadata] | None = None  # no OPTIONS introspection
 
     def get_exception_handler(self):
         return api_exception_handler
 
     def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
+        return super().perform_content_negotiation(request, force=True)  # type: ignore[misc]  # APIView's
 
 
 class ApiView(ApiMixin, APIView):
@@ -198,7 +203,7 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Scan.objects.none()
-        return selectors.scans_for_owner(self.request.user)
+        return selectors.scans_for_owner(cast(User, self.request.user))  # IsAuthenticated: never anonymous
 
     @extend_schema(
         operation_id="scans_list",

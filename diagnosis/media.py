@@ -3,6 +3,7 @@
 import logging
 
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 
 from . import selectors
 from .models import Scan
@@ -21,6 +22,7 @@ def scan_file_response(user, scan_id, kind):
     field = getattr(scan, kind)
     if not field:
         raise Http404("This scan has no such file.")
+    response: HttpResponseBase
     try:
         # By storage name: a local file, or an object streamed from the private bucket (never a public URL).
         # FileResponse sizes the file when built, so a failing object store is caught here, before any byte.

@@ -18,6 +18,7 @@ def database_unavailable_response(request):
         connection.close()  # drop the broken connection so the next request reconnects
     except Exception:
         pass
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = error_response("service_unavailable", UNAVAILABLE_TEXT, 503)
     else:

@@ -197,7 +197,7 @@ AUTH_RATE_LIMIT_PER_ACCOUNT = env.int("AUTH_RATE_LIMIT_PER_ACCOUNT", default=5) 
 # mail is dropped with a one-line warning, and production (DJANGO_SECURE) refuses to start.
 if env("EMAIL_URL", default=""):
     vars().update(env.email("EMAIL_URL"))
-    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 (set just above)
+    if globals()["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":  # set just above
         raise ImproperlyConfigured("EMAIL_URL consolemail:// would print reset links to the logs; "
                                    "use filemail:///some/folder for development, or SMTP.")
 elif SECURE:
