@@ -1,18 +1,17 @@
 """Several scans through one batched forward pass, in-process with a real (tiny) VGG16 model."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
+from diagnosis.tests.factories import make_scan
 from tests.support import face_like_jpeg
 
 pytestmark = pytest.mark.django_db
 
 
 def new_scan(user, seed=0):
-    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg(seed=seed)))
-    return scan
+    return make_scan(user, photo=face_like_jpeg(seed=seed))  # a different photo per seed
 
 
 def test_a_batch_stores_each_result_like_a_single_run(user, active_model):
