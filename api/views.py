@@ -38,7 +38,7 @@ from . import serializers as s
 from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
-from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
+from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors, public_endpoint
 from .services import delete_account_with_password
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
@@ -74,7 +74,7 @@ class RegisterView(ApiView):
     permission_classes = [AllowAny]
     throttle_classes = [RegisterThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_register",
         summary="Create an account",
         description="Creates the account; then get tokens with `POST /api/v1/auth/token/`. If the address "
@@ -82,9 +82,8 @@ class RegisterView(ApiView):
         "reveals nothing about who has an account. Password rules: at least 8 characters, not a common "
         "password, not only digits, not similar to the e-mail. Throttled per IP (setting THROTTLE_REGISTER).",
         request=s.RegisterSerializer,
-        responses={201: s.RegisteredSerializer, **errors(400, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={201: s.RegisteredSerializer},
+        codes=(400, 415, 429),
     )
     def post(self, request):
         data = s.RegisterSerializer(data=request.data)
@@ -109,7 +108,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
     serializer_class = s.TokenObtainSerializer
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_token",
         summary="Log in: get an access and a refresh token",
         description="Send `Authorization: Bearer <access>` with every other request. The access token is "
@@ -117,9 +116,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
         "Throttled per IP (setting THROTTLE_AUTH). After repeated wrong passwords the account is locked "
         "for addresses it has not logged in from, and slowed down (a growing delay) from those it has "
         "(429, code `locked_out`, with `Retry-After`).",
-        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={200: OpenApiResponse(s.TokenPairSerializer)},
     )
     def post(self, request, *args, **kwargs):
         try:
@@ -137,16 +134,14 @@ class TokenRefresh(ApiMixin, TokenRefreshView):
     serializer_class = s.SafeTokenRefreshSerializer
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_token_refresh",
         summary="Exchange a refresh token for a new pair",
         description="Refresh tokens rotate: the response has a new `refresh` and the one you sent is "
         "blacklisted, so each refresh token works once. Sending a used refresh token again revokes every "
         "refresh token of that login (someone else may hold a copy): log in again. A password change or "
         "reset revokes all of the account's refresh tokens.",
-        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={200: OpenApiResponse(s.TokenPairSerializer)},
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -161,15 +156,13 @@ class LogoutView(ApiView):
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'  # a bad refresh token is a 401, as at /auth/token/refresh/
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_logout",
         summary="Log out: revoke a refresh token",
         description="Blacklists the refresh token; it cannot be used again. The (short-lived) access "
         "token stays valid until it expires, so discard it on the device.",
         request=s.LogoutSerializer,
-        responses={204: OpenApiResponse(description="Logged out."), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={204: OpenApiResponse(description="Logged out.")},
     )
     def post(self, request):
         data = s.LogoutSerializer(data=request.data)
