@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,10 @@ class ProfileForm(forms.Form):
         required=False,
         label=_("Let FaceDiag use my reviewed photos to improve the model"),
         help_text=_("Off by default. You can withdraw at any time; withdrawn photos leave future training exports."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=[("", _("Follow my browser")), *settings.LANGUAGES],
+        help_text=_("The language of the pages and e-mails whenever you are signed in, on any device."),
     )
 
 

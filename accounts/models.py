@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -41,6 +42,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Opt-in. Withdrawing removes your photos from future training exports.",
     )
     consent_updated_at = models.DateTimeField(null=True, blank=True)
+    # The pages' and e-mails' language; blank follows the browser (Accept-Language or the language menu).
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, default="")
 
     objects = UserManager()
 

@@ -100,8 +100,25 @@ def sign_up(*, email: str, password: str, site_url: str) -> User | None:
     return user
 
 
-def update_profile(user: User, *, display_name: str | None = None, consent_training: bool | None = None) -> User:
+def update_profile(
+    user: User,
+    *,
+    display_name: str | None = None,
+    consent_training: bool | None = None,
+    language: str | None = None,
+) -> User:
+    """Save what is given (None leaves a field as it is). A new language also becomes the reminder
+    e-mails' language; blank (follow the browser) keeps the one they have."""
+    from django.conf import settings
+
     fields = []
+    if language is not None and language != user.language and (language == "" or language in dict(settings.LANGUAGES)):
+        user.language = language
+        fields.append("language")
+        if language:
+            from reminders.models import ReminderPreference
+
+            ReminderPreference.objects.filter(user=user).update(language=language)
     if display_name is not None:
         user.display_name = display_name
         fields.append("display_name")

@@ -5,7 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_http_methods
 
 from reminders.forms import ReminderForm
@@ -74,19 +76,47 @@ class RateLimitedPasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
+def set_language(request):
+    """Django's language menu view; a signed-in person's choice is also saved on the profile, which wins over
+    the browser on every device (accounts.middleware.ProfileLanguageMiddleware)."""
+    response = i18n.set_language(request)
+    language = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER)
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.update_profile(request.user, language=language)
+    return response
+
+
+def _language_cookie(response, language):
+    """Keep the device's language cookie in step with the profile: it decides once the person signs out."""
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                            samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    else:  # "follow my browser": an older menu choice must not stand in for it
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                               domain=settings.LANGUAGE_COOKIE_DOMAIN, samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
     user = request.user
     form = ProfileForm(
-        request.POST or None, initial={"display_name": user.display_name, "consent_training": user.consent_training}
+        request.POST or None,
+        initial={"display_name": user.display_name, "consent_training": user.consent_training,
+                 "language": user.language},
     )
     if request.method == "POST" and form.is_valid():
         services.update_profile(
-            user, display_name=form.cleaned_data["display_name"], consent_training=form.cleaned_data["consent_training"]
+            user, display_name=form.cleaned_data["display_name"],
+            consent_training=form.cleaned_data["consent_training"], language=form.cleaned_data["language"],
         )
+        if user.language:  # the confirmation in the language just chosen
+            translation.activate(user.language)
         messages.success(request, _("Profile saved."))
-        return redirect("profile")
+        return _language_cookie(redirect("profile"), user.language)
     reminder_form = ReminderForm(initial=reminder_initial(user))
     return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -17,7 +18,7 @@ class ScanPagination(PageNumberPagination):
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
-                "disclaimer": settings.DISCLAIMER,
+                "disclaimer": gettext(settings.DISCLAIMER),
             }
         )
 

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -25,7 +26,7 @@ def parse_scan_id(value: object) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
-        raise not_found("No such scan.") from None
+        raise not_found(gettext("No such scan.")) from None
 
 
 def _absolute(request, name, scan_id):
@@ -49,7 +50,7 @@ class RegisterSerializer(serializers.Serializer):
     )
 
 
-REGISTERED_MESSAGE = (
+REGISTERED_MESSAGE = gettext_lazy(
     "If this address is new, the account is ready: get a token at /api/v1/auth/token/. "
     "If it already had an account, we have e-mailed its owner."
 )
@@ -72,6 +73,10 @@ class ProfileSerializer(serializers.Serializer):
     )
     consent_updated_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When `consent_training` last changed (`null`: never)."
+    )
+    language = serializers.ChoiceField(
+        choices=[("", "")] + [code for code, _name in settings.LANGUAGES], required=False, allow_blank=True,
+        help_text="The language of texts in API answers, pages and e-mails; empty: follow `Accept-Language`.",
     )
     date_joined = serializers.DateTimeField(read_only=True, help_text="When the account was created.")
 
@@ -170,7 +175,7 @@ class ScanAcceptedSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(help_text=DISCLAIMER_HELP))
     def get_disclaimer(self, scan):
-        return settings.DISCLAIMER
+        return gettext(settings.DISCLAIMER)
 
 
 class ScanSerializer(ScanAcceptedSerializer):
@@ -253,7 +258,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     def get_error(self, scan):
         if scan.status != Scan.Status.FAILED:
             return None
-        return scan.error or None
+        return scan.error_text or None
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_can_retry(self, scan):
@@ -294,7 +299,7 @@ class DateRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [gettext("date_to must not be before date_from.")]})
         return attrs
 
 

@@ -9,6 +9,7 @@ import jwt
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -28,13 +29,15 @@ logger = logging.getLogger(__name__)
 # A login starts a token family; every refresh token rotated from it carries the family id (the first
 # token's jti). A rotated (blacklisted) token presented again means two holders: revoke the family.
 FAMILY_CLAIM = "fam"
-REUSED_MESSAGE = "This refresh token was already used. Every token of this login is revoked: log in again."
+REUSED_MESSAGE = gettext_lazy(
+    "This refresh token was already used. Every token of this login is revoked: log in again."
+)
 
 
 def delete_account_with_password(user: User, password: str) -> None:
     if not password or not user.check_password(password):
-        raise ApiError("invalid_password", "The password is not correct.", 400,
-                       fields={"password": ["The password is not correct."]})
+        message = gettext("The password is not correct.")
+        raise ApiError("invalid_password", message, 400, fields={"password": [message]})
     account_services.delete_account(user)  # also revokes the user's refresh tokens
 
 
@@ -53,20 +56,20 @@ def rotate_refresh_token(raw: str) -> dict[str, str]:
         refresh: Any = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         if revoke_family_if_reused(raw):
-            raise InvalidToken(REUSED_MESSAGE) from None
+            raise InvalidToken(str(REUSED_MESSAGE)) from None
         raise InvalidToken(exc.args[0]) from None
     user = get_user_model().objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None:
-        raise InvalidToken("The account of this token no longer exists.")
+        raise InvalidToken(gettext("The account of this token no longer exists."))
     if not jwt_settings.USER_AUTHENTICATION_RULE(user):
-        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+        raise AuthenticationFailed(gettext("No active account found for the given token."), "no_active_account")
     family = _family(refresh.payload)
     with transaction.atomic():
         outstanding, _ = refresh.outstand()
         _, first_use = BlacklistedToken.objects.get_or_create(token=outstanding)
     if not first_use:  # a concurrent request used it a moment ago
         _revoke_family(user.pk, family)
-        raise InvalidToken(REUSED_MESSAGE)
+        raise InvalidToken(str(REUSED_MESSAGE))
     refresh[FAMILY_CLAIM] = family
     access = str(refresh.access_token)
     refresh.set_jti()

@@ -7,6 +7,8 @@ from typing import cast
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -56,6 +58,15 @@ class ApiMixin:
 
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)  # type: ignore[misc]  # APIView's
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  # APIView's
+        # A bearer token is only known here (the web's ProfileLanguageMiddleware ran before DRF): the
+        # profile language wins over Accept-Language for the API as well.
+        language = getattr(request.user, "language", "")
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
 
 
 class ApiView(ApiMixin, APIView):
@@ -124,7 +135,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
         except AuthenticationFailed:
             refusal = getattr(request, "login_refused", None)  # set by accounts.backends.LoginGuardBackend
             if refusal is not None:
-                raise ApiError("locked_out", "Too many failed logins for this account. Try again later.", 429,
+                raise ApiError("locked_out", _("Too many failed logins for this account. Try again later."), 429,
                                wait=refusal.retry_after) from None
             raise
 
@@ -228,8 +239,8 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
             raise ApiError("file_too_large", message, 413, fields={"image": [message]})
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 100:
-            raise ApiError("invalid", "The Idempotency-Key header is longer than 100 characters.", 400,
-                           fields={"Idempotency-Key": ["At most 100 characters."]})
+            raise ApiError("invalid", _("The Idempotency-Key header is longer than 100 characters."), 400,
+                           fields={"Idempotency-Key": [_("At most 100 characters.")]})
         data = s.ScanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -353,7 +364,7 @@ class HistorySummaryView(ApiView):
         query = s.DateRangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         summary = selectors.confidence_series(request.user, **query.validated_data)
-        return Response({**summary, "disclaimer": settings.DISCLAIMER})
+        return Response({**summary, "disclaimer": _(settings.DISCLAIMER)})
 
 
 # --- account ----------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Your profile",
-        description="Your e-mail, display name and consent flag.",
+        description="Your e-mail, display name, consent flag and language.",
         responses={200: s.ProfileSerializer, **errors(401)},
     )
     def get(self, request):
@@ -372,8 +383,9 @@ class MeView(ApiView):
     @extend_schema(
         operation_id="me_partial_update",
         summary="Edit your profile and consent",
-        description="Change `display_name` and/or `consent_training` (opt-in to let reviewed photos improve "
-        "the model; withdrawing removes them from future training exports). Other fields are read-only.",
+        description="Change `display_name`, `consent_training` (opt-in to let reviewed photos improve "
+        "the model; withdrawing removes them from future training exports) and/or `language`. Other fields "
+        "are read-only.",
         request=s.ProfileSerializer,
         responses={200: s.ProfileSerializer, **errors(400, 401, 415)},
     )

@@ -4,6 +4,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facediag_site.lib.uploads import too_large_message
@@ -33,7 +34,7 @@ class CleanImage:
 
 def _reject_not_image():
     return UploadRejected(
-        "unsupported_media_type", "This file is not a photo we can read. Upload a JPEG, PNG or WebP image.", 415
+        "unsupported_media_type", _("This file is not a photo we can read. Upload a JPEG, PNG or WebP image."), 415
     )
 
 
@@ -48,7 +49,7 @@ def _open(data, max_pixels, draft_side):
             if image.width * image.height > max_pixels:
                 raise Image.DecompressionBombError("too many pixels")
             if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":  # MPO: a phone's multi-picture JPEG
-                raise UploadRejected("animated_image", "Animated images are not supported. Upload a still photo.")
+                raise UploadRejected("animated_image", _("Animated images are not supported. Upload a still photo."))
             if image.format in ("JPEG", "MPO"):
                 # DCT scaling while decoding: a 40 MP photo never exists in memory at full size.
                 image.draft("RGB", (draft_side, draft_side))
@@ -59,14 +60,16 @@ def _open(data, max_pixels, draft_side):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UploadRejected(
             "image_too_large",
-            f"The image has too many pixels (limit {max_pixels // 1_000_000} megapixels). Upload a smaller photo.",
+            _("The image has too many pixels (limit %(megapixels)d megapixels). Upload a smaller photo.")
+            % {"megapixels": max_pixels // 1_000_000},
             413,
         ) from None
     except UnidentifiedImageError:
         raise _reject_not_image() from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UploadRejected(
-            "corrupt_image", "The image is damaged or incomplete (for example a truncated download). Try another file."
+            "corrupt_image",
+            _("The image is damaged or incomplete (for example a truncated download). Try another file."),
         ) from exc
 
 
@@ -92,14 +95,15 @@ def _exif_transpose(image):
 def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
     """Validate raw upload bytes and return a metadata-free, upright RGB JPEG plus a thumbnail."""
     if not data:
-        raise UploadRejected("empty_file", "The file is empty (0 bytes). Choose a photo to upload.")
+        raise UploadRejected("empty_file", _("The file is empty (0 bytes). Choose a photo to upload."))
     if len(data) > max_bytes:
         raise UploadRejected("file_too_large", too_large_message(max_bytes), 413)
     image = _open(data, max_pixels, stored_max_side)
     if min(image.size) < min_side:
         raise UploadRejected(
             "image_too_small",
-            f"The image is too small ({image.width}×{image.height}); it needs at least {min_side} px.",
+            _("The image is too small (%(width)d×%(height)d); it needs at least %(min_side)d px.")
+            % {"width": image.width, "height": image.height, "min_side": min_side},
         )
     if image.mode not in DOWNSCALE_MODES:
         image = _to_rgb(image)
@@ -120,7 +124,7 @@ def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
 def read_upload(uploaded_file, max_bytes):
     """Read at most max_bytes + 1 so a huge upload is refused without holding it all."""
     if uploaded_file is None:
-        raise UploadRejected("missing_file", "Choose a photo to upload.")
+        raise UploadRejected("missing_file", _("Choose a photo to upload."))
     if uploaded_file.size is not None and uploaded_file.size > max_bytes:
         raise UploadRejected("file_too_large", too_large_message(max_bytes), 413)
     uploaded_file.seek(0)

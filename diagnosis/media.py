@@ -4,6 +4,7 @@ import logging
 
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 from . import selectors
 from .models import Scan
@@ -17,21 +18,21 @@ KINDS = ("image", "thumbnail", "heatmap")
 def scan_file_response(user, scan_id, kind):
     """The owner's (or a reviewer's, audited) JPEG; Http404 for anyone else or a missing file."""
     if kind not in KINDS:
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
     scan = selectors.get_scan_for_media(user, scan_id)
     field = getattr(scan, kind)
     if not field:
-        raise Http404("This scan has no such file.")
+        raise Http404(_("This scan has no such file."))
     response: HttpResponseBase
     try:
         # By storage name: a local file, or an object streamed from the private bucket (never a public URL).
         # FileResponse sizes the file when built, so a failing object store is caught here, before any byte.
         response = FileResponse(field.storage.open(field.name, "rb"), content_type="image/jpeg")
     except FileNotFoundError:
-        raise Http404("This scan has no such file.") from None
+        raise Http404(_("This scan has no such file.")) from None
     except STORAGE_ERRORS as exc:
         logger.warning("media storage unavailable: %s", type(exc).__name__)
-        response = HttpResponse("The photo store is temporarily unavailable. Try again shortly.",
+        response = HttpResponse(_("The photo store is temporarily unavailable. Try again shortly."),
                                 status=503, content_type="text/plain")
         response["Retry-After"] = "30"
         return response

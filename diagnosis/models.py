@@ -107,9 +107,19 @@ class Scan(models.Model):
 
     @property
     def reason_text(self):
+        """``reason`` in the reader's language (ml.core has the English words; it must not import Django)."""
         from ml.core.decision import REASONS
 
-        return REASONS.get(self.reason, "")
+        from .results import REASON_MESSAGES
+
+        return str(REASON_MESSAGES.get(self.reason) or REASONS.get(self.reason, ""))
+
+    @property
+    def error_text(self):
+        """``error`` (stored in English by the worker, outside any request) in the reader's language."""
+        from .results import stored_error_text
+
+        return stored_error_text(self.error)
 
     @property
     def quality_warnings(self):

@@ -1,6 +1,7 @@
 """The upload limit: one policy, one counter per user, for web and API uploads alike."""
 
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from accounts import ratelimit
 
@@ -13,4 +14,6 @@ def check_upload(user) -> ratelimit.Decision:
 
 def refused_message(decision) -> str:
     minutes = max(1, round(decision.retry_after / 60))
-    return f"You have uploaded many photos in a short time. Try again in about {minutes} minute(s)."
+    return ngettext("You have uploaded many photos in a short time. Try again in about %(minutes)d minute.",
+                    "You have uploaded many photos in a short time. Try again in about %(minutes)d minutes.",
+                    minutes) % {"minutes": minutes}

@@ -3,6 +3,7 @@
 Reads only; the wording lives here so the web pages and the PDF report say the same thing.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from django.utils.functional import Promise
@@ -86,6 +87,7 @@ CONDITION_INFO = {
 
 # Why the model gave no class (Scan.reason, the codes of ml.core.decision.REASONS), in the person's language.
 REASON_MESSAGES = {
+    "confident": _("The top condition is clearly ahead of the others."),
     "low_confidence": _("No condition is clearly ahead of the others in this photo."),
     "no_colour": _("A colour photo is needed: redness and skin tone cannot be judged in black and white."),
     "not_skin": _("This does not look like a photo of a face or skin."),
@@ -94,6 +96,20 @@ REASON_MESSAGES = {
     "flat_image": _("No face was found and the image is nearly flat (no detail)."),
     "pixel_noise": _("No face was found and the image looks like pixel noise."),
 }
+
+
+ANALYSIS_FAILED = "The photo could not be analysed (%(problem)s). Try another photo."  # diagnosis.services
+_ANALYSIS_FAILED_STORED = re.compile(r"The photo could not be analysed \((\w+)\)\. Try another photo\.")
+
+
+def stored_error_text(error: str) -> str:
+    """A failure stored on a scan in English (marked with gettext_noop where it is written), translated."""
+    if not error:
+        return ""
+    match = _ANALYSIS_FAILED_STORED.fullmatch(error)
+    if match:
+        return gettext(ANALYSIS_FAILED) % {"problem": match[1]}
+    return gettext(error)
 
 
 def quality_message(flag: str) -> str:

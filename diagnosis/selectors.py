@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import CONDITIONS, REVIEW_PERMISSION, Scan
 
@@ -43,7 +44,7 @@ def get_owned_scan(owner: User, scan_id: uuid.UUID | str) -> Scan:
     try:
         return Scan.objects.select_related("model_version", "review").get(id=scan_id, owner=owner)
     except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404("No such scan.") from None
+        raise Http404(_("No such scan.")) from None
 
 
 def get_scan_for_media(user: User | AnonymousUser, scan_id: uuid.UUID | str) -> Scan:
@@ -52,12 +53,12 @@ def get_scan_for_media(user: User | AnonymousUser, scan_id: uuid.UUID | str) -> 
     try:
         scan = Scan.objects.get(id=scan_id)
     except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404("No such scan.") from None
+        raise Http404(_("No such scan.")) from None
     if scan.owner_id == user.id:
         return scan
     if scan.status == Scan.Status.DONE and user.has_perm(REVIEW_PERMISSION):
         return scan
-    raise Http404("No such scan.")
+    raise Http404(_("No such scan."))
 
 
 def chart_scans(
@@ -120,6 +121,7 @@ def analysis_state(scan: Scan) -> dict[str, Any] | None:
         return {
             "state": "paused",
             "reason": code,
-            "detail": f"Analysis is paused: {problem}. Your photo is kept and will be analysed automatically.",
+            "detail": _("Analysis is paused: %(problem)s. Your photo is kept and will be analysed automatically.")
+            % {"problem": problem},
         }
-    return {"state": "running", "reason": None, "detail": "Your photo is being analysed."}
+    return {"state": "running", "reason": None, "detail": _("Your photo is being analysed.")}

@@ -5,6 +5,7 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import OperationalError
+from django.utils.translation import gettext_noop
 
 from . import services
 from .batching import CrashIsolatingBatches
@@ -13,7 +14,8 @@ from .services.queue import ANALYSIS_TASK
 logger = logging.getLogger(__name__)
 
 MAX_TRANSIENT_RETRIES = 3
-TRANSIENT_FAILURE = "Analysis failed because of a temporary problem on our side. Please retry."
+# Stored in English on the scan (no request here); shown in the reader's language (Scan.error_text).
+TRANSIENT_FAILURE = gettext_noop("Analysis failed because of a temporary problem on our side. Please retry.")
 
 
 # The registered name stays "analyse_scan" (messages already queued keep working); the function is named

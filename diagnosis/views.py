@@ -95,7 +95,7 @@ def scan_status(request, scan_id):
             "id": str(scan.id),
             "status": scan.status,
             "label": scan.label,
-            "error": scan.error,
+            "error": scan.error_text,
             "analysis": selectors.analysis_state(scan),
         }
     )

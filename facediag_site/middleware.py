@@ -2,14 +2,23 @@ import logging
 
 from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .lib import uploads
 from .lib.errors import error_response
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = "FaceDiag is temporarily unavailable. Your data is safe; please try again in a minute."
+UNAVAILABLE_TEXT = gettext_lazy("FaceDiag is temporarily unavailable. Your data is safe; please try again in a minute.")
+
+
+def browser_language(request):
+    """The browser's language (the language cookie, then Accept-Language), read without the database: these
+    answers may come before LocaleMiddleware has run, or while the database is down."""
+    return translation.override(translation.get_language_from_request(request))
 
 
 def database_unavailable_response(request):
@@ -19,15 +28,16 @@ def database_unavailable_response(request):
     except Exception:
         pass
     response: HttpResponse
-    if request.path.startswith("/api/"):
-        response = error_response("service_unavailable", UNAVAILABLE_TEXT, 503)
-    else:
-        response = HttpResponse(
-            "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
-            f"<p>{UNAVAILABLE_TEXT}</p>",
-            status=503,
-            content_type="text/html; charset=utf-8",
-        )
+    with browser_language(request):
+        if request.path.startswith("/api/"):
+            response = error_response("service_unavailable", str(UNAVAILABLE_TEXT), 503)
+        else:
+            title = _("Temporarily unavailable")
+            response = HttpResponse(
+                f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{UNAVAILABLE_TEXT}</p>",
+                status=503,
+                content_type="text/html; charset=utf-8",
+            )
     response["Retry-After"] = "30"
     return response
 
@@ -41,7 +51,9 @@ def server_error(request):
     if isinstance(sys.exc_info()[1], OperationalError):
         return database_unavailable_response(request)
     if request.path.startswith("/api/"):
-        return error_response("server_error", "Internal error.", 500)
+        with browser_language(request):
+            message = _("Internal error.")
+        return error_response("server_error", message, 500)
     return default_server_error(request)
 
 
@@ -77,10 +89,12 @@ class UploadSizeLimitMiddleware:
 
     def __call__(self, request):
         if request.method == "POST" and request.path in UPLOAD_PATHS and uploads.body_too_large(request):
+            with browser_language(request):
+                title, message = _("File too large"), uploads.too_large_message()
+                again = _("Choose another photo")
             return HttpResponse(
-                "<!doctype html><title>File too large</title><h1>File too large</h1>"
-                f"<p>{uploads.too_large_message()}</p>"
-                '<p><a href="/scans/new/">Choose another photo</a></p>',
+                f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+                f'<p><a href="/scans/new/">{again}</a></p>',
                 status=413, content_type="text/html; charset=utf-8",
             )
         return self.get_response(request)

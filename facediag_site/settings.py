@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.ProfileLanguageMiddleware",
     "facediag_site.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,7 +111,8 @@ LOGIN_REDIRECT_URL = "diagnosis:upload"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-gb"
-# Chosen from the browser's Accept-Language, or by the person with the language menu (a cookie).
+# Chosen from the browser's Accept-Language, or by the person with the language menu (a cookie); for a
+# signed-in person the profile's language wins (accounts.middleware.ProfileLanguageMiddleware).
 LANGUAGES = [("en-gb", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")

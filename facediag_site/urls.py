@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from diagnosis import views as diagnosis_views
 
 from . import views
@@ -15,7 +16,7 @@ urlpatterns = [
     path("", include("diagnosis.urls")),
     path("review/", include("review.urls")),
     path("reminders/", include("reminders.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),  # Django's, saved on the profile
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

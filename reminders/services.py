@@ -29,6 +29,7 @@ def set_preference(
     now = now or timezone.now()
     pref, _created = ReminderPreference.objects.get_or_create(user=user)
     pref.frequency = frequency
+    language = user.language or language  # the profile's language, when the person chose one, wins
     if language in dict(settings.LANGUAGES):
         pref.language = language
     pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"

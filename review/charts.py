@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 
 def _figure(width, height):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -21,6 +24,14 @@ def _png(fig) -> bytes:
 
 
 def _pretty(label):
+    """A model or reviewer label in the reader's language."""
+    from diagnosis.models import Label
+
+    from .models import ReviewLabel
+
+    for choices in (Label, ReviewLabel):
+        if label in choices.values:
+            return str(choices(label).label)
     return label.replace("_", " ").capitalize()
 
 
@@ -33,12 +44,13 @@ def confusion_png(stats) -> bytes:
     image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, max(max(r) for r in counts)))
     ax.set_xticks(range(len(cols)), [_pretty(c) for c in cols], rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), [_pretty(r) for r in rows])
-    ax.set_xlabel("Reviewer's label")
-    ax.set_ylabel("Model's label")
+    ax.set_xlabel(_("Reviewer's label"))
+    ax.set_ylabel(_("Model's label"))
     agreement = stats["agreement"]
     ax.set_title(
-        f"Model vs reviewer: {stats['total']} reviews, agreement "
-        + (f"{agreement:.0%}" if agreement is not None else "n/a")
+        ngettext("Model vs reviewer: %(total)d review, agreement %(agreement)s",
+                 "Model vs reviewer: %(total)d reviews, agreement %(agreement)s", stats["total"])
+        % {"total": stats["total"], "agreement": f"{agreement:.0%}" if agreement is not None else _("n/a")}
     )
     peak = max(1, max(max(r) for r in counts))
     for i, row in enumerate(counts):
@@ -48,7 +60,7 @@ def confusion_png(stats) -> bytes:
                 ax.add_patch(_square(j, i))
     from matplotlib.ticker import MaxNLocator
 
-    fig.colorbar(image, ax=ax, label="reviews", ticks=MaxNLocator(integer=True))
+    fig.colorbar(image, ax=ax, label=_("reviews"), ticks=MaxNLocator(integer=True))
     return _png(fig)
 
 
@@ -79,23 +91,24 @@ def timeline_png(stats) -> bytes:
         left.set_xlim(-0.5, len(periods) - 0.5)
     left.set_ylim(0, 112)
     left.set_yticks(range(0, 101, 20))
-    left.set_ylabel("Agreement (%)")
-    left.set_xlabel(f"Review {stats['period']} (start)")
-    left.set_title("Agreement over time, per model version")
+    left.set_ylabel(_("Agreement (%)"))
+    starts = {"day": _("Review day (start)"), "week": _("Review week (start)"), "month": _("Review month (start)")}
+    left.set_xlabel(starts.get(stats["period"], stats["period"]))
+    left.set_title(_("Agreement over time, per model version"))
     if series:
         left.legend(fontsize=8, loc="lower right")
         left.tick_params(axis="x", labelrotation=30, labelsize=8)
     else:
-        left.text(0.5, 0.5, "No usable reviews yet", ha="center", va="center", transform=left.transAxes)
+        left.text(0.5, 0.5, _("No usable reviews yet"), ha="center", va="center", transform=left.transAxes)
     classes = list(stats["per_class"])
     confirmed = [100 * (stats["per_class"][c]["confirmed_rate"] or 0) for c in classes]
     found = [100 * (stats["per_class"][c]["found_rate"] or 0) for c in classes]
     xs = list(range(len(classes)))
-    right.bar([x - 0.2 for x in xs], confirmed, width=0.4, label="model's label confirmed")
-    right.bar([x + 0.2 for x in xs], found, width=0.4, label="reviewer's label found")
+    right.bar([x - 0.2 for x in xs], confirmed, width=0.4, label=_("model's label confirmed"))
+    right.bar([x + 0.2 for x in xs], found, width=0.4, label=_("reviewer's label found"))
     right.set_xticks(list(xs), [_pretty(c) for c in classes])
     right.set_ylim(0, 125)
     right.set_yticks(range(0, 101, 20))
-    right.set_title("Per-class agreement (%)")
+    right.set_title(_("Per-class agreement (%)"))
     right.legend(fontsize=8, loc="upper right")
     return _png(fig)

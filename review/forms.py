@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from diagnosis.models import Label
 from ml.models import ModelVersion
@@ -6,20 +7,26 @@ from ml.models import ModelVersion
 from . import selectors
 from .models import ReviewLabel
 
-FLAG_CHOICES = [(f, f.replace("_", " ")) for f in selectors.QUALITY_FLAGS] + [(selectors.NO_FLAGS, "no flags")]
+FLAG_NAMES = {
+    "no_face": _("no face"), "blurry": _("blurry"), "too_dark": _("too dark"), "too_bright": _("too bright"),
+    "too_small": _("too small"), "no_colour": _("no colour"),
+}
+FLAG_CHOICES = [(f, FLAG_NAMES.get(f, f.replace("_", " "))) for f in selectors.QUALITY_FLAGS] + [
+    (selectors.NO_FLAGS, _("no flags"))]
 
 
 class QueueFilterForm(forms.Form):
     order = forms.ChoiceField(
-        choices=[(selectors.ORDER_UNCERTAIN, "Most uncertain first"), (selectors.ORDER_OLDEST, "Oldest first")],
+        label=_("Order"),
+        choices=[(selectors.ORDER_UNCERTAIN, _("Most uncertain first")), (selectors.ORDER_OLDEST, _("Oldest first"))],
         required=False,
     )
-    label = forms.ChoiceField(choices=[("", "Any predicted label"), *Label.choices], required=False,
-                              label="Predicted label")
+    label = forms.ChoiceField(choices=[("", _("Any predicted label")), *Label.choices], required=False,
+                              label=_("Predicted label"))
     flags = forms.MultipleChoiceField(choices=FLAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
-                                      label="Quality flags")
+                                      label=_("Quality flags"))
     model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False,
-                                           empty_label="Any model version")
+                                           empty_label=_("Any model version"))
 
     def filters(self) -> dict:
         """Selector keyword arguments; invalid input falls back to the unfiltered queue."""
@@ -49,15 +56,16 @@ class QueueFilterForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    label = forms.ChoiceField(choices=ReviewLabel.choices, widget=forms.RadioSelect, label="Your label")
+    label = forms.ChoiceField(choices=ReviewLabel.choices, widget=forms.RadioSelect, label=_("Your label"))
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
-                              label="Comment (optional, not shown to the user)")
+                              label=_("Comment (optional, not shown to the user)"))
 
 
 class DashboardFilterForm(forms.Form):
     model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False,
-                                           empty_label="All model versions")
-    period = forms.ChoiceField(choices=[("week", "Week"), ("day", "Day"), ("month", "Month")], required=False)
+                                           empty_label=_("All model versions"))
+    period = forms.ChoiceField(choices=[("week", _("Week")), ("day", _("Day")), ("month", _("Month"))], required=False,
+                               label=_("Over time by"))
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}

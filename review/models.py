@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from diagnosis.models import CONDITIONS, with_conditions
 
 # A reviewer's label: a condition, or "the photo cannot be judged".
-ReviewLabel = with_conditions("ReviewLabel", __name__, ("UNUSABLE", "unusable", "Unusable photo"))
+ReviewLabel = with_conditions("ReviewLabel", __name__, ("UNUSABLE", "unusable", _("Unusable photo")))
 
 
 USABLE_LABELS = tuple(CONDITIONS)  # every review label except "unusable"

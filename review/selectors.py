@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, Label, Scan
 
@@ -97,9 +98,9 @@ def get_scan_for_review(reviewer: User, scan_id: uuid.UUID | str) -> Scan:
             id=scan_id, status=Scan.Status.DONE
         )
     except (Scan.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such scan.") from None
+        raise Http404(_("No such scan.")) from None
     if scan.owner_id == reviewer.pk:
-        raise Http404("You cannot review your own scan.")
+        raise Http404(_("You cannot review your own scan."))
     return scan
 
 

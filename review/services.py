@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from diagnosis.models import REVIEW_PERMISSION, Scan
@@ -74,14 +75,14 @@ def record_image_view(*, scan: Scan, user: Actor, kind: str) -> AuditEvent:
 def save_review(*, scan: Scan, reviewer: User, label: str, comment: str = "") -> tuple[Review, bool]:
     """Create or update the scan's review and audit it. Returns (review, created)."""
     if label not in ReviewLabel.values:
-        raise ReviewNotAllowed(f"Unknown label {label!r}.")
+        raise ReviewNotAllowed(_("Unknown label %(label)r.") % {"label": label})
     with transaction.atomic():
         # Lock the scan row: two reviewers submitting at once serialise here instead of colliding.
         locked = Scan.objects.select_for_update().get(pk=scan.pk)
         if locked.status != Scan.Status.DONE:
-            raise ReviewNotAllowed("Only finished scans can be reviewed.")
+            raise ReviewNotAllowed(_("Only finished scans can be reviewed."))
         if locked.owner_id == reviewer.pk:
-            raise ReviewNotAllowed("You cannot review your own scan.")
+            raise ReviewNotAllowed(_("You cannot review your own scan."))
         found = Review.objects.filter(scan=locked).first()
         created = found is None
         previous = None if found is None else found.label

@@ -3,13 +3,15 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION
+from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label
 
 from . import charts, selectors, services
 from .forms import DashboardFilterForm, QueueFilterForm, ReviewForm
+from .models import ReviewLabel
 
 QUEUE_PAGE_SIZE = 100
 
@@ -49,7 +51,7 @@ def queue_start(request):
     form = QueueFilterForm(request.GET or None)
     first = selectors.review_queue(request.user, **form.filters()).first()
     if first is None:
-        messages.info(request, "The queue is empty.")
+        messages.info(request, _("The queue is empty."))
         return redirect(_with_query(reverse("review:queue"), form.querystring()))
     return redirect(_review_url(first, form.querystring()))
 
@@ -77,12 +79,11 @@ def review_page(request, scan_id):
             except services.ReviewNotAllowed as exc:
                 messages.error(request, str(exc))
                 return redirect(_with_query(reverse("review:queue"), qs))
-            messages.success(
-                request, f"{'Reviewed' if created else 'Review updated'}: {review.get_label_display()}."
-            )
+            done = _("Reviewed: %(label)s.") if created else _("Review updated: %(label)s.")
+            messages.success(request, done % {"label": review.get_label_display()})
             following = selectors.next_in_queue(request.user, scan, **filters)
             if following is None:
-                messages.info(request, "The queue is clear. Thank you.")
+                messages.info(request, _("The queue is clear. Thank you."))
                 return redirect(_with_query(reverse("review:queue"), qs))
             return redirect(_review_url(following, qs))
         status = 400
@@ -95,7 +96,8 @@ def review_page(request, scan_id):
         form = ReviewForm(initial=initial)
     following = selectors.next_in_queue(request.user, scan, **filters)
     probabilities = sorted(
-        ((c, float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS), key=lambda item: item[1], reverse=True
+        ((c, Label(c).label, float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
+        key=lambda item: item[2], reverse=True,
     )
     flags = [(name, QUALITY_MESSAGES[name]) for name in QUALITY_MESSAGES if scan.quality.get(name)]
     return render(
@@ -116,12 +118,16 @@ def dashboard(request):
     form = DashboardFilterForm(request.GET or None)
     filters = form.filters()
     stats = selectors.agreement_stats(**filters)
-    matrix_rows = [(m, [stats["matrix"][m][r] for r in stats["reviewer_labels"]]) for m in stats["model_labels"]]
+    matrix_rows = [(Label(m).label, [stats["matrix"][m][r] for r in stats["reviewer_labels"]])
+                   for m in stats["model_labels"]]
+    period_headings = {"day": _("Day starting"), "week": _("Week starting"), "month": _("Month starting")}
     return render(
         request,
         "review/dashboard.html",
         {"form": form, "stats": stats, "matrix_rows": matrix_rows, "qs": form.querystring(),
-         "per_class": list(stats["per_class"].items())},
+         "reviewer_labels": [ReviewLabel(r).label for r in stats["reviewer_labels"]],
+         "period_heading": period_headings.get(stats["period"], stats["period"]),
+         "per_class": [(Label(c).label, counts) for c, counts in stats["per_class"].items()]},
     )
 
 

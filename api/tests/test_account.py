@@ -25,8 +25,29 @@ def test_me_returns_the_profile(auth_client, user):
         "display_name": "",
         "consent_training": False,
         "consent_updated_at": None,
+        "language": "",
         "date_joined": body["date_joined"],
     }
+
+
+def test_the_profile_language_is_set_through_the_api_and_wins_over_accept_language(auth_client, user):
+    response = auth_client.patch(ME, {"language": "es"}, format="json")
+    assert response.status_code == 200 and response.json()["language"] == "es"
+    user.refresh_from_db()
+    assert user.language == "es"
+    missing = auth_client.get("/api/v1/scans/not-a-uuid/", HTTP_ACCEPT_LANGUAGE="en").json()
+    english = auth_client.patch(ME, {"language": ""}, format="json")
+    assert english.json()["language"] == ""
+    again = auth_client.get("/api/v1/scans/not-a-uuid/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert missing["error"]["code"] == again["error"]["code"]
+    assert missing["error"]["message"] != again["error"]["message"]  # Spanish, then English
+
+
+def test_an_unknown_language_is_refused(auth_client, user):
+    response = auth_client.patch(ME, {"language": "xx"}, format="json")
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.language == ""
 
 
 def test_patch_me_updates_name_and_consent(auth_client, user):

@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from .. import storage
 from ..models import CONDITIONS, Scan
@@ -62,7 +63,8 @@ def claim_scan(scan_id: Any, task_id: str | None) -> uuid.UUID | None:
         ):
             return None  # another live execution has it
         if scan.attempts >= settings.SCAN_MAX_ATTEMPTS:
-            _fail(scan, "Analysis stopped: it crashed the analysis worker repeatedly. Retry, or try another photo.")
+            _fail(scan, gettext_noop(
+                "Analysis stopped: it crashed the analysis worker repeatedly. Retry, or try another photo."))
             return None
         token = uuid.uuid4()
         scan.status = Scan.Status.ANALYSING
@@ -155,7 +157,7 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
         try:
             loaded.append((i, scan, storage.read_bytes(scan.image.name)))
         except FileNotFoundError:
-            _fail(scan, "The uploaded photo is no longer stored, so it cannot be analysed.")
+            _fail(scan, gettext_noop("The uploaded photo is no longer stored, so it cannot be analysed."))
             outcomes[i] = "failed"
         except storage.STORAGE_ERRORS as exc:
             release_claim(scan.id, token)
@@ -174,7 +176,8 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
     for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
         if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
             logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
-            _fail(scan, f"The photo could not be analysed ({type(prediction).__name__}). Try another photo.")
+            _fail(scan, gettext_noop("The photo could not be analysed (%(problem)s). Try another photo.")
+                  % {"problem": type(prediction).__name__})
             outcomes[i] = "failed"
             continue
         try:
@@ -253,9 +256,9 @@ def store_result(scan: Scan, token: uuid.UUID, prediction: Prediction) -> str:
 def retry_scan(scan: Scan) -> Scan:
     """Queue a failed scan again (its photo must still be stored); ScanNotRetryable otherwise."""
     if scan.status != Scan.Status.FAILED:
-        raise ScanNotRetryable("Only a failed scan can be retried.")
+        raise ScanNotRetryable(gettext("Only a failed scan can be retried."))
     if not scan.image:
-        raise ScanNotRetryable("This scan's photo was deleted, so it cannot be analysed again.")
+        raise ScanNotRetryable(gettext("This scan's photo was deleted, so it cannot be analysed again."))
     with transaction.atomic():
         Scan.objects.filter(id=scan.id, status=Scan.Status.FAILED).update(
             status=Scan.Status.QUEUED, error="", attempts=0, claim_token=None, claimed_by="",

@@ -31,7 +31,7 @@ def signed_points(value):
 @register.filter
 def label_text(scan):
     if not scan.label:
-        return "No result yet"
+        return str(results.NO_RESULT)
     return Label(scan.label).label
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 #: A photo of exactly the limit still arrives inside a multipart body: room for the envelope and a note.
 MULTIPART_ALLOWANCE = 64 * 1024
 
 
 def too_large_message(max_bytes: int | None = None) -> str:
+    """The one wording of the rule (translated), for ``max_bytes`` or the configured limit."""
     max_bytes = settings.SCAN_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
-    return f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit."
+    return _("The file is larger than the %(megabytes)d MB limit.") % {"megabytes": max_bytes // (1024 * 1024)}
 
 
 def declared_length(request: HttpRequest) -> int:

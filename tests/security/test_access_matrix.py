@@ -18,7 +18,7 @@ PUBLIC = {
     "api:logout",  # authenticated by the refresh token it revokes, like token refresh
     "admin:login", "admin:logout",  # the admin's own sign-in pages
     "reminders:unsubscribe",  # authenticated by its signed token; it can only switch reminders off
-    "set_language",  # Django's language menu: sets a cookie, nothing else
+    "set_language",  # the language menu: sets a cookie, and a signed-in person's own profile language
     "sign-in-link",  # authenticated by its signed single-use token
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
