@@ -11,7 +11,7 @@ Callers use the names re-exported here (``from diagnosis import services``).
 
 from ..imaging import UploadRejected
 from .analysis import ScanNotRetryable, TransientAnalysisError, analyse_scan, analyse_scans, fail_scan, retry_scan
-from .export import build_data_export, scan_as_dict
+from .export import build_data_export
 from .queue import enqueue_analysis
 from .retention import purge_expired_images, requeue_stuck_scans, requeue_waiting_scans
 from .uploads import create_scan, delete_all_scans, delete_scan, update_scan_note
@@ -20,5 +20,5 @@ __all__ = [
     "UploadRejected", "TransientAnalysisError", "ScanNotRetryable", "create_scan", "enqueue_analysis",
     "analyse_scan", "analyse_scans", "retry_scan", "requeue_stuck_scans", "requeue_waiting_scans",
     "update_scan_note", "delete_scan", "delete_all_scans", "purge_expired_images", "build_data_export",
-    "scan_as_dict", "fail_scan",
+    "fail_scan",
 ]
