@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import logging
 
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from .models import User
 from .tokens import sign_in_link_token
 
 logger = logging.getLogger(__name__)
@@ -19,7 +22,7 @@ class EmailTaken(Exception):
     pass
 
 
-def register_user(*, email, password, display_name=""):
+def register_user(*, email: str, password: str, display_name: str = "") -> User:
     """Create the account. The password is hashed before the address is looked up, and hashed just the
     same when the address is taken (then EmailTaken), so both outcomes take the same time."""
     User = get_user_model()
@@ -38,13 +41,13 @@ def register_user(*, email, password, display_name=""):
     return user
 
 
-def sign_in_link_path(user) -> str:
+def sign_in_link_path(user: User) -> str:
     """Path of the welcome e-mail's one-click sign-in link (single use, see accounts.tokens)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return reverse("sign-in-link", args=[uid, sign_in_link_token.make_token(user)])
 
 
-def user_for_sign_in_link(uidb64: str, token: str):
+def user_for_sign_in_link(uidb64: str, token: str) -> User | None:
     """The account the link signs in, or None when the link is forged, expired or already used."""
     try:
         user = get_user_model().objects.get(pk=urlsafe_base64_decode(uidb64).decode())
@@ -55,7 +58,7 @@ def user_for_sign_in_link(uidb64: str, token: str):
     return user
 
 
-def sign_up(*, email, password, site_url):
+def sign_up(*, email: str, password: str, site_url: str) -> User | None:
     """Create the account, or tell the existing owner by e-mail. The caller answers the same either way,
     and both paths do the same work (one password hash, one e-mail), so neither the answer nor its
     timing tells whether the address has an account (bench/registration_timing.py measures it).
@@ -97,7 +100,13 @@ def sign_up(*, email, password, site_url):
     return user
 
 
-def update_profile(user, *, display_name=None, consent_training=None, language=None):
+def update_profile(
+    user: User,
+    *,
+    display_name: str | None = None,
+    consent_training: bool | None = None,
+    language: str | None = None,
+) -> User:
     """Save what is given (None leaves a field as it is). A new language also becomes the reminder
     e-mails' language; blank (follow the browser) keeps the one they have."""
     from django.conf import settings
@@ -122,7 +131,7 @@ def update_profile(user, *, display_name=None, consent_training=None, language=N
     return user
 
 
-def revoke_api_tokens(user):
+def revoke_api_tokens(user: User) -> int:
     """Blacklist every outstanding API refresh token of the user. Returns how many were still live."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -131,14 +140,14 @@ def revoke_api_tokens(user):
     return len(revoked)
 
 
-def password_changed(user):
+def password_changed(user: User) -> None:
     """A new password (change, reset, admin, command) ends every API session: a thief's refresh token too."""
     revoked = revoke_api_tokens(user)
     if revoked:
         logger.info("user %s changed password: %s API refresh tokens revoked", user.pk, revoked)
 
 
-def delete_account(user):
+def delete_account(user: User) -> None:
     """Remove the account, every scan and every stored file; its API tokens stop working."""
     from diagnosis.services import delete_all_scans
 

@@ -61,7 +61,7 @@ class RateLimitedPasswordResetView(auth_views.PasswordResetView):
     """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent."""
 
     @property
-    def extra_email_context(self):
+    def extra_email_context(self):  # type: ignore[override]  # computed, where Django has an attribute
         # The e-mail says the site's name, not the host it was requested on ("The 127.0.0.1:8100 team").
         return {"site_name": settings.SITE_NAME}
 
@@ -123,7 +123,7 @@ def profile(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_account(request):
+def account_delete(request):
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = request.user

@@ -1,6 +1,6 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}.
 
-Every view in this app uses `api_exception_handler` (through `api.views.base.ApiView`), so
+Every view in this app uses `api_exception_handler` (through `api.views.ApiMixin`), so
 validation failures, auth failures, 404s, throttling, upload rejections and oversized bodies
 all look the same to a client.
 """
@@ -19,6 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from diagnosis.imaging import UploadRejected
+from facediag_site.lib.errors import error_body, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +71,6 @@ def _flatten(detail, prefix=""):
     else:
         fields[prefix or "non_field_errors"] = [str(detail)]
     return fields
-
-
-def error_body(code, message, fields=None):
-    return {"error": {"code": str(code), "message": str(message), "fields": fields or {}}}
 
 
 def _code_and_message(exc):
@@ -129,7 +126,6 @@ def api_exception_handler(exc, context):
 
 def api_not_found(request, *args, **kwargs):
     """JSON 404 for any unknown path under /api/ (Django's default would be an HTML page)."""
-    from django.http import JsonResponse
     from django.urls import Resolver404, resolve
 
     message = gettext("No API endpoint at this path.")
@@ -140,4 +136,4 @@ def api_not_found(request, *args, **kwargs):
             match = None
         if match is not None and match.func is not api_not_found:
             message += " " + gettext("Paths end with a slash: did you mean %(path)s ?") % {"path": request.path + "/"}
-    return JsonResponse(error_body("not_found", message), status=404)
+    return error_response("not_found", message, 404)

@@ -11,6 +11,7 @@ class ScanPagination(PageNumberPagination):
     max_page_size = 100
 
     def get_paginated_response(self, data):
+        assert self.page is not None  # set by paginate_queryset, which runs first
         return Response(
             {
                 "count": self.page.paginator.count,

@@ -1,7 +1,7 @@
 """OpenAPI helpers: the documented error responses every endpoint shares."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -58,3 +58,8 @@ RETRY_AFTER = OpenApiParameter(
 SCAN_ID = OpenApiParameter(
     "scan_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The scan's id (a UUID)."
 )
+
+
+def public_endpoint(*, ok: dict, codes: tuple[int, ...] = (400, 401, 415, 429), **schema):
+    """The schema of an auth endpoint: no bearer token, throttled per IP (so `Retry-After`), these errors."""
+    return extend_schema(responses={**ok, **errors(*codes)}, parameters=[RETRY_AFTER], auth=[], **schema)

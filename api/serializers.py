@@ -1,19 +1,32 @@
 """Input validation and output shapes. No business logic: views pass validated data to services."""
 
+import uuid
+
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
-from diagnosis.models import CONDITIONS, Label, Scan
+from diagnosis.models import CONDITIONS, Condition, Label, Scan
 from diagnosis.selectors import analysis_state
+from review.models import ReviewLabel
+from review.selectors import review_of
 
-REVIEW_LABELS = [*CONDITIONS, "unusable"]
+from .errors import not_found
+from .services import rotate_refresh_token
+
 DISCLAIMER_HELP = "Always shown with a result: FaceDiag is a screening aid, never a diagnosis."
+
+
+def parse_scan_id(value: object) -> uuid.UUID:
+    """A scan id from the URL; a malformed one is simply 'not found' (never a 500, never a hint)."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise not_found(gettext("No such scan.")) from None
 
 
 def _absolute(request, name, scan_id):
@@ -21,12 +34,10 @@ def _absolute(request, name, scan_id):
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def get_review(scan):
-    """The staff review of a scan, or None (also when the review app is not installed yet)."""
-    try:
-        return getattr(scan, "review", None)
-    except ObjectDoesNotExist:
-        return None
+def _per_condition(name: str, make_field) -> type[serializers.Serializer]:
+    """A serializer with one field per Condition, so the schema follows the one list of conditions."""
+    fields = {c.value: make_field("healthy skin" if c == Condition.HEALTHY else c.value) for c in Condition}
+    return type(name, (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
 # --- auth and account -------------------------------------------------------------------------
@@ -81,6 +92,18 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
         self.fields["password"].help_text = "Your password."
 
 
+@extend_schema_serializer(component_name="TokenRefresh")
+class SafeTokenRefreshSerializer(TokenRefreshSerializer):
+    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
+
+    def validate(self, attrs):
+        return rotate_refresh_token(attrs["refresh"])
+
+
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField(help_text="Short-lived; send as `Authorization: Bearer <access>`.")
     refresh = serializers.CharField(help_text="Longer-lived; use once at /auth/token/refresh/, or log out with it.")
@@ -106,18 +129,17 @@ class ScanNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, help_text="Your own note on this scan.")
 
 
-class ProbabilitiesSerializer(serializers.Serializer):
-    acne = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for acne, 0..1.")
-    eczema = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for eczema, 0..1.")
-    healthy = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for healthy skin, 0..1.")
-    rosacea = serializers.FloatField(min_value=0, max_value=1, help_text="Confidence for rosacea, 0..1.")
+ProbabilitiesSerializer = _per_condition(
+    "ProbabilitiesSerializer",
+    lambda what: serializers.FloatField(min_value=0, max_value=1, help_text=f"Confidence for {what}, 0..1."),
+)
 
 
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": "^(" + "|".join(REVIEW_LABELS) + ")$",
-        "description": "The reviewer's label: " + ", ".join(f"`{x}`" for x in REVIEW_LABELS) + ".",
+        "pattern": "^(" + "|".join(ReviewLabel.values) + ")$",
+        "description": "The reviewer's label: " + ", ".join(f"`{x}`" for x in ReviewLabel.values) + ".",
     }
 )
 class ReviewLabelField(serializers.CharField):
@@ -125,7 +147,7 @@ class ReviewLabelField(serializers.CharField):
 
 
 class ReviewSerializer(serializers.Serializer):
-    label = ReviewLabelField()
+    label = ReviewLabelField()  # type: ignore[assignment]  # a field named like Field.label
     reviewed_at = serializers.DateTimeField(source="created_at", help_text="When staff reviewed the scan.")
 
 
@@ -162,7 +184,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     updated_at = serializers.DateTimeField(help_text="When the scan last changed.")
     completed_at = serializers.DateTimeField(allow_null=True, help_text="When analysis finished (`null` before).")
     note = serializers.CharField(help_text="Your own note.")
-    label = serializers.SerializerMethodField(
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
         help_text="`null` until done. One of the four conditions, `uncertain` (no class is confident enough) "
         "or `no_skin` (no skin found in the photo)."
     )
@@ -265,7 +287,7 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan):
-        review = get_review(scan)
+        review = review_of(scan)
         return ReviewSerializer(review).data if review is not None else None
 
 
@@ -284,7 +306,7 @@ class DateRangeSerializer(serializers.Serializer):
 class PointSerializer(serializers.Serializer):
     scan_id = serializers.UUIDField(help_text="The scan.")
     created_at = serializers.DateTimeField(help_text="When the scan was taken.")
-    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")
+    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")  # type: ignore[assignment]
     probabilities = ProbabilitiesSerializer(help_text="Per condition, 0..1.")
 
 
@@ -293,11 +315,10 @@ class SeriesPointSerializer(serializers.Serializer):
     y = serializers.FloatField(help_text="The model's confidence for this class, 0..1.")
 
 
-class SeriesSerializer(serializers.Serializer):
-    acne = SeriesPointSerializer(many=True, help_text="Confidence for acne over time.")
-    eczema = SeriesPointSerializer(many=True, help_text="Confidence for eczema over time.")
-    healthy = SeriesPointSerializer(many=True, help_text="Confidence for healthy skin over time.")
-    rosacea = SeriesPointSerializer(many=True, help_text="Confidence for rosacea over time.")
+SeriesSerializer = _per_condition(
+    "SeriesSerializer",
+    lambda what: SeriesPointSerializer(many=True, help_text=f"Confidence for {what} over time."),
+)
 
 
 class HistorySummarySerializer(serializers.Serializer):

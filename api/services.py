@@ -1,7 +1,9 @@
-"""API-specific glue around the accounts/diagnosis services (token handling, id parsing)."""
+"""API-specific writes around the accounts services: refresh-token rotation, password-checked deletion."""
+
+from __future__ import annotations
 
 import logging
-import uuid
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from django.contrib.auth import get_user_model
@@ -17,7 +19,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services as account_services
 
-from .errors import ApiError, not_found
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -29,36 +34,29 @@ REUSED_MESSAGE = gettext_lazy(
 )
 
 
-def parse_scan_id(value) -> uuid.UUID:
-    """Malformed ids are simply 'not found' (never a 500, never a hint)."""
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise not_found(gettext("No such scan.")) from None
-
-
-def delete_account_with_password(user, password):
+def delete_account_with_password(user: User, password: str) -> None:
     if not password or not user.check_password(password):
         message = gettext("The password is not correct.")
         raise ApiError("invalid_password", message, 400, fields={"password": [message]})
     account_services.delete_account(user)  # also revokes the user's refresh tokens
 
 
-def _family(payload):
+def _family(payload: Any) -> str:
     return payload.get(FAMILY_CLAIM) or payload[jwt_settings.JTI_CLAIM]
 
 
-def rotate_refresh_token(raw):
+def rotate_refresh_token(raw: str) -> dict[str, str]:
     """A new access token and a new refresh token of the same family; the one sent is used up.
 
     Raises InvalidToken for a bad, expired or used token (a used one revokes its whole family) and
     AuthenticationFailed for an inactive account.
     """
     try:
-        refresh = RefreshToken(raw)
+        # (The stubs say Token; simplejwt takes the encoded string, and outstand() is newer than the stubs.)
+        refresh: Any = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         if revoke_family_if_reused(raw):
-            raise InvalidToken(REUSED_MESSAGE) from None
+            raise InvalidToken(str(REUSED_MESSAGE)) from None
         raise InvalidToken(exc.args[0]) from None
     user = get_user_model().objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None:
@@ -71,7 +69,7 @@ def rotate_refresh_token(raw):
         _, first_use = BlacklistedToken.objects.get_or_create(token=outstanding)
     if not first_use:  # a concurrent request used it a moment ago
         _revoke_family(user.pk, family)
-        raise InvalidToken(REUSED_MESSAGE)
+        raise InvalidToken(str(REUSED_MESSAGE))
     refresh[FAMILY_CLAIM] = family
     access = str(refresh.access_token)
     refresh.set_jti()
@@ -81,11 +79,11 @@ def rotate_refresh_token(raw):
     return {"access": access, "refresh": str(refresh)}
 
 
-def revoke_family_if_reused(raw):
+def revoke_family_if_reused(raw: str) -> bool:
     """True when `raw` is a genuine, unexpired refresh token that was already used or revoked; its
     family is then revoked. Only a token with our signature can revoke anything."""
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # the encoded string
     except TokenBackendError:
         return False
     if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or jwt_settings.JTI_CLAIM not in payload:
@@ -96,7 +94,7 @@ def revoke_family_if_reused(raw):
     return True
 
 
-def _revoke_family(user_id, family):
+def _revoke_family(user_id: Any, family: str) -> None:
     live = OutstandingToken.objects.filter(
         user_id=user_id, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
     ).only("id", "token")

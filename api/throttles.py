@@ -20,11 +20,11 @@ from diagnosis import rate_limits
 
 
 class _LiveRateMixin:
-    scope = None
+    scope: str | None = None
 
     def get_rate(self):
         try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""]
         except KeyError:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from None
 
@@ -32,7 +32,8 @@ class _LiveRateMixin:
         return ratelimit.client_ip(request)
 
     def allow_request(self, request, view):
-        return ratelimit.fail_open(lambda: super(_LiveRateMixin, self).allow_request(request, view), True)
+        allow = super().allow_request  # type: ignore[misc]  # SimpleRateThrottle's
+        return ratelimit.fail_open(lambda: allow(request, view), True)
 
 
 class UploadThrottle(BaseThrottle):

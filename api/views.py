@@ -1,6 +1,9 @@
 """/api/v1 views: thin. Input is validated by serializers, work is done by the accounts and
 diagnosis services/selectors (the same ones the web pages use), errors are shaped by api.errors."""
 
+from collections.abc import Sequence
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
@@ -12,33 +15,33 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_serializer,
 )
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.metadata import BaseMetadata
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services as account_services
+from accounts.models import User
 from diagnosis import selectors
 from diagnosis import services as scan_services
-from diagnosis.imaging import file_too_large_message
 from diagnosis.media import scan_file_response
 from diagnosis.models import Scan
+from facediag_site.lib import uploads
 
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
-from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors
-from .services import delete_account_with_password, parse_scan_id, rotate_refresh_token
+from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors, public_endpoint
+from .services import delete_account_with_password
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
 
@@ -46,18 +49,18 @@ class ApiMixin:
     # JSON in, JSON out, one error shape. No content negotiation: an `Accept` header a client sends
     # for a file download must not turn an error into a 406.
 
-    renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
-    metadata_class = None  # no OPTIONS introspection
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    metadata_class: str | type[BaseMetadata] | None = None  # no OPTIONS introspection
 
     def get_exception_handler(self):
         return api_exception_handler
 
     def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
+        return super().perform_content_negotiation(request, force=True)  # type: ignore[misc]  # APIView's
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  # APIView's
         # A bearer token is only known here (the web's ProfileLanguageMiddleware ran before DRF): the
         # profile language wins over Accept-Language for the API as well.
         language = getattr(request.user, "language", "")
@@ -71,7 +74,7 @@ class ApiView(ApiMixin, APIView):
 
 
 def _own_scan(request, scan_id):
-    return selectors.get_owned_scan(request.user, parse_scan_id(scan_id))
+    return selectors.get_owned_scan(request.user, s.parse_scan_id(scan_id))
 
 
 # --- auth -------------------------------------------------------------------------------------
@@ -82,7 +85,7 @@ class RegisterView(ApiView):
     permission_classes = [AllowAny]
     throttle_classes = [RegisterThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_register",
         summary="Create an account",
         description="Creates the account; then get tokens with `POST /api/v1/auth/token/`. If the address "
@@ -90,9 +93,8 @@ class RegisterView(ApiView):
         "reveals nothing about who has an account. Password rules: at least 8 characters, not a common "
         "password, not only digits, not similar to the e-mail. Throttled per IP (setting THROTTLE_REGISTER).",
         request=s.RegisterSerializer,
-        responses={201: s.RegisteredSerializer, **errors(400, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={201: s.RegisteredSerializer},
+        codes=(400, 415, 429),
     )
     def post(self, request):
         data = s.RegisterSerializer(data=request.data)
@@ -117,7 +119,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
     serializer_class = s.TokenObtainSerializer
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_token",
         summary="Log in: get an access and a refresh token",
         description="Send `Authorization: Bearer <access>` with every other request. The access token is "
@@ -125,9 +127,7 @@ class TokenView(ApiMixin, TokenObtainPairView):
         "Throttled per IP (setting THROTTLE_AUTH). After repeated wrong passwords the account is locked "
         "for addresses it has not logged in from, and slowed down (a growing delay) from those it has "
         "(429, code `locked_out`, with `Retry-After`).",
-        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={200: OpenApiResponse(s.TokenPairSerializer)},
     )
     def post(self, request, *args, **kwargs):
         try:
@@ -140,33 +140,19 @@ class TokenView(ApiMixin, TokenObtainPairView):
             raise
 
 
-@extend_schema_serializer(component_name="TokenRefresh")
-class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    # Rotation with reuse detection (api.services); a token of a deleted account is a 401, not a 500.
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["refresh"].help_text = "Your current refresh token (each one works once)."
-
-    def validate(self, attrs):
-        return rotate_refresh_token(attrs["refresh"])
-
-
 @extend_schema(tags=["auth"])
 class TokenRefresh(ApiMixin, TokenRefreshView):
-    serializer_class = SafeTokenRefreshSerializer
+    serializer_class = s.SafeTokenRefreshSerializer
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_token_refresh",
         summary="Exchange a refresh token for a new pair",
         description="Refresh tokens rotate: the response has a new `refresh` and the one you sent is "
         "blacklisted, so each refresh token works once. Sending a used refresh token again revokes every "
         "refresh token of that login (someone else may hold a copy): log in again. A password change or "
         "reset revokes all of the account's refresh tokens.",
-        responses={200: OpenApiResponse(s.TokenPairSerializer), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={200: OpenApiResponse(s.TokenPairSerializer)},
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -181,15 +167,13 @@ class LogoutView(ApiView):
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'  # a bad refresh token is a 401, as at /auth/token/refresh/
 
-    @extend_schema(
+    @public_endpoint(
         operation_id="auth_logout",
         summary="Log out: revoke a refresh token",
         description="Blacklists the refresh token; it cannot be used again. The (short-lived) access "
         "token stays valid until it expires, so discard it on the device.",
         request=s.LogoutSerializer,
-        responses={204: OpenApiResponse(description="Logged out."), **errors(400, 401, 415, 429)},
-        parameters=[RETRY_AFTER],
-        auth=[],
+        ok={204: OpenApiResponse(description="Logged out.")},
     )
     def post(self, request):
         data = s.LogoutSerializer(data=request.data)
@@ -223,7 +207,7 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Scan.objects.none()
-        return selectors.scans_for_owner(self.request.user)
+        return selectors.scans_for_owner(cast(User, self.request.user))  # IsAuthenticated: never anonymous
 
     @extend_schema(
         operation_id="scans_list",
@@ -250,13 +234,8 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         parameters=[IDEMPOTENCY_KEY, RETRY_AFTER],
     )
     def post(self, request):
-        limit = settings.SCAN_MAX_UPLOAD_BYTES
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > limit + 64 * 1024:  # the file alone cannot fit: refuse before reading the body
-            message = file_too_large_message(limit)
+        if uploads.body_too_large(request):  # the file alone cannot fit: refuse before reading the body
+            message = uploads.too_large_message()
             raise ApiError("file_too_large", message, 413, fields={"image": [message]})
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 100:
@@ -345,7 +324,7 @@ class ScanMediaView(ApiView):
     kind = None  # "image", "thumbnail" or "heatmap", set in urls.py
 
     def get(self, request, scan_id):
-        return scan_file_response(request.user, parse_scan_id(scan_id), self.kind)
+        return scan_file_response(request.user, s.parse_scan_id(scan_id), self.kind)
 
 
 def _media_view(kind, summary):

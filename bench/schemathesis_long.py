@@ -127,8 +127,8 @@ def run(args):
 
     def ensure_scans():
         """(Re)create the user's scans, so {scan_id} operations also reach past the 404."""
-        from api.tests.helpers import make_scan
         from diagnosis.models import Scan
+        from diagnosis.tests.factories import make_scan
 
         kinds = [{}, {"status": Scan.Status.DONE, "heatmap": True}, {"status": Scan.Status.FAILED}]
         for i, kind in enumerate(kinds):

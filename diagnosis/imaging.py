@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from facediag_site.lib.uploads import too_large_message
+
 ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
 THUMBNAIL_SIDE = 256
 DOWNSCALE_MODES = ("RGB", "RGBA", "L", "LA")  # modes Pillow resizes as they are (no conversion copy first)
@@ -20,10 +22,6 @@ class UploadRejected(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-def file_too_large_message(max_bytes):
-    return _("The file is larger than the %(megabytes)d MB limit.") % {"megabytes": max_bytes // (1024 * 1024)}
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def _reject_not_image():
 
 
 def _open(data, max_pixels, draft_side):
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    # Pillow's process-wide bomb limit is set once, in ml.core.preprocess; uploads are held to max_pixels here.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -99,7 +97,7 @@ def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
     if not data:
         raise UploadRejected("empty_file", _("The file is empty (0 bytes). Choose a photo to upload."))
     if len(data) > max_bytes:
-        raise UploadRejected("file_too_large", file_too_large_message(max_bytes), 413)
+        raise UploadRejected("file_too_large", too_large_message(max_bytes), 413)
     image = _open(data, max_pixels, stored_max_side)
     if min(image.size) < min_side:
         raise UploadRejected(
@@ -128,6 +126,6 @@ def read_upload(uploaded_file, max_bytes):
     if uploaded_file is None:
         raise UploadRejected("missing_file", _("Choose a photo to upload."))
     if uploaded_file.size is not None and uploaded_file.size > max_bytes:
-        raise UploadRejected("file_too_large", file_too_large_message(max_bytes), 413)
+        raise UploadRejected("file_too_large", too_large_message(max_bytes), 413)
     uploaded_file.seek(0)
     return uploaded_file.read(max_bytes + 1)

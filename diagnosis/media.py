@@ -3,6 +3,7 @@
 import logging
 
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from . import selectors
@@ -22,6 +23,7 @@ def scan_file_response(user, scan_id, kind):
     field = getattr(scan, kind)
     if not field:
         raise Http404(_("This scan has no such file."))
+    response: HttpResponseBase
     try:
         # By storage name: a local file, or an object streamed from the private bucket (never a public URL).
         # FileResponse sizes the file when built, so a failing object store is caught here, before any byte.

@@ -1,19 +1,40 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-CONDITIONS = ("acne", "eczema", "healthy", "rosacea")
 
+class Condition(models.TextChoices):
+    """The four conditions the classifier knows: the one list that every other label set is built from.
 
-class Label(models.TextChoices):
+    ml.core.CLASSES holds the same values as plain strings (ml.core has no Django); a test checks they agree.
+    """
+
     ACNE = "acne", _("Acne")
     ECZEMA = "eczema", _("Eczema")
     HEALTHY = "healthy", _("Healthy")
     ROSACEA = "rosacea", _("Rosacea")
-    UNCERTAIN = "uncertain", _("Uncertain")
-    NO_SKIN = "no_skin", _("No skin found")
+
+
+CONDITIONS: tuple[str, ...] = tuple(Condition.values)
+
+
+def with_conditions(name: str, module: str, *extra: tuple[str, str, Any]) -> Any:
+    """A TextChoices class with every Condition, then ``extra`` members given as (NAME, value, label)."""
+    members = [(c.name, (c.value, c.label)) for c in Condition] + [(n, (v, label)) for n, v, label in extra]
+    return models.TextChoices(name, members, module=module)  # type: ignore[call-overload]  # Enum's functional API
+
+
+# The model's answer: a condition, or no verdict.
+Label = with_conditions(
+    "Label", __name__, ("UNCERTAIN", "uncertain", _("Uncertain")), ("NO_SKIN", "no_skin", _("No skin found"))
+)
+
+
+#: Staff who may review scans and see their photos (the review app's reviewer group has it).
+REVIEW_PERMISSION = "diagnosis.review_scan"
 
 
 def scan_image_path(scan, filename):
@@ -70,7 +91,8 @@ class Scan(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("review_scan", "Can review scans and see their images")]
+        # Declared here because it guards scans (and their photos); the review app grants it to reviewers.
+        permissions = [(REVIEW_PERMISSION.split(".")[1], "Can review scans and see their images")]
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "idempotency_key"],

@@ -21,6 +21,8 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from review.selectors import review_of
+
 from . import results, selectors
 from .models import CONDITIONS, Scan
 
@@ -73,7 +75,7 @@ def trend_chart_png(scans) -> bytes | None:
     for condition in CONDITIONS:
         colour, marker = styles[condition]
         values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
-        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
+        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4,  # type: ignore[arg-type]
                 label=results.condition_title(condition))
     ax.set_ylim(0, 100)
     ax.set_ylabel(_("Match (%)"))
@@ -174,8 +176,9 @@ def _scan_block(scan, styles, body, small):
         text.append(Paragraph(escape(_("Photo: %(message)s") % {"message": message}), small))
     if scan.note:
         text.append(Paragraph(escape(_("Note: %(note)s") % {"note": scan.note}), body))
-    if hasattr(scan, "review") and scan.review:
-        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": scan.review.get_label_display()}
+    review = review_of(scan)
+    if review is not None:
+        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": review.get_label_display()}
         text.append(Paragraph(escape(reviewed), small))
     photo = _photo_flowable(scan, PHOTO_SIDE_CM)
     cells = [[photo or Paragraph(escape(_("Photo deleted under the retention policy.")), small), text]]

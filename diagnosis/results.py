@@ -6,6 +6,7 @@ Reads only; the wording lives here so the web pages and the PDF report say the s
 import re
 from dataclasses import dataclass, field
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -36,10 +37,10 @@ RETAKE_STEPS = (
 
 @dataclass(frozen=True)
 class ConditionInfo:
-    name: str
-    summary: str
-    see_a_doctor: str
-    source_title: str
+    name: str | Promise  # lazily translated
+    summary: str | Promise
+    see_a_doctor: str | Promise
+    source_title: str | Promise
     source_url: str
 
 

@@ -1,14 +1,32 @@
 """Reads. Every query here is scoped to an owner, so a user only ever sees their own scans."""
 
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from .models import CONDITIONS, Scan
+from .models import CONDITIONS, REVIEW_PERMISSION, Scan
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
-def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=None) -> QuerySet:
+def scans_for_owner(
+    owner: User,
+    *,
+    label: str | None = None,
+    status: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Scan]:
     scans = Scan.objects.filter(owner=owner).select_related("model_version", "review")
     if label:
         scans = scans.filter(label=label)
@@ -21,7 +39,7 @@ def scans_for_owner(owner, *, label=None, status=None, date_from=None, date_to=N
     return scans.order_by("-created_at")
 
 
-def get_owned_scan(owner, scan_id) -> Scan:
+def get_owned_scan(owner: User, scan_id: uuid.UUID | str) -> Scan:
     """The owner's scan, or 404 for anyone else's (ids reveal nothing)."""
     try:
         return Scan.objects.select_related("model_version", "review").get(id=scan_id, owner=owner)
@@ -29,7 +47,7 @@ def get_owned_scan(owner, scan_id) -> Scan:
         raise Http404(_("No such scan.")) from None
 
 
-def get_scan_for_media(user, scan_id) -> Scan:
+def get_scan_for_media(user: User | AnonymousUser, scan_id: uuid.UUID | str) -> Scan:
     """Media are served to the owner, and to reviewers for review work: only once the scan is done
     (reviewable), never while it is queued, analysing or failed."""
     try:
@@ -38,23 +56,27 @@ def get_scan_for_media(user, scan_id) -> Scan:
         raise Http404(_("No such scan.")) from None
     if scan.owner_id == user.id:
         return scan
-    if scan.status == Scan.Status.DONE and user.has_perm("diagnosis.review_scan"):
+    if scan.status == Scan.Status.DONE and user.has_perm(REVIEW_PERMISSION):
         return scan
     raise Http404(_("No such scan."))
 
 
-def chart_scans(owner, *, label=None, date_from=None, date_to=None) -> QuerySet:
+def chart_scans(
+    owner: User, *, label: str | None = None, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[Scan]:
     """The scans the history chart draws: finished, with a class, within the history page's filters."""
     return scans_for_owner(owner, label=label, status=Scan.Status.DONE, date_from=date_from, date_to=date_to).filter(
         label__in=CONDITIONS
     )
 
 
-def has_chart_points(owner, **filters) -> bool:
+def has_chart_points(owner: User, **filters: Any) -> bool:
     return chart_scans(owner, **filters).exists()
 
 
-def confidence_series(owner, *, label=None, date_from=None, date_to=None):
+def confidence_series(
+    owner: User, *, label: str | None = None, date_from: date | None = None, date_to: date | None = None
+) -> dict[str, Any]:
     """Per condition, the confidence of each finished scan over time (oldest first), for charts.
 
     Only scans that got a class count: "uncertain" and "no skin" results carry no usable confidences.
@@ -67,8 +89,8 @@ def confidence_series(owner, *, label=None, date_from=None, date_to=None):
         .select_related(None)
         .values_list("id", "created_at", "label", "probabilities")
     )
-    points = []
-    series = {c: [] for c in CONDITIONS}
+    points: list[dict[str, Any]] = []
+    series: dict[str, list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
     for scan_id, created_at, scan_label, stored in rows:
         when = created_at.isoformat()
         probabilities = {c: round(float(stored.get(c, 0.0)), 4) for c in CONDITIONS}
@@ -80,13 +102,14 @@ def confidence_series(owner, *, label=None, date_from=None, date_to=None):
     return {"classes": list(CONDITIONS), "points": points, "series": series}
 
 
-def stuck_scans(older_than):
+def stuck_scans(older_than: datetime) -> QuerySet[Scan, uuid.UUID]:
+    """Ids of scans queued, or claimed, before ``older_than``: their message was probably lost."""
     queued = Scan.objects.filter(status=Scan.Status.QUEUED, updated_at__lt=older_than)
     analysing = Scan.objects.filter(status=Scan.Status.ANALYSING, claimed_at__lt=older_than)
     return (queued | analysing).values_list("id", flat=True)
 
 
-def analysis_state(scan) -> dict | None:
+def analysis_state(scan: Scan) -> dict[str, Any] | None:
     """For a scan still waiting: whether analysis is running or paused, and why, in words."""
     if scan.status in (Scan.Status.DONE, Scan.Status.FAILED):
         return None

@@ -1,7 +1,17 @@
 """Scan files live in Django's default storage: local files by default, an S3-compatible bucket when
 FACEDIAG_S3_BUCKET is set. Code here and in services works by storage name (key), never by local path."""
 
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
 from django.core.files.storage import default_storage
+
+if TYPE_CHECKING:
+    from .models import Scan
+
+logger = logging.getLogger(__name__)
 
 try:  # S3 clients fail with botocore errors, which are not OSErrors
     from botocore.exceptions import BotoCoreError, ClientError
@@ -11,7 +21,22 @@ except ImportError:  # pragma: no cover - boto3 is only needed for object storag
     STORAGE_ERRORS = (OSError,)
 
 
-def read_bytes(name: str) -> bytes:
+def read_bytes(name: str | None) -> bytes:
     """The stored file's content; FileNotFoundError when it is gone, a STORAGE_ERRORS error when storage fails."""
-    with default_storage.open(name, "rb") as fh:
+    with default_storage.open(name or "", "rb") as fh:
         return fh.read()
+
+
+def delete_quietly(name: str | None) -> None:
+    """Delete a stored file if there is one; a storage failure is logged, never raised (the row goes anyway)."""
+    if name:
+        try:
+            default_storage.delete(name)
+        except STORAGE_ERRORS:
+            logger.warning("could not delete a media file")
+
+
+def delete_scan_files(scan: Scan) -> None:
+    """Delete a scan's photo, thumbnail and heatmap from storage (the row is the caller's business)."""
+    for field in (scan.image, scan.thumbnail, scan.heatmap):
+        delete_quietly(field.name if field else "")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_noop
 
 from . import services
 from .batching import CrashIsolatingBatches
+from .services.queue import ANALYSIS_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,10 @@ MAX_TRANSIENT_RETRIES = 3
 TRANSIENT_FAILURE = gettext_noop("Analysis failed because of a temporary problem on our side. Please retry.")
 
 
+# The registered name stays "analyse_scan" (messages already queued keep working); the function is named
+# for what it does, apart from services.analyse_scan (one scan, in-process).
 @shared_task(
+    name=ANALYSIS_TASK,
     base=CrashIsolatingBatches,
     bind=True,
     acks_late=True,
@@ -25,7 +29,7 @@ TRANSIENT_FAILURE = gettext_noop("Analysis failed because of a temporary problem
     flush_every=settings.SCAN_BATCH_SIZE,
     flush_interval=settings.SCAN_BATCH_WAIT_SECONDS,
 )
-def analyse_scan(self, requests):
+def handle_analysis_messages(self, requests):
     """Each message is one scan (``args == [scan_id]``); the worker hands over the queued ones as a batch."""
     jobs, runnable = [], []
     for request in requests:
@@ -87,13 +91,13 @@ def _retry_now(scan_id, task_id, exc):
     return "failed"
 
 
-@shared_task
-def requeue_stuck_scans():
+@shared_task(name="diagnosis.tasks.requeue_stuck_scans")
+def sweep_stuck_scans():
     return services.requeue_stuck_scans()
 
 
-@shared_task
-def purge_expired_images():
+@shared_task(name="diagnosis.tasks.purge_expired_images")
+def sweep_expired_images():
     return services.purge_expired_images()
 
 

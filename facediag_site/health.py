@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection
@@ -45,7 +46,7 @@ def check_broker(timeout: float = 2.0) -> str | None:
 
     try:
         with current_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)  # type: ignore[arg-type]  # float works; stubs say int
             client = getattr(conn.default_channel, "client", None)  # a filesystem broker checks its folders here
             if client is not None and hasattr(client, "ping"):
                 client.ping()  # Redis connects lazily: only a round trip shows it is there
@@ -60,11 +61,13 @@ def check_model() -> str | None:
     return active_model_problem()
 
 
-CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model}
+CHECKS: dict[str, Callable[[], str | None]] = {
+    "database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model
+}
 
 
 def run_checks() -> dict[str, str | None]:
-    results = {}
+    results: dict[str, str | None] = {}
     for name, check in CHECKS.items():
         if name != "database" and results.get("database"):
             results[name] = "not checked: the database is down"

@@ -1,11 +1,14 @@
 import logging
 
 from django.db import DatabaseError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from .lib import uploads
+from .lib.errors import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +27,10 @@ def database_unavailable_response(request):
         connection.close()  # drop the broken connection so the next request reconnects
     except Exception:
         pass
+    response: HttpResponse
     with browser_language(request):
         if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"error": {"code": "service_unavailable", "message": str(UNAVAILABLE_TEXT), "fields": {}}}, status=503
-            )
+            response = error_response("service_unavailable", str(UNAVAILABLE_TEXT), 503)
         else:
             title = _("Temporarily unavailable")
             response = HttpResponse(
@@ -51,7 +53,7 @@ def server_error(request):
     if request.path.startswith("/api/"):
         with browser_language(request):
             message = _("Internal error.")
-        return JsonResponse({"error": {"code": "server_error", "message": message, "fields": {}}}, status=500)
+        return error_response("server_error", message, 500)
     return default_server_error(request)
 
 
@@ -86,25 +88,15 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-
-        if request.method == "POST" and request.path in UPLOAD_PATHS:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            limit = settings.SCAN_MAX_UPLOAD_BYTES + 64 * 1024  # room for the multipart envelope and a note
-            if length > limit:
-                from diagnosis.imaging import file_too_large_message
-
-                with browser_language(request):
-                    title, message = _("File too large"), file_too_large_message(settings.SCAN_MAX_UPLOAD_BYTES)
-                    again = _("Choose another photo")
-                return HttpResponse(
-                    f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
-                    f'<p><a href="/scans/new/">{again}</a></p>',
-                    status=413, content_type="text/html; charset=utf-8",
-                )
+        if request.method == "POST" and request.path in UPLOAD_PATHS and uploads.body_too_large(request):
+            with browser_language(request):
+                title, message = _("File too large"), uploads.too_large_message()
+                again = _("Choose another photo")
+            return HttpResponse(
+                f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+                f'<p><a href="/scans/new/">{again}</a></p>',
+                status=413, content_type="text/html; charset=utf-8",
+            )
         return self.get_response(request)
 
 

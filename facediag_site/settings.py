@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .media_storage import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker
+VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker (made by SiteConfig.ready)
 
 env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV", default=True):  # scripts/run.sh keeps the local secret key in .env
@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "review",
     "api",
     "reminders",
+    "facediag_site.apps.SiteConfig",  # makes the embedded defaults' folders at start-up (facediag_site.lib)
 ]
 
 MIDDLEWARE = [
@@ -82,8 +83,6 @@ TEMPLATES = [
     },
 ]
 
-if not env("DATABASE_URL", default=""):
-    VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'facediag.sqlite3'}"),
 }
@@ -200,7 +199,7 @@ AUTH_RATE_LIMIT_PER_ACCOUNT = env.int("AUTH_RATE_LIMIT_PER_ACCOUNT", default=5) 
 # mail is dropped with a one-line warning, and production (DJANGO_SECURE) refuses to start.
 if env("EMAIL_URL", default=""):
     vars().update(env.email("EMAIL_URL"))
-    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 (set just above)
+    if globals()["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":  # set just above
         raise ImproperlyConfigured("EMAIL_URL consolemail:// would print reset links to the logs; "
                                    "use filemail:///some/folder for development, or SMTP.")
 elif SECURE:
@@ -222,8 +221,6 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

@@ -15,7 +15,8 @@ def healthz(request):
         return JsonResponse({"status": "ok"})
     results = health.run_checks()
     down = {name: problem for name, problem in results.items() if problem}
-    body = {"status": "down" if down else "ok", "checks": {name: problem or "ok" for name, problem in results.items()}}
+    checks = {name: problem or "ok" for name, problem in results.items()}
+    body: dict[str, object] = {"status": "down" if down else "ok", "checks": checks}
     if down:
         body["down"] = sorted(down)
     return JsonResponse(body, status=503 if down else 200)

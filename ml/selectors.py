@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .models import ModelVersion
 
@@ -14,7 +15,7 @@ def active_version() -> ModelVersion | None:
 _health_cache: dict = {}
 
 
-def _stamp(path) -> tuple:
+def _stamp(path: Path) -> tuple[str, int | None, int | None]:
     try:
         st = os.stat(path)
         return (str(path), st.st_mtime_ns, st.st_size)

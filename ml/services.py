@@ -26,7 +26,7 @@ def resolve_artifact_path(stored: str) -> Path:
     return p if p.is_absolute() else Path(settings.BASE_DIR) / p
 
 
-def register_model(path, *, activate: bool = False, name: str | None = None) -> tuple[ModelVersion, bool]:
+def register_model(path: str | Path, *, activate: bool = False, name: str | None = None) -> tuple[ModelVersion, bool]:
     """Add the artifact at ``path`` (directory or its metadata.json); idempotent on sha256.
 
     Returns (version, created). Raises ``artifact.ArtifactError`` for an invalid artifact.
@@ -39,7 +39,7 @@ def register_model(path, *, activate: bool = False, name: str | None = None) -> 
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().filter(sha256=sha).first()
         created = version is None
-        if created:
+        if version is None:
             base_name = name or meta.get("name") or art_dir.name
             unique, n = base_name, 2
             while ModelVersion.objects.filter(name=unique).exists():

@@ -1,6 +1,10 @@
 """Writes: opting in and out, and sending the reminders that are due."""
 
+from __future__ import annotations
+
 import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -13,10 +17,15 @@ from django.utils.translation import gettext as _
 from . import schedule, tokens
 from .models import Frequency, ReminderPreference
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 
-def set_preference(user, *, frequency: str, time_zone: str, language: str = "", now=None) -> ReminderPreference:
+def set_preference(
+    user: User, *, frequency: str, time_zone: str, language: str = "", now: datetime | None = None
+) -> ReminderPreference:
     now = now or timezone.now()
     pref, _created = ReminderPreference.objects.get_or_create(user=user)
     pref.frequency = frequency
@@ -30,7 +39,7 @@ def set_preference(user, *, frequency: str, time_zone: str, language: str = "", 
     return pref
 
 
-def unsubscribe(user_id) -> bool:
+def unsubscribe(user_id: int) -> bool:
     """Switch reminders off for this user; True when there was something to switch off."""
     changed = ReminderPreference.objects.filter(user_id=user_id).exclude(frequency=Frequency.OFF).update(
         frequency=Frequency.OFF, next_due_at=None, updated_at=timezone.now()
@@ -77,7 +86,7 @@ def _reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
     return message
 
 
-def send_due_reminders(now=None) -> int:
+def send_due_reminders(now: datetime | None = None) -> int:
     """Send every reminder that is due, each at most once even with several workers; returns how many."""
     now = now or timezone.now()
     due_ids = list(ReminderPreference.objects.filter(next_due_at__lte=now).exclude(frequency=Frequency.OFF)

@@ -46,7 +46,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Corrections made here go through the same service, so they are audited like any other.
-        services.review_scan(
+        services.save_review(
             scan=obj.scan, reviewer=request.user, label=form.cleaned_data["label"],
             comment=form.cleaned_data.get("comment", ""),
         )

@@ -74,7 +74,7 @@ def timeline_png(stats) -> bytes:
     """Agreement rate per period, one line per model version, plus per-class rates as bars."""
     fig = _figure(9, 4.2)
     left, right = fig.subplots(1, 2, width_ratios=[3, 2])
-    series = {}
+    series: dict[str, list[dict]] = {}
     for point in stats["timeline"]:
         series.setdefault(point["version"], []).append(point)
     periods = sorted({p["period"] for p in stats["timeline"]})
@@ -103,7 +103,7 @@ def timeline_png(stats) -> bytes:
     classes = list(stats["per_class"])
     confirmed = [100 * (stats["per_class"][c]["confirmed_rate"] or 0) for c in classes]
     found = [100 * (stats["per_class"][c]["found_rate"] or 0) for c in classes]
-    xs = range(len(classes))
+    xs = list(range(len(classes)))
     right.bar([x - 0.2 for x in xs], confirmed, width=0.4, label=_("model's label confirmed"))
     right.bar([x + 0.2 for x in xs], found, width=0.4, label=_("reviewer's label found"))
     right.set_xticks(list(xs), [_pretty(c) for c in classes])

@@ -2,15 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.models import CONDITIONS
+from diagnosis.models import CONDITIONS, with_conditions
 
-
-class ReviewLabel(models.TextChoices):
-    ACNE = "acne", _("Acne")
-    ECZEMA = "eczema", _("Eczema")
-    HEALTHY = "healthy", _("Healthy")
-    ROSACEA = "rosacea", _("Rosacea")
-    UNUSABLE = "unusable", _("Unusable photo")
+# A reviewer's label: a condition, or "the photo cannot be judged".
+ReviewLabel = with_conditions("ReviewLabel", __name__, ("UNUSABLE", "unusable", _("Unusable photo")))
 
 
 USABLE_LABELS = tuple(CONDITIONS)  # every review label except "unusable"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -14,24 +18,38 @@ from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, Label, Scan
 
 from .models import USABLE_LABELS, Review, ReviewLabel
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from ml.models import ModelVersion
+
+#: (model_label, reviewer_label, model version name, reviewed_at): one review, as the agreement reads it.
+AgreementRow = tuple[str, str, str | None, datetime]
+
 QUALITY_FLAGS = tuple(QUALITY_MESSAGES)  # no_face, blurry, too_dark, too_bright, too_small
 NO_FLAGS = "none"
 ORDER_UNCERTAIN = "uncertain"
 ORDER_OLDEST = "oldest"
-MODEL_LABELS = tuple(Label.values)  # acne, eczema, healthy, rosacea, uncertain, no_skin
-REVIEW_LABELS = tuple(ReviewLabel.values)  # acne, eczema, healthy, rosacea, unusable
+MODEL_LABELS: tuple[str, ...] = tuple(Label.values)  # the conditions, uncertain, no_skin
+REVIEW_LABELS: tuple[str, ...] = tuple(ReviewLabel.values)  # the conditions, unusable
 
 
 # --- queue -------------------------------------------------------------------------------------------------
 
 
-def _order_by(order):
+def _order_by(order: str) -> list[Any]:
     if order == ORDER_OLDEST:
         return ["created_at", "id"]
     return [F("top_probability").asc(nulls_first=True), "created_at", "id"]
 
 
-def review_queue(reviewer, *, order=ORDER_UNCERTAIN, label=None, flags=(), model_version=None) -> QuerySet:
+def review_queue(
+    reviewer: User,
+    *,
+    order: str = ORDER_UNCERTAIN,
+    label: str | None = None,
+    flags: Iterable[str] = (),
+    model_version: ModelVersion | None = None,
+) -> QuerySet[Scan]:
     """Finished, unreviewed scans that still have their photo, not the reviewer's own.
 
     ``flags``: each named quality flag must be set; the pseudo-flag ``none`` means no flag is set.
@@ -57,7 +75,7 @@ def review_queue(reviewer, *, order=ORDER_UNCERTAIN, label=None, flags=(), model
     return scans.order_by(*_order_by(order))
 
 
-def _after(scan, order) -> Q:
+def _after(scan: Scan, order: str) -> Q:
     """Scans strictly after ``scan`` in the queue order (keyset pagination)."""
     later = Q(created_at__gt=scan.created_at) | Q(created_at=scan.created_at, id__gt=scan.id)
     if order == ORDER_OLDEST:
@@ -68,13 +86,13 @@ def _after(scan, order) -> Q:
     return Q(top_probability__gt=tp) | Q(top_probability=tp) & later
 
 
-def next_in_queue(reviewer, current, **filters):
+def next_in_queue(reviewer: User, current: Scan, **filters: Any) -> Scan | None:
     """The scan after ``current`` in the same order and filters; wraps round to the start; None when empty."""
     queue = review_queue(reviewer, **filters).exclude(pk=current.pk)
     return queue.filter(_after(current, filters.get("order", ORDER_UNCERTAIN))).first() or queue.first()
 
 
-def get_scan_for_review(reviewer, scan_id) -> Scan:
+def get_scan_for_review(reviewer: User, scan_id: uuid.UUID | str) -> Scan:
     try:
         scan = Scan.objects.select_related("model_version", "review", "review__reviewer").get(
             id=scan_id, status=Scan.Status.DONE
@@ -86,18 +104,19 @@ def get_scan_for_review(reviewer, scan_id) -> Scan:
     return scan
 
 
-def review_of(scan):
-    """The scan's review, or None (no exception when there is none)."""
+def review_of(scan: Scan) -> Review | None:
+    """The scan's review, or None. The one way other apps read a scan's review (Scan has no field for it:
+    the review app adds the reverse relation)."""
     try:
         return scan.review
-    except Review.DoesNotExist:
+    except ObjectDoesNotExist:  # Review.DoesNotExist, or any other "no such row"
         return None
 
 
 # --- agreement ---------------------------------------------------------------------------------------------
 
 
-def agreement_rows(*, model_version=None):
+def agreement_rows(*, model_version: ModelVersion | None = None) -> list[AgreementRow]:
     """(model_label, reviewer_label, model_version_name, reviewed_at) for every review."""
     reviews = Review.objects.all()
     if model_version is not None:
@@ -107,7 +126,7 @@ def agreement_rows(*, model_version=None):
     )
 
 
-def _rate(num, den):
+def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
@@ -120,7 +139,7 @@ def _period_start(moment: datetime, period: str) -> date:
     return day - timedelta(days=day.weekday())  # week: Monday
 
 
-def compute_agreement(rows, *, period="week") -> dict:
+def compute_agreement(rows: Iterable[AgreementRow], *, period: str = "week") -> dict[str, Any]:
     """Model vs reviewer, from ``(model_label, reviewer_label, version, reviewed_at)`` rows.
 
     - ``matrix[model_label][reviewer_label]``: counts, rows = model labels (incl. uncertain, no_skin),
@@ -133,9 +152,11 @@ def compute_agreement(rows, *, period="week") -> dict:
     - ``by_version`` and ``timeline`` (per period start, per version) give n, agreed and rate.
     """
     matrix = {m: {r: 0 for r in REVIEW_LABELS} for m in MODEL_LABELS}
-    per_class = {c: {"model_count": 0, "reviewer_count": 0, "agreed": 0} for c in CONDITIONS}
-    versions = defaultdict(lambda: {"total": 0, "usable": 0, "agreed": 0, "unusable": 0})
-    periods = defaultdict(lambda: {"usable": 0, "agreed": 0})
+    per_class: dict[str, dict[str, Any]] = {c: {"model_count": 0, "reviewer_count": 0, "agreed": 0} for c in CONDITIONS}
+    versions: defaultdict[str, dict[str, int]] = defaultdict(
+        lambda: {"total": 0, "usable": 0, "agreed": 0, "unusable": 0}
+    )
+    periods: defaultdict[tuple[date, str], dict[str, int]] = defaultdict(lambda: {"usable": 0, "agreed": 0})
     total = usable = agreed = 0
     for model_label, reviewer_label, version, reviewed_at in rows:
         version = version or "unknown"
@@ -186,5 +207,5 @@ def compute_agreement(rows, *, period="week") -> dict:
     }
 
 
-def agreement_stats(*, model_version=None, period="week") -> dict:
+def agreement_stats(*, model_version: ModelVersion | None = None, period: str = "week") -> dict[str, Any]:
     return compute_agreement(agreement_rows(model_version=model_version), period=period)

@@ -7,25 +7,36 @@ import io
 import logging
 import shutil
 import tempfile
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from diagnosis.models import Scan
+from diagnosis.models import REVIEW_PERMISSION, Scan
+from diagnosis.storage import read_bytes
 
 from .models import USABLE_LABELS, AuditEvent, Review, ReviewLabel
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+
+    Actor = User | AnonymousUser | None
 
 logger = logging.getLogger(__name__)
 
 REVIEWER_GROUP = "reviewer"
 REVIEWER_PERMISSIONS = (
-    "diagnosis.review_scan",
+    REVIEW_PERMISSION,
     "diagnosis.view_scan",
     "ml.view_modelversion",
     "review.view_review",
@@ -42,7 +53,9 @@ class ReviewNotAllowed(Exception):
 # --- audit -------------------------------------------------------------------------------------------------
 
 
-def record_event(*, actor, action, scan_id=None, detail=None) -> AuditEvent:
+def record_event(
+    *, actor: Actor, action: str, scan_id: uuid.UUID | None = None, detail: dict[str, Any] | None = None
+) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_ref=str(actor.pk) if actor is not None and actor.is_authenticated else "",
@@ -52,14 +65,14 @@ def record_event(*, actor, action, scan_id=None, detail=None) -> AuditEvent:
     )
 
 
-def record_image_view(*, scan, user, kind) -> AuditEvent:
+def record_image_view(*, scan: Scan, user: Actor, kind: str) -> AuditEvent:
     return record_event(actor=user, action=AuditEvent.Action.IMAGE_VIEWED, scan_id=scan.pk, detail={"kind": kind})
 
 
 # --- reviews -----------------------------------------------------------------------------------------------
 
 
-def review_scan(*, scan, reviewer, label, comment="") -> tuple[Review, bool]:
+def save_review(*, scan: Scan, reviewer: User, label: str, comment: str = "") -> tuple[Review, bool]:
     """Create or update the scan's review and audit it. Returns (review, created)."""
     if label not in ReviewLabel.values:
         raise ReviewNotAllowed(_("Unknown label %(label)r.") % {"label": label})
@@ -70,11 +83,10 @@ def review_scan(*, scan, reviewer, label, comment="") -> tuple[Review, bool]:
             raise ReviewNotAllowed(_("Only finished scans can be reviewed."))
         if locked.owner_id == reviewer.pk:
             raise ReviewNotAllowed(_("You cannot review your own scan."))
-        review = Review.objects.filter(scan=locked).first()
-        created = review is None
-        previous = None if created else review.label
-        if created:
-            review = Review(scan=locked, model_label=locked.label)
+        found = Review.objects.filter(scan=locked).first()
+        created = found is None
+        previous = None if found is None else found.label
+        review = Review(scan=locked, model_label=locked.label) if found is None else found
         review.reviewer = reviewer
         review.label = label
         review.comment = comment or ""
@@ -110,7 +122,7 @@ def ensure_reviewer_group() -> tuple[Group, bool]:
 # --- training export ---------------------------------------------------------------------------------------
 
 
-def exportable_reviews():
+def exportable_reviews() -> QuerySet[Review]:
     """Consented, reviewed, usable scans that still have their photo."""
     return (
         Review.objects.filter(
@@ -125,18 +137,16 @@ def exportable_reviews():
     )
 
 
-def export_name(scan_id) -> str:
+def export_name(scan_id: uuid.UUID) -> str:
     """A keyed hash of the scan id: stable across exports, meaningless without the server's secret."""
     return salted_hmac("review.export.filename", str(scan_id), algorithm="sha256").hexdigest()[:32]
 
 
-def _write_clean_jpeg(src_name, dest: Path) -> None:
-    with default_storage.open(src_name, "rb") as fh:
-        data = fh.read()
+def _write_clean_jpeg(src_name: str | None, dest: Path) -> None:
+    data = read_bytes(src_name)
     with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
         # Re-encode: only pixels are written (no EXIF, ICC, comments), whatever the stored file held.
-        img.save(dest, "JPEG", quality=95)
+        img.convert("RGB").save(dest, "JPEG", quality=95)
 
 
 @dataclass
@@ -144,7 +154,7 @@ class ExportResult:
     out: Path
     written: int
     skipped: int
-    per_label: dict
+    per_label: dict[str, int]
 
 
 def _is_previous_export(path: Path) -> bool:
@@ -156,7 +166,13 @@ def _is_previous_export(path: Path) -> bool:
     return tuple(header) == MANIFEST_FIELDS
 
 
-def export_reviewed(out, *, replace=False, progress=None, actor=None) -> ExportResult:
+def export_reviewed(
+    out: str | Path,
+    *,
+    replace: bool = False,
+    progress: Callable[[int, int], object] | None = None,
+    actor: Actor = None,
+) -> ExportResult:
     """Write ``out/<label>/<hash>.jpg`` and ``out/manifest.csv`` for every exportable review.
 
     The export is built in a temporary folder next to ``out`` and moved into place at the end, so a
@@ -173,7 +189,8 @@ def export_reviewed(out, *, replace=False, progress=None, actor=None) -> ExportR
     reviews = list(exportable_reviews())
     total = len(reviews)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    rows, skipped, per_label = [], 0, {label: 0 for label in USABLE_LABELS}
+    rows: list[dict[str, str]] = []
+    skipped, per_label = 0, {label: 0 for label in USABLE_LABELS}
     try:
         for label in USABLE_LABELS:
             (tmp / label).mkdir()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, Label
+from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label
 
 from . import charts, selectors, services
 from .forms import DashboardFilterForm, QueueFilterForm, ReviewForm
@@ -18,7 +18,7 @@ QUEUE_PAGE_SIZE = 100
 
 def reviewer_required(view):
     """Logged-in users without the permission get 403; anonymous users go to the login page."""
-    return login_required(permission_required("diagnosis.review_scan", raise_exception=True)(view))
+    return login_required(permission_required(REVIEW_PERMISSION, raise_exception=True)(view))
 
 
 def _with_query(url, qs):
@@ -59,7 +59,7 @@ def queue_start(request):
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 @never_cache
-def review_scan(request, scan_id):
+def review_page(request, scan_id):
     scan = selectors.get_scan_for_review(request.user, scan_id)
     queue_form = QueueFilterForm(request.GET or None)
     filters, qs = queue_form.filters(), queue_form.querystring()
@@ -72,7 +72,7 @@ def review_scan(request, scan_id):
         form = ReviewForm(data)
         if form.is_valid():
             try:
-                review, created = services.review_scan(
+                review, created = services.save_review(
                     scan=scan, reviewer=request.user, label=form.cleaned_data["label"],
                     comment=form.cleaned_data["comment"],
                 )

@@ -16,5 +16,7 @@ fi
 
 echo "==> ruff"
 .venv/bin/ruff check .
+echo "==> mypy"
+.venv/bin/mypy  # configuration and scope: [tool.mypy] in pyproject.toml
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"

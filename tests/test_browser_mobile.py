@@ -105,7 +105,7 @@ def person(django_user_model):
     # Someone else's scans for the review pages: one reviewed by this person, two waiting in the queue.
     other = django_user_model.objects.create_user(email="sam@example.com", password=PASSWORD)
     reviewed = make_scan(other, 5, "rosacea", {"acne": 0.1, "eczema": 0.1, "healthy": 0.2, "rosacea": 0.6}, seed=6)
-    review_services.review_scan(scan=reviewed, reviewer=user, label="rosacea")
+    review_services.save_review(scan=reviewed, reviewer=user, label="rosacea")
     scans["to_review"] = make_scan(other, 3, "eczema", {"acne": 0.2, "eczema": 0.45, "healthy": 0.3, "rosacea": 0.05},
                                    quality={"blurry": True}, seed=7)
     make_scan(other, 2, "acne", {"acne": 0.9, "eczema": 0.03, "healthy": 0.04, "rosacea": 0.03}, seed=8)

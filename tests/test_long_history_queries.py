@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from diagnosis.models import CONDITIONS, Scan
-from ml.models import ModelVersion
+from diagnosis.models import Scan
+from ml.tests.factories import ModelVersionFactory
 from review.models import Review
 from review.services import ensure_reviewer_group
 
@@ -35,8 +35,7 @@ def reviewer(django_user_model):
 
 @pytest.fixture
 def seed(user, reviewer):
-    version = ModelVersion.objects.create(name="seeded", artifact_path="/nowhere", sha256="0" * 64,
-                                          classes=list(CONDITIONS))
+    version = ModelVersionFactory(name="seeded")
     made = 0
 
     def add(n):

@@ -5,6 +5,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.test import APIClient
 
 from api import throttles
+from ml.tests.factories import ModelVersionFactory
 
 from .helpers import obtain_tokens
 
@@ -44,8 +45,4 @@ def other_client(other_user):
 
 @pytest.fixture
 def model_version(db):
-    from ml.models import ModelVersion
-
-    return ModelVersion.objects.create(
-        name="vgg16-test-1", artifact_path="/nonexistent/model.keras", sha256="0" * 64, classes=["acne"]
-    )
+    return ModelVersionFactory(name="vgg16-test-1")

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from diagnosis.models import Scan
+from diagnosis.tests.factories import make_scan
 
-from .helpers import error_of, make_scan
+from .helpers import error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def test_collection_endpoints_never_show_other_users_data(other_client, other_us
 
 
 def test_uploading_with_the_same_idempotency_key_never_returns_another_users_scan(auth_client, other_client):
-    from .helpers import jpeg_upload
+    from diagnosis.tests.factories import jpeg_upload
 
     mine = auth_client.post(reverse("api:scan-list"), {"image": jpeg_upload()}, format="multipart",
                             HTTP_IDEMPOTENCY_KEY="k1").json()

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from diagnosis.models import Scan
+from diagnosis.tests.factories import make_scan
 from tests.support import media_files
 
-from .helpers import PASSWORD, error_of, make_scan, obtain_tokens
+from .helpers import PASSWORD, error_of, obtain_tokens
 
 pytestmark = pytest.mark.django_db
 

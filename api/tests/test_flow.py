@@ -7,9 +7,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from diagnosis.models import Scan
+from diagnosis.tests.factories import jpeg_upload
 from tests.support import face_like_jpeg, media_files, wait_for_status
 
-from .helpers import PASSWORD, jpeg_upload
+from .helpers import PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

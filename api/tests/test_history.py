@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnosis.models import Scan
+from diagnosis.tests.factories import make_scan
 
-from .helpers import error_of, make_scan
+from .helpers import error_of
 
 pytestmark = pytest.mark.django_db
 

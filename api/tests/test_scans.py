@@ -10,9 +10,10 @@ from PIL import Image
 
 from api.serializers import ScanSerializer
 from diagnosis.models import Scan
+from diagnosis.tests.factories import PROBABILITIES, jpeg_upload, make_scan
 from tests.support import image_bytes, media_files, png_bomb_header
 
-from .helpers import PROBABILITIES, error_of, jpeg_upload, make_scan
+from .helpers import error_of
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,9 @@ clears the counters."""
 import pytest
 from django.urls import reverse
 
-from .helpers import PASSWORD, error_of, jpeg_upload, obtain_tokens
+from diagnosis.tests.factories import jpeg_upload
+
+from .helpers import PASSWORD, error_of, obtain_tokens
 
 pytestmark = pytest.mark.django_db
 

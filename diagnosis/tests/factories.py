@@ -1,17 +1,24 @@
+"""Test data for scans: the one place tests make them. Two ways, for two needs:
+
+- ``ScanFactory`` / ``finished_scan``: a row in the wanted state, written directly (no model, no worker);
+- ``make_scan``: a scan that went through the real upload service, then moved to the wanted state.
+"""
+
+import itertools
+from datetime import timedelta
+
 import factory
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from accounts.models import User
-from diagnosis.models import Scan
+from accounts.tests.factories import UserFactory
+from diagnosis import services
+from diagnosis.models import CONDITIONS, Scan
 from tests.support import face_like_jpeg
 
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-
-    email = factory.Sequence(lambda n: f"user{n}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+PROBABILITIES = {"acne": 0.81, "eczema": 0.09, "healthy": 0.06, "rosacea": 0.04}
+_seq = itertools.count()
 
 
 class ScanFactory(factory.django.DjangoModelFactory):
@@ -26,3 +33,50 @@ class ScanFactory(factory.django.DjangoModelFactory):
     probabilities = factory.LazyFunction(lambda: {"acne": 0.7, "eczema": 0.1, "healthy": 0.15, "rosacea": 0.05})
     top_probability = 0.7
     quality = factory.LazyFunction(lambda: {"no_face": False, "blurry": False})
+
+
+def finished_scan(owner, *, label="acne", top=0.9, quality=None, model_version=None, age_hours=0,
+                  status=Scan.Status.DONE, image=True):
+    """A finished scan (as the review queue sees them) with a stored photo, thumbnail and heatmap, ``top``
+    confidence for ``label`` and the rest shared out, created ``age_hours`` ago."""
+    probs = {c: round((1 - top) / 3, 4) for c in CONDITIONS}
+    if label in CONDITIONS:
+        probs[label] = top
+    files = {"image": "", "thumbnail": ""}
+    if image:
+        data = face_like_jpeg(size=(96, 96), seed=next(_seq))
+        files = {name: ContentFile(data, name="x.jpg") for name in ("image", "thumbnail", "heatmap")}
+    scan = ScanFactory(owner=owner, status=status, label=label if status == Scan.Status.DONE else "",
+                       probabilities=probs, top_probability=top, quality=quality or {}, model_version=model_version,
+                       completed_at=timezone.now(), **files)
+    created = timezone.now() - timedelta(hours=age_hours)
+    Scan.objects.filter(pk=scan.pk).update(created_at=created)
+    scan.created_at = created
+    return scan
+
+
+def jpeg_upload(data=None, name="face.jpg", content_type="image/jpeg"):
+    return SimpleUploadedFile(name, face_like_jpeg() if data is None else data, content_type=content_type)
+
+
+def make_scan(owner, *, status=Scan.Status.QUEUED, label="", probabilities=None, heatmap=False, model_version=None,
+              note="", error="", photo=None):
+    """A scan created through the real upload service (of ``photo``, default a face-like JPEG), then moved
+    to the wanted state."""
+    scan, _ = services.create_scan(owner=owner, uploaded_file=jpeg_upload(photo), note=note)
+    scan.status = status
+    if status == Scan.Status.DONE:
+        scan.label = label or "acne"
+        scan.probabilities = probabilities or dict(PROBABILITIES)
+        scan.top_probability = max(scan.probabilities.values())
+        scan.quality = {"blurry": True, "too_dark": False}
+        scan.model_version = model_version
+        scan.completed_at = timezone.now()
+    if status == Scan.Status.FAILED:
+        scan.error = error or "The photo could not be analysed (ValueError). Try another photo."
+        scan.completed_at = timezone.now()
+    if heatmap:
+        scan.heatmap.save("heat.jpg", ContentFile(face_like_jpeg(size=(224, 224), seed=3)), save=False)
+        scan.heatmap_box = [0.25, 0.1, 0.75, 0.6]
+    scan.save()
+    return scan

@@ -1,18 +1,17 @@
 """Several scans through one batched forward pass, in-process with a real (tiny) VGG16 model."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
+from diagnosis.tests.factories import make_scan
 from tests.support import face_like_jpeg
 
 pytestmark = pytest.mark.django_db
 
 
 def new_scan(user, seed=0):
-    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg(seed=seed)))
-    return scan
+    return make_scan(user, photo=face_like_jpeg(seed=seed))  # a different photo per seed
 
 
 def test_a_batch_stores_each_result_like_a_single_run(user, active_model):
@@ -96,7 +95,7 @@ def test_without_a_model_the_whole_batch_stays_queued(user, db):
 def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_model):
     from celery_batches import SimpleRequest
 
-    from diagnosis.tasks import analyse_scan as analyse_scan_task
+    from diagnosis.tasks import handle_analysis_messages
 
     scan = new_scan(user)
 
@@ -105,7 +104,7 @@ def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_
                              delivery_info={}, hostname="test", ignore_result=True, reply_to=None,
                              correlation_id=None, request_dict={})
 
-    results = analyse_scan_task([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
+    results = handle_analysis_messages([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
 
     assert results == ["done"]
     scan.refresh_from_db()

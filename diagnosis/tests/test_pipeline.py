@@ -1,23 +1,18 @@
 """The analysis pipeline: services and task, in-process, with a real (tiny) VGG16 model."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
-from diagnosis.tasks import analyse_scan as analyse_scan_task
-from tests.support import face_like_jpeg
+from diagnosis.services import analysis
+from diagnosis.tasks import handle_analysis_messages
+from diagnosis.tests.factories import make_scan
 
 pytestmark = pytest.mark.django_db
 
 
-def new_scan(user):
-    scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
-    return scan
-
-
 def test_analysis_writes_result_heatmap_and_model_version(user, active_model):
-    scan = new_scan(user)
+    scan = make_scan(user)
     assert services.analyse_scan(scan.id, task_id="t1") == "done"
     scan.refresh_from_db()
     assert scan.status == Scan.Status.DONE
@@ -38,7 +33,7 @@ def test_analysis_writes_result_heatmap_and_model_version(user, active_model):
 
 
 def test_a_done_scan_is_left_alone(user, active_model):
-    scan = new_scan(user)
+    scan = make_scan(user)
     services.analyse_scan(scan.id)
     scan.refresh_from_db()
     heatmap, completed = scan.heatmap.name, scan.completed_at
@@ -51,7 +46,7 @@ def test_without_an_active_model_the_scan_stays_queued(user, db):
     from ml import runtime
 
     runtime.clear_cache()
-    scan = new_scan(user)
+    scan = make_scan(user)
     assert services.analyse_scan(scan.id) == "model_unavailable"
     scan.refresh_from_db()
     assert scan.status == Scan.Status.QUEUED and scan.attempts == 0 and not scan.error
@@ -63,26 +58,26 @@ def test_corrupt_artifact_keeps_scans_queued(user, active_model, tmp_path, setti
     active_model.sha256 = "0" * 64  # the file on disk no longer matches what was registered
     active_model.save()
     runtime.clear_cache()
-    scan = new_scan(user)
+    scan = make_scan(user)
     assert services.analyse_scan(scan.id) == "model_unavailable"
     scan.refresh_from_db()
     assert scan.status == Scan.Status.QUEUED
 
 
 def test_unreadable_photo_fails_with_a_reason(user, active_model):
-    scan = new_scan(user)
+    scan = make_scan(user)
     with open(scan.image.path, "wb") as fh:
         fh.write(b"this is no longer a jpeg")
-    analyse_scan_task.apply(args=[str(scan.id)])
+    handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED
     assert "could not be analysed" in scan.error
 
 
 def test_missing_photo_fails_with_a_reason(user, active_model):
-    scan = new_scan(user)
+    scan = make_scan(user)
     scan.image.storage.delete(scan.image.name)
-    analyse_scan_task.apply(args=[str(scan.id)])
+    handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED and "no longer stored" in scan.error
 
@@ -90,10 +85,10 @@ def test_missing_photo_fails_with_a_reason(user, active_model):
 def test_transient_storage_errors_are_retried_then_fail(user, active_model):
     import os
 
-    scan = new_scan(user)
+    scan = make_scan(user)
     os.remove(scan.image.path)
     os.mkdir(scan.image.path)  # reading it now raises IsADirectoryError: an OSError, like a flaky disk
-    result = analyse_scan_task.apply(args=[str(scan.id)])
+    result = handle_analysis_messages.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert result.get() == ["failed"]  # one outcome per message of the batch
     assert scan.status == Scan.Status.FAILED
@@ -104,7 +99,7 @@ def test_transient_storage_errors_are_retried_then_fail(user, active_model):
 def test_transient_error_then_recovery_completes(user, active_model):
     import os
 
-    scan = new_scan(user)
+    scan = make_scan(user)
     data = open(scan.image.path, "rb").read()
     os.remove(scan.image.path)
     os.mkdir(scan.image.path)
@@ -118,7 +113,7 @@ def test_transient_error_then_recovery_completes(user, active_model):
 
 
 def test_poison_scan_fails_after_max_attempts(user, active_model, settings):
-    scan = new_scan(user)
+    scan = make_scan(user)
     Scan.objects.filter(id=scan.id).update(attempts=settings.SCAN_MAX_ATTEMPTS, status=Scan.Status.ANALYSING)
     assert services.analyse_scan(scan.id) == "skipped"
     scan.refresh_from_db()
@@ -126,27 +121,27 @@ def test_poison_scan_fails_after_max_attempts(user, active_model, settings):
 
 
 def test_a_live_claim_by_another_task_is_respected(user, active_model):
-    scan = new_scan(user)
-    assert services._claim(scan.id, "task-a") is not None
-    assert services._claim(scan.id, "task-b") is None  # a different task: skip while the claim is fresh
+    scan = make_scan(user)
+    assert analysis.claim_scan(scan.id, "task-a") is not None
+    assert analysis.claim_scan(scan.id, "task-b") is None  # a different task: skip while the claim is fresh
 
 
 def test_same_task_redelivered_takes_over_and_only_one_result_is_written(user, active_model):
-    scan = new_scan(user)
-    first = services._claim(scan.id, "task-a")
-    second = services._claim(scan.id, "task-a")  # redelivery after a worker died mid-task
+    scan = make_scan(user)
+    first = analysis.claim_scan(scan.id, "task-a")
+    second = analysis.claim_scan(scan.id, "task-a")  # redelivery after a worker died mid-task
     assert first and second and first != second
     from ml.runtime import get_predictor
 
     prediction = get_predictor().predict(scan.image.read())
-    assert services._store_result(scan, first, prediction) == "superseded"
-    assert services._store_result(scan, second, prediction) == "done"
+    assert analysis.store_result(scan, first, prediction) == "superseded"
+    assert analysis.store_result(scan, second, prediction) == "done"
     scan.refresh_from_db()
     assert scan.status == Scan.Status.DONE and scan.attempts == 2
 
 
 def test_retry_requeues_a_failed_scan(user, active_model, django_capture_on_commit_callbacks):
-    scan = new_scan(user)
+    scan = make_scan(user)
     services.fail_scan(scan.id, "boom")
     scan.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -158,15 +153,15 @@ def test_retry_requeues_a_failed_scan(user, active_model, django_capture_on_comm
 
 
 def test_only_failed_scans_can_be_retried(user, db):
-    scan = new_scan(user)
+    scan = make_scan(user)
     with pytest.raises(services.ScanNotRetryable):
         services.retry_scan(scan)
 
 
 def test_a_superseded_execution_does_not_release_the_new_claim(user, active_model):
-    scan = new_scan(user)
-    old = services._claim(scan.id, "task-a")
-    new = services._claim(scan.id, "task-a")  # redelivery took over
-    services._release(scan.id, old)
+    scan = make_scan(user)
+    old = analysis.claim_scan(scan.id, "task-a")
+    new = analysis.claim_scan(scan.id, "task-a")  # redelivery took over
+    analysis.release_claim(scan.id, old)
     scan.refresh_from_db()
     assert (scan.status, scan.claim_token, scan.attempts) == (Scan.Status.ANALYSING, new, 2)

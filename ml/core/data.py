@@ -37,8 +37,8 @@ def collect(data_dirs, classes=None) -> list[Item]:
         manifest = {}
         mpath = root / "manifest.csv"
         if mpath.exists():
-            with open(mpath, newline="") as f:
-                for row in csv.DictReader(f):
+            with open(mpath, newline="") as fh:
+                for row in csv.DictReader(fh):
                     p = (root / row["path"]).resolve()
                     manifest[str(p)] = (row.get("label") or p.parent.name, row.get("source") or "unknown")
         for cdir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -72,8 +72,8 @@ def collect_negatives(neg_dirs) -> list[Item]:
             raise FileNotFoundError(f"negatives directory not found: {root}")
         sources = {}
         if (root / "manifest.csv").exists():
-            with open(root / "manifest.csv", newline="") as f:
-                sources = {str((root / r["path"]).resolve()): r.get("source") or "unknown" for r in csv.DictReader(f)}
+            with open(root / "manifest.csv", newline="") as fh:
+                sources = {str((root / r["path"]).resolve()): r.get("source") or "unknown" for r in csv.DictReader(fh)}
         for f in sorted(root.iterdir()):
             if f.is_file() and f.suffix.lower() in IMAGE_EXTS:
                 key = str(f.resolve())

@@ -92,7 +92,7 @@ class _Detector:
         raw_scores = next(o for o in outs if o.shape[-1] == 1)[0, :, 0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -80, 80)))
         keep = np.flatnonzero(scores >= MIN_SCORE)
-        found = []
+        found: list = []
         for i in keep[np.argsort(-scores[keep])]:
             pts = raw_boxes[i].reshape(8, 2) / self.side
             cx, cy = pts[0] + self.anchors[i]

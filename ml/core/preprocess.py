@@ -29,7 +29,10 @@ BORDER_CROP = 0.08
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 DEFAULT_SIZE = 224
 
-Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
+#: Pillow's decompression-bomb limit for this process, set here only (uploads have their own, stricter
+#: SCAN_MAX_PIXELS check in diagnosis.imaging).
+MAX_IMAGE_PIXELS = 60_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 class InvalidImage(ValueError):

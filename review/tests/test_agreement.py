@@ -29,7 +29,7 @@ def reviewed(make_scan, reviewer, model_version, model_version_b):
     versions = {"a": model_version, "b": model_version_b}
     for version, model_label, reviewer_label, when in CASES:
         scan = make_scan(label=model_label, model_version=versions[version])
-        review, _ = services.review_scan(scan=scan, reviewer=reviewer, label=reviewer_label)
+        review, _ = services.save_review(scan=scan, reviewer=reviewer, label=reviewer_label)
         Review.objects.filter(pk=review.pk).update(created_at=when)
 
 

@@ -93,7 +93,7 @@ def test_correcting_a_review_in_the_admin_is_audited(client, django_user_model, 
     from review.models import Review
 
     scan = make_scan(label="acne")
-    review, _ = services.review_scan(scan=scan, reviewer=reviewer, label="acne")
+    review, _ = services.save_review(scan=scan, reviewer=reviewer, label="acne")
     admin_user = django_user_model.objects.create_superuser(email="root@example.com", password="x-long-password-1")
     client.force_login(admin_user)
     url = reverse("admin:review_review_change", args=[review.pk])

@@ -27,10 +27,10 @@ def world(make_scan, consenting, other_user, reviewer):
         "unreviewed": make_scan(consenting, label="healthy"),
         "bob": make_scan(other_user, label="eczema"),
     }
-    services.review_scan(scan=scans["acne"], reviewer=reviewer, label="acne")
-    services.review_scan(scan=scans["corrected"], reviewer=reviewer, label="rosacea")
-    services.review_scan(scan=scans["unusable"], reviewer=reviewer, label="unusable")
-    services.review_scan(scan=scans["bob"], reviewer=reviewer, label="eczema")
+    services.save_review(scan=scans["acne"], reviewer=reviewer, label="acne")
+    services.save_review(scan=scans["corrected"], reviewer=reviewer, label="rosacea")
+    services.save_review(scan=scans["unusable"], reviewer=reviewer, label="unusable")
+    services.save_review(scan=scans["bob"], reviewer=reviewer, label="eczema")
     return scans
 
 

@@ -38,7 +38,7 @@ def test_ties_are_broken_by_age(reviewer, make_scan):
 
 
 def test_queue_excludes_reviewed_unfinished_photo_less_and_own_scans(reviewer, make_scan, scans, other_user):
-    services.review_scan(scan=scans["a"], reviewer=other_user, label="acne")
+    services.save_review(scan=scans["a"], reviewer=other_user, label="acne")
     make_scan(status="queued")
     make_scan(status="failed")
     make_scan(image=False)

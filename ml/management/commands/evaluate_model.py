@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from .predict_image import load_predictor_or_fail
+from ml.management.options import add_data_option, add_model_option, load_predictor_or_fail
 
 
 class Command(BaseCommand):
@@ -14,8 +14,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", action="append", required=True, help="DIR/<class>/*; may be given several times")
-        parser.add_argument("--model", help="artifact directory (default: the active version)")
+        add_data_option(parser)
+        add_model_option(parser)
         parser.add_argument("--json", dest="json_out", help="write all figures to this JSON file")
         parser.add_argument("--plot", help="write the confusion matrix to this PNG")
         parser.add_argument("--subset", help="CSV with a path column (e.g. the artifact's heldout_test.csv)")

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.runtime import ModelUnavailable, predictor_for
+from ml.management.options import add_model_option, load_predictor_or_fail
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+")
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
-        parser.add_argument("--model", help="artifact directory instead of the active version")
+        add_model_option(parser)
         parser.add_argument("--heatmap-dir", help="also write Grad-CAM overlays (JPEG) into this directory")
 
     def handle(self, *args, **opts):
@@ -62,9 +62,3 @@ def _public(pred):
         "model_version": pred.model_version,
     }
 
-
-def load_predictor_or_fail(model_dir):
-    try:
-        return predictor_for(model_dir)
-    except ModelUnavailable as exc:
-        raise CommandError(str(exc)) from exc

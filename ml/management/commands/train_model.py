@@ -5,6 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ml.management.options import add_data_option
+
 
 class Command(BaseCommand):
     help = (
@@ -13,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", action="append", required=True, help="DIR/<class>/*; may be given several times")
+        add_data_option(parser)
         parser.add_argument(
             "--negatives", action="append", default=[], help="DIR/* photos with no face or skin (the reject class)"
         )

@@ -1,0 +1,15 @@
+"""Test data for accounts: the one place tests make users (besides the `user`/`other_user` fixtures)."""
+
+import factory
+
+from accounts.models import User
+
+PASSWORD = "correct horse battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
