@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,10 @@ class Predictor:
         # the head kernels of the closed-form heatmap, straight from the artifact (float32 as Keras holds them)
         self._w1 = np.asarray(trained["head_dense/kernel"], np.float32).astype(np.float64)
         self._w2 = np.asarray(trained["head_logits/kernel"], np.float32).astype(np.float64)
-        self._extractor = self._top = self._run_top = None
+        self._extractor: FeatureExtractor | None = None
+        self._top: Any = None
+        self._run_top: Any = None
+        self.net: Any = None
         self.runtime = choose_runtime(runtime)
         if self.runtime == "openvino":
             from . import openvino_net
@@ -142,7 +146,6 @@ class Predictor:
             )
             self.precision = self.net.dtype
         else:
-            self.net = None
             self.precision = self.extractor.dtype + " blocks 1-4, float32 block 5 and head"
             self._build_top()
 
