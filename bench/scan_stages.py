@@ -52,7 +52,7 @@ def main(argv=None):
 
     from ml.core import calibration, data, decision, faces, gradcam
     from ml.core.inference import Predictor, choose_runtime
-    from ml.core.preprocess import load_rgb, preprocess
+    from ml.core.preprocess import DECODE_SIDE, decode, preprocess
 
     print(cpu_summary())
     model_dir = Path(args.model)
@@ -116,11 +116,12 @@ def main(argv=None):
             t0 = time.perf_counter()
             blob = blobs[it.path].read_bytes()
             t1 = time.perf_counter()
-            rgb = load_rgb(blob)
+            rgb, scale = decode(blob, draft_side=DECODE_SIDE)  # as preprocess decodes bytes
             t2 = time.perf_counter()
             faces.detect_face(rgb)
             t3 = time.perf_counter()
-            pre = preprocess(rgb, size=pred.input_size)  # detects again: crop+quality is the difference
+            # detects again: crop+quality is the difference
+            pre = preprocess(rgb, size=pred.input_size, source_scale=scale)
             t4 = time.perf_counter()
             conv, pen, logits = pred.network(pre.crop[None])
             t5 = time.perf_counter()

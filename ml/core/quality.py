@@ -33,7 +33,11 @@ def colourfulness(rgb: np.ndarray) -> float:
 
 
 def laplacian_variance(rgb: np.ndarray) -> float:
-    gray = cv2.cvtColor(_norm(rgb), cv2.COLOR_RGB2GRAY)
+    return _laplacian_variance_of_normed(_norm(rgb))
+
+
+def _laplacian_variance_of_normed(small_rgb: np.ndarray) -> float:
+    gray = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
@@ -50,16 +54,19 @@ def skin_ratio(rgb: np.ndarray) -> float:
     return float(skin_mask(cv2.resize(rgb, (SKIN_SIDE, SKIN_SIDE), interpolation=cv2.INTER_AREA)).mean())
 
 
-def quality_flags(region_rgb: np.ndarray, face_found: bool) -> dict[str, bool]:
+def quality_flags(region_rgb: np.ndarray, face_found: bool, scale: float = 1.0) -> dict[str, bool]:
+    """Flags of the analysed region; ``scale`` is original pixels per array pixel (a reduced decode), so
+    "too small" is judged on the photo as uploaded."""
     h, w = region_rgb.shape[:2]
-    luma = mean_luma(region_rgb)
+    small = _norm(region_rgb)  # one resize for every measurement (a 2048 px photo's region is large)
+    luma = mean_luma(small)  # area averaging keeps the mean
     return {
         "no_face": not face_found,
-        "blurry": laplacian_variance(region_rgb) < BLUR_LAPLACIAN_VAR,
+        "blurry": _laplacian_variance_of_normed(small) < BLUR_LAPLACIAN_VAR,
         "too_dark": luma < DARK_MEAN,
         "too_bright": luma > BRIGHT_MEAN,
-        "too_small": min(h, w) < MIN_REGION_SIDE,
-        "no_colour": colourfulness(_norm(region_rgb)) < MIN_COLOURFULNESS,
+        "too_small": min(h, w) * scale < MIN_REGION_SIDE,
+        "no_colour": colourfulness(small) < MIN_COLOURFULNESS,
     }
 
 

@@ -161,3 +161,33 @@ def test_real_photo_face_is_found():
 def test_real_non_face_photo_has_little_skin():
     out = preprocess.preprocess(_mpl_sample("Minduka_Present_Blue_Pack.png"))
     assert not out.face_found and out.skin_ratio < 0.2
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale_with_the_same_crop_and_flags():
+    portrait = Image.fromarray(_astronaut()).resize((2048, 2048), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    portrait.save(buf, "JPEG", quality=92)
+    data = buf.getvalue()
+    rgb, scale = preprocess.decode(data, draft_side=preprocess.DECODE_SIDE)
+    assert rgb.shape == (1024, 1024, 3) and scale == 2.0
+    fast = preprocess.preprocess(data)  # bytes: the reduced decode
+    full = preprocess.preprocess(preprocess.load_rgb(data))  # the whole 2048 px array
+    assert fast.face_found and full.face_found
+    assert fast.box_fractions == pytest.approx(full.box_fractions, abs=0.01)
+    assert fast.quality == full.quality
+    assert np.abs(fast.crop.astype(int) - full.crop.astype(int)).mean() < 4
+
+
+def test_small_photos_and_pngs_are_decoded_whole():
+    small = _jpeg(_astronaut())
+    assert preprocess.decode(small, draft_side=preprocess.DECODE_SIDE)[1] == 1.0
+    buf = io.BytesIO()
+    Image.new("RGB", (2400, 2400), (200, 150, 120)).save(buf, "PNG")
+    rgb, scale = preprocess.decode(buf.getvalue(), draft_side=preprocess.DECODE_SIDE)
+    assert rgb.shape == (2400, 2400, 3) and scale == 1.0
+
+
+def test_too_small_is_judged_in_original_pixels():
+    region = skin_image("acne", size=80)
+    assert quality.quality_flags(region, True)["too_small"]
+    assert not quality.quality_flags(region, True, scale=2.0)["too_small"]  # 160 px in the uploaded photo
