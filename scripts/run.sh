@@ -23,7 +23,7 @@ $PY manage.py setup_roles
 echo "==> classifying a sample photo with the active model (ml/samples/astronaut_face.jpg, public domain)"
 started=$(date +%s%N)
 if $PY manage.py predict_image ml/samples/astronaut_face.jpg; then
-  echo "    analysis works: $(( ($(date +%s%N) - started) / 1000000 )) ms, loading TensorFlow and the model included"
+  echo "    analysis works: $(( ($(date +%s%N) - started) / 1000000 )) ms, loading the inference runtime and the model included"
 else
   echo "WARNING: the sample photo could not be analysed; scans will wait and the pages will say why" >&2
 fi
