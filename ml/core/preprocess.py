@@ -154,6 +154,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
         box = central_box(width, height) if min(height, width) >= 20 else (0, 0, width, height)
     x0, y0, x1, y1 = box
     region = rgb[y0:y1, x0:x1]
+    small = quality.normalise(region)  # blur, exposure and colour are measured on this one copy
     interp = cv2.INTER_AREA if min(region.shape[:2]) > size else cv2.INTER_CUBIC
     crop = cv2.resize(region, (size, size), interpolation=interp)
     colour = quality.colourfulness(crop)
@@ -164,7 +165,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
         unmasked, crop = crop, mask_outside_face(crop, face, box)
     return Preprocessed(
         crop=np.ascontiguousarray(crop),
-        quality=quality.quality_flags(region, face is not None, scale=scale),
+        quality=quality.quality_flags(region, face is not None, scale=scale, small=small),
         face_found=face is not None,
         skin_ratio=skin,
         colourfulness=colour,
@@ -175,7 +176,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
             "face_kind": face.kind if face else None,
             "ita": tone,
             "gray_std": float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std()),
-            "laplacian_var": quality.laplacian_variance(region),
+            "laplacian_var": quality.laplacian_variance(small, normalised=True),
         },
     )
 

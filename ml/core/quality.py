@@ -32,12 +32,9 @@ def colourfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
-def laplacian_variance(rgb: np.ndarray) -> float:
-    return _laplacian_variance_of_normed(_norm(rgb))
-
-
-def _laplacian_variance_of_normed(small_rgb: np.ndarray) -> float:
-    gray = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2GRAY)
+def laplacian_variance(rgb: np.ndarray, normalised: bool = False) -> float:
+    """Of ``rgb`` resized to QUALITY_SIDE (``normalised``: it already is, see ``normalise``)."""
+    gray = cv2.cvtColor(rgb if normalised else normalise(rgb), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
@@ -54,15 +51,17 @@ def skin_ratio(rgb: np.ndarray) -> float:
     return float(skin_mask(cv2.resize(rgb, (SKIN_SIDE, SKIN_SIDE), interpolation=cv2.INTER_AREA)).mean())
 
 
-def quality_flags(region_rgb: np.ndarray, face_found: bool, scale: float = 1.0) -> dict[str, bool]:
+def quality_flags(
+    region_rgb: np.ndarray, face_found: bool, scale: float = 1.0, small: np.ndarray | None = None
+) -> dict[str, bool]:
     """Flags of the analysed region; ``scale`` is original pixels per array pixel (a reduced decode), so
-    "too small" is judged on the photo as uploaded."""
+    "too small" is judged on the photo as uploaded; ``small``: ``normalise(region_rgb)`` if the caller has it."""
     h, w = region_rgb.shape[:2]
-    small = _norm(region_rgb)  # one resize for every measurement (a 2048 px photo's region is large)
+    small = normalise(region_rgb) if small is None else small  # one resize for every measurement
     luma = mean_luma(small)  # area averaging keeps the mean
     return {
         "no_face": not face_found,
-        "blurry": _laplacian_variance_of_normed(small) < BLUR_LAPLACIAN_VAR,
+        "blurry": laplacian_variance(small, normalised=True) < BLUR_LAPLACIAN_VAR,
         "too_dark": luma < DARK_MEAN,
         "too_bright": luma > BRIGHT_MEAN,
         "too_small": min(h, w) * scale < MIN_REGION_SIDE,
@@ -70,7 +69,8 @@ def quality_flags(region_rgb: np.ndarray, face_found: bool, scale: float = 1.0) 
     }
 
 
-def _norm(rgb: np.ndarray) -> np.ndarray:
+def normalise(rgb: np.ndarray) -> np.ndarray:
+    """The region at QUALITY_SIDE x QUALITY_SIDE, where blur, exposure and colour are measured."""
     return cv2.resize(rgb, (QUALITY_SIDE, QUALITY_SIDE), interpolation=cv2.INTER_AREA)
 
 
