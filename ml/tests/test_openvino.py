@@ -135,6 +135,15 @@ def test_int8_recipe_builds_an_int8_trunk_that_agrees(both, tiny_artifact, monke
             tf.input_size, base, trained, tf._n_out, precision="int8", base_id=base_id
         )
         assert net.dtype.startswith("int8")
-        assert (net(crops)[2].argmax(1) == tf.network(crops)[2].argmax(1)).mean() >= 0.9
+        got, want = net(crops)[2], tf.network(crops)[2]
+        # The tiny model's logits sit close together and its weights vary a little from session to session
+        # (threaded training), so near-ties may swap under quantisation (top-1 agreement seen 0.875-1.0 on
+        # 24 crops). What must hold: the logits stay close, so every clear decision stays the same.
+        spread = float(np.ptp(want))
+        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] >= 0.98
+        assert np.abs(got - want).max() <= 0.15 * spread
+        ranked = np.sort(want, axis=1)
+        clear = (ranked[:, -1] - ranked[:, -2]) > 0.3 * spread  # twice the error bound: cannot swap
+        np.testing.assert_array_equal(got.argmax(1)[clear], want.argmax(1)[clear])
     monkeypatch.setenv("FACEDIAG_INFERENCE_PRECISION", "int8")
     assert openvino_net.choose_precision(None, "another base") in ("mixed", "f32")  # no recipe: no int8
