@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,41 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from machine import cpu_summary, cpu_tag  # noqa: E402
 
 #: Compute ceilings of VGG16 at 224 px (15.35 GMAC per image) on the 2-core AMD EPYC Zen 4 (AVX-512 on
 #: 256-bit units: 16 fp32 / 32 bf16 (VDPBF16PS) / 64 int8 (VNNI) MAC per cycle and core) this bench was
 #: written on (issue 13). Scaled by the thread count for other core counts; ``--ceilings`` overrides.
 CEILING_MS_2_THREADS = {"fp32": 140.0, "bf16": 68.0, "int8": 35.0}
-
-
-def cpu_flags() -> tuple[str, set]:
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("unknown", "", platform.processor()):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return model, flags
-
-
-def cpu_summary() -> str:
-    model, flags = cpu_flags()
-    wanted = ("avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
-    have = " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
-    return f"cpu: {model}; {os.cpu_count()} threads; {have}"
-
-
-def cpu_tag() -> str:
-    """Short CPU + flags + load tag printed beside every figure."""
-    model, flags = cpu_flags()
-    on = [f for f in ("avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags] or ["no bf16/int8 ISA"]
-    if not any(f.startswith("amx") for f in flags):
-        on.append("no AMX")
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"[{model}, {os.cpu_count()} thr, {'+'.join(on)}; load {load}]"
 
 
 def vgg16_gmac(size: int = 224, blocks=(1, 2, 3, 4, 5)) -> float:

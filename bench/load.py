@@ -45,6 +45,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from machine import machine_state
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
@@ -55,18 +57,6 @@ PASSWORD = "load-test-password-7f3a"
 TINY_MODEL_CACHE = ROOT / "var" / "load-bench-tiny-model"
 
 
-def machine_state():
-    """CPU model, core count and load average: the figures mean little without them."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"cpu='{model}' cores={os.cpu_count()} loadavg='{load}'"
 
 
 def log(*parts):

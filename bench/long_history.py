@@ -26,25 +26,14 @@ import sys
 import time
 from pathlib import Path
 
+from machine import machine_state
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PG = "postgresql://postgres@127.0.0.1:5432/{db}"
 GOAL_MS = 150
 
 
-def machine_state():
-    model, flags = "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "unknown":
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags]
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"cpu='{model}' cores={os.cpu_count()} flags={','.join(wanted) or '-'} loadavg='{load}'"
 
 
 def pg_admin(sql):

@@ -12,11 +12,12 @@ Prints the CPU model, the file size, and per variant `PEAK_RSS_MB` before and af
 import argparse
 import io
 import json
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from machine import machine_state
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,27 +41,6 @@ clean = imaging.clean_upload(data, max_bytes=10 * 1024 * 1024, max_pixels=40_000
 after = peak_mb()
 print(json.dumps({"before_mb": before, "after_mb": after, "stored": [clean.width, clean.height]}))
 """
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_flags():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = line.split(":", 1)[1].split()
-                return " ".join(f for f in flags if f.startswith(("avx", "sse4", "amx")))
-    except OSError:
-        pass
-    return ""
 
 
 def make_image(side, fmt):
@@ -91,7 +71,7 @@ def main():
     parser.add_argument("--rev", help="also measure diagnosis/imaging.py as of this git revision")
     args = parser.parse_args()
 
-    print(f"CPU: {cpu_model()} ({cpu_flags()})")
+    print(f"CPU: {machine_state()}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         image_path = tmp / f"huge.{args.format.lower()}"

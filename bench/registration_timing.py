@@ -12,37 +12,18 @@ min and max of each kind, and `MEDIAN_MS existing=<n> new=<n>`.
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from machine import machine_state
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "a long and private passphrase"
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_flags():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return " ".join(f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "sha", "aes")))
-    except OSError:
-        pass
-    return ""
 
 
 def main():
@@ -77,7 +58,7 @@ def main():
     try:
         get_user_model().objects.create_user(email="taken@example.com", password=PASSWORD)
         client = Client()
-        print(f"CPU: {cpu_model()} ({cpu_flags()})")
+        print(f"CPU: {machine_state()}")
         print(f"database: {connection.vendor}; hasher: {get_hasher().algorithm}; runs: {args.runs} each")
 
         def web(email, n):

@@ -48,7 +48,7 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
 
-    from inference import cpu_summary, cpu_tag
+    from machine import cpu_summary, cpu_tag
 
     from ml.core import calibration, data, decision, faces, gradcam
     from ml.core.inference import Predictor, choose_runtime
