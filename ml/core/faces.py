@@ -29,6 +29,7 @@ _MODELS = {
     "full": ("face_detection_full_range.tflite", 192, (4,)),
 }
 _local = threading.local()
+_load_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,12 @@ def _iou(a, b) -> float:
 
 
 def _detectors():
-    # cv2.dnn.Net is not thread-safe: one pair per thread.
+    # cv2.dnn.Net is not thread-safe: one pair per thread. Nor is OpenCV's TFLite importer: two threads
+    # reading a model at once failed with "Unsupported operator type CONV_2D", so they read one at a time.
     d = getattr(_local, "detectors", None)
     if d is None:
-        d = _local.detectors = (_Detector("short"), _Detector("full"))
+        with _load_lock:
+            d = _local.detectors = (_Detector("short"), _Detector("full"))
     return d
 
 
