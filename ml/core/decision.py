@@ -40,6 +40,7 @@ def default_thresholds() -> dict:
         "min_skin_ratio_no_face": MIN_SKIN_RATIO_NO_FACE,
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
+        "max_feature_distance": None,  # models trained before the distance check have none
     }
 
 
@@ -56,11 +57,13 @@ def signals(pre) -> dict:
 
 def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     """-> (label, reason code). ``probs``: calibrated probabilities over the conditions ``classes``
-    (summing to 1); ``reject``: calibrated probability of "not a face or skin"; ``sig`` from ``signals``."""
+    (summing to 1); ``reject``: calibrated probability of "not a face or skin"; ``sig`` from ``signals``,
+    with the photo's ``feature_distance`` from the skin photos (``ml.core.ood``) where the model has one."""
     t = {**default_thresholds(), **(thresholds or {})}
     if sig.get("no_colour"):
         return core.UNCERTAIN, "no_colour"
-    if reject >= t["reject"]:
+    far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
+    if reject >= t["reject"] or far:
         return core.NO_SKIN, "not_skin"
     if not sig["face_found"]:
         if sig["skin_ratio"] < t["min_skin_ratio_any"]:

@@ -32,8 +32,9 @@ def gradcam(top, features, class_index: int) -> np.ndarray:
 
 def cam_from_head(conv: np.ndarray, pen: np.ndarray, w1: np.ndarray, w2: np.ndarray, class_index: int):
     """Closed-form Grad-CAM map (h, w) in [0, 1] from block5_conv3 ``conv`` (h, w, 512), penultimate
-    activations ``pen`` (256,), head kernels ``w1`` (512, 256) and ``w2`` (256, n)."""
-    channel_weights = w1 @ (w2[:, int(class_index)] * (np.asarray(pen) > 0))
+    activations ``pen`` (256,), head kernels ``w1`` (512 or more, 256) and ``w2`` (256, n). Only the first 512
+    rows of ``w1`` read block 5 (``model.HEAD_INPUTS``); the block-4 rows have no path through the map."""
+    channel_weights = w1[: np.shape(conv)[-1]] @ (w2[:, int(class_index)] * (np.asarray(pen) > 0))
     cam = np.maximum(np.tensordot(np.asarray(conv, np.float64), channel_weights, axes=([-1], [0])), 0.0)
     peak = cam.max()
     cam = cam / peak if peak > 0 else np.zeros_like(cam)

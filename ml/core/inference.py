@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from . import artifact, calibration, decision, gradcam
-from .model import build_top, build_trunk, load_base_weights, set_trained_weights
+from . import artifact, calibration, decision, gradcam, ood
+from .model import build_top, build_trunk, head_n_features, load_base_weights, set_trained_weights
 from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ class Prediction:
 class Predictor:
     """Loads an artifact on top of the VGG16 base weights and classifies images.
 
-    ``base_weights_path`` None means the float16 base committed with the repository.
+    ``base_weights_path`` None means the float16 base committed with the repository. ``precision``: the
+    OpenVINO precision (``openvino_net.choose_precision``; default: the setting, else the CPU's best).
     """
 
     def __init__(
@@ -107,9 +108,10 @@ class Predictor:
         fast: bool = True,
         strict_base: bool = True,
         runtime: str | None = None,
+        precision: str | None = None,
     ):
         self.artifact_dir = Path(artifact_dir)
-        self.metadata, trained, _extra = artifact.load(self.artifact_dir)
+        self.metadata, trained, extra = artifact.load(self.artifact_dir)
         meta = self.metadata
         self.classes = list(meta["classes"])
         self.reject_class = meta.get("reject_class")
@@ -132,6 +134,8 @@ class Predictor:
         # the head kernels of the closed-form heatmap, straight from the artifact (float32 as Keras holds them)
         self._w1 = np.asarray(trained["head_dense/kernel"], np.float32).astype(np.float64)
         self._w2 = np.asarray(trained["head_logits/kernel"], np.float32).astype(np.float64)
+        # the skin photos' feature statistics for the "not skin" distance (``ml.core.ood``), where trained
+        self._ood = {"means": extra["ood_means"], "precision": extra["ood_precision"]} if "ood_means" in extra else None
         self._extractor: FeatureExtractor | None = None
         self._top: Any = None
         self._run_top: Any = None
@@ -140,7 +144,7 @@ class Predictor:
         if self.runtime == "openvino":
             from . import openvino_net
 
-            precision = openvino_net.choose_precision(None if fast else "f32", base_id)
+            precision = openvino_net.choose_precision(precision or (None if fast else "f32"), base_id)
             self.net = openvino_net.OpenVINONet.for_artifact(
                 self.input_size, base, trained, self._n_out, precision=precision, base_id=base_id
             )
@@ -167,7 +171,7 @@ class Predictor:
     def _build_top(self):
         import tensorflow as tf
 
-        top = build_top(self.input_size, self._n_out, self._base)
+        top = build_top(self.input_size, self._n_out, self._base, n_features=head_n_features(self._trained))
         set_trained_weights(top, self._trained)
         hw = self.input_size // 16
 
@@ -201,8 +205,16 @@ class Predictor:
         cond, reject = calibration.split_scores(logits, len(self.classes), self.temperature, self.reject_temperature)
         return cond, reject, logits
 
-    def _finish(self, pre: Preprocessed, probs, reject, conv=None, pen=None, with_heatmap=False) -> Prediction:
-        sig = decision.signals(pre)
+    def feature_distances(self, conv: np.ndarray) -> np.ndarray:
+        """block5_conv3 maps -> each photo's distance from the skin photos (zeros without statistics)."""
+        if self._ood is None:
+            return np.zeros(len(conv))
+        return ood.score(ood.pooled_from_conv(conv), self._ood)
+
+    def _finish(
+        self, pre: Preprocessed, probs, reject, conv=None, pen=None, with_heatmap=False, distance=0.0
+    ) -> Prediction:
+        sig = {**decision.signals(pre), "feature_distance": float(distance)}
         label, reason = decision.decide(list(probs), self.classes, sig, float(reject), self.thresholds)
         top_i = int(np.argmax(probs))
         heat = None
@@ -222,6 +234,7 @@ class Predictor:
             details={
                 "argmax": self.classes[top_i],
                 "reject": float(reject),
+                "feature_distance": round(float(distance), 1),
                 "skin_ratio": pre.skin_ratio,
                 "colourfulness": pre.colourfulness,
                 "ita": pre.extras.get("ita"),
@@ -260,11 +273,12 @@ class Predictor:
                 probs, reject = calibration.split_scores(
                     logits, len(self.classes), self.temperature, self.reject_temperature
                 )
+                distances = self.feature_distances(conv)
             it = iter(range(len(ok)))
             for p in pres:
                 if isinstance(p, Preprocessed):
                     j = next(it)
-                    out.append(self._finish(p, probs[j], reject[j], conv[j], pen[j], with_heatmap))
+                    out.append(self._finish(p, probs[j], reject[j], conv[j], pen[j], with_heatmap, distances[j]))
                 else:
                     out.append(p)
             if progress:

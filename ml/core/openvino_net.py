@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import VGG_BLOCKS
+from .model import VGG_BLOCKS, head_inputs
 from .preprocess import VGG_MEAN_BGR
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         x = _fake_quantize(o, x, int8, "preprocess")
         x = o.transpose(x, o.constant(np.array([0, 3, 1, 2], np.int64)))
     conv = None
+    block4 = inp  # the "top" part's input; the others set it after block 4
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
         if (part == "top" and b < 5) or (part == "trunk" and b == 5):
             continue
@@ -107,11 +108,16 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         # blocks 1-4 pool "valid"; block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER)
         pad = "same_upper" if b == 5 else "valid"
         x = o.max_pool(x, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad=pad, name=f"block{b}_pool").output(0)
+        if b == 4:
+            block4 = x
     if part == "trunk":
         x.get_tensor().set_names({"block4"})
         return ov.Model([x], [inp], "facediag_vgg16_trunk")
-    gap = o.reduce_mean(x, o.constant(np.array([2, 3], np.int64)), keep_dims=False, name="gap")
+    hw_axes = o.constant(np.array([2, 3], np.int64))
+    gap = o.reduce_mean(x, hw_axes, keep_dims=False, name="gap")
     w1, b1 = layer("head_dense")
+    if "gap4" in head_inputs(w1.shape[0]):  # the head also reads the average-pooled block-4 features
+        gap = o.concat([gap, o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")], axis=1)
     pen = o.relu(o.add(o.matmul(gap, o.constant(w1), False, False, name="head_dense"), o.constant(b1)), name="pen")
     w2, b2 = layer("head_logits")
     logits = o.add(o.matmul(pen, o.constant(w2), False, False, name="head_logits"), o.constant(b2), name="logits")

@@ -27,13 +27,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CLASSES, artifact, augment, calibration, data, decision, metrics, report
+from . import CLASSES, artifact, augment, calibration, data, decision, metrics, ood, report
 from .inference import FeatureExtractor
-from .model import HEAD_LAYERS, build_head, build_top, conv_names, get_trained_weights, load_base_weights
+from .model import (
+    HEAD_INPUTS,
+    HEAD_LAYERS,
+    build_head,
+    build_top,
+    conv_names,
+    get_trained_weights,
+    load_base_weights,
+)
 from .preprocess import InvalidImage, preprocess
 
 #: The top condition must be this far ahead of the second to be a verdict (probability points).
 MIN_MARGIN = 0.1
+#: Share of held-out skin photos the feature-distance check may refuse (``ml.core.ood``).
+MAX_FAR_SKIN = 0.03
 #: Head settings compared on held-out sources: (epochs, dropout, L2 weight decay).
 HEAD_GRID = ((12, 0.4, 1e-4), (30, 0.5, 1e-3))
 
@@ -114,29 +124,45 @@ def face_rates(ds: Dataset) -> dict:
 
 
 # -- 2. features ------------------------------------------------------------------------------
+POOLED_KINDS = ("gap5", "gmp5", "gap4", "gmp4")
+
+
+HEAD_FEATURES = 512 * len(HEAD_INPUTS)
+
+
 class PooledFeatures:
     """Frozen VGG16 (blocks 1-5) -> average-pooled block5_pool features (512-d) and block-4 maps."""
 
-    def __init__(self, input_size, base, n_out):
+    def __init__(self, input_size, base, n_out, n_features=HEAD_FEATURES):
         import keras
         import tensorflow as tf
 
         self.extractor = FeatureExtractor(input_size, base, fast=True)
-        self.top = build_top(input_size, n_out, base)
-        gap = keras.Model(self.top.input, self.top.get_layer("gap").output)
-        self._gap = tf.function(lambda x: gap(x, training=False), reduce_retracing=True, autograph=False)
+        self.top = build_top(input_size, n_out, base, n_features=n_features)
+        pool5 = keras.Model(self.top.input, self.top.get_layer("block5_pool").output)
+        self._pool5 = tf.function(lambda x: pool5(x, training=False), reduce_retracing=True, autograph=False)
 
     def __call__(self, crops):
+        """-> {"gap5", "gmp5", "gap4", "gmp4"}: average- and max-pooled block-5 and block-4 features, and the
+        block-4 maps."""
         import tensorflow as tf
 
         block4 = self.extractor(crops)
-        return self._gap(tf.constant(block4, tf.float32)).numpy(), block4
+        pool5 = self._pool5(tf.constant(block4, tf.float32)).numpy()
+        pooled = {
+            "gap5": pool5.mean(axis=(1, 2)),
+            "gmp5": pool5.max(axis=(1, 2)),
+            "gap4": block4.mean(axis=(1, 2)),
+            "gmp4": block4.max(axis=(1, 2)),
+        }
+        return pooled, block4
 
 
 def cache_features(ds: Dataset, feats: PooledFeatures, views: int, rng, clock, keep_block4=False):
-    """-> pooled (N, views, 512) float32 and, when asked, block-4 maps (N, views, h, w, 512) float16."""
+    """-> {kind: (N, views, 512) float32} (``PooledFeatures`` kinds; "gap5" is what the head reads) and,
+    when asked, block-4 maps (N, views, h, w, 512) float16."""
     n = len(ds.items)
-    pooled = np.zeros((n, views, 512), np.float32)
+    pooled = {k: np.zeros((n, views, 512), np.float32) for k in POOLED_KINDS}
     block4 = None
     crops = np.stack([p.crop for p in ds.pres])
     t0, done, chunk = time.time(), 0, 32
@@ -148,7 +174,8 @@ def cache_features(ds: Dataset, feats: PooledFeatures, views: int, rng, clock, k
             else:
                 batch = np.stack([augment.augment(crops[i], rng, face_found=ds.pres[i].face_found) for i in idx])
             p, b4 = feats(batch)
-            pooled[s : s + len(idx), v] = p
+            for k in POOLED_KINDS:
+                pooled[k][s : s + len(idx), v] = p[k]
             if keep_block4:
                 if block4 is None:
                     block4 = np.zeros((n, views, *b4.shape[1:]), np.float16)
@@ -159,6 +186,28 @@ def cache_features(ds: Dataset, feats: PooledFeatures, views: int, rng, clock, k
 
 
 # -- 3. the head ------------------------------------------------------------------------------
+def head_features(all_pooled: dict, kinds=HEAD_INPUTS):
+    """The head's input: the pooled ``kinds`` side by side, each feature standardised over all images and
+    views (block-4 and block-5 activations differ in scale). -> (N, views, 512 * len(kinds)), mean, std."""
+    x = np.concatenate([all_pooled[k] for k in kinds], axis=-1)
+    flat = x.reshape(-1, x.shape[-1])
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    # features (nearly) constant over the data (channels that never fire) keep their scale: dividing by a
+    # tiny spread would blow their weights up when folded back (float16 overflows past 65504)
+    std = np.maximum(std, 0.1 * float(np.median(std)) if np.median(std) > 0 else 1.0)
+    return ((x - mean) / std).astype(np.float32), mean, std
+
+
+def fold_standardisation(weights: dict, mean, std) -> dict:
+    """Head weights trained on standardised features -> the same head on raw features (the network feeds
+    it raw pooled features): ``W' = W / std``, ``b' = b - (mean / std) @ W``."""
+    k = weights["head_dense/kernel"].astype(np.float64)
+    out = dict(weights)
+    out["head_dense/kernel"] = (k / std[:, None]).astype(np.float32)
+    out["head_dense/bias"] = (weights["head_dense/bias"] - (mean / std) @ k).astype(np.float32)
+    return out
+
+
 def sample_weights(y, sources, n_out) -> np.ndarray:
     """Each output class weighs the same in total; inside a class, sources weigh by the square root of
     their size, so one large source cannot decide what a class looks like."""
@@ -181,7 +230,7 @@ def fit_head(x, y, w, n_out, setting, seed, lr=1e-3):
 
     epochs, dropout, l2 = setting
     keras.utils.set_random_seed(seed)
-    head = build_head(n_out, dropout=dropout, l2=l2)
+    head = build_head(n_out, dropout=dropout, l2=l2, n_features=x.shape[1])
     head.compile(optimizer=keras.optimizers.Adam(lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     head.fit(x, y, sample_weight=w, epochs=epochs, batch_size=128, verbose=0, shuffle=True)
     out = {}
@@ -218,9 +267,26 @@ def leave_one_source_out(ds: Dataset, pooled, setting, seed, clock) -> np.ndarra
     return oof
 
 
+def skin_statistics(ds: Dataset, pooled, idx) -> dict:
+    """``ood.fit`` on every view of the skin photos among ``idx``."""
+    idx = np.asarray([i for i in idx if ds.y[i] < len(ds.classes)])
+    return ood.fit(pooled[idx].reshape(-1, pooled.shape[-1]), np.repeat(ds.y[idx], pooled.shape[1]), len(ds.classes))
+
+
+def leave_one_source_out_distances(ds: Dataset, pooled) -> np.ndarray:
+    """Every image's feature distance from the skin photos of the other sources (``ml.core.ood``)."""
+    sources = np.array(ds.sources)
+    out = np.zeros(len(ds.items))
+    for src in sorted(set(ds.sources)):
+        test = np.flatnonzero(sources == src)
+        out[test] = ood.score(pooled[test, 0], skin_statistics(ds, pooled, np.flatnonzero(sources != src)))
+    return out
+
+
 # -- calibration and the decision -------------------------------------------------------------
-def fit_calibration(ds: Dataset, logits) -> dict:
-    """Temperatures and thresholds from held-out logits (``leave_one_source_out``)."""
+def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
+    """Temperatures and thresholds from held-out logits (``leave_one_source_out``) and, where given, held-out
+    feature distances (``leave_one_source_out_distances``)."""
     n = len(ds.classes)
     skin = ds.y < n
     temperature = calibration.fit_temperature(logits[skin][:, :n], ds.y[skin])
@@ -238,6 +304,9 @@ def fit_calibration(ds: Dataset, logits) -> dict:
             reject_t = float(max(reject_t, np.quantile(pos, 0.97)))
     thresholds = decision.default_thresholds()
     thresholds["reject"] = reject_t
+    if distances is not None:
+        # refuse what lies further from the skin photos than all but MAX_FAR_SKIN of held-out skin photos
+        thresholds["max_feature_distance"] = float(np.quantile(distances[skin], 1.0 - MAX_FAR_SKIN))
     noface_skin = [p.skin_ratio for p, s in zip(ds.pres, skin, strict=True) if s and not p.face_found]
     if noface_skin:
         thresholds["min_skin_ratio_no_face"] = float(
@@ -250,7 +319,7 @@ def fit_calibration(ds: Dataset, logits) -> dict:
     for floor in np.arange(0.35, 0.81, 0.05):
         for margin in (MIN_MARGIN, 0.15, 0.2):
             t = {**thresholds, "uncertain": float(floor), "margin": margin}
-            preds = decide_all(ds, cond, reject, t, only=skin)
+            preds = decide_all(ds, cond, reject, t, only=skin, distances=distances)
             f1 = metrics.summarize([ds.classes[k] for k in ds.y[skin]], preds, ds.classes)["macro_f1"]
             if f1 > best[0] + 1e-4:
                 best = (f1, float(round(floor, 2)), margin)
@@ -258,21 +327,29 @@ def fit_calibration(ds: Dataset, logits) -> dict:
     return {"temperature": temperature, "reject_temperature": reject_temperature, "thresholds": thresholds}
 
 
-def decide_all(ds: Dataset, cond, reject, thresholds, only=None) -> list[str]:
+def decide_all(ds: Dataset, cond, reject, thresholds, only=None, distances=None) -> list[str]:
     idx = range(len(ds.items)) if only is None else np.flatnonzero(only)
+    far = np.zeros(len(ds.items)) if distances is None else distances
     return [
-        decision.decide(list(cond[i]), ds.classes, decision.signals(ds.pres[i]), float(reject[i]), thresholds)[0]
+        decision.decide(
+            list(cond[i]),
+            ds.classes,
+            {**decision.signals(ds.pres[i]), "feature_distance": float(far[i])},
+            float(reject[i]),
+            thresholds,
+        )[0]
         for i in idx
     ]
 
 
-def full_report(ds: Dataset, logits, cal: dict, idx=None) -> dict:
+def full_report(ds: Dataset, logits, cal: dict, idx=None, distances=None) -> dict:
     """Figures for the images ``idx`` (all by default): conditions, refusal of non-skin, skin-tone groups."""
     idx = np.arange(len(ds.items)) if idx is None else np.asarray(idx)
+    far = None if distances is None else np.asarray(distances)[idx]
     n = len(ds.classes)
     cond, reject = calibration.split_scores(logits[idx], n, cal["temperature"], cal["reject_temperature"])
     sub = Dataset([ds.items[i] for i in idx], [ds.pres[i] for i in idx], ds.classes, ds.y[idx])
-    preds = decide_all(sub, cond, reject, cal["thresholds"])
+    preds = decide_all(sub, cond, reject, cal["thresholds"], distances=far)
     skin = sub.y < n
     skin_items = [it for it, s in zip(sub.items, skin, strict=True) if s]
     groups = {
@@ -291,14 +368,17 @@ def full_report(ds: Dataset, logits, cal: dict, idx=None) -> dict:
 
 
 # -- 4. in-source split ------------------------------------------------------------------------
-def in_source_split(ds: Dataset, pooled, setting, cal, seed, test_frac):
+def in_source_split(ds: Dataset, x_head, pooled, setting, cal, seed, test_frac):
+    """The head trained on ``x_head`` of a stratified split; feature distances from ``pooled`` (block 5)."""
     split = data.stratified_split(ds.items, test_frac, 0.0, seed)
     tr, te = np.array(split["train"]), np.array(split["test"])
-    x, yy, ss = _train_rows(pooled, ds.y, ds.sources, tr)
+    x, yy, ss = _train_rows(x_head, ds.y, ds.sources, tr)
     weights = fit_head(x, yy, sample_weights(yy, ss, ds.n_out), ds.n_out, setting, seed)
     logits = np.zeros((len(ds.items), ds.n_out))
-    logits[te] = head_logits(weights, pooled[te, 0])
-    return full_report(ds, logits, cal, te), te
+    logits[te] = head_logits(weights, x_head[te, 0])
+    distances = np.zeros(len(ds.items))
+    distances[te] = ood.score(pooled[te, 0], skin_statistics(ds, pooled, tr))
+    return full_report(ds, logits, cal, te, distances), te
 
 
 # -- 5. optional block-5 fine-tuning ---------------------------------------------------------------
@@ -367,40 +447,45 @@ def train(
     clock(f"feature extractor dtype: {feats.extractor.dtype}")
     cache = _feature_cache_path(cache_dir, ds, input_size, views, seed, base_id)
     if cache and cache.is_file() and not fine_tune_epochs:
-        pooled, block4 = np.load(cache)["pooled"], None
+        with np.load(cache) as npz:
+            all_pooled, block4 = {k: npz[k] for k in POOLED_KINDS}, None
         clock(f"VGG16 features read from {cache}")
     else:
-        pooled, block4 = cache_features(ds, feats, views, rng, clock, keep_block4=fine_tune_epochs > 0)
+        all_pooled, block4 = cache_features(ds, feats, views, rng, clock, keep_block4=fine_tune_epochs > 0)
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cache, pooled=pooled)
+            np.savez(cache, **all_pooled)
+    pooled, (x_head, mean, std) = all_pooled["gap5"], head_features(all_pooled)
 
     n_sources = len(set(ds.sources))
     selection = []
     if n_sources > 1:
+        distances = leave_one_source_out_distances(ds, pooled)
         for setting in head_grid:
             clock(f"leave-one-source-out, head setting (epochs, dropout, l2) = {setting}")
-            oof = leave_one_source_out(ds, pooled, setting, seed, clock)
-            cal = fit_calibration(ds, oof)
-            rep = full_report(ds, oof, cal)
+            oof = leave_one_source_out(ds, x_head, setting, seed, clock)
+            cal = fit_calibration(ds, oof, distances)
+            rep = full_report(ds, oof, cal, distances=distances)
             clock(f"  held-out macro-F1 {rep['macro_f1']:.3f}, ECE {rep['ece']:.3f}")
             selection.append((rep["macro_f1"], setting, oof, cal, rep))
         _f1, setting, oof, cal, loso = max(selection, key=lambda s: s[0])
     else:  # one source: nothing to hold out; calibrate on the in-source split (and say so)
         setting = head_grid[0]
         split = data.stratified_split(ds.items, 0.3, 0.0, seed)
-        x, yy, ss = _train_rows(pooled, ds.y, ds.sources, np.array(split["train"]))
+        x, yy, ss = _train_rows(x_head, ds.y, ds.sources, np.array(split["train"]))
         w = fit_head(x, yy, sample_weights(yy, ss, ds.n_out), ds.n_out, setting, seed)
-        oof = head_logits(w, pooled[:, 0])
-        cal = fit_calibration(ds, oof)
+        oof = head_logits(w, x_head[:, 0])
+        cal = fit_calibration(ds, oof, ood.score(pooled[:, 0], skin_statistics(ds, pooled, split["train"])))
         loso = None
     clock(f"chosen head setting {setting}; calibration {json.dumps(cal)}")
 
-    in_source, test_idx = in_source_split(ds, pooled, setting, cal, seed, test_frac)
+    in_source, test_idx = in_source_split(ds, x_head, pooled, setting, cal, seed, test_frac)
     clock(f"in-source split: macro-F1 {in_source['macro_f1']:.3f}, ECE {in_source['ece']:.3f}")
 
-    x, yy, ss = _train_rows(pooled, ds.y, ds.sources, np.arange(len(ds.items)))
-    trained = fit_head(x, yy, sample_weights(yy, ss, ds.n_out), ds.n_out, setting, seed)
+    x, yy, ss = _train_rows(x_head, ds.y, ds.sources, np.arange(len(ds.items)))
+    trained = fold_standardisation(
+        fit_head(x, yy, sample_weights(yy, ss, ds.n_out), ds.n_out, setting, seed), mean, std
+    )
     trained_layers = "head"
     if fine_tune_epochs > 0:
         top = feats.top
@@ -409,6 +494,7 @@ def train(
         trained = fine_tune_block5(top, block4, ds, fine_tune_epochs, fine_tune_lr, seed, clock)
         trained_layers = "block5 + head"
     shipped = {k: v.astype(np.float16).astype(np.float32) for k, v in trained.items()}
+    skin_stats = skin_statistics(ds, pooled, np.arange(len(ds.items)))
 
     evaluation = {
         "leave_one_source_out": loso,
@@ -427,7 +513,12 @@ def train(
         "wall_time_s": time.time() - clock.t0,
     }
     metadata = _metadata(name, ds, cal, setting, evaluation, run)
-    artifact.save(out_dir, shipped, metadata)
+    artifact.save(
+        out_dir,
+        shipped,
+        metadata,
+        extra_arrays={"ood_means": skin_stats["means"], "ood_precision": skin_stats["precision"]},
+    )
     data.write_list(out_dir / "heldout_test.csv", [ds.items[i] for i in test_idx])
     with open(out_dir / "evaluation.json", "w") as f:
         json.dump(evaluation, f, indent=2, default=float)
@@ -447,7 +538,7 @@ def _feature_cache_path(cache_dir, ds: Dataset, input_size, views, seed, base_id
         return None
     import hashlib
 
-    h = hashlib.sha256(f"{input_size}|{views}|{seed}|{base_id}".encode())
+    h = hashlib.sha256(f"{input_size}|{views}|{seed}|{base_id}|{','.join(POOLED_KINDS)}".encode())
     for it, p in zip(ds.items, ds.pres, strict=True):
         h.update(f"{it.path}|{it.label}|{p.box}|{p.face_found}".encode())
     return Path(cache_dir) / f"features-{h.hexdigest()[:16]}.npz"
@@ -483,6 +574,7 @@ def _metadata(name, ds: Dataset, cal: dict, setting, evaluation: dict, run: dict
         "preprocessing": "exif+rgb; BlazeFace face crop (15% margin) with the face oval kept, else central crop "
         "(8% border); resize; vgg caffe",
         "base_weights_id": run["base_id"],
+        "head_inputs": list(HEAD_INPUTS),
         "base_weights_file": Path(run["base_path"]).name
         if run["base_path"]
         else "ml/weights/vgg16_imagenet_notop_fp16.npz",

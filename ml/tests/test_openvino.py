@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.core import inference, openvino_net
+from ml.core import artifact, inference, openvino_net
 from ml.core.inference import Predictor
 
 from .conftest import REPO
@@ -23,7 +23,7 @@ CONDITIONS = ("acne", "eczema", "healthy", "rosacea")
 def both(tiny_artifact):
     tf = Predictor(tiny_artifact[0], runtime="tensorflow", fast=False)
     ov32 = Predictor(tiny_artifact[0], runtime="openvino", fast=False)
-    ov = Predictor(tiny_artifact[0], runtime="openvino")
+    ov = Predictor(tiny_artifact[0], runtime="openvino", precision="mixed")
     return tf, ov32, ov
 
 
@@ -40,7 +40,7 @@ def test_float32_outputs_equal_the_tensorflow_path(both):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
 
 
-def test_default_precision_keeps_top1_and_labels(both):
+def test_mixed_precision_keeps_top1_and_labels(both):
     tf, _ov32, ov = both
     mixed = "bfloat16 blocks 1-4, float32 block 5 and head"
     assert ov.precision == (mixed if inference.bf16_supported() else "float32")
@@ -80,6 +80,21 @@ def test_single_image_and_batch_give_the_same_answer(both):
     for i in (0, 7, 15):
         _c, _p, one = ov.network(crops[i : i + 1])  # the latency request
         np.testing.assert_allclose(one[0], batch[i], atol=1e-2)
+
+
+def test_a_block5_only_head_from_older_models_runs_the_same_on_both(tiny_artifact, tmp_path):
+    """Models before vgg16-skin-v3 read block 5 only (a 512-row first kernel): both runtimes still agree."""
+    meta, trained, _extra = artifact.load(tiny_artifact[0])
+    older = {**trained, "head_dense/kernel": trained["head_dense/kernel"][:512]}
+    meta = {k: v for k, v in meta.items() if k != "head_inputs"}
+    meta["thresholds"] = {k: v for k, v in meta["thresholds"].items() if k != "max_feature_distance"}
+    artifact.save(tmp_path / "older", older, meta)
+    tf = Predictor(tmp_path / "older", runtime="tensorflow", fast=False)
+    ov32 = Predictor(tmp_path / "older", runtime="openvino", fast=False)
+    crops = _crops(tf.input_size)
+    for got, want in zip(ov32.network(crops), tf.network(crops), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
+    assert ov32.predict(Image.fromarray(skin_image("acne", 96, seed=3))).details["feature_distance"] == 0.0
 
 
 def test_runtime_setting_and_fallback(monkeypatch, tiny_artifact):

@@ -22,10 +22,15 @@ def test_training_writes_a_complete_head_only_artifact(tiny_artifact):
         assert key in meta
     assert 0.0 < meta["thresholds"]["reject"] < 1.0
     assert meta["data_summary"]["n_images"] == 48  # 40 skin + 8 negatives
-    # only the head is stored: the base (block 5 included) comes from ml/weights
+    assert meta["head_inputs"] == ["gap5", "gap4"] and meta["thresholds"]["max_feature_distance"] > 0
+    # only the head is stored (the base, block 5 included, comes from ml/weights), with the skin photos'
+    # feature statistics for the distance check
     with np.load(out / "model.npz") as z:
-        assert set(z.files) == {"head_dense/kernel", "head_dense/bias", "head_logits/kernel", "head_logits/bias"}
+        head = {"head_dense/kernel", "head_dense/bias", "head_logits/kernel", "head_logits/bias"}
+        assert set(z.files) == head | {"extra/ood_means", "extra/ood_precision"}
+        assert z["head_dense/kernel"].shape == (1024, 256)  # block-5 and block-4 pooled features
         assert z["head_logits/kernel"].shape == (256, 5) and z["head_dense/kernel"].dtype == np.float16
+        assert z["extra/ood_means"].shape == (4, 512) and z["extra/ood_precision"].shape == (512, 512)
 
 
 def test_evaluation_reports_held_out_sources_next_to_the_in_source_split(tiny_artifact):
@@ -57,6 +62,26 @@ def test_held_out_predictions_come_from_a_head_that_never_saw_the_source():
     x, yy, ss = train._train_rows(pooled, y, ds.sources, np.arange(len(y)))
     w = train.fit_head(x, yy, train.sample_weights(yy, ss, 3), 3, (15, 0.2, 0.0), seed=0)
     assert (train.head_logits(w, pooled[:, 0]).argmax(1) == y).mean() > 0.95
+
+
+def test_the_standardised_head_folds_into_a_head_on_raw_features():
+    rng = np.random.default_rng(3)
+    pooled = {"gap5": rng.gamma(2.0, 3.0, (30, 2, 512)), "gap4": rng.gamma(2.0, 40.0, (30, 2, 512))}
+    x, mean, std = train.head_features(pooled)
+    assert x.shape == (30, 2, 1024) and abs(x.mean()) < 1e-3 and x.reshape(-1, 1024).std(0).mean() == pytest.approx(1)
+    weights = {
+        "head_dense/kernel": rng.normal(0, 0.05, (1024, 256)),
+        "head_dense/bias": rng.normal(0, 0.1, 256),
+        "head_logits/kernel": rng.normal(0, 0.1, (256, 5)),
+        "head_logits/bias": np.zeros(5),
+    }
+    raw = np.concatenate([pooled["gap5"][:, 0], pooled["gap4"][:, 0]], axis=1)
+    np.testing.assert_allclose(
+        train.head_logits(train.fold_standardisation(weights, mean, std), raw),
+        train.head_logits(weights, x[:, 0]),
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def test_sample_weights_balance_classes_and_damp_large_sources():
