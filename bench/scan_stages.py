@@ -127,7 +127,8 @@ def main(argv=None):
             t5 = time.perf_counter()
             n_cond = len(pred.classes)
             probs, reject = calibration.split_scores(logits, n_cond, pred.temperature, pred.reject_temperature)
-            decision.decide(list(probs[0]), pred.classes, decision.signals(pre), float(reject[0]), pred.thresholds)
+            signals = {**decision.signals(pre), "feature_distance": float(pred.feature_distances(conv)[0])}
+            decision.decide(list(probs[0]), pred.classes, signals, float(reject[0]), pred.thresholds)
             t6 = time.perf_counter()
             top = int(np.argmax(probs[0]))
             cam = gradcam.cam_from_head(conv[0], pen[0], pred._w1, pred._w2, top)

@@ -38,7 +38,7 @@ def score(pooled: np.ndarray, stats: dict) -> np.ndarray:
     out = np.full(len(x), np.inf)
     for m in np.asarray(stats["means"], np.float64):
         diff = x - m
-        out = np.minimum(out, np.einsum("ij,jk,ik->i", diff, prec, diff))
+        out = np.minimum(out, np.einsum("ij,ij->i", diff @ prec, diff))
     return out
 
 
