@@ -83,14 +83,14 @@ def main(argv=None):
 
     import tensorflow as tf
 
-    from ml.core import artifact, calibration, data, decision, metrics, openvino_net
+    from ml.core import artifact, calibration, data, decision, metrics, ood, openvino_net
     from ml.core.inference import Predictor, choose_runtime
     from ml.core.model import build_full_model, load_base_weights
     from ml.core.preprocess import preprocess, vgg_input
 
     print(cpu_summary())
     model_dir = Path(args.model)
-    meta, trained, _extra = artifact.load(model_dir)
+    meta, trained, extra = artifact.load(model_dir)
     classes = list(meta["classes"])
     n_cond, size = len(classes), int(meta["input_size"])
     n_out = n_cond + (1 if meta.get("reject_class") else 0)
@@ -101,13 +101,18 @@ def main(argv=None):
     shipped = choose_runtime()
     print(f"model {model_dir.name}; reference base: {ref_weights or 'the committed float16 file'}")
 
-    # name -> ((trunk precision, block-5 + head precision), fn(uint8 crops) -> logits)
+    # name -> ((trunk precision, block-5 + head precision), fn(uint8 crops) -> logits); and each path's
+    # fn(crops) -> (block5_conv3, penultimate, logits) for the final labels (the distance check reads block 5)
     paths: dict[str, tuple[tuple[str, str], object]] = {}
+    outputs: dict[str, object] = {}
     paths["keras-fp32"] = (("fp32", "fp32"), lambda b: ref.predict(vgg_input(b), verbose=0, batch_size=16))
     paths["tf-fp32"] = (("fp32", "fp32"), lambda b: ref_fn(tf.constant(vgg_input(b))).numpy())
+    tf32_pred = Predictor(model_dir, runtime="tensorflow", fast=False, base_weights_path=ref_weights)
+    outputs["keras-fp32"] = outputs["tf-fp32"] = tf32_pred.network
     tf_pred = Predictor(model_dir, runtime="tensorflow")
     tf_prec = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", "fp32")
     paths["tf-bf16"] = (tf_prec, lambda b: tf_pred.network(b)[2])
+    outputs["tf-bf16"] = tf_pred.network
     if openvino_net.available():
         base16, base_id = load_base_weights(None)
         for name, prec, parts in (
@@ -119,6 +124,7 @@ def main(argv=None):
             if net.precision == "f32":
                 parts = ("fp32", "fp32")
             paths[name] = (parts, (lambda n: lambda b: n(b)[2])(net))
+            outputs[name] = net
         recipe = openvino_net.int8_recipe(base_id) if not args.int8 else None
         if args.int8 and args.int8.endswith(".npz"):
             recipe = dict(np.load(args.int8))
@@ -132,6 +138,7 @@ def main(argv=None):
             top = openvino_net.build_model(size, base16, trained, n_out, part="top")
             net8 = openvino_net.OpenVINONet([(trunk8, "int8"), (top, "f32")])
             paths["ov-int8"] = (("int8", "fp32"), lambda b: net8(b)[2])
+            outputs["ov-int8"] = net8
     if args.paths:
         keep = set(args.paths.split(",")) | {"keras-fp32", "tf-fp32"}
         paths = {k: v for k, v in paths.items() if k in keep}
@@ -202,18 +209,28 @@ def main(argv=None):
     print(f"load average (1 min) over the timing rounds: {' '.join(f'{x:.2f}' for x in loads)}")
 
     # agreement on the held-out split, and held-out metrics of the final labels
-    def all_logits(fn):
-        return np.concatenate([fn(crops[s : s + 16]) for s in range(0, len(crops), 16)]).astype(np.float64)
+    def all_outputs(fn):
+        """-> (logits, feature distances) of the whole split."""
+        logits, dist = [], []
+        for s in range(0, len(crops), 16):
+            conv, _pen, lg = fn(crops[s : s + 16])
+            logits.append(np.asarray(lg, np.float64))
+            dist.append(ood.score(ood.pooled_from_conv(conv), ood_stats) if ood_stats else np.zeros(len(lg)))
+        return np.concatenate(logits), np.concatenate(dist)
+
+    ood_stats = {"means": extra["ood_means"], "precision": extra["ood_precision"]} if "ood_means" in extra else None
 
     temperature, reject_t = float(meta["temperature"]), float(meta.get("reject_temperature", 1.0))
     thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
     sig = [decision.signals(p) for p in pres]
 
-    def labels(logits):
+    def labels(logits, distances):
         cond, reject = calibration.split_scores(logits, n_cond, temperature, reject_t)
-        return [
-            decision.decide(list(cond[i]), classes, sig[i], float(reject[i]), thresholds)[0] for i in range(len(sig))
-        ]
+        out = []
+        for i in range(len(sig)):
+            signals = {**sig[i], "feature_distance": float(distances[i])}
+            out.append(decision.decide(list(cond[i]), classes, signals, float(reject[i]), thresholds)[0])
+        return out
 
     skin = [i for i, it in enumerate(items) if it.label in classes]
     neg = [i for i, it in enumerate(items) if it.label not in classes]
@@ -223,17 +240,17 @@ def main(argv=None):
         rejected = np.mean([final[i] in ("no_skin", "uncertain") for i in neg]) if neg else float("nan")
         return m["accuracy"], m["macro_f1"], m["abstained"], rejected
 
-    ref_logits = all_logits(paths["tf-fp32"][1])
-    ref_final = labels(ref_logits)
+    ref_logits, ref_dist = all_outputs(outputs["tf-fp32"])
+    ref_final = labels(ref_logits, ref_dist)
     sub = crops[:32]
     keras_check = float(np.abs(paths["keras-fp32"][1](sub) - ref_fn(tf.constant(vgg_input(sub))).numpy()).max())
     results = {}
-    for name, (_prec, fn) in paths.items():
+    for name in paths:
         if name == "keras-fp32":
             lg, final = ref_logits, ref_final  # same float32 maths (checked on 32 images below)
         else:
-            lg = ref_logits if name == "tf-fp32" else all_logits(fn)
-            final = labels(lg)
+            lg, dist = (ref_logits, ref_dist) if name == "tf-fp32" else all_outputs(outputs[name])
+            final = labels(lg, dist)
         top1 = float((lg.argmax(1) == ref_logits.argmax(1)).mean())
         agree = float(np.mean([a == b for a, b in zip(final, ref_final, strict=True)]))
         results[name] = (top1, agree, heldout_metrics(final))

@@ -40,6 +40,19 @@ def test_float32_outputs_equal_the_tensorflow_path(both):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
 
 
+def test_the_default_precision_is_int8_where_the_cpu_has_int8_dot_products(monkeypatch):
+    from ml.core.model import load_base_weights
+
+    monkeypatch.delenv("FACEDIAG_INFERENCE_PRECISION", raising=False)
+    _base, base_id = load_base_weights(None)
+    has_int8 = bool(openvino_net.cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    fallback = "mixed" if inference.bf16_supported() else "f32"
+    assert openvino_net.choose_precision(None, base_id) == ("int8" if has_int8 else fallback)
+    assert openvino_net.choose_precision(None, "another base") == fallback  # the recipe fits one base only
+    monkeypatch.setenv("FACEDIAG_INFERENCE_PRECISION", "mixed")
+    assert openvino_net.choose_precision(None, base_id) == fallback
+
+
 def test_mixed_precision_keeps_top1_and_labels(both):
     tf, _ov32, ov = both
     mixed = "bfloat16 blocks 1-4, float32 block 5 and head"
