@@ -40,15 +40,12 @@ def test_pooling_from_the_conv_maps_equals_the_heads_input(input_size):
 
 def test_a_photo_beyond_the_distance_threshold_is_not_skin():
     t = {**decision.default_thresholds(), "uncertain": 0.4, "margin": 0.1, "max_feature_distance": 500.0}
-    probs = [0.9, 0.05, 0.03, 0.02]
-    assert decision.decide(probs, ["a", "b", "c", "d"], {**SIG, "feature_distance": 499.0}, 0.0, t) == ("a", "confident")
-    assert decision.decide(probs, ["a", "b", "c", "d"], {**SIG, "feature_distance": 500.0}, 0.0, t) == (
-        "no_skin",
-        "not_skin",
-    )
+    probs, classes = [0.9, 0.05, 0.03, 0.02], ["a", "b", "c", "d"]
+    assert decision.decide(probs, classes, {**SIG, "feature_distance": 499.0}, 0.0, t) == ("a", "confident")
+    assert decision.decide(probs, classes, {**SIG, "feature_distance": 500.0}, 0.0, t) == ("no_skin", "not_skin")
     # models without the statistics (threshold None) never refuse on distance
     old = {**t, "max_feature_distance": None}
-    assert decision.decide(probs, ["a", "b", "c", "d"], {**SIG, "feature_distance": 1e9}, 0.0, old)[0] == "a"
+    assert decision.decide(probs, classes, {**SIG, "feature_distance": 1e9}, 0.0, old)[0] == "a"
 
 
 def test_the_predictor_measures_the_distance_and_refuses_beyond_the_trained_threshold(tiny_artifact):
