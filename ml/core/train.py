@@ -3,8 +3,9 @@
 Phases (each a function below):
 1. ``prepare``: decode and preprocess every image once (BlazeFace face crop with the face oval kept,
    or a central crop); photos with no face or skin join as a fifth, rejecting class.
-2. ``cache_features``: VGG16 block5_pool features, average-pooled, of one clean and ``views - 1``
-   photo-style augmented views per image (the expensive part; bf16 on CPUs that have it).
+2. ``cache_features``: VGG16 block-5 and block-4 features, pooled, of one clean and ``views - 1``
+   photo-style augmented views per image (the expensive part; bf16 on CPUs that have it). The head reads
+   ``HEAD_INPUTS`` of them, standardised; the "not skin" feature distance reads block 5.
 3. ``leave_one_source_out``: for each candidate head setting, train on all sources but one and predict
    the held-out source; the setting with the best held-out macro-F1 wins. Temperatures and the
    uncertain / reject thresholds are fitted on those held-out predictions, never on training sources.
@@ -124,14 +125,14 @@ def face_rates(ds: Dataset) -> dict:
 
 
 # -- 2. features ------------------------------------------------------------------------------
+#: What the feature cache keeps: block 5 and block 4, average- and max-pooled (the head reads HEAD_INPUTS).
 POOLED_KINDS = ("gap5", "gmp5", "gap4", "gmp4")
-
-
 HEAD_FEATURES = 512 * len(HEAD_INPUTS)
 
 
 class PooledFeatures:
-    """Frozen VGG16 (blocks 1-5) -> average-pooled block5_pool features (512-d) and block-4 maps."""
+    """Frozen VGG16 (blocks 1-5) -> block-5 and block-4 features, average- and max-pooled (512-d each), and
+    the block-4 maps."""
 
     def __init__(self, input_size, base, n_out, n_features=HEAD_FEATURES):
         import keras
