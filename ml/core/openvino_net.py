@@ -158,6 +158,11 @@ def cpu_flags() -> set:
     return set()
 
 
+def cpu_has_int8() -> bool:
+    """int8 dot products in hardware (VNNI or AMX): without them int8 is no faster than bf16."""
+    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
 def int8_recipe(base_id: str | None):
     """The committed int8 recipe as a dict, or None when it is missing or made for another base."""
     if not INT8_RECIPE.is_file():
@@ -177,7 +182,7 @@ def choose_precision(requested: str | None = None, base_id: str | None = None) -
     if name not in PRECISIONS:
         raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(PRECISIONS)}")
     if name == "int8":
-        if not cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"} or int8_recipe(base_id) is None:
+        if not cpu_has_int8() or int8_recipe(base_id) is None:
             logger.warning("int8 inference needs VNNI/AMX and a recipe for this base: using bf16/float32")
             name = "mixed"
     if name in ("mixed", "bf16") and not cpu_has_bf16():

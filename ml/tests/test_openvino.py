@@ -45,9 +45,8 @@ def test_the_default_precision_is_int8_where_the_cpu_has_int8_dot_products(monke
 
     monkeypatch.delenv("FACEDIAG_INFERENCE_PRECISION", raising=False)
     _base, base_id = load_base_weights(None)
-    has_int8 = bool(openvino_net.cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
     fallback = "mixed" if inference.bf16_supported() else "f32"
-    assert openvino_net.choose_precision(None, base_id) == ("int8" if has_int8 else fallback)
+    assert openvino_net.choose_precision(None, base_id) == ("int8" if openvino_net.cpu_has_int8() else fallback)
     assert openvino_net.choose_precision(None, "another base") == fallback  # the recipe fits one base only
     monkeypatch.setenv("FACEDIAG_INFERENCE_PRECISION", "mixed")
     assert openvino_net.choose_precision(None, base_id) == fallback
