@@ -84,6 +84,88 @@ def test_the_standardised_head_folds_into_a_head_on_raw_features():
     )
 
 
+def _two_source_class_features(rng, n=40):
+    """Class 0 from sources a and b, which differ along feature 1 (a source's look); class 1 from source c.
+    Feature 0 carries the class."""
+    y = np.array([0] * (2 * n) + [1] * n)
+    sources = np.array(["a"] * n + ["b"] * n + ["c"] * n)
+    x = rng.normal(0, 0.3, (3 * n, 16))
+    x[:, 0] += np.where(y == 1, 2.0, -2.0)
+    x[:, 1] += np.select([sources == "a", sources == "b"], [3.0, -3.0], 0.0)
+    return x, y, sources
+
+
+def test_source_directions_capture_what_tells_sources_apart_inside_a_class():
+    x, y, sources = _two_source_class_features(np.random.default_rng(5))
+    q = train.source_directions(x, y, sources, np.arange(len(y)))
+    assert q.shape == (16, 1) and abs(q[1, 0]) > 0.99  # the a/b offset, and nothing else
+    projected = train.project_out(x, q)
+    a, b = projected[sources == "a"].mean(0), projected[sources == "b"].mean(0)
+    assert np.abs(a - b).max() < 0.2  # the two sources of class 0 now look alike on average
+    assert projected[y == 1, 0].mean() - projected[y == 0, 0].mean() > 3.5  # the class signal stays
+    # a class with one source, or rows from one source per class, leave nothing to remove
+    assert train.source_directions(x, y, sources, np.flatnonzero(sources != "b")).shape == (16, 0)
+
+
+def test_the_source_projection_folds_into_the_head():
+    rng = np.random.default_rng(6)
+    x, y, sources = _two_source_class_features(rng)
+    q = train.source_directions(x, y, sources, np.arange(len(y)))
+    weights = {
+        "head_dense/kernel": rng.normal(0, 0.3, (16, 8)),
+        "head_dense/bias": rng.normal(0, 0.1, 8),
+        "head_logits/kernel": rng.normal(0, 0.3, (8, 3)),
+        "head_logits/bias": np.zeros(3),
+    }
+    np.testing.assert_allclose(
+        train.head_logits(train.fold_projection(weights, q), x),
+        train.head_logits(weights, train.project_out(x, q)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_a_head_trained_blind_to_sources_decides_on_what_the_sources_of_a_class_share():
+    """Feature 0 carries the class; feature 1 is a source's look: class 0 comes from sources with looks +3
+    and 0, class 1 from sources with looks 0 and -3. A new class-0 source with look -3 and a weaker class
+    signal is called class 1 by a head that may use the look, and class 0 by a head blind to it."""
+    rng = np.random.default_rng(7)
+    cells = (("a", 0, 3.0), ("b", 0, 0.0), ("c", 1, 0.0), ("d", 1, -3.0))
+    x = rng.normal(0, 0.3, (4 * 60, 16))
+    y = np.repeat([c for _, c, _ in cells], 60)
+    sources = np.repeat([s for s, _, _ in cells], 60)
+    x[:, 0] += np.where(y == 1, 1.5, -1.5)
+    x[:, 1] += np.repeat([look for *_, look in cells], 60)
+    new_source = rng.normal(0, 0.3, (50, 16))
+    new_source[:, 0] -= 0.7
+    new_source[:, 1] -= 3.0
+    items = [
+        Item(f"/x/{s}{i}.jpg", "acne" if c == 0 else REJECT_LABEL, s)
+        for i, (s, c) in enumerate(zip(sources, y, strict=True))
+    ]
+    ds = train.Dataset(items, [None] * len(items), ["acne"], y)
+    blind, removed = train.train_head(x[:, None, :].astype(np.float32), ds, np.arange(len(y)), (30, 0.0, 0.0), 0)
+    seeing = train.fit_head(x, y, np.ones(len(y), np.float32), 2, (30, 0.0, 0.0), seed=0)
+    assert removed in (1, 2)  # the shared look, and at most one noise direction (each class gives one)
+    assert (train.head_logits(blind, new_source).argmax(1) == 0).mean() > 0.9
+    assert (train.head_logits(seeing, new_source).argmax(1) == 0).mean() < 0.5
+
+
+def _selection_entry(macro_f1, setting, group_healthy):
+    rep = {"per_utkface_group": {g: {"called": {"healthy": h}} for g, h in group_healthy.items()}}
+    return (macro_f1, setting, None, None, rep)
+
+
+def test_the_head_setting_is_the_best_that_calls_every_real_face_group_healthy():
+    sharper = _selection_entry(0.61, "sharper", {"white": 0.84, "black": 0.83, "asian": 0.92})
+    safer = _selection_entry(0.60, "safer", {"white": 0.86, "black": 0.87, "asian": 0.95})
+    assert train.choose_head_setting([sharper, safer])[1] == "safer"
+    assert train.lowest_group_healthy(sharper[-1]) == 0.83
+    # when no setting is safe enough, macro-F1 decides; without UTKFace in the data, too
+    assert train.choose_head_setting([sharper, _selection_entry(0.5, "worse", {"white": 0.8})])[1] == "sharper"
+    assert train.choose_head_setting([(0.5, "a", None, None, {}), (0.6, "b", None, None, {})])[1] == "b"
+
+
 def test_sample_weights_balance_classes_and_damp_large_sources():
     y = np.array([0] * 90 + [0] * 10 + [1] * 20)
     sources = ["big"] * 90 + ["small"] * 10 + ["other"] * 20
@@ -112,8 +194,16 @@ def test_calibration_is_fitted_so_few_non_skin_photos_pass():
 def test_fine_tuning_block5_stores_it_in_the_artifact(tiny_dataset, tmp_path):
     data, negatives = tiny_dataset
     out = tmp_path / "ft"
-    meta, _ = train.train([data], out, negative_dirs=[negatives], input_size=32, views=1, head_grid=((5, 0.2, 0.0),),
-                          fine_tune_epochs=1, log=lambda *_: None)
+    meta, _ = train.train(
+        [data],
+        out,
+        negative_dirs=[negatives],
+        input_size=32,
+        views=1,
+        head_grid=((5, 0.2, 0.0),),
+        fine_tune_epochs=1,
+        log=lambda *_: None,
+    )
     assert meta["trained_layers"].startswith("block5 + head")
     with np.load(out / "model.npz") as z:
         assert "block5_conv3/kernel" in z.files
