@@ -62,7 +62,7 @@ def _p(ts, q):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v3"))
+    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
     ap.add_argument(
         "--weights",
         default=str(ROOT.parent / "shared/models/vgg16_imagenet_notop.h5"),

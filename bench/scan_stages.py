@@ -36,7 +36,7 @@ def _p(ts, q):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v3"))
+    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
     ap.add_argument("--n", type=int, default=40, help="photos")
     ap.add_argument("--runtimes", default="openvino,tensorflow")

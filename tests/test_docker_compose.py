@@ -81,4 +81,4 @@ def test_web_health_check_fails_on_an_error_status_and_the_image_carries_the_mod
     assert "-f" in "".join(probe) and probe[-1].endswith("/healthz/")  # curl -f: a 503 fails the check
     for name in ("web", "worker", "beat"):
         assert "FACEDIAG_VGG16_WEIGHTS" not in services[name]["environment"]  # the base is in the repository
-    assert "ml/artifacts/vgg16-skin-v3" in services["web"]["command"]
+    assert "ml/artifacts/vgg16-skin-v4" in services["web"]["command"]

@@ -66,7 +66,7 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
         return done.stdout
 
     manage("migrate", "--noinput")
-    manage("register_model", "ml/artifacts/vgg16-skin-v3", "--activate")
+    manage("register_model", "ml/artifacts/vgg16-skin-v4", "--activate")
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
@@ -97,6 +97,6 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
     result = json.loads(out.split("RESULT ", 1)[1])
     worker_log = log_path.read_text(errors="replace")[-3000:]
     assert result["status"] == "done", (result, worker_log)
-    assert result["label"] == "healthy" and result["model_version"] == "vgg16-skin-v3", result
+    assert result["label"] == "healthy" and result["model_version"] == "vgg16-skin-v4", result
     assert result["probabilities"]["healthy"] > 0.5 and result["disclaimer"]
     shutil.rmtree(clone, ignore_errors=True)

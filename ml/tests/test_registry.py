@@ -72,7 +72,7 @@ def test_get_predictor_loads_once_and_reports_missing_artifact(tiny_artifact, tm
         runtime.get_predictor()
 
 
-SHIPPED = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v3"
+SHIPPED = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v4"
 
 
 def test_shipped_model_is_small_registers_and_judges_real_photos():
