@@ -8,7 +8,8 @@ Phases (each a function below):
    ``HEAD_INPUTS`` of them, standardised; the "not skin" feature distance reads block 5.
 3. ``leave_one_source_out``: for each candidate head setting, train on all sources but one and predict
    the held-out source. Every head is trained blind to the directions that tell its training sources apart
-   inside a class (``train_head``); the setting with the best held-out macro-F1 wins. Temperatures and the
+   inside a class (``train_head``). The setting with the best held-out macro-F1 wins, among those that call
+   every UTKFace group healthy often enough (``choose_head_setting``). Temperatures and the
    uncertain / reject thresholds are fitted on those held-out predictions, never on training sources.
 4. ``in_source_split``: the usual stratified split inside the data, reported next to the held-out figures
    (it flatters: same sources on both sides).
@@ -421,7 +422,7 @@ def lowest_group_healthy(rep: dict) -> float | None:
 
 
 def choose_head_setting(selection: list) -> tuple:
-    """``selection``: (held-out macro-F1, setting, ...,  report) per head setting. The best macro-F1 among the
+    """``selection``: (held-out macro-F1, setting, ..., report) per head setting. The best macro-F1 among the
     settings that call every UTKFace group healthy at least ``MIN_GROUP_HEALTHY`` of the time; the best
     macro-F1 overall when none does."""
 
