@@ -131,14 +131,15 @@ def face_rates(ds: Dataset) -> dict:
 
 
 # -- 2. features ------------------------------------------------------------------------------
-#: What the feature cache keeps: block 5 and block 4, average- and max-pooled (the head reads HEAD_INPUTS).
-POOLED_KINDS = ("gap5", "gmp5", "gap4", "gmp4")
+#: What the feature cache keeps: what the head reads (block 5 and block 4, average-pooled); block 5 also feeds
+#: the feature-distance check.
+POOLED_KINDS = HEAD_INPUTS
 HEAD_FEATURES = 512 * len(HEAD_INPUTS)
 
 
 class PooledFeatures:
-    """Frozen VGG16 (blocks 1-5) -> block-5 and block-4 features, average- and max-pooled (512-d each), and
-    the block-4 maps."""
+    """Frozen VGG16 (blocks 1-5) -> block-5 and block-4 features, average-pooled (512-d each), and the
+    block-4 maps."""
 
     def __init__(self, input_size, base, n_out, n_features=HEAD_FEATURES):
         import keras
@@ -150,23 +151,16 @@ class PooledFeatures:
         self._pool5 = tf.function(lambda x: pool5(x, training=False), reduce_retracing=True, autograph=False)
 
     def __call__(self, crops):
-        """-> {"gap5", "gmp5", "gap4", "gmp4"}: average- and max-pooled block-5 and block-4 features, and the
-        block-4 maps."""
+        """-> {"gap5", "gap4"}: average-pooled block-5 and block-4 features, and the block-4 maps."""
         import tensorflow as tf
 
         block4 = self.extractor(crops)
         pool5 = self._pool5(tf.constant(block4, tf.float32)).numpy()
-        pooled = {
-            "gap5": pool5.mean(axis=(1, 2)),
-            "gmp5": pool5.max(axis=(1, 2)),
-            "gap4": block4.mean(axis=(1, 2)),
-            "gmp4": block4.max(axis=(1, 2)),
-        }
-        return pooled, block4
+        return {"gap5": pool5.mean(axis=(1, 2)), "gap4": block4.mean(axis=(1, 2))}, block4
 
 
 def cache_features(ds: Dataset, feats: PooledFeatures, views: int, rng, clock, keep_block4=False):
-    """-> {kind: (N, views, 512) float32} (``PooledFeatures`` kinds; "gap5" is what the head reads) and,
+    """-> {kind: (N, views, 512) float32} (``POOLED_KINDS``) and,
     when asked, block-4 maps (N, views, h, w, 512) float16."""
     n = len(ds.items)
     pooled = {k: np.zeros((n, views, 512), np.float32) for k in POOLED_KINDS}
