@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from machine import cpu_summary, cpu_tag  # noqa: E402
 
+from ml.core.artifact import SHIPPED_MODEL_DIR  # noqa: E402
+
 #: Compute ceilings of VGG16 at 224 px (15.35 GMAC per image) on the 2-core AMD EPYC Zen 4 (AVX-512 on
 #: 256-bit units: 16 fp32 / 32 bf16 (VDPBF16PS) / 64 int8 (VNNI) MAC per cycle and core) this bench was
 #: written on (issue 13). Scaled by the thread count for other core counts; ``--ceilings`` overrides.
@@ -62,7 +64,7 @@ def _p(ts, q):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
+    ap.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     ap.add_argument(
         "--weights",
         default=str(ROOT.parent / "shared/models/vgg16_imagenet_notop.h5"),

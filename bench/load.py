@@ -5,8 +5,8 @@ Usage: python bench/load.py [--users 50] [--duration 60] [--grace 180] [--model 
 
 Self-contained: it creates a scratch PostgreSQL database (--db-name, default facediag_load; user
 postgres on 127.0.0.1, trust auth), uses Redis database 14 (flushed before and after), a scratch
-MEDIA_ROOT, runs `manage.py migrate`, registers and activates the model (--model; else
-ml/artifacts/vgg16-skin-v4; else the newest artifact in ml/artifacts; else it trains a tiny 32 px
+MEDIA_ROOT, runs `manage.py migrate`, registers and activates the model (--model; else the shipped
+model, ``ml.core.artifact.SHIPPED_MODEL_DIR``; else the newest artifact in ml/artifacts; else it trains a tiny 32 px
 VGG16 on generated images, cached in var/load-bench-tiny-model), creates the users, starts gunicorn
 (--web-workers, a free port) and `celery worker --concurrency N`, then runs the users. Upload and
 auth throttles and lockouts are raised so they do not get in the way.
@@ -163,7 +163,8 @@ def manage(env, *args, timeout=600):
 def find_model(arg):
     if arg:
         return Path(arg)
-    shipped = ROOT / "ml" / "artifacts" / "vgg16-skin-v4"
+    from ml.core.artifact import SHIPPED_MODEL_DIR as shipped
+
     if (shipped / "metadata.json").exists():
         return shipped
     found = sorted((ROOT / "ml" / "artifacts").glob("*/metadata.json"), key=lambda p: p.stat().st_mtime)

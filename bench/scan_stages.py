@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 
+from ml.core.artifact import SHIPPED_MODEL_DIR  # noqa: E402
+
 STAGES = ("read", "decode", "face", "crop+quality", "network", "decision", "heatmap", "write")
 
 
@@ -36,7 +38,7 @@ def _p(ts, q):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
+    ap.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
     ap.add_argument("--n", type=int, default=40, help="photos")
     ap.add_argument("--runtimes", default="openvino,tensorflow")

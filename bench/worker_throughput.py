@@ -1,6 +1,6 @@
 """Worker throughput: scans per second for one worker process, one scan at a time vs. batched.
 
-Usage: python bench/worker_throughput.py [--model ml/artifacts/vgg16-skin-v4] [--data DIR] [--n 32] [--batch 16]
+Usage: python bench/worker_throughput.py [--model ml/artifacts/<name>] [--data DIR] [--n 32] [--batch 16]
 
 Runs the analysis the worker runs (``Predictor.predict`` with heatmap for one scan; ``predict_many(...,
 with_heatmap=True)`` for a batch: decode, face crop, quality, network, heatmap) on --n real photos from
@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
+from ml.core.artifact import SHIPPED_MODEL_DIR  # noqa: E402
 
 
 def photos(data_dir: Path, n: int) -> list[bytes]:
@@ -48,7 +48,7 @@ def photos(data_dir: Path, n: int) -> list[bytes]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
+    ap.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     ap.add_argument("--weights", default=os.environ.get("FACEDIAG_VGG16_WEIGHTS")
                     or str(ROOT.parent / "shared/models/vgg16_imagenet_notop.h5"))
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/skin4"))

@@ -3,7 +3,7 @@
 The photos come from the artifact's in-source test list; the shipped head was finally trained on all
 images, so this shows where it looks, not how well it generalises (see the leave-one-source-out figures).
 
-Usage: python scripts/heatmap_grid.py --model ml/artifacts/vgg16-skin-v4 --out docs/heatmaps.png
+Usage: python scripts/heatmap_grid.py --out docs/heatmaps.png
        [--data ../shared/data/skin4] [--per-source 6] [--sources utkface,normal_stock_faces_charvikm45]
 
 Each tile is the preprocessed crop the model saw (face oval kept, the rest neutral) with the class
@@ -21,10 +21,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ml.core.artifact import SHIPPED_MODEL_DIR  # noqa: E402
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
+    ap.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "skin4"))
     ap.add_argument("--out", default=str(ROOT / "docs" / "heatmaps.png"))
     ap.add_argument("--per-source", type=int, default=6)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ml.core.artifact import SHIPPED_MODEL_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_SECRETS = {"DJANGO_SECRET_KEY": "compose-check", "FACEDIAG_S3_SECRET_ACCESS_KEY": "compose-check-s3",
                     "MINIO_ROOT_PASSWORD": "compose-check-minio", "EMAIL_URL": "smtp+tls://u:p@smtp.example.org:587"}
@@ -81,4 +83,4 @@ def test_web_health_check_fails_on_an_error_status_and_the_image_carries_the_mod
     assert "-f" in "".join(probe) and probe[-1].endswith("/healthz/")  # curl -f: a 503 fails the check
     for name in ("web", "worker", "beat"):
         assert "FACEDIAG_VGG16_WEIGHTS" not in services[name]["environment"]  # the base is in the repository
-    assert "ml/artifacts/vgg16-skin-v4" in services["web"]["command"]
+    assert f"ml/artifacts/{SHIPPED_MODEL_DIR.name} " in services["web"]["command"]

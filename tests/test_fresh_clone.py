@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ml.core.artifact import SHIPPED_MODEL_DIR
 from tests.support import stop_process_group, wait_for_worker_ready
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,9 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
         return done.stdout
 
     manage("migrate", "--noinput")
-    manage("register_model", "ml/artifacts/vgg16-skin-v4", "--activate")
+    run_script = (clone / "scripts" / "run.sh").read_text()
+    assert f"register_model ml/artifacts/{SHIPPED_MODEL_DIR.name} --activate" in run_script  # what a newcomer runs
+    manage("register_model", f"ml/artifacts/{SHIPPED_MODEL_DIR.name}", "--activate")
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
@@ -97,6 +100,6 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
     result = json.loads(out.split("RESULT ", 1)[1])
     worker_log = log_path.read_text(errors="replace")[-3000:]
     assert result["status"] == "done", (result, worker_log)
-    assert result["label"] == "healthy" and result["model_version"] == "vgg16-skin-v4", result
+    assert result["label"] == "healthy" and result["model_version"] == SHIPPED_MODEL_DIR.name, result
     assert result["probabilities"]["healthy"] > 0.5 and result["disclaimer"]
     shutil.rmtree(clone, ignore_errors=True)

@@ -15,6 +15,9 @@ import numpy as np
 
 from .model import HEAD_LAYERS, sha256_file
 
+#: The model the repository ships: what the run command, Docker Compose and the benchmarks register and read.
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v4"
+
 WEIGHTS_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1

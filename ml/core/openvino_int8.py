@@ -1,6 +1,6 @@
 """int8 post-training quantisation of the OpenVINO network with accuracy control (NNCF).
 
-    python -m ml.core.openvino_int8 --model ml/artifacts/vgg16-skin-v4 --out ml/.cache/openvino/int8-trunk.xml
+    python -m ml.core.openvino_int8 --out ml/.cache/openvino/int8-trunk.xml
 
 * calibration and validation images come from the TRAINING images only: every image under ``--data``
   that is not in the artifact's ``heldout_test.csv`` (the held-out split stays for the benchmark);
@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .artifact import SHIPPED_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +137,7 @@ def _nncf_version() -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "ml" / "artifacts" / "vgg16-skin-v4"))
+    ap.add_argument("--model", default=str(SHIPPED_MODEL_DIR))
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
     ap.add_argument("--out", default=str(ROOT / "ml" / ".cache" / "openvino" / "int8-trunk.xml"))
     ap.add_argument("--calib", type=int, default=300)

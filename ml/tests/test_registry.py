@@ -2,13 +2,13 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ml import runtime
+from ml.core.artifact import SHIPPED_MODEL_DIR
 from ml.models import ModelVersion
 from ml.services import register_model
 
@@ -72,7 +72,7 @@ def test_get_predictor_loads_once_and_reports_missing_artifact(tiny_artifact, tm
         runtime.get_predictor()
 
 
-SHIPPED = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v4"
+SHIPPED = SHIPPED_MODEL_DIR
 
 
 def test_shipped_model_is_small_registers_and_judges_real_photos():
