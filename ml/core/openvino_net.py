@@ -11,10 +11,10 @@ needs no TensorFlow import. It computes what ``build_trunk`` + ``build_top`` com
   penultimate activations) and Dense(n) (the logits).
 
 Outputs keep the Keras layout: the block-5 maps come back NHWC for the closed-form heatmap.
-On a CPU with int8 dot products (VNNI or AMX) blocks 1-4 run in int8 (the committed recipe) and block 5
-with the head in float32, as two compiled models (``INFERENCE_PRECISION_HINT`` per model: the CPU plugin has
-no per-layer precision); with bf16 but no int8, blocks 1-4 in bfloat16; elsewhere all in float32. See
-``PRECISIONS``.
+Where int8 pays (``int8_pays``: int8 dot products, VNNI or AMX, or no bf16 either, as on plain AVX2) blocks
+1-4 run in int8 (the committed recipe) and block 5 with the head in float32, as two compiled models
+(``INFERENCE_PRECISION_HINT`` per model: the CPU plugin has no per-layer precision); with bf16 but no int8,
+blocks 1-4 in bfloat16; elsewhere all in float32. See ``PRECISIONS``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ FQ_PARTS = ("input_low", "input_high", "output_low", "output_high")
 def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all", int8=None):
     """An ``openvino.Model`` (dynamic batch). ``part="all"``: uint8 crops -> outputs ``conv`` (N, h, w, 512),
     ``pen`` (N, 256) and ``logits`` (N, n_out), float32. ``part="trunk"``: uint8 crops -> ``block4`` (the
-    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head).
+    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head);
+    ``part="pooled"``: uint8 crops -> ``gap5`` and ``gap4`` (N, 512), what training caches (no head);
+    ``part="pooled_top"``: ``block4`` -> ``gap5`` and ``gap4``.
     ``int8``: a quantisation recipe (``ml.core.openvino_int8.recipe_from_model``): int8 weights, activation
     quantisers and corrected biases where it has them."""
     import openvino as ov
@@ -85,7 +87,8 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         return np.asarray(k, np.float32), np.asarray(b, np.float32)
 
     hw = input_size // 16
-    if part == "top":
+    top = part in ("top", "pooled_top")
+    if top:
         inp = o.parameter([-1, 512, hw, hw], ov.Type.f32, name="block4")
         x = inp
     else:
@@ -97,7 +100,7 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
     conv = None
     block4 = inp  # the "top" part's input; the others set it after block 4
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
-        if (part == "top" and b < 5) or (part == "trunk" and b == 5):
+        if (top and b < 5) or (part == "trunk" and b == 5):
             continue
         for i in range(1, n + 1):
             name = f"block{b}_conv{i}"
@@ -117,6 +120,11 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         return ov.Model([x], [inp], "facediag_vgg16_trunk")
     hw_axes = o.constant(np.array([2, 3], np.int64))
     gap = o.reduce_mean(x, hw_axes, keep_dims=False, name="gap")
+    if part in ("pooled", "pooled_top"):
+        gap4 = o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")
+        for node, name in ((gap, "gap5"), (gap4, "gap4")):
+            node.output(0).get_tensor().set_names({name})
+        return ov.Model([gap.output(0), gap4.output(0)], [inp], "facediag_vgg16_pooled")
     w1, b1 = layer("head_dense")
     if "gap4" in head_inputs(w1.shape[0]):  # the head also reads the average-pooled block-4 features
         gap = o.concat([gap, o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")], axis=1)
@@ -159,8 +167,15 @@ def cpu_flags() -> set:
 
 
 def cpu_has_int8() -> bool:
-    """int8 dot products in hardware (VNNI or AMX): without them int8 is no faster than bf16."""
+    """int8 dot products in hardware (VNNI or AMX)."""
     return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def int8_pays() -> bool:
+    """Whether int8 blocks 1-4 beat the float alternative on this CPU: with int8 dot products always; without
+    them only where there is no bf16 either (plain AVX2: int8 through 16-bit pair sums still ran blocks 1-4
+    twice as fast as float32 on a 2-core EPYC, 2026-11-27), never against bf16 alone."""
+    return cpu_has_int8() or not cpu_has_bf16()
 
 
 def int8_recipe(base_id: str | None):
@@ -175,15 +190,15 @@ def int8_recipe(base_id: str | None):
 
 
 def choose_precision(requested: str | None = None, base_id: str | None = None) -> str:
-    """``requested``, else ``FACEDIAG_INFERENCE_PRECISION``, else the default ("int8"). "int8" needs int8 dot
-    products (VNNI or AMX) and a recipe for this base, else it is "mixed"; "mixed" and "bf16" need bf16, else
+    """``requested``, else ``FACEDIAG_INFERENCE_PRECISION``, else the default ("int8"). "int8" needs a CPU where
+    it pays (``int8_pays``) and a recipe for this base, else it is "mixed"; "mixed" and "bf16" need bf16, else
     they are "f32"."""
     name = (requested or os.environ.get("FACEDIAG_INFERENCE_PRECISION", "") or DEFAULT_PRECISION).strip().lower()
     if name not in PRECISIONS:
         raise ValueError(f"unknown precision {name!r}; choose one of {', '.join(PRECISIONS)}")
     if name == "int8":
-        if not cpu_has_int8() or int8_recipe(base_id) is None:
-            logger.warning("int8 inference needs VNNI/AMX and a recipe for this base: using bf16/float32")
+        if not int8_pays() or int8_recipe(base_id) is None:
+            logger.warning("int8 inference needs a CPU where it pays and a recipe for this base: using bf16/float32")
             name = "mixed"
     if name in ("mixed", "bf16") and not cpu_has_bf16():
         name = "f32"

@@ -40,13 +40,13 @@ def test_float32_outputs_equal_the_tensorflow_path(both):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
 
 
-def test_the_default_precision_is_int8_where_the_cpu_has_int8_dot_products(monkeypatch):
+def test_the_default_precision_is_int8_where_it_pays(monkeypatch):
     from ml.core.model import load_base_weights
 
     monkeypatch.delenv("FACEDIAG_INFERENCE_PRECISION", raising=False)
     _base, base_id = load_base_weights(None)
     fallback = "mixed" if inference.bf16_supported() else "f32"
-    assert openvino_net.choose_precision(None, base_id) == ("int8" if openvino_net.cpu_has_int8() else fallback)
+    assert openvino_net.choose_precision(None, base_id) == ("int8" if openvino_net.int8_pays() else fallback)
     assert openvino_net.choose_precision(None, "another base") == fallback  # the recipe fits one base only
     monkeypatch.setenv("FACEDIAG_INFERENCE_PRECISION", "mixed")
     assert openvino_net.choose_precision(None, base_id) == fallback
@@ -176,7 +176,7 @@ def test_int8_recipe_builds_an_int8_trunk_that_agrees(both, tiny_artifact, monke
     assert "FakeQuantize" in kinds
     assert any(str(op.get_output_element_type(0)) == "<Type: 'int8_t'>" for op in trunk.get_ordered_ops())
     crops = _crops(tf.input_size, 24)
-    if openvino_net.choose_precision("int8", base_id) == "int8":  # this CPU has VNNI or AMX
+    if openvino_net.choose_precision("int8", base_id) == "int8":  # int8 pays on this CPU
         net = openvino_net.OpenVINONet.for_artifact(
             tf.input_size, base, trained, tf._n_out, precision="int8", base_id=base_id
         )

@@ -44,6 +44,33 @@ def test_evaluation_reports_held_out_sources_next_to_the_in_source_split(tiny_ar
     assert set(evaluation["face_detection_rate"]) == {"src0", "src1", "neg0", "neg1"}
 
 
+def test_the_cached_training_features_are_vgg16_pooled_features(tiny_dataset):
+    """The feature cache runs on OpenVINO in this CPU's fastest faithful precision (bf16, else int8 blocks 1-4,
+    else float32): what it stores must be block-5 and block-4 average pooling of the float32 network."""
+    from ml.core.data import collect
+    from ml.core.inference import FeatureExtractor
+    from ml.core.model import load_base_weights
+    from ml.core.preprocess import preprocess
+
+    size = 64
+    base, base_id = load_base_weights(None)
+    crops = np.stack([preprocess(it.path, size=size).crop for it in collect([tiny_dataset[0]])[:12]])
+    feats = train.PooledFeatures(size, base, 5, base_id=base_id)
+    got, maps = feats(crops)
+    assert feats.dtype.startswith("OpenVINO") and maps is None
+
+    block4 = FeatureExtractor(size, base, fast=False)(crops)  # float32 TensorFlow
+    import tensorflow as tf
+
+    top = train.build_top(size, 5, base, n_features=train.HEAD_FEATURES)
+    pool5 = tf.keras.Model(top.input, top.get_layer("block5_pool").output)(block4, training=False).numpy()
+    want = {"gap5": pool5.mean(axis=(1, 2)), "gap4": block4.mean(axis=(1, 2))}
+    for kind in train.POOLED_KINDS:
+        assert got[kind].shape == (len(crops), 512)
+        relative = np.linalg.norm(got[kind] - want[kind]) / np.linalg.norm(want[kind])
+        assert relative < (1e-4 if feats.dtype.endswith("float32") else 0.05), (kind, feats.dtype, relative)
+
+
 def test_held_out_predictions_come_from_a_head_that_never_saw_the_source():
     """Source b alone carries class 1: held out, no head has seen class 1, so none predicts it."""
     rng = np.random.default_rng(0)
@@ -164,6 +191,17 @@ def test_the_head_setting_is_the_best_that_calls_every_real_face_group_healthy()
     # when no setting is safe enough, macro-F1 decides; without UTKFace in the data, too
     assert train.choose_head_setting([sharper, _selection_entry(0.5, "worse", {"white": 0.8})])[1] == "sharper"
     assert train.choose_head_setting([(0.5, "a", None, None, {}), (0.6, "b", None, None, {})])[1] == "b"
+
+
+def test_the_head_setting_treats_the_groups_alike_when_one_can():
+    uneven = _selection_entry(0.60, "uneven", {"white": 0.857, "black": 0.871, "other": 0.966})
+    even = _selection_entry(0.58, "even", {"white": 0.88, "black": 0.87, "other": 0.95})
+    below_floor = _selection_entry(0.65, "below floor", {"white": 0.84, "other": 0.90})
+    assert round(train.group_healthy_gap(uneven[-1]), 3) == 0.109
+    assert train.choose_head_setting([uneven, even, below_floor])[1] == "even"
+    # when every setting above the floor is uneven, the floor still outranks macro-F1
+    assert train.choose_head_setting([uneven, below_floor])[1] == "uneven"
+    assert train.group_healthy_gap({}) is None
 
 
 def test_sample_weights_balance_classes_and_damp_large_sources():
