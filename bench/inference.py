@@ -162,7 +162,8 @@ def main(argv=None):
         return ((total - block5) * ceiling[parts[0]] + block5 * ceiling[parts[1]]) / total
 
     print(
-        f"VGG16 at {size} px: {total:.2f} GMAC/image (block 5: {block5:.2f}); ceilings on this CPU: "
+        f"VGG16 at {size} px: {total:.2f} GMAC/image (block 5: {block5:.2f}); ceilings "
+        + ("(--ceilings): " if args.ceilings else "at Zen 4 rates (another CPU's differ; --ceilings sets them): ")
         + ", ".join(f"{k} {v:.0f} ms" for k, v in ceiling.items())
         + f"; bf16 blocks 1-4 + fp32 block 5: {ceiling_ms(('bf16', 'fp32')):.0f} ms"
         + f"; int8 blocks 1-4 + fp32 block 5: {ceiling_ms(('int8', 'fp32')):.0f} ms"

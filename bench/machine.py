@@ -39,7 +39,7 @@ def machine_state() -> str:
 def cpu_summary() -> str:
     """A header line: each relevant flag with yes/no."""
     model, flags = cpu_model_and_flags()
-    wanted = ("avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
     have = " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
     return f"cpu: {model}; {os.cpu_count()} threads; {have}"
 
