@@ -205,8 +205,8 @@ def choose_precision(requested: str | None = None, base_id: str | None = None) -
     return name
 
 
-#: int8 where the CPU has int8 dot products: on vgg16-skin-v3's whole held-out split (940 photos) it agrees
-#: with float32 on top-1 for 0.9989 and on every final label, at 47 ms instead of 77 ms (``bench/inference.py``).
+#: int8 where it pays (``int8_pays``): on vgg16-skin-v5's whole held-out split (940 photos, AVX2 only) it agrees
+#: with float32 on top-1 for every photo and on 939 final labels, at 173 ms instead of 357 (``bench/inference.py``).
 DEFAULT_PRECISION = "int8"
 
 
