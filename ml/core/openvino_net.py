@@ -120,14 +120,14 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         return ov.Model([x], [inp], "facediag_vgg16_trunk")
     hw_axes = o.constant(np.array([2, 3], np.int64))
     gap = o.reduce_mean(x, hw_axes, keep_dims=False, name="gap")
+    gap4 = o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")  # in the model only where read
     if part in ("pooled", "pooled_top"):
-        gap4 = o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")
         for node, name in ((gap, "gap5"), (gap4, "gap4")):
             node.output(0).get_tensor().set_names({name})
         return ov.Model([gap.output(0), gap4.output(0)], [inp], "facediag_vgg16_pooled")
     w1, b1 = layer("head_dense")
     if "gap4" in head_inputs(w1.shape[0]):  # the head also reads the average-pooled block-4 features
-        gap = o.concat([gap, o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")], axis=1)
+        gap = o.concat([gap, gap4], axis=1)
     pen = o.relu(o.add(o.matmul(gap, o.constant(w1), False, False, name="head_dense"), o.constant(b1)), name="pen")
     w2, b2 = layer("head_logits")
     logits = o.add(o.matmul(pen, o.constant(w2), False, False, name="head_logits"), o.constant(b2), name="logits")

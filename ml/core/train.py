@@ -168,22 +168,19 @@ class PooledFeatures:
         from .openvino_net import build_model, cpu_has_bf16, int8_recipe
 
         core = ov.Core()
-        f32 = {hints.inference_precision: ov.Type.f32}
-        recipe = None if cpu_has_bf16() else int8_recipe(base_id)
-        if cpu_has_bf16():
-            bf16 = {hints.inference_precision: ov.Type.bf16}
-            self._stages = [core.compile_model(build_model(input_size, base, {}, n_out, part="pooled"), "CPU", bf16)]
-            self.dtype = "OpenVINO bfloat16"
-        elif recipe is not None:
-            trunk = build_model(input_size, base, {}, n_out, part="trunk", int8=recipe)
-            self._stages = [
-                core.compile_model(trunk, "CPU", f32),
-                core.compile_model(build_model(input_size, base, {}, n_out, part="pooled_top"), "CPU", f32),
+        bf16 = cpu_has_bf16()
+        recipe = None if bf16 else int8_recipe(base_id)
+        config = {hints.inference_precision: ov.Type.bf16 if bf16 else ov.Type.f32}
+        if recipe is not None:
+            models = [
+                build_model(input_size, base, {}, n_out, part="trunk", int8=recipe),
+                build_model(input_size, base, {}, n_out, part="pooled_top"),
             ]
             self.dtype = "OpenVINO int8 blocks 1-4, float32 block 5"
         else:
-            self._stages = [core.compile_model(build_model(input_size, base, {}, n_out, part="pooled"), "CPU", f32)]
-            self.dtype = "OpenVINO float32"
+            models = [build_model(input_size, base, {}, n_out, part="pooled")]
+            self.dtype = f"OpenVINO {'bfloat16' if bf16 else 'float32'}"
+        self._stages = [core.compile_model(model, "CPU", config) for model in models]
 
     def __call__(self, crops):
         """-> ({"gap5", "gap4"}: average-pooled block-5 and block-4 features, block-4 maps or None)."""
@@ -324,7 +321,8 @@ def train_head(x_head, ds: Dataset, idx, setting, seed) -> tuple[dict, int]:
     weights read ``x_head`` as it is. -> (weights, number of directions removed)."""
     idx = np.asarray(idx)
     q = source_directions(x_head[:, 0], ds.y, ds.sources, idx)
-    x, yy, ss = _train_rows(project_out(x_head, q), ds.y, ds.sources, idx)
+    x, yy, ss = _train_rows(x_head, ds.y, ds.sources, idx)
+    x = project_out(x, q)
     weights = fit_head(x, yy, sample_weights(yy, ss, ds.n_out), ds.n_out, setting, seed)
     return fold_projection(weights, q), q.shape[1]
 
