@@ -32,6 +32,8 @@ def main(argv=None):
     ap.add_argument("--per-source", type=int, default=6)
     ap.add_argument("--sources", default="", help="comma-separated; default: every source in the held-out list")
     args = ap.parse_args(argv)
+    if not Path(args.data).is_dir():
+        ap.error(f"no photos at {args.data}: pass --data DIR (labelled photos, one folder per class)")
 
     import cv2
     import matplotlib
