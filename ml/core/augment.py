@@ -12,9 +12,12 @@ import numpy as np
 _WATERMARK_WORDS = ("(c) Dermnet.com", "shutterstock.com", "www.example.com", "(c) photo", "ID 1966504144", "sample")
 
 
-def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True) -> np.ndarray:
+def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True, weights: np.ndarray | None = None):
+    """An augmented copy of ``crop``; with ``weights`` (the crop's skin weights, ``preprocess.skin_weights``),
+    -> (copy, the weights moved with it)."""
     img = crop.copy()
     s = img.shape[0]
+    mask = None if weights is None else np.asarray(weights, np.float32).copy()
     # Crops with a face arrive with the face oval kept and the rest neutral; give crops without a face
     # the same look half of the time, so "oval or not" cannot stand in for the class.
     if not face_found and rng.random() < 0.5:
@@ -22,10 +25,13 @@ def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True)
 
         centre = rng.uniform(0.42, 0.58, size=2) * s
         axes = (rng.uniform(0.36, 0.46) * s, rng.uniform(0.42, 0.5) * s)
-        img = blend_to_mean(img, face_oval_mask(s, centre, axes))
+        oval = face_oval_mask(s, centre, axes)
+        img = blend_to_mean(img, oval)
+        mask = None if mask is None else mask * oval
     # geometry: flip, small rotation, zoom, shift
     if rng.random() < 0.5:
         img = img[:, ::-1]
+        mask = None if mask is None else mask[:, ::-1]
     if rng.random() < 0.8:
         angle = rng.uniform(-15, 15)
         zoom = rng.uniform(1.0, 1.2)
@@ -35,6 +41,17 @@ def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True)
         img = cv2.warpAffine(
             np.ascontiguousarray(img), m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
         )
+        if mask is not None:
+            warped = cv2.warpAffine(
+                np.ascontiguousarray(mask), m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+            )
+            mask = np.asarray(warped, np.float32)
+    img = _photo_style(img, rng, s)
+    return img if weights is None else (img, np.ascontiguousarray(mask, np.float32))
+
+
+def _photo_style(img: np.ndarray, rng: np.random.Generator, s: int) -> np.ndarray:
+    """Colour, texture, overlays and JPEG re-compression (no geometry)."""
     img = img.astype(np.float32)
     # colour / white balance / brightness / contrast / saturation
     if rng.random() < 0.8:

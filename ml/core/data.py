@@ -121,3 +121,39 @@ def write_list(path, items) -> None:
         w.writerow(["path", "label", "source"])
         for it in items:
             w.writerow([_key(it.path), it.label, it.source])
+
+
+#: The label audit's decisions (``ml.core.label_audit``), read by training: ``path`` (``<folder>/<file>``, as
+#: ``write_list`` writes it), ``decision`` (``exclude`` or ``relabel``; ``keep`` rows record what was looked at
+#: and left alone), ``label`` (the new label of a relabel) and ``reason``.
+LABEL_DECISIONS = Path(__file__).resolve().parents[1] / "audit" / "label_decisions.csv"
+DECISIONS = ("keep", "exclude", "relabel")
+
+
+def read_label_decisions(path) -> dict[str, tuple[str, str]]:
+    """{``<folder>/<file>``: (decision, new label)} from a decisions CSV; unknown decisions are an error."""
+    out = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            decision = row["decision"].strip()
+            if decision not in DECISIONS:
+                raise ValueError(f"{path}: unknown decision {decision!r} for {row['path']}")
+            if decision == "relabel" and not row.get("label", "").strip():
+                raise ValueError(f"{path}: relabel without a label for {row['path']}")
+            out[row["path"].strip()] = (decision, (row.get("label") or "").strip())
+    return out
+
+
+def apply_label_decisions(items, decisions: dict) -> tuple[list[Item], dict[str, int]]:
+    """Items without the excluded ones and with the relabelled ones' new labels; -> (items, counts)."""
+    out, counts = [], {"excluded": 0, "relabelled": 0}
+    for it in items:
+        decision, label = decisions.get(_key(it.path), ("keep", ""))
+        if decision == "exclude":
+            counts["excluded"] += 1
+            continue
+        if decision == "relabel" and label != it.label:
+            counts["relabelled"] += 1
+            it = Item(it.path, label, it.source)
+        out.append(it)
+    return out, counts

@@ -1,17 +1,19 @@
-"""Class activation maps on block5_conv3, and the heatmap overlay.
+"""Class activation maps (where the head's evidence lies), and the heatmap overlay.
 
-``cam_from_head`` is the one the product uses. The head is GAP(maxpool(conv)) -> Dense(ReLU) -> Dense,
-so Grad-CAM's channel weights (the spatially averaged gradient of the class logit) have a closed form:
-each pooled cell passes its gradient to exactly one conv cell, so the average over the conv map is
-``W1 @ (W2[:, c] * [pen > 0]) / (H * W)``. The constant cancels in the normalisation, and the map
-needs no gradient pass: the conv output and the penultimate activations come from the forward pass.
-``gradcam`` (with a GradientTape) stays as the reference the tests compare against.
+``cam_from_head`` is the one the product uses: the head pools block5_conv3 and block 4 (over the skin
+weights, or plainly) -> Dense(ReLU) -> Dense, so the logit's gradient with respect to its pooled inputs has
+a closed form, ``W1 @ (W2[:, c] * [pen > 0])``, and the map splits it over the cells each pooled feature
+averaged, block 5 and block 4 alike (``evidence_map``). It needs no gradient pass: the maps and the
+penultimate activations come from the forward pass. ``gradcam`` (with a GradientTape) stays as the
+reference the tests compare the block-5 map against.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from .model import MIN_WEIGHT_SUM
 
 
 def gradcam(top, features, class_index: int) -> np.ndarray:
@@ -30,12 +32,38 @@ def gradcam(top, features, class_index: int) -> np.ndarray:
     return cam.astype(np.float32)
 
 
-def cam_from_head(conv: np.ndarray, pen: np.ndarray, w1: np.ndarray, w2: np.ndarray, class_index: int):
-    """Closed-form Grad-CAM map (h, w) in [0, 1] from block5_conv3 ``conv`` (h, w, 512), penultimate
-    activations ``pen`` (256,), head kernels ``w1`` (512 or more, 256) and ``w2`` (256, n). Only the first 512
-    rows of ``w1`` read block 5 (``model.HEAD_INPUTS``); the block-4 rows have no path through the map."""
-    channel_weights = w1[: np.shape(conv)[-1]] @ (w2[:, int(class_index)] * (np.asarray(pen) > 0))
-    cam = np.maximum(np.tensordot(np.asarray(conv, np.float64), channel_weights, axes=([-1], [0])), 0.0)
+def evidence_map(conv, pen, w1, w2, class_index: int, kinds=("gap5",), block4=None, weights=None) -> np.ndarray:
+    """Where the head's evidence for ``class_index`` comes from, signed, (h, w). The head's first layer is
+    linear in its pooled inputs, so for an active penultimate unit set (``pen > 0``) the logit's pooled-input
+    gradient is ``g = W1 @ (W2[:, c] * [pen > 0])``, and each pooled kind splits over the cells it averaged:
+    ``g . A(x) * weight(x)`` (skin pooling: the skin weights over their sum; plain averaging: 1 / (h * w)).
+    For skin pooling the map sums exactly to ``g . head input``; for "gap5" (mean after a 2x2 max pool) it is
+    Grad-CAM's average-gradient approximation. ``conv``: block5_conv3 (h, w, 512); ``block4``: block 4's
+    pooled maps (512, h, w), needed for the block-4 half; ``weights``: the skin weights (h, w)."""
+    g = np.asarray(w1, np.float64) @ (np.asarray(w2, np.float64)[:, int(class_index)] * (np.asarray(pen) > 0))
+    conv = np.asarray(conv, np.float64)
+    total = np.zeros(conv.shape[:2])
+    for i, kind in enumerate(kinds):
+        if kind.endswith("5"):
+            maps = conv
+        elif block4 is not None:
+            maps = np.moveaxis(np.asarray(block4, np.float64), 0, -1)
+        else:
+            continue
+        contribution = maps @ g[512 * i : 512 * (i + 1)]
+        if kind.startswith("skin"):
+            w = np.asarray(weights, np.float64)
+            contribution = contribution * w / max(float(w.sum()), MIN_WEIGHT_SUM)
+        else:
+            contribution = contribution / contribution.size
+        total += contribution
+    return total
+
+
+def cam_from_head(conv, pen, w1, w2, class_index: int, kinds=("gap5",), block4=None, weights=None) -> np.ndarray:
+    """The heatmap, (h, w) in [0, 1]: the positive part of ``evidence_map``, scaled to its peak. With the
+    default ``kinds`` (block 5 only) it equals the gradient Grad-CAM on block5_conv3."""
+    cam = np.maximum(evidence_map(conv, pen, w1, w2, class_index, kinds, block4, weights), 0.0)
     peak = cam.max()
     cam = cam / peak if peak > 0 else np.zeros_like(cam)
     return cam.astype(np.float32)

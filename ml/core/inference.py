@@ -11,7 +11,18 @@ from typing import Any
 import numpy as np
 
 from . import artifact, calibration, decision, gradcam, ood
-from .model import build_top, build_trunk, head_n_features, load_base_weights, set_trained_weights
+from .model import (
+    build_top,
+    build_trunk,
+    feature_hw,
+    head_inputs,
+    head_n_features,
+    load_base_weights,
+    masked_mean,
+    needs_skin_weights,
+    set_trained_weights,
+)
+from .openvino_net import NetOutput
 from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
 
 logger = logging.getLogger(__name__)
@@ -131,6 +142,10 @@ class Predictor:
             )
         self._base, self._trained, self._fast = base, trained, fast
         self._n_out = len(self.classes) + (1 if self.reject_class else 0)
+        #: The pooled features the head reads (``model.POOLINGS``) and what the feature distance reads.
+        self.head_inputs = head_inputs(head_n_features(trained), meta.get("head_inputs"))
+        self.skin_pooling = needs_skin_weights(self.head_inputs)
+        self.distance_input = meta.get("distance_input", "gap5")
         # the head kernels of the closed-form heatmap, straight from the artifact (float32 as Keras holds them)
         self._w1 = np.asarray(trained["head_dense/kernel"], np.float32).astype(np.float64)
         self._w2 = np.asarray(trained["head_logits/kernel"], np.float32).astype(np.float64)
@@ -146,7 +161,8 @@ class Predictor:
 
             precision = openvino_net.choose_precision(precision or (None if fast else "f32"), base_id)
             self.net = openvino_net.OpenVINONet.for_artifact(
-                self.input_size, base, trained, self._n_out, precision=precision, base_id=base_id
+                self.input_size, base, trained, self._n_out, precision=precision, base_id=base_id,
+                kinds=self.head_inputs,
             )
             self.precision = self.net.dtype
         else:
@@ -171,58 +187,86 @@ class Predictor:
     def _build_top(self):
         import tensorflow as tf
 
-        top = build_top(self.input_size, self._n_out, self._base, n_features=head_n_features(self._trained))
+        top = build_top(
+            self.input_size, self._n_out, self._base, n_features=head_n_features(self._trained), kinds=self.head_inputs
+        )
         set_trained_weights(top, self._trained)
-        hw = self.input_size // 16
+        hw = feature_hw(self.input_size)
+
+        signature = [tf.TensorSpec([None, hw, hw, 512], tf.float32), tf.TensorSpec([None, hw, hw, 1], tf.float32)]
 
         @tf.function(
-            input_signature=[tf.TensorSpec([None, hw, hw, 512], tf.float32)], reduce_retracing=True, autograph=False
+            input_signature=signature,
+            reduce_retracing=True,
+            autograph=False,
         )
-        def run_top(f):
-            return top(f, training=False)
+        def run_top(f, w):
+            return top([f, w] if len(top.inputs) > 1 else f, training=False)
 
         self._top, self._run_top = top, run_top
 
     # -- core steps -------------------------------------------------------------------------
-    def network(self, crops_uint8: np.ndarray):
-        """uint8 RGB crops (N, S, S, 3) -> (block5_conv3 maps, penultimate activations, logits) as numpy,
-        on the chosen runtime."""
-        if self.net is not None:
-            conv, pen, logits = self.net(crops_uint8)
-            return conv, pen, logits.astype(np.float64)
-        return self.forward(self.extractor(crops_uint8))
+    def skin_weights(self, pres) -> np.ndarray | None:
+        """The crops' skin weights at block 4's resolution (N, h, w), where the head pools over the skin."""
+        if not self.skin_pooling:
+            return None
+        side = feature_hw(self.input_size)
+        return np.stack([p.skin_weights(side) for p in pres]).astype(np.float32)
 
-    def forward(self, features: np.ndarray):
-        """block4 features -> (block5_conv3 maps, penultimate activations, logits) as numpy (TensorFlow)."""
+    def network(self, crops_uint8: np.ndarray, skin_weights: np.ndarray | None = None) -> NetOutput:
+        """uint8 RGB crops (N, S, S, 3) [and their skin weights] -> ``NetOutput`` (numpy) on the chosen runtime."""
+        if self.net is not None:
+            out = self.net(crops_uint8, skin_weights)
+            return out._replace(logits=out.logits.astype(np.float64))
+        return self.forward(self.extractor(crops_uint8), skin_weights)
+
+    def forward(self, features: np.ndarray, skin_weights: np.ndarray | None = None) -> NetOutput:
+        """block4 features (N, h, w, 512) [and skin weights (N, h, w)] -> ``NetOutput`` (TensorFlow)."""
         if self._run_top is None:
             self._build_top()
-        conv, pen, logits = self._run_top(features.astype(np.float32))
-        return conv.numpy(), pen.numpy(), logits.numpy().astype(np.float64)
+        features = np.asarray(features, np.float32)
+        weights = np.ones(features.shape[:3], np.float32) if skin_weights is None else skin_weights
+        conv, pen, logits = self._run_top(features, np.asarray(weights, np.float32)[..., None])
+        return NetOutput(conv.numpy(), pen.numpy(), logits.numpy().astype(np.float64), features.transpose(0, 3, 1, 2))
 
-    def scores(self, features: np.ndarray):
+    def scores(self, features: np.ndarray, skin_weights: np.ndarray | None = None):
         """block4 features -> (calibrated condition probabilities, reject probabilities, logits)."""
-        _conv, _pen, logits = self.forward(features)
+        logits = self.forward(features, skin_weights).logits
         cond, reject = calibration.split_scores(logits, len(self.classes), self.temperature, self.reject_temperature)
         return cond, reject, logits
 
-    def feature_distances(self, conv: np.ndarray) -> np.ndarray:
-        """block5_conv3 maps -> each photo's distance from the skin photos (zeros without statistics)."""
+    def feature_distances(self, out: NetOutput, skin_weights: np.ndarray | None = None) -> np.ndarray:
+        """Each photo's distance from the skin photos (zeros without statistics), from the network's maps."""
         if self._ood is None:
-            return np.zeros(len(conv))
-        return ood.score(ood.pooled_from_conv(conv), self._ood)
+            return np.zeros(len(out.conv))
+        if self.distance_input == "skin5":
+            pooled = masked_mean(out.conv, skin_weights)
+        else:
+            pooled = ood.pooled_from_conv(out.conv)
+        return ood.score(pooled, self._ood)
 
-    def _finish(
-        self, pre: Preprocessed, probs, reject, conv=None, pen=None, with_heatmap=False, distance=0.0
-    ) -> Prediction:
+    def heatmap_map(self, out: NetOutput, j: int, class_index: int, skin_weights=None) -> np.ndarray:
+        """Where the head's evidence for ``class_index`` lies in photo ``j`` of a batch, (h, w) in [0, 1]."""
+        return gradcam.cam_from_head(
+            out.conv[j],
+            out.pen[j],
+            self._w1,
+            self._w2,
+            class_index,
+            kinds=self.head_inputs,
+            block4=None if out.block4 is None else out.block4[j],
+            weights=None if skin_weights is None else skin_weights[j],
+        )
+
+    def _finish(self, pre: Preprocessed, probs, reject, heat_map=None, distance=0.0) -> Prediction:
         sig = {**decision.signals(pre), "feature_distance": float(distance)}
         label, reason = decision.decide(list(probs), self.classes, sig, float(reject), self.thresholds)
         top_i = int(np.argmax(probs))
         heat = None
-        if with_heatmap and conv is not None:
-            cam = gradcam.cam_from_head(conv, pen, self._w1, self._w2, top_i)
+        if heat_map is not None:
             # Drawn on the crop as the photo shows it (not the masked input), so it lines up as an overlay.
             view = pre.unmasked if pre.unmasked is not None else pre.crop
-            heat = gradcam.to_jpeg(gradcam.overlay(view, cam))
+            heat = gradcam.to_jpeg(gradcam.overlay(view, heat_map(top_i)))
         return Prediction(
             label=label,
             probabilities={c: float(p) for c, p in zip(self.classes, probs, strict=True)},
@@ -269,16 +313,21 @@ class Predictor:
                     pres.append(exc)
             ok = [p for p in pres if isinstance(p, Preprocessed)]
             if ok:
-                conv, pen, logits = self.network(np.stack([p.crop for p in ok]))
+                weights = self.skin_weights(ok)
+                net = self.network(np.stack([p.crop for p in ok]), weights)
                 probs, reject = calibration.split_scores(
-                    logits, len(self.classes), self.temperature, self.reject_temperature
+                    net.logits, len(self.classes), self.temperature, self.reject_temperature
                 )
-                distances = self.feature_distances(conv)
+                distances = self.feature_distances(net, weights)
             it = iter(range(len(ok)))
             for p in pres:
                 if isinstance(p, Preprocessed):
                     j = next(it)
-                    out.append(self._finish(p, probs[j], reject[j], conv[j], pen[j], with_heatmap, distances[j]))
+                    heat_map = None
+                    if with_heatmap:
+                        def heat_map(c, j=j, net=net, weights=weights):
+                            return self.heatmap_map(net, j, c, weights)
+                    out.append(self._finish(p, probs[j], reject[j], heat_map, distances[j]))
                 else:
                     out.append(p)
             if progress:
@@ -288,6 +337,7 @@ class Predictor:
     def heatmap(self, image) -> np.ndarray:
         """Class activation overlay (uint8 RGB) for the top condition."""
         pre = self.preprocess(image)
-        conv, pen, logits = self.network(pre.crop[None])
-        top_i = int(np.argmax(logits[0, : len(self.classes)]))
-        return gradcam.overlay(pre.crop, gradcam.cam_from_head(conv[0], pen[0], self._w1, self._w2, top_i))
+        weights = self.skin_weights([pre])
+        net = self.network(pre.crop[None], weights)
+        top_i = int(np.argmax(net.logits[0, : len(self.classes)]))
+        return gradcam.overlay(pre.crop, self.heatmap_map(net, 0, top_i, weights))

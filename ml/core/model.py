@@ -136,45 +136,98 @@ def feature_hw(input_size: int) -> int:
     return input_size // 16
 
 
-#: What the head reads, in this order: the average-pooled block-5 features, then the average-pooled block-4
-#: features (finer textures; with them, held-out-source macro-F1 rose from 0.51 to 0.59). A head whose first
-#: kernel has 512 rows reads block 5 only (the models before vgg16-skin-v3).
-HEAD_INPUTS = ("gap5", "gap4")
+#: The pooled features a head can read, 512 each. "gap5" and "gap4" average block 5 (after its 2x2 max pool) and
+#: block 4 over the whole crop (the heads up to vgg16-skin-v5); "skin5" and "skin4" average block5_conv3 and
+#: block 4 over the crop's skin weights (``preprocess.skin_weights``: the face oval without the eyes and the mouth,
+#: or the whole crop without a face), so only the skin of the face decides, and the heatmap shows where.
+POOLINGS = ("gap5", "gap4", "skin5", "skin4")
+#: What new heads read, in this order (block 5 for the whole-face look, block 4 for finer textures).
+HEAD_INPUTS = ("skin5", "skin4")
+#: What a head reads when its artifact does not say (older models): by its number of inputs.
+LEGACY_HEAD_INPUTS = ("gap5", "gap4")
 
 
-def head_inputs(n_features: int) -> tuple[str, ...]:
-    """The pooled features a head with ``n_features`` inputs reads (512 per kind, ``HEAD_INPUTS`` order)."""
-    kinds, rest = divmod(int(n_features), 512)
-    if rest or not 1 <= kinds <= len(HEAD_INPUTS):
-        raise ValueError(f"a head reads 512 x 1..{len(HEAD_INPUTS)} features, not {n_features}")
-    return HEAD_INPUTS[:kinds]
+def head_inputs(n_features: int, kinds=None) -> tuple[str, ...]:
+    """The pooled features a head with ``n_features`` inputs reads: ``kinds`` (an artifact's ``head_inputs``)
+    checked against the size, else ``LEGACY_HEAD_INPUTS[:n_features // 512]``."""
+    if kinds:
+        kinds = tuple(kinds)
+        if any(k not in POOLINGS for k in kinds) or 512 * len(kinds) != int(n_features):
+            raise ValueError(f"a head of {n_features} inputs cannot read {kinds}")
+        return kinds
+    count, rest = divmod(int(n_features), 512)
+    if rest or not 1 <= count <= len(LEGACY_HEAD_INPUTS):
+        raise ValueError(f"a head reads 512 x 1..{len(LEGACY_HEAD_INPUTS)} features, not {n_features}")
+    return LEGACY_HEAD_INPUTS[:count]
+
+
+def needs_skin_weights(kinds) -> bool:
+    return any(k.startswith("skin") for k in kinds)
 
 
 def head_n_features(trained: dict) -> int:
     return int(np.shape(trained["head_dense/kernel"])[0])
 
 
-def build_top(input_size: int, n_classes: int, base_weights=None, dropout: float = DROPOUT, n_features: int = 512):
-    """Block 5 + head, float32: block4_pool features -> [block5_conv3, penultimate, logits]."""
+def build_top(
+    input_size: int, n_classes: int, base_weights=None, dropout: float = DROPOUT, n_features: int = 512, kinds=None
+):
+    """Block 5 + head, float32: block4_pool features (and, for skin pooling, the skin weights at the same
+    resolution, (hw, hw, 1)) -> [block5_conv3, penultimate, logits]."""
     import keras
     from keras import layers
 
+    kinds = head_inputs(n_features, kinds)
     hw = feature_hw(input_size)
     inp = keras.Input((hw, hw, 512), name="block4_features")
+    inputs = [inp]
     x = inp
     for i in range(1, 4):
         x = layers.Conv2D(512, 3, padding="same", activation="relu", name=f"block5_conv{i}")(x)
     conv = x
-    x = layers.MaxPooling2D(2, 2, padding="same", name="block5_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    if "gap4" in head_inputs(n_features):
-        x = layers.Concatenate(name="head_input")([x, layers.GlobalAveragePooling2D(name="gap4")(inp)])
+    pooled = {}
+    if "gap5" in kinds:
+        pool5 = layers.MaxPooling2D(2, 2, padding="same", name="block5_pool")(conv)
+        pooled["gap5"] = layers.GlobalAveragePooling2D(name="gap")(pool5)
+    if "gap4" in kinds:
+        pooled["gap4"] = layers.GlobalAveragePooling2D(name="gap4")(inp)
+    if needs_skin_weights(kinds):
+        weights = keras.Input((hw, hw, 1), name="skin_weights")
+        inputs.append(weights)
+        masked_mean = _masked_mean_layer()
+        pooled["skin5"] = masked_mean(name="skin5")([conv, weights])
+        pooled["skin4"] = masked_mean(name="skin4")([inp, weights])
+    x = pooled[kinds[0]] if len(kinds) == 1 else layers.Concatenate(name="head_input")([pooled[k] for k in kinds])
     pen, logits = _head(x, n_classes, dropout)
-    top = keras.Model(inp, [conv, pen, logits], name="vgg16_top")
+    top = keras.Model(inputs if len(inputs) > 1 else inp, [conv, pen, logits], name="vgg16_top")
     if base_weights is not None:
         for name in conv_names([5]):
             top.get_layer(name).set_weights(base_weights[name])
     return top
+
+
+#: The smallest total skin weight a map is divided by (a crop whose weights are all but zero pools to ~0).
+MIN_WEIGHT_SUM = 1e-3
+
+
+def _masked_mean_layer():
+    """A Keras layer: ([maps (N, h, w, C), weights (N, h, w, 1)]) -> the weighted mean over h, w (N, C)."""
+    import keras
+    from keras import ops
+
+    class MaskedMean(keras.layers.Layer):
+        def call(self, inputs):
+            maps, weights = inputs
+            total = ops.maximum(ops.sum(weights, axis=(1, 2)), MIN_WEIGHT_SUM)
+            return ops.sum(maps * weights, axis=(1, 2)) / total
+
+    return MaskedMean
+
+
+def masked_mean(maps: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The same in numpy: maps (N, h, w, C), weights (N, h, w) -> (N, C)."""
+    w = np.asarray(weights, np.float32)[..., None]
+    return (np.asarray(maps, np.float32) * w).sum(axis=(1, 2)) / np.maximum(w.sum(axis=(1, 2)), MIN_WEIGHT_SUM)
 
 
 def _head(x, n_classes, dropout, l2=0.0):
@@ -221,17 +274,24 @@ def set_trained_weights(top, weights: dict[str, np.ndarray]) -> None:
         )
 
 
-def build_full_model(input_size: int, n_classes: int, base_weights, trained: dict | None, dtype: str = "float32"):
-    """The whole classifier as one plain Keras model (image -> logits); used as the fp32 reference."""
+def build_full_model(
+    input_size: int, n_classes: int, base_weights, trained: dict | None, dtype: str = "float32", kinds=None
+):
+    """The whole classifier as one plain Keras model (image [, skin weights (hw, hw, 1)] -> logits); the fp32
+    reference."""
     import keras
 
     trunk = build_trunk(input_size, base_weights, dtype=dtype)
-    top = build_top(input_size, n_classes, base_weights, n_features=head_n_features(trained) if trained else 512)
+    n_features = head_n_features(trained) if trained else 512
+    top = build_top(input_size, n_classes, base_weights, n_features=n_features, kinds=kinds)
     if trained is not None:
         set_trained_weights(top, trained)
     inp = keras.Input((input_size, input_size, 3), name="image")
     feats = trunk(inp)
     if dtype != "float32":
         feats = keras.layers.Activation("linear", dtype="float32", name="to_float32")(feats)
-    logits = top(feats)[2]
-    return keras.Model(inp, logits, name="facediag_vgg16")
+    if len(top.inputs) == 1:
+        return keras.Model(inp, top(feats)[2], name="facediag_vgg16")
+    hw = feature_hw(input_size)
+    weights = keras.Input((hw, hw, 1), name="skin_weights")
+    return keras.Model([inp, weights], top([feats, weights])[2], name="facediag_vgg16")

@@ -23,10 +23,11 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .model import VGG_BLOCKS, head_inputs
+from .model import MIN_WEIGHT_SUM, POOLINGS, VGG_BLOCKS, head_inputs, needs_skin_weights
 from .preprocess import VGG_MEAN_BGR
 
 logger = logging.getLogger(__name__)
@@ -69,12 +70,17 @@ def _conv_relu(o, x, kernel_hwio: np.ndarray, bias: np.ndarray, name: str, int8:
 FQ_PARTS = ("input_low", "input_high", "output_low", "output_high")
 
 
-def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all", int8=None):
+def build_model(
+    input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all", int8=None, kinds=None
+):
     """An ``openvino.Model`` (dynamic batch). ``part="all"``: uint8 crops -> outputs ``conv`` (N, h, w, 512),
-    ``pen`` (N, 256) and ``logits`` (N, n_out), float32. ``part="trunk"``: uint8 crops -> ``block4`` (the
-    block-4 pooled maps, NCHW); ``part="top"``: ``block4`` -> the three outputs (block 5 and the head);
-    ``part="pooled"``: uint8 crops -> ``gap5`` and ``gap4`` (N, 512), what training caches (no head);
-    ``part="pooled_top"``: ``block4`` -> ``gap5`` and ``gap4``.
+    ``block4`` (N, 512, h, w: the block-4 pooled maps, for the heatmap), ``pen`` (N, 256) and ``logits``
+    (N, n_out), float32. ``part="trunk"``: uint8 crops -> ``block4``; ``part="top"``: ``block4`` -> ``conv``,
+    ``pen`` and ``logits`` (block 5 and the head); ``part="pooled"``: uint8 crops -> the pooled features
+    ``kinds`` (N, 512 each; default ``model.POOLINGS``), what training caches (no head);
+    ``part="pooled_top"``: ``block4`` -> the same.
+    ``kinds``: what the head reads (an artifact's ``head_inputs``; by default by the head's size). Pooling over
+    the skin weights adds an input ``skin_weights`` (N, 1, h, w), at block 4's resolution.
     ``int8``: a quantisation recipe (``ml.core.openvino_int8.recipe_from_model``): int8 weights, activation
     quantisers and corrected biases where it has them."""
     import openvino as ov
@@ -86,6 +92,11 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         k, b = base_weights[name]
         return np.asarray(k, np.float32), np.asarray(b, np.float32)
 
+    pooled_only = part in ("pooled", "pooled_top")
+    if pooled_only:
+        kinds = tuple(kinds or POOLINGS)
+    elif part != "trunk":
+        kinds = head_inputs(layer("head_dense")[0].shape[0], kinds)
     hw = input_size // 16
     top = part in ("top", "pooled_top")
     if top:
@@ -97,6 +108,7 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
         x = o.subtract(x, o.constant(VGG_MEAN_BGR[::-1].reshape(1, 1, 1, 3).copy()), name="preprocess")  # RGB
         x = _fake_quantize(o, x, int8, "preprocess")
         x = o.transpose(x, o.constant(np.array([0, 3, 1, 2], np.int64)))
+    inputs = [inp]
     conv = None
     block4 = inp  # the "top" part's input; the others set it after block 4
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
@@ -110,32 +122,50 @@ def build_model(input_size: int, base_weights: dict, trained: dict, n_out: int, 
             x = _conv_relu(o, x, k, bias, name, int8)
         if b == 5:
             conv = x
-        # blocks 1-4 pool "valid"; block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER)
-        pad = "same_upper" if b == 5 else "valid"
-        x = o.max_pool(x, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad=pad, name=f"block{b}_pool").output(0)
+            break  # block 5's own pooling only feeds "gap5" (below)
+        x = o.max_pool(x, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad="valid", name=f"block{b}_pool").output(0)
         if b == 4:
             block4 = x
     if part == "trunk":
         x.get_tensor().set_names({"block4"})
         return ov.Model([x], [inp], "facediag_vgg16_trunk")
     hw_axes = o.constant(np.array([2, 3], np.int64))
-    gap = o.reduce_mean(x, hw_axes, keep_dims=False, name="gap")
-    gap4 = o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")  # in the model only where read
-    if part in ("pooled", "pooled_top"):
-        for node, name in ((gap, "gap5"), (gap4, "gap4")):
-            node.output(0).get_tensor().set_names({name})
-        return ov.Model([gap.output(0), gap4.output(0)], [inp], "facediag_vgg16_pooled")
+    pooled = {}
+    if "gap5" in kinds:  # block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER), then the mean
+        pool5 = o.max_pool(conv, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad="same_upper", name="block5_pool")
+        pooled["gap5"] = o.reduce_mean(pool5.output(0), hw_axes, keep_dims=False, name="gap")
+    if "gap4" in kinds:
+        pooled["gap4"] = o.reduce_mean(block4, hw_axes, keep_dims=False, name="gap4")
+    if needs_skin_weights(kinds):
+        weights = o.parameter([-1, 1, hw, hw], ov.Type.f32, name="skin_weights")
+        inputs.append(weights)
+        total = o.maximum(o.reduce_sum(weights, hw_axes, keep_dims=False), o.constant(np.float32(MIN_WEIGHT_SUM)))
+        for kind, maps in (("skin5", conv), ("skin4", block4)):
+            summed = o.reduce_sum(o.multiply(maps, weights), hw_axes, keep_dims=False)
+            pooled[kind] = o.divide(summed, total, name=kind)
+    if pooled_only:
+        outs = []
+        for kind in kinds:
+            pooled[kind].output(0).get_tensor().set_names({kind})
+            outs.append(pooled[kind].output(0))
+        return ov.Model(outs, inputs, "facediag_vgg16_pooled")
+    head_in = pooled[kinds[0]] if len(kinds) == 1 else o.concat([pooled[k] for k in kinds], axis=1)
     w1, b1 = layer("head_dense")
-    if "gap4" in head_inputs(w1.shape[0]):  # the head also reads the average-pooled block-4 features
-        gap = o.concat([gap, gap4], axis=1)
-    pen = o.relu(o.add(o.matmul(gap, o.constant(w1), False, False, name="head_dense"), o.constant(b1)), name="pen")
+    pen = o.relu(o.add(o.matmul(head_in, o.constant(w1), False, False, name="head_dense"), o.constant(b1)), name="pen")
     w2, b2 = layer("head_logits")
     logits = o.add(o.matmul(pen, o.constant(w2), False, False, name="head_logits"), o.constant(b2), name="logits")
     conv_nhwc = o.transpose(conv, o.constant(np.array([0, 2, 3, 1], np.int64)), name="conv")
     outs = [conv_nhwc, pen, logits]
-    for node, name in zip(outs, ("conv", "pen", "logits"), strict=True):
-        node.output(0).get_tensor().set_names({name})
-    return ov.Model([n.output(0) for n in outs], [inp], "facediag_vgg16" if part == "all" else "facediag_vgg16_top")
+    names = ["conv", "pen", "logits"]
+    if not top:  # one model for the whole network: block 4's maps come out too (the two-stage net has them)
+        outs.append(block4.node if hasattr(block4, "node") else block4)
+        names.append("block4")
+    results = []
+    for node, name in zip(outs, names, strict=True):
+        out = node.output(0) if hasattr(node, "output") else node
+        out.get_tensor().set_names({name})
+        results.append(out)
+    return ov.Model(results, inputs, "facediag_vgg16" if part == "all" else "facediag_vgg16_top")
 
 
 def cpu_has_bf16() -> bool:
@@ -210,11 +240,21 @@ def choose_precision(requested: str | None = None, base_id: str | None = None) -
 DEFAULT_PRECISION = "int8"
 
 
-class OpenVINONet:
-    """Compiled once per process; ``__call__(crops_uint8) -> (conv, pen, logits)`` as numpy float32.
+class NetOutput(NamedTuple):
+    """What the network returns for a batch, numpy float32: block5_conv3 maps (N, h, w, 512), the penultimate
+    activations (N, 256), the logits (N, n_out) and block 4's pooled maps (N, 512, h, w; for the heatmap)."""
 
-    ``stages``: ``[(model, precision), ...]`` run one after the other (each stage's one output feeds the
-    next; the last one has the three outputs), ``precision`` one of "bf16", "f32", "int8" (an int8 IR:
+    conv: np.ndarray
+    pen: np.ndarray
+    logits: np.ndarray
+    block4: np.ndarray | None = None
+
+
+class OpenVINONet:
+    """Compiled once per process; ``__call__(crops_uint8, skin_weights=None) -> NetOutput``.
+
+    ``stages``: ``[(model, precision), ...]`` run one after the other (a stage reads the network's inputs and
+    the outputs of the stages before it, by name), ``precision`` one of "bf16", "f32", "int8" (an int8 IR:
     what stayed in float runs in bf16 where the CPU has it). Every stage is compiled twice: LATENCY (one
     stream, every core on one image) for single images, THROUGHPUT for batches (the batch split across
     the streams, one request each, run together).
@@ -240,23 +280,34 @@ class OpenVINONet:
             thr = {**config, hints.performance_mode: hints.PerformanceMode.THROUGHPUT}
             self._latency.append(self.core.compile_model(model, "CPU", lat))
             self._throughput.append(self.core.compile_model(model, "CPU", thr))
+        self._inputs = [[port.any_name for port in c.inputs] for c in self._latency]
+        self._outputs = [[port.any_name for port in c.outputs] for c in self._latency]
+        self.needs_skin_weights = any("skin_weights" in names for names in self._inputs)
         self.streams = min(int(c.get_property(props.num_streams)) for c in self._throughput)
         self._local = threading.local()
 
     @classmethod
     def for_artifact(
-        cls, input_size, base_weights, trained, n_out, precision: str | None = None, threads=None, base_id=None
+        cls,
+        input_size,
+        base_weights,
+        trained,
+        n_out,
+        precision: str | None = None,
+        threads=None,
+        base_id=None,
+        kinds=None,
     ):
-        """The network of an artifact in ``precision`` (see ``choose_precision``)."""
+        """The network of an artifact in ``precision`` (see ``choose_precision``); ``kinds``: its head inputs."""
         precision = choose_precision(precision, base_id)
         recipe = int8_recipe(base_id) if precision == "int8" else None
         if precision in ("mixed", "int8"):
             stages = [
                 (build_model(input_size, base_weights, trained, n_out, part="trunk", int8=recipe), precision),
-                (build_model(input_size, base_weights, trained, n_out, part="top"), "f32"),
+                (build_model(input_size, base_weights, trained, n_out, part="top", kinds=kinds), "f32"),
             ]
         else:
-            stages = [(build_model(input_size, base_weights, trained, n_out), precision)]
+            stages = [(build_model(input_size, base_weights, trained, n_out, kinds=kinds), precision)]
         net = cls(stages, threads=threads)
         net.precision = precision
         net.dtype = {
@@ -280,32 +331,47 @@ class OpenVINONet:
             )
         return reqs
 
-    @staticmethod
-    def _run(chain, x):
-        for req in chain[:-1]:
-            x = req.infer(x)[0]
-        res = chain[-1].infer(x)
-        return tuple(np.array(res[i]) for i in range(3))
+    def _feeds(self, stage: int, values: dict) -> dict:
+        return {name: values[name] for name in self._inputs[stage]}
 
-    def __call__(self, crops_uint8: np.ndarray):
+    def _keep(self, stage: int, request, values: dict) -> None:
+        for i, name in enumerate(self._outputs[stage]):
+            values[name] = np.array(request.get_output_tensor(i).data)
+
+    def _run(self, chain, values: dict) -> dict:
+        for stage, req in enumerate(chain):
+            req.infer(self._feeds(stage, values))
+            self._keep(stage, req, values)
+        return values
+
+    def __call__(self, crops_uint8: np.ndarray, skin_weights: np.ndarray | None = None) -> NetOutput:
+        """``skin_weights``: (N, h, w) at block 4's resolution, where the head pools over the skin."""
         crops = np.ascontiguousarray(np.asarray(crops_uint8, np.uint8))
         if crops.ndim == 3:
             crops = crops[None]
-        single, many = self._requests()
         if len(crops) == 0:
             raise ValueError("no crops")
+        values = {"image": crops}
+        if self.needs_skin_weights:
+            if skin_weights is None:
+                raise ValueError("this network pools over the skin: pass the crops' skin weights")
+            weights = np.asarray(skin_weights, np.float32)
+            values["skin_weights"] = np.ascontiguousarray(weights.reshape(len(crops), 1, *weights.shape[-2:]))
+        single, many = self._requests()
         if len(crops) < 2 * len(many) or len(many) == 1:
-            return self._run(single, crops)
-        parts = np.array_split(crops, len(many))
+            return _output(self._run(single, values))
         # each stream runs its share through every stage; the first stage of all of them together
-        outs = [None] * len(many)
+        shares = [{k: part for k, part in zip(values, parts, strict=True)}
+                  for parts in zip(*(np.array_split(v, len(many)) for v in values.values()), strict=True)]
         for stage in range(len(self._throughput)):
-            for chain, part in zip(many, parts, strict=True):
-                chain[stage].start_async(part)
-            for j, chain in enumerate(many):
+            for chain, share in zip(many, shares, strict=True):
+                chain[stage].start_async(self._feeds(stage, share))
+            for chain, share in zip(many, shares, strict=True):
                 chain[stage].wait()
-                if stage < len(self._throughput) - 1:
-                    parts[j] = np.array(chain[stage].get_output_tensor(0).data)
-                else:
-                    outs[j] = [np.array(chain[stage].get_output_tensor(i).data) for i in range(3)]
-        return tuple(np.concatenate([o[i] for o in outs]) for i in range(3))
+                self._keep(stage, chain[stage], share)
+        outs = [_output(share) for share in shares]
+        return NetOutput(*(None if outs[0][i] is None else np.concatenate([o[i] for o in outs]) for i in range(4)))
+
+
+def _output(values: dict) -> NetOutput:
+    return NetOutput(values["conv"], values["pen"], values["logits"], values.get("block4"))

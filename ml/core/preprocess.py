@@ -51,6 +51,14 @@ class Preprocessed:
     colourfulness: float = 100.0
     # The same crop before the face mask: what people see under the heatmap (None when not masked).
     unmasked: np.ndarray | None = None
+    # Where the face lies in the crop (crop pixels): the kept oval (cx, cy, ax, ay) and BlazeFace's keypoints
+    # (``faces.KEYPOINTS`` order); None without a face.
+    oval: tuple[float, float, float, float] | None = None
+    keypoints: tuple | None = None
+
+    def skin_weights(self, side: int | None = None) -> np.ndarray:
+        """Where the skin to judge lies in the crop, float32 (side, side) in [0, 1] (``skin_weights``)."""
+        return skin_weights(self.crop.shape[0], self.oval, self.keypoints, side)
 
     @property
     def box_fractions(self) -> list[float]:
@@ -160,9 +168,12 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
     colour = quality.colourfulness(crop)
     skin = quality.skin_ratio(crop)
     tone = quality.individual_typology_angle(crop)
-    unmasked = None
+    unmasked, oval, keypoints = None, None, None
     if face is not None:
-        unmasked, crop = crop, mask_outside_face(crop, face, box)
+        oval = face_oval(face, box, size)
+        unmasked, crop = crop, blend_to_mean(crop, face_oval_mask(size, oval[:2], oval[2:]))
+        scale = size / max(1, box[2] - box[0])
+        keypoints = tuple(((kx - box[0]) * scale, (ky - box[1]) * scale) for kx, ky in face.keypoints)
     return Preprocessed(
         crop=np.ascontiguousarray(crop),
         quality=quality.quality_flags(region, face is not None, scale=scale, small=small),
@@ -172,6 +183,8 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
         box=box,
         image_size=(width, height),
         unmasked=unmasked,
+        oval=oval,
+        keypoints=keypoints,
         extras={
             "face_kind": face.kind if face else None,
             "ita": tone,
@@ -198,15 +211,41 @@ def blend_to_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def mask_outside_face(crop: np.ndarray, face: faces.FaceBox, box) -> np.ndarray:
-    """Keep the face oval; hair, collar and background become neutral, so the model judges skin."""
-    size = crop.shape[0]
-    x0, y0, x1, y1 = box
+def face_oval(face: faces.FaceBox, box, size: int) -> tuple[float, float, float, float]:
+    """The face oval kept in a ``size`` crop of ``box``: (cx, cy, ax, ay) in crop pixels."""
+    x0, y0, x1, _y1 = box
     scale = size / max(1, x1 - x0)
     cx = (face.x + face.w / 2.0 - x0) * scale
     cy = (face.y + face.h * (0.5 + FACE_OVAL_SHIFT) - y0) * scale
-    axes = (face.w * FACE_OVAL[0] * scale, face.h * FACE_OVAL[1] * scale)
-    return blend_to_mean(crop, face_oval_mask(size, (cx, cy), axes))
+    return cx, cy, face.w * FACE_OVAL[0] * scale, face.h * FACE_OVAL[1] * scale
+
+
+#: The eyes and the mouth inside the face oval, as ellipses around BlazeFace's keypoints: semi-axes as fractions
+#: of the distance between the eyes. They are not skin, and eye bars and make-up sit there.
+EYE_AXES = (0.32, 0.2)
+MOUTH_AXES = (0.45, 0.24)
+
+
+def skin_weights(size: int, oval=None, keypoints=None, side: int | None = None) -> np.ndarray:
+    """Where the skin to judge lies in a ``size`` crop, float32 (side, side) in [0, 1]: the face oval without
+    the eyes and the mouth where a face was found, else the whole crop. The model pools its features over
+    these weights, so its decision (and its heatmap) comes from the skin of the face."""
+    if oval is None:
+        mask = np.ones((size, size), np.float32)
+    else:
+        mask = face_oval_mask(size, oval[:2], oval[2:])
+        if keypoints and len(keypoints) >= 4:
+            (rx, ry), (lx, ly), _nose, (mx, my) = keypoints[:4]
+            d = max(1.0, float(np.hypot(lx - rx, ly - ry)))
+            holes = np.zeros((size, size), np.float32)
+            for (cx, cy), axes in (((rx, ry), EYE_AXES), ((lx, ly), EYE_AXES), ((mx, my), MOUTH_AXES)):
+                a = (max(1, int(round(axes[0] * d))), max(1, int(round(axes[1] * d))))
+                cv2.ellipse(holes, (int(round(cx)), int(round(cy))), a, 0, 0, 360, 1.0, -1)
+            k = max(3, int(size * 0.04) | 1)
+            mask = mask * (1.0 - cv2.GaussianBlur(holes, (k, k), 0))
+    if side and side != size:
+        return np.ascontiguousarray(cv2.resize(mask, (side, side), interpolation=cv2.INTER_AREA), np.float32)
+    return np.ascontiguousarray(mask, np.float32)
 
 
 def vgg_input(crops: np.ndarray) -> np.ndarray:

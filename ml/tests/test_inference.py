@@ -70,11 +70,45 @@ def test_black_and_white_photo_is_uncertain_because_colour_is_needed(predictor):
     assert "colour photo" in p.reason_text
 
 
-def test_closed_form_heatmap_equals_grad_cam(predictor):
-    """The gradient-free map from the forward pass is Grad-CAM exactly (the head is GAP -> Dense -> Dense)."""
+def test_the_heatmap_splits_the_heads_evidence_over_the_skin(predictor):
+    """The map from the forward pass is the head's first-layer evidence for a class, split over the cells that
+    block 5 and block 4 pooled: it adds up to the logit's gradient times the head's input, and cells with no
+    skin weight get none of it."""
+    import keras
+    import tensorflow as tf
+
+    assert predictor.head_inputs == ("skin5", "skin4")
     crops = np.stack([skin_image(c, 32, seed=7) for c in sorted(CONDITIONS)])
     feats = predictor.extractor(crops)
-    conv, pen, _logits = predictor.forward(feats)
+    weights = np.random.default_rng(2).uniform(0, 1, feats.shape[:3]).astype(np.float32)
+    weights[:, :, 0] = 0.0  # the first column of cells is not skin
+    out = predictor.forward(feats, weights)
+    top = predictor.top
+    head_input = keras.Model(top.inputs, top.get_layer("head_input").output)([feats, weights[..., None]]).numpy()
+    dense, logits = top.get_layer("head_dense"), top.get_layer("head_logits")
+    for i in range(len(crops)):
+        for c in range(4):
+            x = tf.Variable(head_input[i : i + 1])
+            with tf.GradientTape() as tape:
+                logit = logits(dense(x))[0, c]
+            reference = float(tf.reduce_sum(tape.gradient(logit, x) * x))
+            kinds = predictor.head_inputs
+            w1, w2 = predictor._w1, predictor._w2
+            evidence = gradcam.evidence_map(out.conv[i], out.pen[i], w1, w2, c, kinds, out.block4[i], weights[i])
+            assert evidence.sum() == pytest.approx(reference, rel=1e-3, abs=1e-3)
+            assert not evidence[:, 0].any()
+
+
+def test_an_older_block5_heads_map_equals_grad_cam(tiny_artifact, tmp_path):
+    """For the heads before skin pooling (block 5 after its max pool, averaged) the map is Grad-CAM exactly."""
+    meta, trained, _extra = artifact.load(tiny_artifact[0])
+    older = {**trained, "head_dense/kernel": trained["head_dense/kernel"][:512]}
+    meta = {k: v for k, v in meta.items() if k not in ("head_inputs", "distance_input")}
+    artifact.save(tmp_path / "older", older, meta)
+    predictor = Predictor(tmp_path / "older", runtime="tensorflow", fast=False)
+    crops = np.stack([skin_image(c, 32, seed=7) for c in sorted(CONDITIONS)])
+    feats = predictor.extractor(crops)
+    out = predictor.forward(feats)
     w1 = predictor.top.get_layer("head_dense").get_weights()[0]
     w2 = predictor.top.get_layer("head_logits").get_weights()[0]
     compared = 0
@@ -83,7 +117,7 @@ def test_closed_form_heatmap_equals_grad_cam(predictor):
             reference = gradcam.gradcam(predictor.top, feats[i], c)
             if reference.max() == 0:
                 continue
-            np.testing.assert_allclose(gradcam.cam_from_head(conv[i], pen[i], w1, w2, c), reference, atol=2e-5)
+            np.testing.assert_allclose(gradcam.cam_from_head(out.conv[i], out.pen[i], w1, w2, c), reference, atol=2e-5)
             compared += 1
     assert compared >= 4
 

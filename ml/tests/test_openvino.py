@@ -31,13 +31,26 @@ def _crops(size, n=12):
     return np.stack([skin_image(CONDITIONS[i % 4], size, seed=i) for i in range(n)])
 
 
+def _weights(size, n=12):
+    """Skin weights at block 4's resolution: soft, with cells of no skin (and one crop with none at all)."""
+    hw = size // 16
+    w = np.random.default_rng(5).uniform(0.0, 1.0, (n, hw, hw)).astype(np.float32)
+    w[:, 0, :] = 0.0
+    w[-1] = 0.0
+    return w
+
+
 def test_float32_outputs_equal_the_tensorflow_path(both):
     tf, ov32, _ov = both
     assert (tf.runtime, ov32.runtime, ov32.precision) == ("tensorflow", "openvino", "float32")
-    crops = _crops(tf.input_size)
-    for got, want in zip(ov32.network(crops), tf.network(crops), strict=True):
+    crops, weights = _crops(tf.input_size), _weights(tf.input_size)
+    got_all, want_all = ov32.network(crops, weights), tf.network(crops, weights)
+    assert got_all.block4 is not None and got_all.block4.shape == want_all.block4.shape
+    for got, want in zip(got_all, want_all, strict=True):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
+    with pytest.raises(ValueError, match="skin weights"):
+        ov32.network(crops)
 
 
 def test_the_default_precision_is_int8_where_it_pays(monkeypatch):
@@ -56,9 +69,9 @@ def test_mixed_precision_keeps_top1_and_labels(both):
     tf, _ov32, ov = both
     mixed = "bfloat16 blocks 1-4, float32 block 5 and head"
     assert ov.precision == (mixed if inference.bf16_supported() else "float32")
-    crops = _crops(tf.input_size, 24)
-    _c, _p, want = tf.network(crops)
-    _c, _p, got = ov.network(crops)
+    crops, weights = _crops(tf.input_size, 24), _weights(tf.input_size, 24)
+    want = tf.network(crops, weights).logits
+    got = ov.network(crops, weights).logits
     spread = float(np.ptp(want))
     assert np.abs(got - want).max() <= 0.05 * spread
     ranked = np.sort(want, axis=1)
@@ -97,19 +110,21 @@ def test_all_bf16_variant_and_unknown_precision(both, tiny_artifact):
     tf, _ov32, _ov = both
     _meta, trained, _ = artifact.load(tiny_artifact[0])
     base, _ = load_base_weights(None)
-    net = openvino_net.OpenVINONet.for_artifact(tf.input_size, base, trained, tf._n_out, precision="bf16")
-    crops = _crops(tf.input_size, 24)
-    assert (net(crops)[2].argmax(1) == tf.network(crops)[2].argmax(1)).mean() >= 0.95
+    net = openvino_net.OpenVINONet.for_artifact(
+        tf.input_size, base, trained, tf._n_out, precision="bf16", kinds=tf.head_inputs
+    )
+    crops, weights = _crops(tf.input_size, 24), _weights(tf.input_size, 24)
+    assert (net(crops, weights).logits.argmax(1) == tf.network(crops, weights).logits.argmax(1)).mean() >= 0.95
     with pytest.raises(ValueError, match="unknown precision"):
         openvino_net.OpenVINONet.for_artifact(tf.input_size, base, trained, tf._n_out, precision="fp8")
 
 
 def test_single_image_and_batch_give_the_same_answer(both):
     _tf, _ov32, ov = both
-    crops = _crops(ov.input_size, 16)
-    _c, _p, batch = ov.network(crops)  # split across the throughput streams
+    crops, weights = _crops(ov.input_size, 16), _weights(ov.input_size, 16)
+    batch = ov.network(crops, weights).logits  # split across the throughput streams
     for i in (0, 7, 15):
-        _c, _p, one = ov.network(crops[i : i + 1])  # the latency request
+        one = ov.network(crops[i : i + 1], weights[i : i + 1]).logits  # the latency request
         np.testing.assert_allclose(one[0], batch[i], atol=1e-2)
 
 
@@ -117,7 +132,7 @@ def test_a_block5_only_head_from_older_models_runs_the_same_on_both(tiny_artifac
     """Models before vgg16-skin-v3 read block 5 only (a 512-row first kernel): both runtimes still agree."""
     meta, trained, _extra = artifact.load(tiny_artifact[0])
     older = {**trained, "head_dense/kernel": trained["head_dense/kernel"][:512]}
-    meta = {k: v for k, v in meta.items() if k != "head_inputs"}
+    meta = {k: v for k, v in meta.items() if k not in ("head_inputs", "distance_input")}
     meta["thresholds"] = {k: v for k, v in meta["thresholds"].items() if k != "max_feature_distance"}
     artifact.save(tmp_path / "older", older, meta)
     tf = Predictor(tmp_path / "older", runtime="tensorflow", fast=False)
@@ -175,13 +190,13 @@ def test_int8_recipe_builds_an_int8_trunk_that_agrees(both, tiny_artifact, monke
     kinds = {op.get_type_name() for op in trunk.get_ordered_ops()}
     assert "FakeQuantize" in kinds
     assert any(str(op.get_output_element_type(0)) == "<Type: 'int8_t'>" for op in trunk.get_ordered_ops())
-    crops = _crops(tf.input_size, 24)
+    crops, weights = _crops(tf.input_size, 24), _weights(tf.input_size, 24)
     if openvino_net.choose_precision("int8", base_id) == "int8":  # int8 pays on this CPU
         net = openvino_net.OpenVINONet.for_artifact(
-            tf.input_size, base, trained, tf._n_out, precision="int8", base_id=base_id
+            tf.input_size, base, trained, tf._n_out, precision="int8", base_id=base_id, kinds=tf.head_inputs
         )
         assert net.dtype.startswith("int8")
-        got, want = net(crops)[2], tf.network(crops)[2]
+        got, want = net(crops, weights).logits, tf.network(crops, weights).logits
         # The tiny model's logits sit close together and its weights vary a little from session to session
         # (threaded training), so near-ties may swap under quantisation (top-1 agreement seen 0.875-1.0 on
         # 24 crops). What must hold: the logits stay close, so every clear decision stays the same.

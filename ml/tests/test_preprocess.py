@@ -70,6 +70,42 @@ def test_face_path_crops_around_the_face_and_keeps_only_the_face_oval():
     assert out.box_fractions == pytest.approx([x0 / 640, y0 / 520, x1 / 640, y1 / 520], abs=1e-4)
 
 
+def test_skin_weights_keep_the_face_skin_without_the_eyes_and_the_mouth():
+    """The head pools over these weights: cheeks and forehead count, eyes, mouth and what lies outside the oval
+    do not; a crop without a face counts whole."""
+    img = np.full((520, 640, 3), (40, 120, 60), np.uint8)
+    img[60:460, 120:520] = _astronaut()
+    out = preprocess.preprocess(img, size=224)
+    weights = out.skin_weights()
+    assert weights.shape == (224, 224) and weights.dtype == np.float32
+    (rx, ry), (lx, ly), (nx, ny), (mx, my) = out.keypoints[:4]
+    at = lambda x, y: float(weights[int(round(y)), int(round(x))])  # noqa: E731
+    assert at(rx, ry) < 0.1 and at(lx, ly) < 0.1 and at(mx, my) < 0.1  # the eyes and the mouth
+    assert at(rx, (ry + my) / 2) > 0.9 and at(lx, (ly + my) / 2) > 0.9  # the cheeks
+    assert at((rx + lx) / 2, ry - 0.6 * abs(lx - rx)) > 0.9  # the forehead
+    assert weights[:10, :10].max() == 0.0 and weights[-10:, -10:].max() == 0.0  # outside the oval
+    small = out.skin_weights(14)
+    assert small.shape == (14, 14) and 0.2 < small.mean() < 0.7
+    no_face = preprocess.preprocess(skin_image("eczema", 160))
+    assert not no_face.face_found and (no_face.skin_weights(14) == 1.0).all()
+
+
+def test_augmentation_moves_the_skin_weights_with_the_crop():
+    from ml.core import augment
+
+    crop = np.full((64, 64, 3), 120, np.uint8)
+    crop[4:24, 4:24] = (0, 255, 0)  # a green square where the weights are
+    weights = np.zeros((64, 64), np.float32)
+    weights[4:24, 4:24] = 1.0
+    moved = 0
+    for seed in range(12):
+        out, w = augment.augment(crop, np.random.default_rng(seed), face_found=True, weights=weights)
+        green = (out[..., 1].astype(int) - out[..., 0].astype(int) > 60).astype(np.float32)
+        assert np.corrcoef(green.ravel(), w.ravel())[0, 1] > 0.8, seed
+        moved += int(w[4:24, 4:24].mean() < 0.9)
+    assert moved >= 6  # most draws flip, rotate or shift it
+
+
 def test_blazeface_finds_a_real_face_and_not_a_cat_or_a_cup():
     from ml.core import faces
 

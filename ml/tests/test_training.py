@@ -9,6 +9,8 @@ from ml.core import artifact, calibration, train
 from ml.core.data import REJECT_LABEL, Item
 from ml.core.evaluate import evaluate
 from ml.core.inference import Predictor
+from ml.core.model import build_top
+from ml.core.training import calibrate, features, head, prepare, selection
 
 
 def test_training_writes_a_complete_head_only_artifact(tiny_artifact):
@@ -22,7 +24,8 @@ def test_training_writes_a_complete_head_only_artifact(tiny_artifact):
         assert key in meta
     assert 0.0 < meta["thresholds"]["reject"] < 1.0
     assert meta["data_summary"]["n_images"] == 48  # 40 skin + 8 negatives
-    assert meta["head_inputs"] == ["gap5", "gap4"] and meta["thresholds"]["max_feature_distance"] > 0
+    assert meta["head_inputs"] == ["skin5", "skin4"] and meta["distance_input"] == "skin5"
+    assert meta["thresholds"]["max_feature_distance"] > 0
     # only the head is stored (the base, block 5 included, comes from ml/weights), with the skin photos'
     # feature statistics for the distance check
     with np.load(out / "model.npz") as z:
@@ -46,26 +49,31 @@ def test_evaluation_reports_held_out_sources_next_to_the_in_source_split(tiny_ar
 
 def test_the_cached_training_features_are_vgg16_pooled_features(tiny_dataset):
     """The feature cache runs on OpenVINO in this CPU's fastest faithful precision (bf16, else int8 blocks 1-4,
-    else float32): what it stores must be block-5 and block-4 average pooling of the float32 network."""
+    else float32): what it stores must be block-5 and block-4 pooling over the skin weights of the float32
+    network."""
     from ml.core.data import collect
     from ml.core.inference import FeatureExtractor
-    from ml.core.model import load_base_weights
+    from ml.core.model import load_base_weights, masked_mean
     from ml.core.preprocess import preprocess
 
     size = 64
     base, base_id = load_base_weights(None)
-    crops = np.stack([preprocess(it.path, size=size).crop for it in collect([tiny_dataset[0]])[:12]])
-    feats = train.PooledFeatures(size, base, 5, base_id=base_id)
-    got, maps = feats(crops)
+    pres = [preprocess(it.path, size=size) for it in collect([tiny_dataset[0]])[:12]]
+    crops = np.stack([p.crop for p in pres])
+    weights = np.stack([p.skin_weights(size // 16) for p in pres])
+    weights[0] = 0.0  # a crop without skin weights pools to zero, never to NaN
+    feats = features.PooledFeatures(size, base, 5, base_id=base_id)
+    got, maps = feats(crops, weights)
     assert feats.dtype.startswith("OpenVINO") and maps is None
 
     block4 = FeatureExtractor(size, base, fast=False)(crops)  # float32 TensorFlow
     import tensorflow as tf
 
-    top = train.build_top(size, 5, base, n_features=train.HEAD_FEATURES)
-    pool5 = tf.keras.Model(top.input, top.get_layer("block5_pool").output)(block4, training=False).numpy()
-    want = {"gap5": pool5.mean(axis=(1, 2)), "gap4": block4.mean(axis=(1, 2))}
-    for kind in train.POOLED_KINDS:
+    top = build_top(size, 5, base, n_features=features.HEAD_FEATURES, kinds=("skin5", "skin4"))
+    conv5 = tf.keras.Model(top.inputs[0], top.get_layer("block5_conv3").output)(block4, training=False).numpy()
+    want = {"skin5": masked_mean(conv5, weights), "skin4": masked_mean(block4, weights)}
+    assert np.isfinite(got["skin5"]).all() and not got["skin5"][0].any()
+    for kind in features.POOLED_KINDS:
         assert got[kind].shape == (len(crops), 512)
         relative = np.linalg.norm(got[kind] - want[kind]) / np.linalg.norm(want[kind])
         assert relative < (1e-4 if feats.dtype.endswith("float32") else 0.05), (kind, feats.dtype, relative)
@@ -82,19 +90,19 @@ def test_held_out_predictions_come_from_a_head_that_never_saw_the_source():
             y.append(label)
     y = np.array(y)
     pooled = (centres[y] + rng.normal(0, 0.5, (len(y), 512)))[:, None, :].astype(np.float32)
-    ds = train.Dataset(items, [None] * len(items), ["acne", "eczema"], y)
-    oof = train.leave_one_source_out(ds, pooled, (15, 0.2, 0.0), seed=0, clock=lambda *_: None)
+    ds = prepare.Dataset(items, [None] * len(items), ["acne", "eczema"], y)
+    oof = selection.leave_one_source_out(ds, pooled, (15, 0.2, 0.0), seed=0, clock=lambda *_: None)
     assert (oof[y == 1].argmax(1) != 1).all()
     # the same features in training are learnt: the head is able to separate them when it sees them
-    x, yy, ss = train._train_rows(pooled, y, ds.sources, np.arange(len(y)))
-    w = train.fit_head(x, yy, train.sample_weights(yy, ss, 3), 3, (15, 0.2, 0.0), seed=0)
-    assert (train.head_logits(w, pooled[:, 0]).argmax(1) == y).mean() > 0.95
+    x, yy, ss = head.train_rows(pooled, y, ds.sources, np.arange(len(y)))
+    w = head.fit_head(x, yy, head.sample_weights(yy, ss, 3), 3, (15, 0.2, 0.0), seed=0)
+    assert (head.head_logits(w, pooled[:, 0]).argmax(1) == y).mean() > 0.95
 
 
 def test_the_standardised_head_folds_into_a_head_on_raw_features():
     rng = np.random.default_rng(3)
-    pooled = {"gap5": rng.gamma(2.0, 3.0, (30, 2, 512)), "gap4": rng.gamma(2.0, 40.0, (30, 2, 512))}
-    x, mean, std = train.head_features(pooled)
+    pooled = {"skin5": rng.gamma(2.0, 3.0, (30, 2, 512)), "skin4": rng.gamma(2.0, 40.0, (30, 2, 512))}
+    x, mean, std = features.head_features(pooled)
     assert x.shape == (30, 2, 1024) and abs(x.mean()) < 1e-3 and x.reshape(-1, 1024).std(0).mean() == pytest.approx(1)
     weights = {
         "head_dense/kernel": rng.normal(0, 0.05, (1024, 256)),
@@ -102,10 +110,10 @@ def test_the_standardised_head_folds_into_a_head_on_raw_features():
         "head_logits/kernel": rng.normal(0, 0.1, (256, 5)),
         "head_logits/bias": np.zeros(5),
     }
-    raw = np.concatenate([pooled["gap5"][:, 0], pooled["gap4"][:, 0]], axis=1)
+    raw = np.concatenate([pooled["skin5"][:, 0], pooled["skin4"][:, 0]], axis=1)
     np.testing.assert_allclose(
-        train.head_logits(train.fold_standardisation(weights, mean, std), raw),
-        train.head_logits(weights, x[:, 0]),
+        head.head_logits(features.fold_standardisation(weights, mean, std), raw),
+        head.head_logits(weights, x[:, 0]),
         rtol=1e-4,
         atol=1e-4,
     )
@@ -124,20 +132,20 @@ def _two_source_class_features(rng, n=40):
 
 def test_source_directions_capture_what_tells_sources_apart_inside_a_class():
     x, y, sources = _two_source_class_features(np.random.default_rng(5))
-    q = train.source_directions(x, y, sources, np.arange(len(y)))
+    q = head.source_directions(x, y, sources, np.arange(len(y)))
     assert q.shape == (16, 1) and abs(q[1, 0]) > 0.99  # the a/b offset, and nothing else
-    projected = train.project_out(x, q)
+    projected = head.project_out(x, q)
     a, b = projected[sources == "a"].mean(0), projected[sources == "b"].mean(0)
     assert np.abs(a - b).max() < 0.2  # the two sources of class 0 now look alike on average
     assert projected[y == 1, 0].mean() - projected[y == 0, 0].mean() > 3.5  # the class signal stays
     # a class with one source, or rows from one source per class, leave nothing to remove
-    assert train.source_directions(x, y, sources, np.flatnonzero(sources != "b")).shape == (16, 0)
+    assert head.source_directions(x, y, sources, np.flatnonzero(sources != "b")).shape == (16, 0)
 
 
 def test_the_source_projection_folds_into_the_head():
     rng = np.random.default_rng(6)
     x, y, sources = _two_source_class_features(rng)
-    q = train.source_directions(x, y, sources, np.arange(len(y)))
+    q = head.source_directions(x, y, sources, np.arange(len(y)))
     weights = {
         "head_dense/kernel": rng.normal(0, 0.3, (16, 8)),
         "head_dense/bias": rng.normal(0, 0.1, 8),
@@ -145,8 +153,8 @@ def test_the_source_projection_folds_into_the_head():
         "head_logits/bias": np.zeros(3),
     }
     np.testing.assert_allclose(
-        train.head_logits(train.fold_projection(weights, q), x),
-        train.head_logits(weights, train.project_out(x, q)),
+        head.head_logits(head.fold_projection(weights, q), x),
+        head.head_logits(weights, head.project_out(x, q)),
         rtol=1e-5,
         atol=1e-5,
     )
@@ -170,12 +178,12 @@ def test_a_head_trained_blind_to_sources_decides_on_what_the_sources_of_a_class_
         Item(f"/x/{s}{i}.jpg", "acne" if c == 0 else REJECT_LABEL, s)
         for i, (s, c) in enumerate(zip(sources, y, strict=True))
     ]
-    ds = train.Dataset(items, [None] * len(items), ["acne"], y)
-    blind, removed = train.train_head(x[:, None, :].astype(np.float32), ds, np.arange(len(y)), (30, 0.0, 0.0), 0)
-    seeing = train.fit_head(x, y, np.ones(len(y), np.float32), 2, (30, 0.0, 0.0), seed=0)
+    ds = prepare.Dataset(items, [None] * len(items), ["acne"], y)
+    blind, removed = head.train_head(x[:, None, :].astype(np.float32), ds, np.arange(len(y)), (30, 0.0, 0.0), 0)
+    seeing = head.fit_head(x, y, np.ones(len(y), np.float32), 2, (30, 0.0, 0.0), seed=0)
     assert removed in (1, 2)  # the shared look, and at most one noise direction (each class gives one)
-    assert (train.head_logits(blind, new_source).argmax(1) == 0).mean() > 0.9
-    assert (train.head_logits(seeing, new_source).argmax(1) == 0).mean() < 0.5
+    assert (head.head_logits(blind, new_source).argmax(1) == 0).mean() > 0.9
+    assert (head.head_logits(seeing, new_source).argmax(1) == 0).mean() < 0.5
 
 
 def _selection_entry(macro_f1, setting, group_healthy):
@@ -186,28 +194,28 @@ def _selection_entry(macro_f1, setting, group_healthy):
 def test_the_head_setting_is_the_best_that_calls_every_real_face_group_healthy():
     sharper = _selection_entry(0.61, "sharper", {"white": 0.84, "black": 0.83, "asian": 0.92})
     safer = _selection_entry(0.60, "safer", {"white": 0.86, "black": 0.87, "asian": 0.95})
-    assert train.choose_head_setting([sharper, safer])[1] == "safer"
-    assert train.lowest_group_healthy(sharper[-1]) == 0.83
+    assert selection.choose_head_setting([sharper, safer])[1] == "safer"
+    assert selection.lowest_group_healthy(sharper[-1]) == 0.83
     # when no setting is safe enough, macro-F1 decides; without UTKFace in the data, too
-    assert train.choose_head_setting([sharper, _selection_entry(0.5, "worse", {"white": 0.8})])[1] == "sharper"
-    assert train.choose_head_setting([(0.5, "a", None, None, {}), (0.6, "b", None, None, {})])[1] == "b"
+    assert selection.choose_head_setting([sharper, _selection_entry(0.5, "worse", {"white": 0.8})])[1] == "sharper"
+    assert selection.choose_head_setting([(0.5, "a", None, None, {}), (0.6, "b", None, None, {})])[1] == "b"
 
 
 def test_the_head_setting_treats_the_groups_alike_when_one_can():
     uneven = _selection_entry(0.60, "uneven", {"white": 0.857, "black": 0.871, "other": 0.966})
     even = _selection_entry(0.58, "even", {"white": 0.88, "black": 0.87, "other": 0.95})
     below_floor = _selection_entry(0.65, "below floor", {"white": 0.84, "other": 0.90})
-    assert round(train.group_healthy_gap(uneven[-1]), 3) == 0.109
-    assert train.choose_head_setting([uneven, even, below_floor])[1] == "even"
+    assert round(selection.group_healthy_gap(uneven[-1]), 3) == 0.109
+    assert selection.choose_head_setting([uneven, even, below_floor])[1] == "even"
     # when every setting above the floor is uneven, the floor still outranks macro-F1
-    assert train.choose_head_setting([uneven, below_floor])[1] == "uneven"
-    assert train.group_healthy_gap({}) is None
+    assert selection.choose_head_setting([uneven, below_floor])[1] == "uneven"
+    assert selection.group_healthy_gap({}) is None
 
 
 def test_sample_weights_balance_classes_and_damp_large_sources():
     y = np.array([0] * 90 + [0] * 10 + [1] * 20)
     sources = ["big"] * 90 + ["small"] * 10 + ["other"] * 20
-    w = train.sample_weights(y, sources, 2)
+    w = head.sample_weights(y, sources, 2)
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
     big, small = w[:90].sum(), w[90:100].sum()
     assert big / small == pytest.approx(np.sqrt(90 / 10))  # not 9x: square-root damping
@@ -221,12 +229,12 @@ def test_calibration_is_fitted_so_few_non_skin_photos_pass():
     logits[np.arange(len(y)), y] = rng.normal(3, 1.5, len(y))  # mostly right, some overlap
     pres = [type("P", (), {"skin_ratio": 0.5, "face_found": True, "quality": {}, "extras": {}})()] * len(y)
     items = [Item(f"/x/{i}.jpg", "acne", "s") for i in range(len(y))]
-    ds = train.Dataset(items, pres, ["acne", "eczema", "healthy", "rosacea"], y)
-    cal = train.fit_calibration(ds, logits)
+    ds = prepare.Dataset(items, pres, ["acne", "eczema", "healthy", "rosacea"], y)
+    cal = calibrate.fit_calibration(ds, logits)
     cond, reject = calibration.split_scores(logits, 4, cal["temperature"], cal["reject_temperature"])
     assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.031  # at most 3% of non-skin get through
     assert 0.35 <= cal["thresholds"]["uncertain"] <= 0.8
-    assert cal["thresholds"]["margin"] >= train.MIN_MARGIN  # a near tie is never a verdict
+    assert cal["thresholds"]["margin"] >= calibrate.MIN_MARGIN  # a near tie is never a verdict
 
 
 def test_fine_tuning_block5_stores_it_in_the_artifact(tiny_dataset, tmp_path):
