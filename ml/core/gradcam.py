@@ -69,6 +69,15 @@ def cam_from_head(conv, pen, w1, w2, class_index: int, kinds=("gap5",), block4=N
     return cam.astype(np.float32)
 
 
+def share_on(cam: np.ndarray, mask: np.ndarray) -> float:
+    """The share of a heatmap's mass (``cam`` (h, w) >= 0, drawn over the crop as ``overlay`` draws it) that
+    falls on ``mask`` (bool, the crop's size)."""
+    h, w = mask.shape
+    big = np.maximum(cv2.resize(np.asarray(cam, np.float32), (w, h), interpolation=cv2.INTER_CUBIC), 0.0)
+    total = float(big.sum())
+    return float(big[mask].sum() / total) if total > 0 else 0.0
+
+
 def overlay(crop_rgb: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """Colour-mapped heatmap blended over the crop (uint8 RGB, same size as the crop)."""
     h, w = crop_rgb.shape[:2]

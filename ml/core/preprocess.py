@@ -56,6 +56,15 @@ class Preprocessed:
     oval: tuple[float, float, float, float] | None = None
     keypoints: tuple | None = None
 
+    def facial_skin(self) -> np.ndarray | None:
+        """Crop pixels that are the skin of the face (bool (S, S)): inside the face oval, not the eyes or the
+        mouth, and skin-coloured in the photo (so hair, eye bars, watermarks and background are out); None
+        without a face. What the heatmap's share on skin is measured against (``gradcam.share_on``)."""
+        if self.oval is None:
+            return None
+        view = self.unmasked if self.unmasked is not None else self.crop
+        return (self.skin_weights() > 0.5) & quality.skin_mask(view)
+
     def skin_weights(self, side: int | None = None) -> np.ndarray:
         """Where the skin to judge lies in the crop, float32 (side, side) in [0, 1] (``skin_weights``)."""
         return skin_weights(self.crop.shape[0], self.oval, self.keypoints, side)

@@ -60,15 +60,17 @@ def train(
     test_frac: float = 0.15,
     workers: int = 2,
     cache_dir=None,
+    label_decisions=None,
     log=print,
 ):
-    """Train, select and calibrate on held-out sources, and write the artifact to ``out_dir``."""
+    """Train, select and calibrate on held-out sources, and write the artifact to ``out_dir``.
+    ``label_decisions``: the label audit's decisions CSV (``data.LABEL_DECISIONS``), or None."""
     clock = Clock(log)
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     name = name or out_dir.name
     # 1. prepare
-    ds = prepare(data_dirs, negative_dirs, input_size, workers, clock)
+    ds = prepare(data_dirs, negative_dirs, input_size, workers, clock, label_decisions)
     rates = face_rates(ds)
     clock(f"preprocessed; {len(ds.bad)} undecodable; face-found rate per source: {json.dumps(rates)}")
 
@@ -141,6 +143,7 @@ def train(
         ],
     }
     run = {
+        "label_decisions": {"file": Path(label_decisions).name if label_decisions else None, **ds.label_decisions},
         "input_size": input_size,
         "base_id": base_id,
         "base_path": base_weights_path,

@@ -88,6 +88,7 @@ def metadata(name, ds: Dataset, cal: dict, setting, evaluation: dict, run: dict)
             "seed": run["seed"],
             "fine_tune_epochs": run["fine_tune_epochs"],
             "source_directions_removed": run["source_directions_removed"],
+            "label_decisions": run["label_decisions"],
             "wall_time_s": round(run["wall_time_s"], 1),
         },
         "data_summary": {

@@ -23,6 +23,7 @@ class Dataset:
     classes: list  # the conditions
     y: np.ndarray
     bad: list = field(default_factory=list)
+    label_decisions: dict = field(default_factory=dict)  # {"excluded": n, "relabelled": n}
 
     @property
     def n_out(self) -> int:
@@ -49,13 +50,18 @@ class Clock:
             rate = done / max(time.time() - t0, 1e-6)
             self(f"{what}: {done}/{total} ({rate:.1f} img/s, ETA {(total - done) / max(rate, 1e-6):.0f}s)")
 
-def prepare(data_dirs, negative_dirs, input_size, workers, clock) -> Dataset:
+def prepare(data_dirs, negative_dirs, input_size, workers, clock, label_decisions=None) -> Dataset:
+    """``label_decisions``: a decisions CSV (``data.read_label_decisions``) applied to every image listed."""
     items = data.collect(data_dirs)
     if not items:
         raise ValueError("no images found")
-    present = sorted({it.label for it in items})
-    classes = [c for c in CLASSES if c in present] if set(present) <= set(CLASSES) else present
     items += data.collect_negatives(negative_dirs) if negative_dirs else []
+    audit = {"excluded": 0, "relabelled": 0}
+    if label_decisions:
+        items, audit = data.apply_label_decisions(items, data.read_label_decisions(label_decisions))
+        clock(f"label decisions from {label_decisions}: {audit['excluded']} excluded, {audit['relabelled']} relabelled")
+    present = sorted({it.label for it in items if it.label != data.REJECT_LABEL})
+    classes = [c for c in CLASSES if c in present] if set(present) <= set(CLASSES) else present
     clock(f"{len(items)} images; per source and label: {dict(Counter((it.source, it.label) for it in items))}")
 
     def prep(it):
@@ -75,7 +81,7 @@ def prepare(data_dirs, negative_dirs, input_size, workers, clock) -> Dataset:
     items, pres = [items[i] for i in keep], [pres[i] for i in keep]
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index.get(it.label, len(classes)) for it in items])
-    return Dataset(items, pres, classes, y, bad)
+    return Dataset(items, pres, classes, y, bad, audit)
 
 def face_rates(ds: Dataset) -> dict:
     out = {}

@@ -31,11 +31,18 @@ class Command(BaseCommand):
             help="where the VGG16 features of a run are kept for the next one (default: ml/.cache)",
         )
         parser.add_argument(
+            "--label-decisions",
+            default=None,
+            help="the label audit's decisions CSV (default: ml/audit/label_decisions.csv where it exists; "
+            "'none' for none)",
+        )
+        parser.add_argument(
             "--base-weights",
             help="VGG16 notop base, .h5 or our float16 .npz (default: settings.VGG16_TRAINING_WEIGHTS_PATH)",
         )
 
     def handle(self, *args, **opts):
+        from ml.core.data import LABEL_DECISIONS
         from ml.core.train import format_evaluation, train
 
         for d in opts["data"] + opts["negatives"]:
@@ -43,6 +50,13 @@ class Command(BaseCommand):
                 raise CommandError(f"{d}: not a directory")
         out = opts["out"] or str(Path(settings.FACEDIAG_MODELS_DIR) / f"vgg16-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}")
         base = opts["base_weights"] or settings.VGG16_TRAINING_WEIGHTS_PATH
+        decisions = opts["label_decisions"]
+        if decisions is None:
+            decisions = LABEL_DECISIONS if LABEL_DECISIONS.is_file() else None
+        elif decisions.lower() == "none":
+            decisions = None
+        elif not Path(decisions).is_file():
+            raise CommandError(f"{decisions}: no such label-decisions file")
 
         def log(msg):
             self.stdout.write(msg)
@@ -60,6 +74,7 @@ class Command(BaseCommand):
                 seed=opts["seed"],
                 fine_tune_epochs=opts["fine_tune_epochs"],
                 cache_dir=opts["cache_dir"],
+                label_decisions=decisions,
                 log=log,
             )
         except (ValueError, FileNotFoundError) as exc:
