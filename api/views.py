@@ -230,6 +230,12 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
                                          "Try again in a minute."), 503, wait=busy.retry_after)
         super().check_throttles(request)
 
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if getattr(exc, "error_code", "") == "busy":
+            backpressure.expected_refusal(response)
+        return response
+
     @extend_schema(
         operation_id="scans_create",
         summary="Upload a face photo for analysis",

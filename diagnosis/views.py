@@ -30,10 +30,10 @@ def upload(request):
         busy = backpressure.check_upload()  # before the quota and before anything is stored
         if busy:
             metrics.upload_refused("busy")
-            response = render(request, "diagnosis/busy.html", {"retry_minutes": max(1, round(busy.retry_after / 60))},
-                              status=503)
+            minutes = max(1, round(busy.retry_after / 60))
+            response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=503)
             response["Retry-After"] = str(busy.retry_after)
-            return response
+            return backpressure.expected_refusal(response)
         decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
         if not decision.allowed:
             metrics.upload_refused("quota")
