@@ -177,6 +177,9 @@ def worker_metrics_app() -> Callable[..., Iterable[bytes]]:
     prometheus_app = make_wsgi_app(process_registry())
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").rstrip("/") == "/healthz":  # the kubelet's liveness probe: no data
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
         if not scrape_allowed(environ):
             start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
             return [FORBIDDEN_TEXT]
