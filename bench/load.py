@@ -14,8 +14,9 @@ auth throttles and lockouts are raised so they do not get in the way.
 Each user (a thread with its own HTTP session, through the JWT API) logs in once (POST
 /api/v1/auth/token/; again only if the access token expires, or before every upload with
 --login-every-loop) and loops until --duration is up: upload a photo (POST /api/v1/scans/), poll the
-scan every 0.5 s until it is done or failed, read the history (GET /api/v1/scans/). Then the script waits at most
---grace seconds for the scans still queued, prints the figures and tears everything down
+scan every 0.5 s until it is done or failed, read the history (GET /api/v1/scans/). With --no-wait a user
+uploads the next photo as soon as one is accepted (a flood, as in issue 24's outside test). Then the
+script waits at most --grace seconds for the scans still queued, prints the figures and tears everything down
 (processes, Redis db, scratch database, media).
 
 Backpressure (diagnosis.backpressure) is on as in production: above SCAN_BACKLOG_LIMIT_SECONDS of
@@ -344,7 +345,7 @@ def scrape_metrics(base):
 
 
 def user_loop(base, email, image, stop_at, stats, timeout, iterations=None, login_every_loop=False, think=0.0,
-              seed=0):
+              seed=0, wait_for_result=True):
     import requests
 
     session = requests.Session()
@@ -384,6 +385,8 @@ def user_loop(base, email, image, stop_at, stats, timeout, iterations=None, logi
         iterations = None if iterations is None else iterations - 1
         with stats.lock:
             stats.scans[scan_id] = email
+        if not wait_for_result:  # flood: the next photo at once, results are read from the database
+            continue
         while time.monotonic() < stop_at:
             time.sleep(0.5)
             r = call("poll", "GET", f"/api/v1/scans/{scan_id}/")
@@ -418,6 +421,11 @@ def main(argv=None):
         "--think", type=float, default=0.0,
         help="mean seconds a user waits after a result before the next upload (exponential); 0: back to back, "
         "each user always has one scan in flight, so upload -> done is users / throughput (Little's law)",
+    )
+    ap.add_argument(
+        "--no-wait", action="store_true",
+        help="each user uploads the next photo as soon as one is accepted, without waiting for its result (a "
+        "flood: arrivals far above what the worker analyses; what backpressure is for)",
     )
     ap.add_argument(
         "--login-every-loop", action="store_true",
@@ -558,7 +566,7 @@ def main(argv=None):
                 target=user_loop,
                 daemon=True,
                 args=(base, emails[i], images[i % len(images)], stop_at, stats, args.timeout, None,
-                      args.login_every_loop, args.think, i),
+                      args.login_every_loop, args.think, i, not args.no_wait),
             )
             for i in range(args.users)
         ]
@@ -606,6 +614,7 @@ def main(argv=None):
         figures = {
             "users": args.users,
             "think_s": args.think,
+            "wait_for_result": not args.no_wait,
             "login_every_loop": args.login_every_loop,
             "duration_s": round(user_phase, 1),
             "uploads_per_second": round(len(stats.scans) / user_phase, 2),
