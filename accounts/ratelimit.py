@@ -25,6 +25,7 @@ RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 class Decision:
     allowed: bool
     retry_after: int = 0  # seconds until the window ends, when refused
+    key: str = ""  # the counter it was counted in (refund)
 
 
 def now():
@@ -89,8 +90,21 @@ def count(scope, value, limit, window=WINDOW_SECONDS):
 
     counted = fail_open(increment, 0)
     if counted <= limit:
-        return Decision(True)
-    return Decision(False, max(1, int(start + window - moment + 0.999)))
+        return Decision(True, key=key if counted else "")
+    return Decision(False, max(1, int(start + window - moment + 0.999)), key=key)
+
+
+def refund(decision):
+    """Take back a request counted by `count` that turned out not to count (e.g. a refused upload)."""
+
+    def decrement():
+        try:
+            cache.decr(decision.key)
+        except ValueError:  # the window has ended: nothing to take back
+            pass
+
+    if decision is not None and decision.key:
+        fail_open(decrement, None)
 
 
 def hit(scope, value, limit, window=WINDOW_SECONDS):

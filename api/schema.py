@@ -31,6 +31,8 @@ ERROR_DESCRIPTIONS = {
     413: "Too large (`request_too_large`).",
     415: "The request body is not in a content type this endpoint accepts (`unsupported_media_type`).",
     429: "Throttled (`throttled`). Wait the number of seconds in the `Retry-After` header.",
+    503: "Busy (`busy`): too many photos are waiting to be analysed, nothing was stored. Wait the number of "
+    "seconds in the `Retry-After` header.",
 }
 
 UPLOAD_ERROR_DESCRIPTIONS = {
@@ -53,6 +55,14 @@ RETRY_AFTER = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[429],
     description="Seconds to wait before the next request.",
+)
+
+UPLOAD_RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429, 503],
+    description="Seconds to wait before the next upload.",
 )
 
 SCAN_ID = OpenApiParameter(

@@ -17,6 +17,7 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts import ratelimit
 from diagnosis import rate_limits
+from facediag_site import metrics
 
 
 class _LiveRateMixin:
@@ -44,7 +45,9 @@ class UploadThrottle(BaseThrottle):
     def allow_request(self, request, view):
         if request.method != "POST":
             return True
-        self.decision = rate_limits.check_upload(request.user)
+        self.decision = request.upload_decision = rate_limits.check_upload(request.user)  # the view may refund it
+        if not self.decision.allowed:
+            metrics.upload_refused("quota")
         return self.decision.allowed
 
     def wait(self):

@@ -30,17 +30,19 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services as account_services
 from accounts.models import User
-from diagnosis import selectors
+from diagnosis import backpressure, selectors
 from diagnosis import services as scan_services
 from diagnosis.media import scan_file_response
 from diagnosis.models import Scan
+from diagnosis.rate_limits import refund_upload
+from facediag_site import metrics
 from facediag_site.lib import uploads
 
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, upload_error
 from .filters import ScanFilter
 from .pagination import ScanPagination
-from .schema import RETRY_AFTER, SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, errors, public_endpoint
+from .schema import SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, UPLOAD_RETRY_AFTER, errors, public_endpoint
 from .services import delete_account_with_password
 from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
 
@@ -219,21 +221,53 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    def check_throttles(self, request):
+        if request.method == "POST":  # backpressure first: a refused upload must not use up the quota
+            busy = backpressure.check_upload()
+            if busy:
+                metrics.upload_refused("busy")
+                raise ApiError("busy", _("Many photos are waiting to be analysed; nothing was stored. "
+                                         "Try again in a minute."), 503, wait=busy.retry_after)
+        super().check_throttles(request)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if getattr(exc, "error_code", "") == "busy":
+            backpressure.expected_refusal(response)
+        return response
+
     @extend_schema(
         operation_id="scans_create",
         summary="Upload a face photo for analysis",
         description="Multipart upload (field `image`, optional `note`). The photo is checked like a web "
         "upload (format by content, size, pixels, minimum side), re-encoded without metadata, and queued. "
         "Answers `202` at once: poll `url` until `status` is `done` or `failed`. Throttled per user "
-        "(setting THROTTLE_UPLOADS).",
+        "(setting THROTTLE_UPLOADS; only accepted photos count). While more work is waiting than the workers "
+        "finish in SCAN_BACKLOG_LIMIT_SECONDS, answers `503` (`busy`) with `Retry-After` before reading the "
+        "photo: nothing is stored and the quota is not used.",
         request={"multipart/form-data": s.ScanCreateSerializer},
         responses={
             202: s.ScanAcceptedSerializer,
-            **errors(400, 401, 413, 415, 429, descriptions=UPLOAD_ERROR_DESCRIPTIONS),
+            **errors(400, 401, 413, 415, 429, 503, descriptions=UPLOAD_ERROR_DESCRIPTIONS),
         },
-        parameters=[IDEMPOTENCY_KEY, RETRY_AFTER],
+        parameters=[IDEMPOTENCY_KEY, UPLOAD_RETRY_AFTER],
     )
     def post(self, request):
+        try:
+            scan, created = self._create(request)
+        except Exception as exc:
+            refund_upload(getattr(request, "upload_decision", None))  # only accepted photos use up the quota
+            metrics.upload_refused(getattr(exc, "error_code", None) or getattr(exc, "default_code", "other"))
+            raise
+        if not created:
+            refund_upload(getattr(request, "upload_decision", None))  # a replayed upload is not a new photo
+        body = s.ScanAcceptedSerializer(scan, context={"request": request}).data
+        headers = {"Location": body["url"]}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    def _create(self, request):
         if uploads.body_too_large(request):  # the file alone cannot fit: refuse before reading the body
             message = uploads.too_large_message()
             raise ApiError("file_too_large", message, 413, fields={"image": [message]})
@@ -244,7 +278,7 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         data = s.ScanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            scan, created = scan_services.create_scan(
+            return scan_services.create_scan(
                 owner=request.user,
                 uploaded_file=data.validated_data["image"],
                 note=data.validated_data["note"],
@@ -252,11 +286,6 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
             )
         except scan_services.UploadRejected as exc:
             raise upload_error(exc) from None
-        body = s.ScanAcceptedSerializer(scan, context={"request": request}).data
-        headers = {"Location": body["url"]}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 @extend_schema(tags=["scans"], parameters=[SCAN_ID])

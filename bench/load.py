@@ -14,16 +14,25 @@ auth throttles and lockouts are raised so they do not get in the way.
 Each user (a thread with its own HTTP session, through the JWT API) logs in once (POST
 /api/v1/auth/token/; again only if the access token expires, or before every upload with
 --login-every-loop) and loops until --duration is up: upload a photo (POST /api/v1/scans/), poll the
-scan every 0.5 s until it is done or failed, read the history (GET /api/v1/scans/). Then the script waits at most
---grace seconds for the scans still queued, prints the figures and tears everything down
+scan every 0.5 s until it is done or failed, read the history (GET /api/v1/scans/). With --no-wait a user
+uploads the next photo as soon as one is accepted (a flood, as in issue 24's outside test). Then the
+script waits at most --grace seconds for the scans still queued, prints the figures and tears everything down
 (processes, Redis db, scratch database, media).
+
+Backpressure (diagnosis.backpressure) is on as in production: above SCAN_BACKLOG_LIMIT_SECONDS of
+waiting work (--backlog-limit; 0 turns it off) an upload is refused with 503 + Retry-After before anything
+is stored, and a user waits Retry-After seconds before trying again, as the apps do. The web and the
+worker run with PROMETHEUS_MULTIPROC_DIR (production's metrics path) and the run ends with a scrape of
+the web's /metrics.
 
 Figures (the last lines, key=value): requests per second over the user phase; p50/p95 latency of
 the upload request; p50/p95 of upload -> done (scan created_at -> completed_at, from the database);
-5xx responses; transport errors; scans uploaded / done / failed / not done; lost scans = still
-queued or analysing after the grace period. Goal: server_errors_5xx=0 and lost_scans=0.
-With 2 cores and a VGG16 the worker is the bottleneck: 50 users each keep one scan in flight, so
-upload -> done is mostly queueing and grows with --users; what must hold is that none is lost.
+busy refusals and whether every one was clean (503, code "busy", Retry-After, no scan stored); other 5xx
+responses; transport errors; scans uploaded / done / failed / not done; lost scans = still queued or
+analysing after the grace period; peak memory (RSS, process tree) and CPU seconds of the web and the
+worker. Goal: server_errors_5xx=0, lost_scans=0, refusals_clean=True, and with backpressure on
+upload -> done p95 below 30 s. With 2 cores and a VGG16 the worker is the bottleneck: without backpressure
+50 users each keep one scan in flight, so upload -> done is mostly queueing and grows with --users.
 """
 
 from __future__ import annotations
@@ -245,6 +254,8 @@ def photo(seed):
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
+        self.busy = 0  # uploads refused by backpressure
+        self.busy_unclean = []  # refusals that were not a clean 503 (code busy, Retry-After)
         self.requests = 0
         self.status = Counter()  # (kind, status code) -> count
         self.transport_errors = Counter()  # (kind, exception name) -> count
@@ -265,8 +276,76 @@ class Stats:
                 self.latency.setdefault(kind, []).append(seconds)
 
 
+def busy_refusal(stats, response):
+    """Record a backpressure refusal; returns the seconds to wait (Retry-After)."""
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    retry_after = response.headers.get("Retry-After", "")
+    with stats.lock:
+        stats.busy += 1
+        if code != "busy" or not retry_after.isdigit() or response.headers.get("Location"):
+            stats.busy_unclean.append(f"{response.status_code} {retry_after!r} {response.text[:200]!r}")
+    return float(retry_after) if retry_after.isdigit() else 5.0
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS (sum over a process and its children) and the CPU seconds the services used from the start of
+    the user phase to the end of the grace period, sampled each 0.5 s."""
+
+    def __init__(self, services):
+        super().__init__(daemon=True)
+        self.services, self.peak_rss, self.cpu = services, Counter(), Counter()
+        self._cpu_by_pid, self._cpu_start, self._first_done = {}, {}, False
+        self._halt = threading.Event()
+
+    def run(self):
+        import psutil
+
+        while not self._halt.wait(0.5):
+            for service in self.services:
+                try:
+                    root = psutil.Process(service.proc.pid)
+                    procs = [root, *root.children(recursive=True)]
+                except psutil.Error:
+                    continue
+                rss = 0
+                for proc in procs:
+                    try:
+                        rss += proc.memory_info().rss
+                        times = proc.cpu_times()
+                        key = (service.name, proc.pid)
+                        self._cpu_start.setdefault(key, times.user + times.system if not self._first_done else 0.0)
+                        self._cpu_by_pid[key] = times.user + times.system
+                    except psutil.Error:
+                        pass
+                self.peak_rss[service.name] = max(self.peak_rss[service.name], rss)
+            self._first_done = True
+        for (name, pid), seconds in self._cpu_by_pid.items():
+            self.cpu[name] += seconds - self._cpu_start[(name, pid)]  # only what the user phase used
+
+    def stop(self):
+        self._halt.set()
+        self.join(timeout=5)
+
+
+def scrape_metrics(base):
+    """A few of the web's /metrics after the run (this script is on loopback, which may read them)."""
+    import requests
+
+    try:
+        text = requests.get(base + "/metrics", timeout=10).text
+    except requests.RequestException as exc:
+        return {"error": type(exc).__name__}
+    wanted = ("facediag_scans_accepted_total", 'facediag_uploads_refused_total{reason="busy"}',
+              "facediag_scans_backlog", "facediag_analysis_rate")
+    return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+            if line.startswith(wanted)}
+
+
 def user_loop(base, email, image, stop_at, stats, timeout, iterations=None, login_every_loop=False, think=0.0,
-              seed=0):
+              seed=0, wait_for_result=True):
     import requests
 
     session = requests.Session()
@@ -295,6 +374,10 @@ def user_loop(base, email, image, stop_at, stats, timeout, iterations=None, logi
         if r is not None and r.status_code == 401:  # the access token expired: log in again
             session.headers.pop("Authorization", None)
             continue
+        if r is not None and r.status_code == 503:  # busy: wait as told, as the apps do
+            wait = busy_refusal(stats, r)
+            time.sleep(min(wait, max(0.0, stop_at - time.monotonic())))
+            continue
         if r is None or r.status_code != 202:
             time.sleep(1)
             continue
@@ -302,6 +385,8 @@ def user_loop(base, email, image, stop_at, stats, timeout, iterations=None, logi
         iterations = None if iterations is None else iterations - 1
         with stats.lock:
             stats.scans[scan_id] = email
+        if not wait_for_result:  # flood: the next photo at once, results are read from the database
+            continue
         while time.monotonic() < stop_at:
             time.sleep(0.5)
             r = call("poll", "GET", f"/api/v1/scans/{scan_id}/")
@@ -326,6 +411,9 @@ def main(argv=None):
     ap.add_argument("--web-workers", type=int, default=4)
     ap.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     ap.add_argument("--db-name", default="facediag_load")
+    ap.add_argument("--backlog-limit", type=float, default=None,
+                    help="SCAN_BACKLOG_LIMIT_SECONDS (default: the setting's default; 0: no backpressure)")
+    ap.add_argument("--analysis-rate", type=float, default=None, help="SCAN_ANALYSIS_RATE, scans/s (floor)")
     ap.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis database number (flushed)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, media) afterwards")
@@ -333,6 +421,11 @@ def main(argv=None):
         "--think", type=float, default=0.0,
         help="mean seconds a user waits after a result before the next upload (exponential); 0: back to back, "
         "each user always has one scan in flight, so upload -> done is users / throughput (Little's law)",
+    )
+    ap.add_argument(
+        "--no-wait", action="store_true",
+        help="each user uploads the next photo as soon as one is accepted, without waiting for its result (a "
+        "flood: arrivals far above what the worker analyses; what backpressure is for)",
     )
     ap.add_argument(
         "--login-every-loop", action="store_true",
@@ -368,7 +461,15 @@ def main(argv=None):
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
     )
+    if args.backlog_limit is not None:
+        env["SCAN_BACKLOG_LIMIT_SECONDS"] = str(args.backlog_limit)
+    if args.analysis_rate is not None:
+        env["SCAN_ANALYSIS_RATE"] = str(args.analysis_rate)
+    metrics_dirs = {name: scratch / f"metrics-{name}" for name in ("web", "worker")}
+    for folder in metrics_dirs.values():
+        folder.mkdir()
     services = []
+    sampler = None
     db_created = False
     lines, ok = [], False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # tear down on `kill` too
@@ -399,7 +500,7 @@ def main(argv=None):
                 "--access-logfile",
                 str(scratch / "access.log"),
             ],
-            env,
+            {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dirs["web"])},
             scratch / "gunicorn.log",
         )
         services.append(web)
@@ -420,7 +521,8 @@ def main(argv=None):
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            {**env, "LOG_LEVEL": "INFO"},  # the worker logs each batch's size
+            # the worker logs each batch's size
+            {**env, "LOG_LEVEL": "INFO", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dirs["worker"])},
             scratch / "worker.log",
         )
         services.append(worker)
@@ -453,6 +555,8 @@ def main(argv=None):
             raise RuntimeError(f"model warm-up failed: {warm_states}\n{worker.text()[-4000:]}")
 
         stats = Stats()
+        sampler = TreeSampler(services)
+        sampler.start()
         images = [photo(i) for i in range(min(args.users, 10))]
         started = time.monotonic()
         stop_at = started + args.duration
@@ -462,7 +566,7 @@ def main(argv=None):
                 target=user_loop,
                 daemon=True,
                 args=(base, emails[i], images[i % len(images)], stop_at, stats, args.timeout, None,
-                      args.login_every_loop, args.think, i),
+                      args.login_every_loop, args.think, i, not args.no_wait),
             )
             for i in range(args.users)
         ]
@@ -481,28 +585,36 @@ def main(argv=None):
             if not pending or time.monotonic() >= grace_end:
                 break
             time.sleep(1)
+        if sampler is not None:
+            sampler.stop()
         states = scan_states(args.db_name)
         done = [states[i][1] for i in ours if states.get(i, ("",))[0] == "done" and states[i][1] is not None]
         failed = sum(1 for i in ours if states.get(i, ("",))[0] == "failed")
         lost = sum(1 for i in ours if states.get(i, ("missing",))[0] not in ("done", "failed"))
         missing = sum(1 for i in ours if i not in states)
         extra_scans = len(set(states) - ours - set(warm.scans))
-        server_errors = sum(n for (_, code), n in stats.status.items() if code >= 500)
+        server_errors = sum(n for (_, code), n in stats.status.items() if code >= 500) - stats.busy
         access_5xx = sum(
-            1 for line in (scratch / "access.log").read_text(errors="replace").splitlines() if '" 5' in line
+            1 for line in (scratch / "access.log").read_text(errors="replace").splitlines()
+            if '" 5' in line and 'POST /api/v1/scans/ HTTP/1.1" 503' not in line
         )
         worker_log = worker.text()
         batches = [int(n) for n in re.findall(r"analysed (\d+) scan\(s\) in one batch", worker_log)]
         completed = sorted(states[i][2] for i in ours if states.get(i, ("",))[0] == "done" and states[i][2])
-        worker_errors = worker_log.count(" ERROR/") + worker_log.count("Traceback")
+        worker_errors = worker_log.count(" ERROR/") + worker_log.count('"level": "ERROR"') + worker_log.count(
+            "Traceback")
+        web_metrics = scrape_metrics(base)
 
         lines = ["status counts: " + ", ".join(f"{k}:{c}={n}" for (k, c), n in sorted(stats.status.items()))]
         if stats.transport_errors:
             lines.append(f"transport errors: {dict(stats.transport_errors)}")
-        lines += [f"5xx sample: {sample}" for sample in stats.server_error_samples]
+        lines += [f"5xx sample: {sample}" for sample in stats.server_error_samples
+                  if " 503 " not in sample or '"busy"' not in sample]
+        lines += [f"unclean refusal: {sample}" for sample in stats.busy_unclean[:5]]
         figures = {
             "users": args.users,
             "think_s": args.think,
+            "wait_for_result": not args.no_wait,
             "login_every_loop": args.login_every_loop,
             "duration_s": round(user_phase, 1),
             "uploads_per_second": round(len(stats.scans) / user_phase, 2),
@@ -516,6 +628,9 @@ def main(argv=None):
             "upload_p95_ms": ms(stats.latency.get("upload"), 95),
             "upload_to_done_p50_s": round(percentile(done, 50), 2),
             "upload_to_done_p95_s": round(percentile(done, 95), 2),
+            "backlog_limit_s": env.get("SCAN_BACKLOG_LIMIT_SECONDS", "default"),
+            "uploads_refused_busy": stats.busy,
+            "refusals_clean": not stats.busy_unclean,
             "server_errors_5xx": server_errors,
             "server_errors_5xx_access_log": access_5xx,
             "transport_errors": sum(stats.transport_errors.values()),
@@ -533,9 +648,14 @@ def main(argv=None):
             "batch_size_max": max(batches, default=0),
             "worker_scans_per_second": round((len(completed) - 1) / (completed[-1] - completed[0]), 2)
             if len(completed) > 1 and completed[-1] > completed[0] else 0,
+            "web_peak_rss_mb": round(sampler.peak_rss["gunicorn"] / 2**20),
+            "worker_peak_rss_mb": round(sampler.peak_rss["celery"] / 2**20),
+            "web_cpu_s": round(sampler.cpu["gunicorn"], 1),
+            "worker_cpu_s": round(sampler.cpu["celery"], 1),
+            "web_metrics_at_end": web_metrics,
             "machine_at_end": machine_state(),
         }
-        ok = server_errors == 0 and lost == 0 and missing == 0
+        ok = server_errors == 0 and lost == 0 and missing == 0 and not stats.busy_unclean
         if not ok:
             lines.append(f"logs kept in {scratch}")
             args.keep = True
@@ -545,6 +665,8 @@ def main(argv=None):
         log(f"aborted; logs kept in {scratch}")
         raise
     finally:
+        if sampler is not None:
+            sampler.stop()
         for service in reversed(services):
             service.stop()
         try:

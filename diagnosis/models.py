@@ -100,7 +100,11 @@ class Scan(models.Model):
                 name="unique_scan_idempotency_key_per_owner",
             )
         ]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            # Backpressure counts the scans finished in the last seconds (diagnosis.backpressure).
+            models.Index(fields=["completed_at"], name="diagnosis_scan_completed_idx"),
+        ]
 
     def __str__(self):
         return f"Scan {self.id} ({self.status})"

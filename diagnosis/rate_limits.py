@@ -7,9 +7,18 @@ from accounts import ratelimit
 
 
 def check_upload(user) -> ratelimit.Decision:
-    """Count one upload attempt by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour)."""
+    """Count one upload attempt by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour).
+    Give it back with `refund_upload` when the upload is not accepted."""
     limit, window = ratelimit.parse_rate(settings.SCAN_UPLOAD_RATE)
-    return ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+    decision = ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+    if not decision.allowed:
+        ratelimit.refund(decision)  # a refused attempt uses up nothing either
+    return decision
+
+
+def refund_upload(decision) -> None:
+    """The quota counts accepted photos only: a refused or repeated upload gives its count back."""
+    ratelimit.refund(decision)
 
 
 def refused_message(decision) -> str:

@@ -125,3 +125,13 @@ def analysis_state(scan: Scan) -> dict[str, Any] | None:
             % {"problem": problem},
         }
     return {"state": "running", "reason": None, "detail": _("Your photo is being analysed.")}
+
+
+def analysis_backlog() -> int:
+    """Scans of every owner accepted and not finished yet (queued or being analysed): the work waiting."""
+    return Scan.objects.filter(status__in=(Scan.Status.QUEUED, Scan.Status.ANALYSING)).count()
+
+
+def scans_finished_since(moment: datetime) -> int:
+    """Scans of every owner whose analysis ended (done or failed) at or after ``moment``."""
+    return Scan.objects.filter(completed_at__gte=moment).count()

@@ -7,7 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import rate_limits, results, selectors, services
+from facediag_site import metrics
+
+from . import backpressure, rate_limits, results, selectors, services
 from . import report as report_pdf
 from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .media import scan_file_response
@@ -23,9 +25,18 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
+    decision = None
     if request.method == "POST":
+        busy = backpressure.check_upload()  # before the quota and before anything is stored
+        if busy:
+            metrics.upload_refused("busy")
+            minutes = max(1, round(busy.retry_after / 60))
+            response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=503)
+            response["Retry-After"] = str(busy.retry_after)
+            return backpressure.expected_refusal(response)
         decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
         if not decision.allowed:
+            metrics.upload_refused("quota")
             messages.error(request, rate_limits.refused_message(decision))
             response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
             response["Retry-After"] = str(decision.retry_after)
@@ -40,10 +51,14 @@ def upload(request):
         except services.UploadRejected as exc:
             form.add_error("image", exc.message)
             status = exc.status
+            metrics.upload_refused(exc.code)
         else:
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400
+        metrics.upload_refused("invalid")
+    if decision is not None:
+        rate_limits.refund_upload(decision)  # only accepted photos count against the hourly quota
     return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
                   status=status)
 

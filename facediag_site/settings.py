@@ -42,10 +42,14 @@ INSTALLED_APPS = [
     "review",
     "api",
     "reminders",
+    "django_prometheus",  # request, latency and database metrics (facediag_site.metrics has the product's)
     "facediag_site.apps.SiteConfig",  # makes the embedded defaults' folders at start-up (facediag_site.lib)
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "facediag_site.metrics_export.MetricsEndpointMiddleware",  # /metrics: before the host check and redirect
+    "facediag_site.logging.RequestIdMiddleware",
     "facediag_site.middleware.DatabaseUnavailableMiddleware",
     "facediag_site.middleware.UploadSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -62,6 +66,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.LoginRefusedMiddleware",
     "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "facediag_site.urls"
@@ -87,6 +92,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'facediag.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# django-prometheus' wrappers of the same backends count connections, queries and their durations.
+_INSTRUMENTED_BACKENDS = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -96,6 +106,8 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DATABASES["default"]["ENGINE"] = _INSTRUMENTED_BACKENDS.get(DATABASES["default"]["ENGINE"],
+                                                            DATABASES["default"]["ENGINE"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -261,6 +273,14 @@ SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# Backpressure (diagnosis.backpressure): uploads are refused (503 + Retry-After, before anything is stored)
+# while the scans waiting would take the workers more than SCAN_BACKLOG_LIMIT_SECONDS (0: never refuse).
+# The workers' rate is measured over SCAN_RATE_WINDOW_SECONDS and taken as at least SCAN_ANALYSIS_RATE,
+# the scans/s one worker sustains (bench/load.py on the 2-core development machine; docs/scaling.md).
+SCAN_BACKLOG_LIMIT_SECONDS = env.float("SCAN_BACKLOG_LIMIT_SECONDS", default=20.0)
+SCAN_ANALYSIS_RATE = env.float("SCAN_ANALYSIS_RATE", default=2.0)
+SCAN_RATE_WINDOW_SECONDS = env.float("SCAN_RATE_WINDOW_SECONDS", default=30.0)
+
 # Worker batching: a pool process analyses up to SCAN_BATCH_SIZE queued scans in one forward pass.
 # Prefetch is bounded to one batch per pool process; a lone scan waits at most SCAN_BATCH_WAIT_SECONDS.
 SCAN_BATCH_SIZE = env.int("SCAN_BATCH_SIZE", default=16)
@@ -321,12 +341,41 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Metrics (facediag_site.metrics, served by facediag_site.metrics_export): /metrics answers a request from
+# this host without proxy headers, or one with "Authorization: Bearer $METRICS_TOKEN". Celery workers serve
+# theirs on WORKER_METRICS_PORT (0: off). Several processes share PROMETHEUS_MULTIPROC_DIR (read from the
+# environment by prometheus-client itself).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=True)
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDR = env("WORKER_METRICS_ADDR", default="0.0.0.0")
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
+
+# Logs: JSON lines (LOG_FORMAT=plain for a terminal), each with the request id of its request or scan,
+# never an e-mail address or a token (facediag_site.logging).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "facediag_site.logging.RedactPersonalData"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "json": {"()": "facediag_site.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "filters": {
+        "redact": {"()": "facediag_site.logging.RedactPersonalData"},
+        "request_context": {"()": "facediag_site.logging.RequestContext"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+                             "filters": ["request_context", "redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Error tracking (sentry-sdk), off unless SENTRY_DSN is set; events are scrubbed like the logs.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from .sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))

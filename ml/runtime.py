@@ -47,6 +47,9 @@ def get_predictor():
         except (ArtifactError, OSError, ValueError, KeyError) as exc:
             raise ModelUnavailable(f"model version {version.name!r} cannot be loaded: {exc}") from exc
         predictor.version = version.name
+        from facediag_site.metrics import observe_predictor
+
+        observe_predictor(predictor)  # preprocessing and inference times, by runtime and precision
         _cache.update(key=key, predictor=predictor)
         logger.info(
             "loaded model version %s from %s (%s, %s)", version.name, path, predictor.runtime, predictor.precision

@@ -21,6 +21,7 @@ from PIL import Image
 
 from diagnosis.models import REVIEW_PERMISSION, Scan
 from diagnosis.storage import read_bytes
+from facediag_site import metrics
 
 from .models import USABLE_LABELS, AuditEvent, Review, ReviewLabel
 
@@ -100,6 +101,7 @@ def save_review(*, scan: Scan, reviewer: User, label: str, comment: str = "") ->
             scan_id=locked.pk,
             detail=detail,
         )
+    metrics.review_saved(created=created, agreed=review.label == review.model_label)
     return review, created
 
 

@@ -30,12 +30,18 @@ fi
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+# Metrics (Prometheus format, readable from this host): every web process writes to var/metrics/web, the
+# worker's to var/metrics/worker; emptied at each start. http://127.0.0.1:$PORT/metrics and :9808/metrics.
+rm -rf var/metrics && mkdir -p var/metrics/web var/metrics/worker
 echo "==> starting the Celery worker (with beat)"
-.venv/bin/celery -A facediag_site worker -B --concurrency "${WORKER_CONCURRENCY:-1}" --loglevel INFO \
+PROMETHEUS_MULTIPROC_DIR="$ROOT/var/metrics/worker" WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9808}" \
+  WORKER_METRICS_ADDR=127.0.0.1 \
+  .venv/bin/celery -A facediag_site worker -B --concurrency "${WORKER_CONCURRENCY:-1}" --loglevel INFO \
   --schedule var/celerybeat-schedule &
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
 
 grep -q '^EMAIL_URL=filemail' .env 2>/dev/null && echo "==> e-mails (sign-in links, password resets, reminders) are written to var/mail/"
 echo "==> FaceDiag is at http://$HOST:$PORT/  (Ctrl-C stops web and worker)"
-.venv/bin/gunicorn facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --access-logfile -
+PROMETHEUS_MULTIPROC_DIR="$ROOT/var/metrics/web" \
+  .venv/bin/gunicorn facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --access-logfile -

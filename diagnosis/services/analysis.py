@@ -24,6 +24,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from facediag_site import metrics
+
 from .. import storage
 from ..models import CONDITIONS, Scan
 from .queue import enqueue_analysis
@@ -94,6 +96,7 @@ def _fail(scan: Scan, reason: str) -> None:
     scan.completed_at = timezone.now()
     scan.save(update_fields=["status", "error", "claim_token", "completed_at", "updated_at"])
     logger.warning("scan %s failed: %s", scan.id, reason)
+    metrics.scan_failed(reason)
 
 
 def fail_scan(scan_id: Any, reason: str) -> None:
@@ -173,6 +176,7 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
             outcomes[i] = TransientAnalysisError("out of memory")
         return outcomes
     logger.info("analysed %d scan(s) in one batch", len(loaded))
+    metrics.analysis_batch(len(loaded))
     for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
         if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
             logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
@@ -250,6 +254,8 @@ def store_result(scan: Scan, token: uuid.UUID, prediction: Prediction) -> str:
         storage.delete_quietly(heatmap_name)
         return "superseded"
     logger.info("scan %s done: %s", scan.id, prediction.label)
+    metrics.scan_done(label=prediction.label, reason=prediction.reason, created_at=scan.created_at,
+                      started_at=scan.started_at, completed_at=timezone.now())
     return "done"
 
 

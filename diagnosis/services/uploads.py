@@ -10,6 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
+from facediag_site import metrics
+
 from .. import storage
 from ..imaging import clean_upload, read_upload
 from ..models import Scan
@@ -64,6 +66,7 @@ def create_scan(
         storage.delete_scan_files(scan)
         raise
     logger.info("scan %s uploaded", scan.id)
+    metrics.scan_accepted()
     return scan, True
 
 

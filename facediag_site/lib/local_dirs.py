@@ -12,7 +12,7 @@ def local_dirs() -> list[Path]:
     """The folders that must exist: the SQLite database's, and the filesystem broker's."""
     dirs = []
     database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) != ":memory:":
+    if database["ENGINE"].endswith(".sqlite3") and str(database["NAME"]) != ":memory:":
         dirs.append(Path(database["NAME"]).parent)
     if settings.CELERY_BROKER_URL == "filesystem://":
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS

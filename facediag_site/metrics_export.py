@@ -1,0 +1,200 @@
+"""Serving the metrics: ``/metrics`` on the web, a small HTTP endpoint in each Celery worker.
+
+Neither is public. A scrape is answered when it carries ``Authorization: Bearer <METRICS_TOKEN>``, or when
+it comes from the loopback address without any proxy header (a reverse proxy on the same host would
+otherwise make every visitor look local). Everything else gets 403.
+
+The web's scrape also reports, read at scrape time, what no single process counts: the Redis queue
+length, the scans waiting (queued or analysing), the backpressure limit, and the active model.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, make_wsgi_app, multiprocess
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, ThreadingWSGIServer
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+FORBIDDEN_TEXT = b"Metrics need a bearer token (METRICS_TOKEN), or a request from this host.\n"
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def scrape_allowed(environ: dict[str, Any]) -> bool:
+    """A WSGI environ (or Django's request.META) may read the metrics."""
+    token = getattr(settings, "METRICS_TOKEN", "")
+    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+    if token and authorization[:7].lower() == "bearer ":
+        if hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
+            return True
+    if not getattr(settings, "METRICS_ALLOW_LOOPBACK", True) or any(environ.get(h) for h in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(str(environ.get("REMOTE_ADDR", "")).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def process_registry() -> CollectorRegistry:
+    """Every process's samples: the multiprocess files when configured, else this process's registry."""
+    if not multiprocess_dir():
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+class _Combined:
+    """A registry view that adds collectors to another registry's output without registering on it."""
+
+    def __init__(self, base: CollectorRegistry, extra: Iterable[Collector]):
+        self.base, self.extra = base, list(extra)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.base.collect()
+        for collector in self.extra:
+            yield from collector.collect()
+
+
+class ScanStateCollector(Collector):
+    """Scrape-time gauges about the whole service, read from the database and the broker."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._guarded("queue", self._queue)
+        yield from self._guarded("backlog", self._backlog)
+        yield from self._guarded("model", self._model)
+
+    def _guarded(self, name: str, read: Callable[[], list[Metric]]) -> Iterator[Metric]:
+        try:
+            yield from read()
+        except Exception as exc:  # a down database or broker must not break the rest of the scrape
+            logger.warning("metrics: could not read %s (%s)", name, type(exc).__name__)
+
+    def _queue(self) -> list[Metric]:
+        length = broker_queue_length()
+        if length is None:
+            return []
+        gauge = GaugeMetricFamily("facediag_queue_length", "Analysis messages waiting in the broker's queue "
+                                  "(Redis LLEN; messages a worker already prefetched are not in it).")
+        gauge.add_metric([], length)
+        return [gauge]
+
+    def _backlog(self) -> list[Metric]:
+        from diagnosis import backpressure
+
+        load = backpressure.current_load(use_cache=False)
+        backlog = GaugeMetricFamily("facediag_scans_backlog", "Scans accepted and not finished "
+                                    "(queued or being analysed).")
+        backlog.add_metric([], load.backlog)
+        rate = GaugeMetricFamily("facediag_analysis_rate", "Scans per second the workers finished over the "
+                                 "last SCAN_RATE_WINDOW_SECONDS, at least SCAN_ANALYSIS_RATE.")
+        rate.add_metric([], load.rate)
+        seconds = GaugeMetricFamily("facediag_backlog_seconds", "Seconds of work waiting: backlog / rate.")
+        seconds.add_metric([], load.seconds)
+        limit = GaugeMetricFamily("facediag_backlog_limit_seconds", "Uploads are refused (503) above this "
+                                  "many seconds of waiting work (SCAN_BACKLOG_LIMIT_SECONDS; 0: never).")
+        limit.add_metric([], load.limit_seconds)
+        return [backlog, rate, seconds, limit]
+
+    def _model(self) -> list[Metric]:
+        from ml.selectors import active_version
+
+        version = active_version()
+        active = GaugeMetricFamily("facediag_model_active", "1 when a model version is active, else 0.")
+        active.add_metric([], 1 if version is not None else 0)
+        info = InfoMetricFamily("facediag_active_model", "The active model version.")
+        if version is not None:
+            info.add_metric([], {"version": version.name})
+        return [active, info]
+
+
+_redis_client: dict[str, Any] = {}
+
+
+def broker_queue_length() -> int | None:
+    """LLEN of the default Celery queue on a Redis broker; None for other brokers."""
+    url = str(getattr(settings, "CELERY_BROKER_URL", ""))
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    client = _redis_client.get(url)
+    if client is None:
+        client = _redis_client[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return int(client.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")))
+
+
+def web_metrics_text() -> bytes:
+    return generate_latest(_Combined(process_registry(), [ScanStateCollector()]))
+
+
+def metrics_response(request: HttpRequest) -> HttpResponse:
+    if not scrape_allowed(request.META):
+        return HttpResponse(FORBIDDEN_TEXT, status=403, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(web_metrics_text(), content_type=CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class MetricsEndpointMiddleware:
+    """Answers ``/metrics`` first in the chain: a scraper reaches the pod by IP (no allowed host name) over
+    plain HTTP inside the cluster, so the host check and the HTTPS redirect must not see this path."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/metrics" and request.method in ("GET", "HEAD"):
+            return metrics_response(request)
+        return self.get_response(request)
+
+
+# --- the Celery worker's endpoint ----------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
+        pass  # one line per scrape would drown the worker's log
+
+
+def worker_metrics_app() -> Callable[..., Iterable[bytes]]:
+    prometheus_app = make_wsgi_app(process_registry())
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").rstrip("/") == "/healthz":  # the kubelet's liveness probe: no data
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        if not scrape_allowed(environ):
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [FORBIDDEN_TEXT]
+        return prometheus_app(environ, start_response)
+
+    return app
+
+
+def start_worker_metrics_server(port: int, addr: str = "0.0.0.0") -> ThreadingWSGIServer | None:
+    """Serve every pool process's metrics from the worker's main process, in a daemon thread."""
+    if not multiprocess_dir():
+        logger.error("worker metrics need PROMETHEUS_MULTIPROC_DIR (a folder shared by the pool processes); "
+                     "not serving them on port %d", port)
+        return None
+    server = make_server(addr, port, worker_metrics_app(), ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    logger.info("worker metrics on %s:%d/metrics", addr, server.server_port)
+    return server

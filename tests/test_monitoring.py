@@ -1,0 +1,166 @@
+"""The committed monitoring: alert rules (promtool check + promtool's unit tests), the Prometheus config,
+the Grafana dashboard (its queries parsed by promtool, every metric it reads really exported), and the
+compose profile that provisions both."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from facediag_site import metrics  # noqa: F401  (registers the product's metrics)
+
+ROOT = Path(__file__).resolve().parent.parent
+MONITORING = ROOT / "monitoring"
+RULES = MONITORING / "prometheus" / "rules" / "facediag.yml"
+RULE_TESTS = sorted((MONITORING / "prometheus" / "tests").glob("*.test.yml"))
+DASHBOARD = MONITORING / "grafana" / "dashboards" / "facediag.json"
+PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"
+#: Metrics the web's /metrics computes at scrape time (facediag_site.metrics_export.ScanStateCollector).
+SCRAPE_TIME = {"facediag_queue_length", "facediag_scans_backlog", "facediag_analysis_rate", "facediag_backlog_seconds",
+               "facediag_backlog_limit_seconds", "facediag_model_active", "facediag_active_model_info"}
+SUFFIXES = ("_bucket", "_count", "_sum", "_total")
+
+
+def promtool():
+    path = shutil.which("promtool")
+    if not path:
+        pytest.skip("promtool not installed (Debian package `prometheus`; scripts/test.sh installs it)")
+    return path
+
+
+def run(*args):
+    result = subprocess.run([promtool(), *args], capture_output=True, text=True, cwd=ROOT)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_alert_rules_pass_promtool_check():
+    code, out = run("check", "rules", str(RULES))
+    assert code == 0, out
+    assert "SUCCESS" in out
+
+
+def test_alert_rules_pass_their_promtool_unit_tests():
+    assert RULE_TESTS
+    code, out = run("test", "rules", *map(str, RULE_TESTS))
+    assert code == 0, out
+    assert out.count("SUCCESS") == len(RULE_TESTS)
+
+
+def test_every_alert_the_issue_asks_for_is_defined_and_unit_tested():
+    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    wanted = {"FaceDiagQueueBacklogGrowing", "FaceDiagUploadToDoneSlow", "FaceDiagScanFailureRateHigh",
+              "FaceDiagNoActiveModel", "FaceDiagWorkerDown", "FaceDiagNoWorkers", "FaceDiagNoSkinRateDoubled"}
+    assert wanted <= alerts
+    tested = set()
+    for path in RULE_TESTS:
+        for case in yaml.safe_load(path.read_text())["tests"]:
+            tested |= {t["alertname"] for t in case.get("alert_rule_test", []) if t.get("exp_alerts")}
+    assert alerts <= tested | {"FaceDiagWebDown"}, alerts - tested  # each one seen firing in a unit test
+
+
+def test_prometheus_config_is_valid_and_scrapes_what_compose_exposes():
+    code, out = run("check", "config", "--syntax-only", str(PROMETHEUS_CONFIG))
+    assert code == 0, out
+    jobs = {job["job_name"]: job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]}
+    assert set(jobs) == {"facediag-web", "facediag-worker"}  # the names the alert rules use
+    assert all(job["authorization"]["type"] == "Bearer" for job in jobs.values())
+    assert jobs["facediag-worker"]["dns_sd_configs"][0]["port"] == 9808
+
+
+def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_path):
+    dashboard = json.loads(DASHBOARD.read_text())
+    datasource = yaml.safe_load((MONITORING / "grafana/provisioning/datasources/prometheus.yml").read_text())
+    uid = datasource["datasources"][0]["uid"]
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert dashboard["uid"] and len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    exprs = []
+    for panel in panels:
+        assert panel["datasource"]["uid"] == uid, panel["title"]
+        assert panel["targets"], panel["title"]
+        exprs += [t["expr"] for t in panel["targets"]]
+    # promtool parses PromQL in rule files: each query as a recording rule.
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e}
+                                                          for i, e in enumerate(exprs)]}]}
+    check = tmp_path / "dashboard-queries.yml"
+    check.write_text(yaml.safe_dump(rules))
+    code, out = run("check", "rules", str(check))
+    assert code == 0, out
+
+
+def metric_names_in(text):
+    names = set()
+    for name in re.findall(r"\b(?:facediag|django)_[a-z0-9_]+", text):
+        for suffix in SUFFIXES:
+            if name.endswith(suffix) and not name.endswith("_info"):
+                name = name[: -len(suffix)]
+                break
+        names.add(name)
+    return names
+
+
+@pytest.mark.django_db
+def test_every_metric_the_rules_and_dashboard_read_is_exported(client):
+    from prometheus_client import REGISTRY
+
+    exported = {m.name for m in REGISTRY.collect()} | SCRAPE_TIME
+    scraped = client.get("/metrics").content.decode()  # django-prometheus' names as served
+    exported |= metric_names_in(scraped)
+    rule_exprs = [r["expr"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    dashboard_exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])]
+    wanted = metric_names_in("\n".join(rule_exprs + dashboard_exprs))
+    assert wanted, "no metric names found"
+    assert wanted <= exported, sorted(wanted - exported)
+
+
+def test_the_issue_metrics_are_all_there():
+    from prometheus_client import REGISTRY
+
+    names = {m.name for m in REGISTRY.collect()}
+    for name in ("facediag_scans_accepted", "facediag_scans_done", "facediag_scans_failed",
+                 "facediag_scan_upload_to_done_seconds", "facediag_scan_queue_wait_seconds",
+                 "facediag_inference_seconds", "facediag_preprocess_seconds", "facediag_analysis_batch_size",
+                 "facediag_reviews_done", "facediag_uploads_refused"):
+        assert name in names, name
+
+
+# --- docker compose's monitoring profile -----------------------------------------------------------------
+
+
+def compose_config(*profile):
+    import os
+
+    from tests.test_docker_compose import REQUIRED_SECRETS, compose_command
+
+    result = subprocess.run([*compose_command(), *profile, "config"], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, **REQUIRED_SECRETS})
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_the_monitoring_profile_provisions_prometheus_and_grafana():
+    services = compose_config("--profile", "monitoring")
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    # Off unless asked for; the product itself runs without the profile.
+    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
+    assert not any(s.get("profiles") for name, s in services.items() if name not in ("prometheus", "grafana"))
+    mounts = [str(v) for v in prometheus["volumes"] + grafana["volumes"]]
+
+    def mounted(local, target):
+        return any(m.startswith(f"{ROOT / local}:{target}") for m in mounts)
+
+    assert mounted("monitoring/prometheus/prometheus.yml", "/etc/prometheus/prometheus.yml")
+    assert mounted("monitoring/prometheus/rules", "/etc/prometheus/rules")
+    assert mounted("monitoring/grafana/provisioning", "/etc/grafana/provisioning")
+    assert mounted("monitoring/grafana/dashboards", "/var/lib/grafana/dashboards")
+    provider = yaml.safe_load((MONITORING / "grafana/provisioning/dashboards/facediag.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert all(str(p).startswith("127.0.0.1:") for s in (prometheus, grafana) for p in s["ports"])
+    assert "METRICS_TOKEN" in prometheus["environment"]
+    # The app side: one metrics folder per container for its processes; the worker serves on 9808.
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] in services[name]["tmpfs"]
+    assert str(services["worker"]["environment"]["WORKER_METRICS_PORT"]) == "9808"
