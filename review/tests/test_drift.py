@@ -1,0 +1,143 @@
+"""The daily drift check: it flags an injected shift, stays quiet on an unchanged week, shows on the
+dashboard and raises the alert gauge."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+
+from diagnosis.models import Scan
+from ml.tests.factories import ModelVersionFactory
+from review import metrics
+from review.models import DriftReport, ModelResult
+from review.tasks import check_drift
+
+pytestmark = pytest.mark.django_db
+
+LABELS = ["acne", "eczema", "healthy", "rosacea", "uncertain", "no_skin"]
+TONES = ["very_light", "light", "intermediate", "tan", "brown", "dark"]
+
+
+def usual(rng):
+    """One scan as people sent them so far."""
+    return {
+        "label": rng.choice(LABELS, p=[0.25, 0.17, 0.33, 0.13, 0.08, 0.04]),
+        "top": float(rng.beta(8, 3)),
+        "flags": {"blurry": bool(rng.random() < 0.10), "too_dark": bool(rng.random() < 0.05)},
+        "tone": rng.choice(TONES, p=[0.15, 0.30, 0.25, 0.15, 0.10, 0.05]),
+        "distance": float(rng.gamma(4.0, 2.5)),
+    }
+
+
+def dark_filter_app(rng):
+    """The same people, but a popular filter app darkens the photos: the model is unsure more often."""
+    scan = usual(rng)
+    scan["flags"]["too_dark"] = bool(rng.random() < 0.45)
+    if rng.random() < 0.35:
+        scan["label"], scan["top"] = "uncertain", float(rng.uniform(0.3, 0.5))
+    scan["distance"] += float(rng.gamma(2.0, 2.0))
+    return scan
+
+
+def add_scans(owner, version, days_ago, make, n, rng):
+    """``n`` finished scans uploaded ``days_ago`` (a (start, end) range of days), each with its served result."""
+    now = timezone.now()
+    specs = [make(rng) for _ in range(n)]
+    scans = Scan.objects.bulk_create([
+        Scan(owner=owner, status="done", label=s["label"], top_probability=s["top"], quality=s["flags"],
+             probabilities={"acne": 0.25, "eczema": 0.25, "healthy": 0.25, "rosacea": 0.25}, model_version=version)
+        for s in specs
+    ])
+    for scan in scans:
+        Scan.objects.filter(pk=scan.pk).update(created_at=now - timedelta(days=float(rng.uniform(*days_ago))))
+    ModelResult.objects.bulk_create([
+        ModelResult(scan=scan, model_version=version, kind="served", label=s["label"], top_probability=s["top"],
+                    probabilities=scan.probabilities, quality=s["flags"], tone=s["tone"], feature_distance=s["distance"])
+        for scan, s in zip(scans, specs, strict=True)
+    ])
+
+
+@pytest.fixture
+def four_usual_weeks(user):
+    rng = np.random.default_rng(7)
+    version = ModelVersionFactory(active=True)
+    add_scans(user, version, (7.1, 34.9), usual, 4 * 150, rng)
+    return user, version, rng
+
+
+def _gauges():
+    registry = CollectorRegistry()
+    metrics.register(registry)
+    return generate_latest(registry).decode()
+
+
+def test_an_unchanged_week_stays_quiet(four_usual_weeks):
+    user, version, rng = four_usual_weeks
+    add_scans(user, version, (0.1, 6.9), usual, 150, rng)
+    result = check_drift.apply().get()
+    report = DriftReport.objects.get()
+    assert result == {"drifted": False, "recent": 150, "baseline": 600}
+    ran = [c for c in report.checks if c["ran"]]
+    assert len(ran) >= 12 and not any(c["drifted"] for c in ran)
+    assert {c["test"] for c in ran} == {"Pearson's chi-squared test of homogeneity",
+                                        "two-sample Kolmogorov-Smirnov test", "Fisher's exact test"}
+    assert "facediag_drift_detected 0.0" in _gauges()
+
+
+def test_an_injected_shift_is_flagged_shown_and_raises_the_alert(four_usual_weeks, reviewer_client):
+    user, version, rng = four_usual_weeks
+    add_scans(user, version, (0.1, 6.9), dark_filter_app, 150, rng)
+    assert check_drift.apply().get()["drifted"] is True
+    report = DriftReport.objects.get()
+    flagged = {c["name"] for c in report.checks if c["drifted"]}
+    assert {"result mix", "confidence", "quality: too_dark", "feature distance"} <= flagged
+    assert "quality: blurry" not in flagged and "skin-tone mix" not in flagged  # what did not change
+    gauges = _gauges()
+    assert "facediag_drift_detected 1.0" in gauges
+    assert 'facediag_drift_check_drifted{check="quality: too_dark"} 1.0' in gauges
+    assert 'facediag_drift_check_drifted{check="quality: blurry"} 0.0' in gauges
+
+    page = reviewer_client.get(reverse("review:dashboard")).content.decode()
+    assert 'class="drift-alert"' in page and "Significant change" in page
+    assert page.count('class="drifted"') == len(flagged)
+    picture = reviewer_client.get(reverse("review:dashboard-drift"))
+    assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
+    data = reviewer_client.get(reverse("review:dashboard-data")).json()
+    assert data["drift"]["drifted"] is True
+
+
+def test_a_change_in_one_skin_tone_group_alone_is_seen(four_usual_weeks):
+    user, version, rng = four_usual_weeks
+
+    def darker_skin_refused(rng):
+        scan = usual(rng)
+        if scan["tone"] in ("brown", "dark"):
+            scan["label"] = "no_skin" if rng.random() < 0.6 else scan["label"]
+        return scan
+
+    add_scans(user, version, (0.1, 6.9), darker_skin_refused, 300, rng)
+    check_drift.apply()
+    report = DriftReport.objects.get()
+    flagged = {c["name"] for c in report.checks if c["drifted"]}
+    assert "no condition given, tone brown" in flagged
+    assert not {"quality: too_dark", "quality: blurry", "skin-tone mix", "feature distance"} & flagged
+
+
+def test_with_too_few_scans_nothing_is_claimed(user):
+    rng = np.random.default_rng(1)
+    version = ModelVersionFactory(active=True)
+    add_scans(user, version, (8, 30), usual, 20, rng)
+    add_scans(user, version, (0.1, 6), dark_filter_app, 20, rng)
+    assert check_drift.apply().get()["drifted"] is False
+    assert not any(c["ran"] for c in DriftReport.objects.get().checks)
+
+
+def test_the_check_runs_daily_in_beat(settings):
+    from celery.schedules import crontab
+
+    entry = settings.CELERY_BEAT_SCHEDULE["check-drift"]
+    assert entry["task"] == check_drift.name == "review.tasks.check_drift"
+    assert isinstance(entry["schedule"], crontab) and entry["schedule"].hour == {4}
