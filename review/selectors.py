@@ -247,24 +247,34 @@ def served_versions() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(Q(active=True) | Q(Exists(Scan.objects.filter(model_version=OuterRef("pk")))))
 
 
+def _role(version: ModelVersion) -> str:
+    """ModelVersion.role, where a version that served scans before activations were dated is "past" too."""
+    role = version.role
+    return "past" if role == "registered" and getattr(version, "served", False) else role
+
+
 def _role_order(version: ModelVersion) -> tuple[int, float]:
-    rank = {"active": 0, "shadow": 1, "past": 2, "registered": 3}[version.role]
+    rank = {"active": 0, "shadow": 1, "past": 2, "registered": 3}[_role(version)]
     moment = version.activated_at or version.created
     return rank, -moment.timestamp()
 
 
 def measured_versions() -> list[ModelVersion]:
-    """The active and shadow versions, and every other version with a result on a reviewed scan."""
+    """The active and shadow versions, and every other version with a result on a reviewed scan; active
+    first, then the shadow, then the others, most recently active first."""
     judged = Q(active=True) | Q(shadow=True) | Q(
         Exists(ModelResult.objects.filter(model_version=OuterRef("pk"), scan__review__isnull=False))
     ) | Q(Exists(Review.objects.filter(scan__model_version=OuterRef("pk"))))
-    return sorted(ModelVersion.objects.filter(judged), key=_role_order)
+    versions = ModelVersion.objects.filter(judged).annotate(
+        served=Exists(Scan.objects.filter(model_version=OuterRef("pk")))
+    )
+    return sorted(versions, key=_role_order)
 
 
 def version_figures(*, n_boot: int = measures.N_BOOT) -> list[dict[str, Any]]:
     """Per measured version: its name, role and figures on the reviewed scans it judged (review.measures)."""
     return [
-        {"version": v.name, "id": v.pk, "role": v.role,
+        {"version": v.name, "id": v.pk, "role": _role(v),
          "figures": measures.figures(version_judgements(v), n_boot=n_boot)}
         for v in measured_versions()
     ]

@@ -55,7 +55,8 @@ def add_scans(owner, version, days_ago, make, n, rng):
         Scan.objects.filter(pk=scan.pk).update(created_at=now - timedelta(days=float(rng.uniform(*days_ago))))
     ModelResult.objects.bulk_create([
         ModelResult(scan=scan, model_version=version, kind="served", label=s["label"], top_probability=s["top"],
-                    probabilities=scan.probabilities, quality=s["flags"], tone=s["tone"], feature_distance=s["distance"])
+                    probabilities=scan.probabilities, quality=s["flags"], tone=s["tone"],
+                    feature_distance=s["distance"])
         for scan, s in zip(scans, specs, strict=True)
     ])
 
