@@ -176,7 +176,7 @@ def drift_png(report) -> bytes:
             ax.text(0.5, 0.5, _("Not enough scans yet"), ha="center", va="center", transform=ax.transAxes)
             ax.set_title(title)
             continue
-        cats = list(check["recent"])
+        cats = check.get("categories") or list(check["recent"])  # stored dicts lose their key order
         xs = list(range(len(cats)))
         ax.bar([x - 0.2 for x in xs], [100 * check["baseline"][c] for c in cats], width=0.4,
                label=_("the %(days)d days before") % {"days": round((report.recent_start - report.baseline_start)

@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ml.core.report import ITA_GROUPS
+
+TONE_ORDER = [name for name, _floor in ITA_GROUPS]  # lightest first
 ABSTENTIONS = ("uncertain", "no_skin")
 ALPHA = 0.01
 MIN_SCANS = 30
@@ -96,7 +99,7 @@ def compare_windows(recent: Sequence[DriftItem], baseline: Sequence[DriftItem], 
 
     label_r, label_b = _mix(recent, lambda it: it.label), _mix(baseline, lambda it: it.label)
     check("result mix", CHI2, len(recent), len(baseline), lambda: _chi2(label_r, label_b, labels),
-          {"recent": _shares(label_r, labels), "baseline": _shares(label_b, labels)})
+          {"categories": list(labels), "recent": _shares(label_r, labels), "baseline": _shares(label_b, labels)})
 
     top_r = [it.top for it in recent if it.top is not None]
     top_b = [it.top for it in baseline if it.top is not None]
@@ -118,9 +121,9 @@ def compare_windows(recent: Sequence[DriftItem], baseline: Sequence[DriftItem], 
     toned_r = [it for it in recent if it.tone != "unknown"]
     toned_b = [it for it in baseline if it.tone != "unknown"]
     tone_r, tone_b = _mix(toned_r, lambda it: it.tone), _mix(toned_b, lambda it: it.tone)
-    tones = sorted(set(tone_r) | set(tone_b))
+    tones = sorted(set(tone_r) | set(tone_b), key=lambda t: (TONE_ORDER.index(t) if t in TONE_ORDER else 99, t))
     check("skin-tone mix", CHI2, len(toned_r), len(toned_b), lambda: _chi2(tone_r, tone_b, tones),
-          {"recent": _shares(tone_r, tones), "baseline": _shares(tone_b, tones)})
+          {"categories": tones, "recent": _shares(tone_r, tones), "baseline": _shares(tone_b, tones)})
     for tone in tones:
         group_r = [it for it in toned_r if it.tone == tone]
         group_b = [it for it in toned_b if it.tone == tone]

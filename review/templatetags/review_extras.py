@@ -14,7 +14,8 @@ def interval(item, signed=False):
         return "–"
     text = f"{_pc(item['value'], signed)}%"
     if item.get("low") is not None:
-        text += f" ({_pc(item['low'], signed)}–{_pc(item['high'], signed)})"
+        between = " … " if signed else "–"  # "-5.7–+2.8" would read as a subtraction
+        text += f" ({_pc(item['low'], signed)}{between}{_pc(item['high'], signed)})"
     return text
 
 

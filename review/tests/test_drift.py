@@ -1,65 +1,19 @@
 """The daily drift check: it flags an injected shift, stays quiet on an unchanged week, shows on the
 dashboard and raises the alert gauge."""
 
-from datetime import timedelta
-
 import numpy as np
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 
-from diagnosis.models import Scan
 from ml.tests.factories import ModelVersionFactory
 from review import metrics
-from review.models import DriftReport, ModelResult
+from review.models import DriftReport
 from review.tasks import check_drift
 
+from .factories import add_scans, dark_filter_app, usual
+
 pytestmark = pytest.mark.django_db
-
-LABELS = ["acne", "eczema", "healthy", "rosacea", "uncertain", "no_skin"]
-TONES = ["very_light", "light", "intermediate", "tan", "brown", "dark"]
-
-
-def usual(rng):
-    """One scan as people sent them so far."""
-    return {
-        "label": rng.choice(LABELS, p=[0.25, 0.17, 0.33, 0.13, 0.08, 0.04]),
-        "top": float(rng.beta(8, 3)),
-        "flags": {"blurry": bool(rng.random() < 0.10), "too_dark": bool(rng.random() < 0.05)},
-        "tone": rng.choice(TONES, p=[0.15, 0.30, 0.25, 0.15, 0.10, 0.05]),
-        "distance": float(rng.gamma(4.0, 2.5)),
-    }
-
-
-def dark_filter_app(rng):
-    """The same people, but a popular filter app darkens the photos: the model is unsure more often."""
-    scan = usual(rng)
-    scan["flags"]["too_dark"] = bool(rng.random() < 0.45)
-    if rng.random() < 0.35:
-        scan["label"], scan["top"] = "uncertain", float(rng.uniform(0.3, 0.5))
-    scan["distance"] += float(rng.gamma(2.0, 2.0))
-    return scan
-
-
-def add_scans(owner, version, days_ago, make, n, rng):
-    """``n`` finished scans uploaded ``days_ago`` (a (start, end) range of days), each with its served result."""
-    now = timezone.now()
-    specs = [make(rng) for _ in range(n)]
-    scans = Scan.objects.bulk_create([
-        Scan(owner=owner, status="done", label=s["label"], top_probability=s["top"], quality=s["flags"],
-             probabilities={"acne": 0.25, "eczema": 0.25, "healthy": 0.25, "rosacea": 0.25}, model_version=version)
-        for s in specs
-    ])
-    for scan in scans:
-        Scan.objects.filter(pk=scan.pk).update(created_at=now - timedelta(days=float(rng.uniform(*days_ago))))
-    ModelResult.objects.bulk_create([
-        ModelResult(scan=scan, model_version=version, kind="served", label=s["label"], top_probability=s["top"],
-                    probabilities=scan.probabilities, quality=s["flags"], tone=s["tone"],
-                    feature_distance=s["distance"])
-        for scan, s in zip(scans, specs, strict=True)
-    ])
-
 
 @pytest.fixture
 def four_usual_weeks(user):
