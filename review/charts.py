@@ -139,7 +139,7 @@ def versions_png(versions) -> bytes:
         ax.set_xlim(0, 100)
         ax.set_ylim(-0.7, len(versions) - 0.3)
         ax.grid(axis="x", alpha=0.3)
-    left.set_xlabel(_("% on reviewed scans (lines: 95% bootstrap interval)"))
+    left.set_xlabel(_("Reviewed scans, per cent (lines: 95 per cent bootstrap intervals)"))
     left.set_title(_("Each model version against the reviewers"))
     if versions:
         left.legend(fontsize=8, loc="lower left")
@@ -185,7 +185,7 @@ def drift_png(report) -> bytes:
                label=_("the last %(days)d days") % {"days": round((report.recent_end - report.recent_start)
                                                                  .total_seconds() / 86400)}, color="#2f6fb0")
         ax.set_xticks(xs, [_pretty(c) for c in cats], rotation=25, ha="right", fontsize=8)
-        ax.set_ylabel(_("% of scans"))
+        ax.set_ylabel(_("Share of scans (per cent)"))
         verdict = _("significant change") if check.get("drifted") else _("no significant change")
         p = check.get("p_value")
         ax.set_title(f"{title}: {verdict}" + (f" (p={p:.2g})" if p is not None else ""))

@@ -66,3 +66,10 @@ def test_the_dashboard_shows_them_with_intervals_and_a_picture(measured, reviewe
 def test_people_who_are_not_reviewers_see_none_of_it(measured, user_client):
     for name in ("review:dashboard", "review:dashboard-data", "review:dashboard-versions", "review:dashboard-drift"):
         assert user_client.get(reverse(name)).status_code == 403
+
+
+def test_the_new_sections_are_translated(measured, reviewer_client):
+    page = reviewer_client.get(reverse("review:dashboard"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    for text in ("Cada versión del modelo en los análisis revisados", "Piel sana calificada de afección",
+                 "Deriva: ¿están cambiando las fotos?", ">en sombra<"):
+        assert text in page, text
