@@ -2,8 +2,10 @@
 
 The scans' owners already have their results when this runs, and nothing here can fail a scan or delay a
 result: any error costs only the records of this step (logged). The shadow runs on the batch's photos
-in one forward pass, without heatmaps. Scans it missed (no shadow then, a shadow that failed to load or
-ran out of memory) can be measured later with ``manage.py rescore_reviewed NAME``.
+in one forward pass, without heatmaps, and only while no scan waits for analysis: a shadow pass costs
+about as much as the active one (bench/shadow_cost.py), so running it with a queue would delay the
+people waiting. Scans it missed (a busy moment, no shadow then, a shadow that failed to load or ran out
+of memory) can be measured later with ``manage.py rescore_reviewed NAME``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..models import Scan
+
 if TYPE_CHECKING:
     from ml.core.inference import Prediction
-
-    from ..models import Scan
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ def after_batch(stored: Sequence[tuple[Scan, bytes, Prediction | Exception]]) ->
     except Exception:
         logger.exception("could not record the served results of %d scan(s) for measurement", len(served))
     try:
+        if Scan.objects.filter(status=Scan.Status.QUEUED).exists():
+            logger.info("shadow model not run on this batch: scans are waiting for analysis")
+            return
         shadow = get_shadow_predictor()
     except ModelUnavailable as exc:
         logger.warning("shadow model not run: %s", exc)

@@ -95,3 +95,13 @@ def test_deleting_a_scan_deletes_its_results(user, active_and_shadow):
     assert ModelResult.objects.filter(scan_id=scan.id).count() == 2
     scan_services.delete_scan(scan)
     assert not ModelResult.objects.filter(scan_id=scan.id).exists()
+
+
+def test_the_shadow_waits_its_turn_when_scans_are_queued(user, active_and_shadow, caplog):
+    first, waiting = make_scan(user), make_scan(user)
+    with caplog.at_level(logging.INFO, logger="diagnosis.services.shadow"):
+        assert scan_services.analyse_scan(first.id) == "done"  # `waiting` is still queued
+    assert "shadow model not run on this batch: scans are waiting" in caplog.text
+    assert list(ModelResult.objects.filter(scan=first).values_list("kind", flat=True)) == ["served"]
+    assert scan_services.analyse_scan(waiting.id) == "done"  # nothing waits now
+    assert sorted(ModelResult.objects.filter(scan=waiting).values_list("kind", flat=True)) == ["served", "shadow"]
