@@ -94,6 +94,8 @@ def compare_windows(recent: Sequence[DriftItem], baseline: Sequence[DriftItem], 
             checks.append({**_skipped(name, test, n_recent, n_baseline, min_scans), **summary})
             return
         stat, p = run()
+        if not np.isfinite(p):  # a degenerate table: no evidence of a change (and JSON has no NaN)
+            p = 1.0
         checks.append({"name": name, "test": test, "n_recent": n_recent, "n_baseline": n_baseline, "ran": True,
                        "statistic": round(stat, 4) if np.isfinite(stat) else None, "p_value": p, **summary})
 

@@ -96,3 +96,18 @@ def test_the_check_runs_daily_in_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["check-drift"]
     assert entry["task"] == check_drift.name == "review.tasks.check_drift"
     assert isinstance(entry["schedule"], crontab) and entry["schedule"].hour == {4}
+
+
+def test_identical_constant_windows_give_no_alarm_and_store_cleanly(user):
+    """Degenerate data (one label, one confidence, no flags) must not produce NaN p-values or an alarm."""
+    version = ModelVersionFactory(active=True)
+
+    def same(rng):
+        return {"label": "healthy", "top": 0.9, "flags": {}, "tone": "light", "distance": 4.0}
+
+    rng = np.random.default_rng(3)
+    add_scans(user, version, (8, 30), same, 120, rng)
+    add_scans(user, version, (0.1, 6), same, 40, rng)
+    assert check_drift.apply().get()["drifted"] is False
+    report = DriftReport.objects.get()
+    assert all(c["p_value"] == 1.0 for c in report.checks if c["ran"])
