@@ -118,13 +118,13 @@ def test_force_needs_a_reason_and_is_audited_and_rollback_is_one_command(reviewe
     assert rolled == {"version": right.name, "previous": worse.name, "reason": "forced one misbehaved"}
 
 
-def test_rescoring_uses_only_consented_reviewed_scans_with_their_photo(reviewed_world, other_user, reviewer):
+def test_rescoring_uses_only_consented_reviewed_scans_with_their_photo(reviewed_world, user, other_user, reviewer):
     right = reviewed_world["right"]
     unconsented = make_scan(other_user, status="done", label="acne")
     services.save_review(scan=unconsented, reviewer=reviewer, label="acne")
-    make_scan(reviewed_world["right"] and other_user, status="done", label="acne")  # not reviewed
+    unreviewed = make_scan(user, status="done", label="acne")
     assert "0 of 0 reviewed scans scored" in _run("rescore_reviewed", right.name)  # the 8 are scored already
-    assert not ModelResult.objects.filter(scan=unconsented).exists()
+    assert not ModelResult.objects.filter(scan__in=[unconsented, unreviewed]).exists()
     assert "8 of 8" in _run("rescore_reviewed", right.name, "--replace")
 
 
@@ -148,3 +148,15 @@ def test_reviewers_cannot_promote_from_the_admin(reviewed_world, client, reviewe
     right = reviewed_world["right"]
     client.post("/admin/ml/modelversion/", {"action": "promote_through_gate", "_selected_action": [right.pk]})
     assert not ModelVersion.objects.get(pk=right.pk).active
+
+
+def test_with_no_active_version_there_is_nothing_to_compare_with():
+    from ml.tests.factories import ModelVersionFactory
+
+    first = ModelVersionFactory(name="v-first")
+    out = _run("promote_model", "v-first")
+    assert "no active version to compare with" in out and ModelVersion.objects.get(pk=first.pk).active
+    with pytest.raises(CommandError, match="already the active version"):
+        _run("promote_model", "v-first")
+    with pytest.raises(CommandError, match="no version was active before"):
+        _run("rollback_model")
