@@ -8,4 +8,12 @@ class DiagnosisConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process (web too): services.queue publishes the analysis task
         # by its registered name, so that services never import tasks.
+        # ml sits below diagnosis and knows nothing of scans: it announces an activation, diagnosis acts on it.
+        from ml.models import ModelVersion
+        from ml.signals import model_activated
+
         from . import tasks  # noqa: F401
+        from .receivers import requeue_on_model_activation
+
+        model_activated.connect(requeue_on_model_activation, sender=ModelVersion,
+                                dispatch_uid="diagnosis.requeue_on_model_activation")

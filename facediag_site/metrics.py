@@ -151,9 +151,9 @@ def observe_predictor(predictor: Any) -> Any:
         preprocess_seconds.observe(time.perf_counter() - started)
         return result
 
-    def timed_network(crops: Any) -> Any:
+    def timed_network(crops: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        result = network(crops)
+        result = network(crops, *args, **kwargs)
         inference_seconds.observe(time.perf_counter() - started)
         images.inc(len(crops))
         return result

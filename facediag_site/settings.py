@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .media_storage import default_storage_config
@@ -259,7 +260,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.send_due_reminders",
         "schedule": env.float("REMINDER_CHECK_INTERVAL_SECONDS", default=900.0),
     },
+    "check-drift": {  # daily, at DRIFT_CHECK_HOUR:00 in TIME_ZONE
+        "task": "review.tasks.check_drift",
+        "schedule": crontab(hour=env.int("DRIFT_CHECK_HOUR", default=4), minute=0),
+    },
 }
+
+# The learning loop (review app): the promotion gate on reviewed scans, and the daily drift check.
+MODEL_PROMOTION_MIN_REVIEWED = env.int("MODEL_PROMOTION_MIN_REVIEWED", default=100)
+MODEL_PROMOTION_RECALL_TOLERANCE = env.float("MODEL_PROMOTION_RECALL_TOLERANCE", default=0.05)
+DRIFT_RECENT_DAYS = env.int("DRIFT_RECENT_DAYS", default=7)
+DRIFT_BASELINE_DAYS = env.int("DRIFT_BASELINE_DAYS", default=28)
+DRIFT_ALPHA = env.float("DRIFT_ALPHA", default=0.01)
+DRIFT_MIN_SCANS = env.int("DRIFT_MIN_SCANS", default=30)
+DRIFT_MAX_SCANS = env.int("DRIFT_MAX_SCANS", default=20000)  # per window: a uniform sample beyond this
 
 # Scan pipeline
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)

@@ -12,6 +12,19 @@ def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(active=True).first()
 
 
+def shadow_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(shadow=True).first()
+
+
+def previous_version() -> ModelVersion | None:
+    """The version that was active most recently before the active one (what a rollback returns to)."""
+    return ModelVersion.objects.filter(active=False, activated_at__isnull=False).order_by("-activated_at").first()
+
+
+def version_by_name(name: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(name=name).first()
+
+
 _health_cache: dict = {}
 
 

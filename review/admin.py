@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ml.admin import ModelVersionAdmin
+from ml.models import ModelVersion
+
 from . import services
+from .measures import format_comparison
 from .models import AuditEvent, Review
 
 
@@ -79,3 +83,46 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class GatedModelVersionAdmin(ModelVersionAdmin):
+    """ml's admin for model versions, plus the promotion through the gate and the rollback (they read
+    reviews, which ml must not know about)."""
+
+    actions = [*ModelVersionAdmin.actions, "promote_through_gate", "roll_back"]
+
+    @admin.action(description="Promote the selected version (only if the gate passes on reviewed scans)",
+                  permissions=["change"])
+    def promote_through_gate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one version.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            outcome = services.promote_model(version, actor=request.user)
+        except services.PromotionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        table = format_comparison(outcome.comparison, outcome.version, outcome.previous)
+        if outcome.accepted:
+            self.message_user(request, format_html("The version {} is active now (it passed the gate).<pre>{}</pre>",
+                                                   outcome.version, table), messages.SUCCESS)
+        else:
+            self.message_user(request, format_html(
+                "Promotion of {} refused; the active version stays. To override, run "
+                "<code>manage.py promote_model {} --force --reason \"…\"</code>.<pre>{}</pre>",
+                outcome.version, outcome.version, table), messages.ERROR)
+
+    @admin.action(description="Roll back to the version active before the current one", permissions=["change"])
+    def roll_back(self, request, queryset):
+        try:
+            now_active, replaced = services.rollback_model(actor=request.user, reason="admin action")
+        except services.RollbackImpossible as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"{now_active.name} is active again (it replaced "
+                                   f"{replaced.name if replaced else 'no version'}).", messages.SUCCESS)
+
+
+admin.site.unregister(ModelVersion)
+admin.site.register(ModelVersion, GatedModelVersionAdmin)

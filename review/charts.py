@@ -112,3 +112,82 @@ def timeline_png(stats) -> bytes:
     right.set_title(_("Per-class agreement (%)"))
     right.legend(fontsize=8, loc="upper right")
     return _png(fig)
+
+
+def _bar_with_interval(ax, y, item, colour, label=None):
+    """One figure (a review.measures interval) as a dot with its interval as a line; nothing when unknown."""
+    if item["value"] is None:
+        return
+    value = 100 * item["value"]
+    if item["low"] is not None:
+        ax.plot([100 * item["low"], 100 * item["high"]], [y, y], color=colour, linewidth=3, alpha=0.5)
+    ax.plot([value], [y], "o", color=colour, label=label)
+
+
+def versions_png(versions) -> bytes:
+    """Per version: accuracy and macro-F1 with their intervals (left), recall per class (right)."""
+    fig = _figure(10, 1.2 + 0.7 * max(1, len(versions)))
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1])
+    names = [f"{v['version']} ({_role_name(v['role'])}, n={v['figures']['n']})" for v in versions]
+    ys = list(range(len(versions)))[::-1]
+    for y, v in zip(ys, versions, strict=True):
+        first = y == ys[0]
+        _bar_with_interval(left, y + 0.12, v["figures"]["accuracy"], "#2f6fb0", _("accuracy") if first else None)
+        _bar_with_interval(left, y - 0.12, v["figures"]["macro_f1"], "#c0504d", _("macro-F1") if first else None)
+    for ax in (left, right):
+        ax.set_yticks(ys, names if ax is left else [""] * len(ys))
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-0.7, len(versions) - 0.3)
+        ax.grid(axis="x", alpha=0.3)
+    left.set_xlabel(_("Reviewed scans, per cent (lines: 95 per cent bootstrap intervals)"))
+    left.set_title(_("Each model version against the reviewers"))
+    if versions:
+        left.legend(fontsize=8, loc="lower left")
+    else:
+        left.text(50, 0, _("No model version judged a reviewed scan yet"), ha="center", va="center")
+    classes = list(versions[0]["figures"]["recall"]) if versions else []
+    colours = ["#2f6fb0", "#c0504d", "#4f9d4f", "#8064a2"]
+    step = 0.8 / max(1, len(classes))
+    for y, v in zip(ys, versions, strict=True):
+        for j, c in enumerate(classes):
+            offset = 0.4 - step / 2 - j * step
+            _bar_with_interval(right, y + offset, v["figures"]["recall"][c], colours[j % len(colours)],
+                               _pretty(c) if y == ys[0] else None)
+    right.set_xlabel(_("recall per class (%)"))
+    right.set_title(_("Found by the model, per reviewer's class"))
+    if classes:
+        right.legend(fontsize=8, loc="lower left", ncols=2)
+    return _png(fig)
+
+
+def _role_name(role):
+    return {"active": _("active"), "shadow": _("shadow"), "past": _("past"), "registered": _("registered")}.get(
+        role, role)
+
+
+def drift_png(report) -> bytes:
+    """The latest drift report: the result mix and the skin-tone mix, last days against the weeks before."""
+    fig = _figure(10, 3.6)
+    axes = fig.subplots(1, 2)
+    checks = {c["name"]: c for c in (report.checks if report else [])}
+    for ax, name, title in ((axes[0], "result mix", _("Results")), (axes[1], "skin-tone mix", _("Skin tone (ITA)"))):
+        check = checks.get(name)
+        if not check or not check.get("recent"):
+            ax.text(0.5, 0.5, _("Not enough scans yet"), ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(title)
+            continue
+        cats = check.get("categories") or list(check["recent"])  # stored dicts lose their key order
+        xs = list(range(len(cats)))
+        ax.bar([x - 0.2 for x in xs], [100 * check["baseline"][c] for c in cats], width=0.4,
+               label=_("the %(days)d days before") % {"days": round((report.recent_start - report.baseline_start)
+                                                                     .total_seconds() / 86400)}, color="#9db7d5")
+        ax.bar([x + 0.2 for x in xs], [100 * check["recent"][c] for c in cats], width=0.4,
+               label=_("the last %(days)d days") % {"days": round((report.recent_end - report.recent_start)
+                                                                 .total_seconds() / 86400)}, color="#2f6fb0")
+        ax.set_xticks(xs, [_pretty(c) for c in cats], rotation=25, ha="right", fontsize=8)
+        ax.set_ylabel(_("Share of scans (per cent)"))
+        verdict = _("significant change") if check.get("drifted") else _("no significant change")
+        p = check.get("p_value")
+        ax.set_title(f"{title}: {verdict}" + (f" (p={p:.2g})" if p is not None else ""))
+        ax.legend(fontsize=8)
+    return _png(fig)

@@ -25,7 +25,8 @@ class QueueFilterForm(forms.Form):
                               label=_("Predicted label"))
     flags = forms.MultipleChoiceField(choices=FLAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
                                       label=_("Quality flags"))
-    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False,
+    # Only versions whose results were served: reviewers never learn of a shadow version while they review.
+    model_version = forms.ModelChoiceField(queryset=selectors.served_versions(), required=False,
                                            empty_label=_("Any model version"))
 
     def filters(self) -> dict:

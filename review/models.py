@@ -57,6 +57,10 @@ class AuditEvent(models.Model):
         IMAGE_VIEWED = "image.viewed", "Image viewed"
         NOTE_VIEWED = "note.viewed", "Owner's note viewed (admin)"
         EXPORT_CREATED = "export.created", "Training export created"
+        MODEL_ACTIVATED = "model.activated", "Model version activated"
+        MODEL_PROMOTED = "model.promoted", "Model promotion accepted"
+        MODEL_PROMOTION_REFUSED = "model.promotion_refused", "Model promotion refused"
+        MODEL_ROLLED_BACK = "model.rolled_back", "Model version rolled back"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
@@ -80,3 +84,58 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEventImmutable("Audit events cannot be deleted.")
+
+
+class ModelResult(models.Model):
+    """One model version's result on one scan, kept apart from the scan's own result: the active version's
+    (``served``, with the photo's skin tone and feature distance, which the scan does not keep), the shadow
+    version's (never shown to the scan's owner, the API or reviewers), or a re-scoring's of a stored photo.
+    What the dashboard, the promotion gate and the drift check measure."""
+
+    class Kind(models.TextChoices):
+        SERVED = "served", "Served (active version)"
+        SHADOW = "shadow", "Shadow"
+        RESCORED = "rescored", "Re-scored from the stored photo"
+
+    scan = models.ForeignKey("diagnosis.Scan", on_delete=models.CASCADE, related_name="model_results")
+    model_version = models.ForeignKey("ml.ModelVersion", on_delete=models.CASCADE, related_name="results")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    label = models.CharField(max_length=12)
+    reason = models.CharField(max_length=32, blank=True)
+    probabilities = models.JSONField(default=dict)
+    top_probability = models.FloatField()
+    quality = models.JSONField(default=dict, blank=True)
+    # The photo's individual typology angle band (ml.core.report.ITA_GROUPS, "unknown" without one).
+    tone = models.CharField(max_length=16, default="unknown")
+    # How far the photo's features lie from the model's skin photos (ml.core.ood); None for models without.
+    feature_distance = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "model_version"], name="one_result_per_scan_and_version")
+        ]
+        indexes = [models.Index(fields=["model_version", "kind"])]
+
+    def __str__(self):
+        return f"{self.kind} result of {self.model_version_id} on {self.scan_id}: {self.label}"
+
+
+class DriftReport(models.Model):
+    """The daily comparison of the last days' scans with the weeks before (see review.drift)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    baseline_start = models.DateTimeField()
+    recent_start = models.DateTimeField()
+    recent_end = models.DateTimeField()
+    baseline_n = models.PositiveIntegerField()
+    recent_n = models.PositiveIntegerField()
+    alpha = models.FloatField()
+    drifted = models.BooleanField()
+    checks = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Drift report {self.recent_end:%Y-%m-%d}: {'drifted' if self.drifted else 'no drift'}"

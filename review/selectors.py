@@ -8,19 +8,22 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, Label, Scan
+from ml.models import ModelVersion
 
-from .models import USABLE_LABELS, Review, ReviewLabel
+from . import measures
+from .drift import DriftItem
+from .models import USABLE_LABELS, DriftReport, ModelResult, Review, ReviewLabel
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from ml.models import ModelVersion
 
 #: (model_label, reviewer_label, model version name, reviewed_at): one review, as the agreement reads it.
 AgreementRow = tuple[str, str, str | None, datetime]
@@ -209,3 +212,117 @@ def compute_agreement(rows: Iterable[AgreementRow], *, period: str = "week") -> 
 
 def agreement_stats(*, model_version: ModelVersion | None = None, period: str = "week") -> dict[str, Any]:
     return compute_agreement(agreement_rows(model_version=model_version), period=period)
+
+
+# --- every version measured on reviewed scans -----------------------------------------------------------
+
+
+def _argmax(probabilities: dict[str, float]) -> str:
+    return max(CONDITIONS, key=lambda c: float(probabilities.get(c, 0.0)))
+
+
+def version_judgements(version: ModelVersion) -> measures.Judged:
+    """``version``'s results on reviewed scans: its stored results (served, shadow or re-scored), and for
+    scans it served before results were stored apart, the scan's own result (skin tone unknown)."""
+    judged = measures.Judged(CONDITIONS)
+    stored = ModelResult.objects.filter(model_version=version, scan__review__isnull=False).order_by("scan_id")
+    for scan_id, truth, label, top, probabilities, tone in stored.values_list(
+        "scan_id", "scan__review__label", "label", "top_probability", "probabilities", "tone"
+    ):
+        judged.add(scan_id, truth, label, top, _argmax(probabilities), tone)
+    older = (
+        Review.objects.filter(scan__model_version=version)
+        .exclude(Exists(ModelResult.objects.filter(scan=OuterRef("scan"), model_version=version)))
+        .order_by("scan_id")
+    )
+    for scan_id, truth, label, scan_top, probabilities in older.values_list(
+        "scan_id", "label", "scan__label", "scan__top_probability", "scan__probabilities"
+    ):
+        judged.add(scan_id, truth, label, scan_top or 0.0, _argmax(probabilities or {}), "unknown")
+    return judged
+
+
+def served_versions() -> QuerySet[ModelVersion]:
+    """Versions whose results were served on some scan (the active one included), newest first."""
+    return ModelVersion.objects.filter(Q(active=True) | Q(Exists(Scan.objects.filter(model_version=OuterRef("pk")))))
+
+
+def _role(version: ModelVersion) -> str:
+    """ModelVersion.role, where a version that served scans before activations were dated is "past" too."""
+    role = version.role
+    return "past" if role == "registered" and getattr(version, "served", False) else role
+
+
+def _role_order(version: ModelVersion) -> tuple[int, float]:
+    rank = {"active": 0, "shadow": 1, "past": 2, "registered": 3}[_role(version)]
+    moment = version.activated_at or version.created
+    return rank, -moment.timestamp()
+
+
+def measured_versions() -> list[ModelVersion]:
+    """The active and shadow versions, and every other version with a result on a reviewed scan; active
+    first, then the shadow, then the others, most recently active first."""
+    judged = Q(active=True) | Q(shadow=True) | Q(
+        Exists(ModelResult.objects.filter(model_version=OuterRef("pk"), scan__review__isnull=False))
+    ) | Q(Exists(Review.objects.filter(scan__model_version=OuterRef("pk"))))
+    versions = ModelVersion.objects.filter(judged).annotate(
+        served=Exists(Scan.objects.filter(model_version=OuterRef("pk")))
+    )
+    return sorted(versions, key=_role_order)
+
+
+def version_figures(*, n_boot: int = measures.N_BOOT) -> list[dict[str, Any]]:
+    """Per measured version: its name, role and figures on the reviewed scans it judged (review.measures)."""
+    return [
+        {"version": v.name, "id": v.pk, "role": _role(v),
+         "figures": measures.figures(version_judgements(v), n_boot=n_boot)}
+        for v in measured_versions()
+    ]
+
+
+def compare_with_active(candidate: ModelVersion, active: ModelVersion) -> dict[str, Any]:
+    """The promotion gate's comparison of ``candidate`` with ``active`` (review.measures.compare)."""
+    return measures.compare(
+        version_judgements(candidate),
+        version_judgements(active),
+        min_reviewed=settings.MODEL_PROMOTION_MIN_REVIEWED,
+        recall_tolerance=settings.MODEL_PROMOTION_RECALL_TOLERANCE,
+    )
+
+
+def rescorable_scans(version: ModelVersion, *, replace: bool = False) -> QuerySet[Scan]:
+    """Reviewed scans whose owner consented to their photos improving the model, with the photo still
+    stored, that ``version`` has no result on (``replace``: also those it has only a re-scored result on)."""
+    scans = (
+        Scan.objects.filter(status=Scan.Status.DONE, review__isnull=False, owner__consent_training=True,
+                            owner__is_active=True)
+        .exclude(image="")
+    )
+    results = ModelResult.objects.filter(scan=OuterRef("pk"), model_version=version)
+    if replace:
+        results = results.exclude(kind=ModelResult.Kind.RESCORED)
+    return scans.exclude(Exists(results)).order_by("created_at", "id")
+
+
+# --- drift ---------------------------------------------------------------------------------------------
+
+
+def drift_items(start: datetime, end: datetime, *, limit: int) -> list[DriftItem]:
+    """Finished scans uploaded in [start, end): at most ``limit``, a uniform sample (scan ids are random),
+    each with the skin tone and feature distance its served result recorded."""
+    served = ModelResult.objects.filter(scan=OuterRef("pk"), kind=ModelResult.Kind.SERVED)
+    rows = (
+        Scan.objects.filter(status=Scan.Status.DONE, created_at__gte=start, created_at__lt=end)
+        .annotate(tone=Subquery(served.values("tone")[:1]), distance=Subquery(served.values("feature_distance")[:1]))
+        .order_by("id")
+        .values_list("label", "top_probability", "quality", "tone", "distance")[:limit]
+    )
+    return [
+        DriftItem(label=label, top=top, flags={k: bool(v) for k, v in (quality or {}).items()},
+                  feature_distance=distance, tone=tone or "unknown")
+        for label, top, quality, tone, distance in rows
+    ]
+
+
+def latest_drift_report() -> DriftReport | None:
+    return DriftReport.objects.first()

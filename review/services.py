@@ -10,26 +10,35 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from diagnosis.models import REVIEW_PERMISSION, Scan
-from diagnosis.storage import read_bytes
+from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label, Scan
+from diagnosis.storage import STORAGE_ERRORS, read_bytes
 from facediag_site import metrics
+from ml import selectors as ml_selectors
+from ml import services as ml_services
+from ml.core.report import ita_group
+from ml.models import ModelVersion
 
-from .models import USABLE_LABELS, AuditEvent, Review, ReviewLabel
+from . import drift, selectors
+from .models import USABLE_LABELS, AuditEvent, DriftReport, ModelResult, Review, ReviewLabel
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.db.models import QuerySet
 
     from accounts.models import User
+    from ml.core.inference import Prediction
 
     Actor = User | AnonymousUser | None
 
@@ -238,3 +247,189 @@ def export_reviewed(
         detail={"written": len(rows), "skipped": skipped, "per_label": per_label},
     )
     return ExportResult(out=out, written=len(rows), skipped=skipped, per_label=per_label)
+
+
+# --- results of each model version, kept apart from the scan's -------------------------------------------
+
+
+def _result_row(scan_id: uuid.UUID, prediction: Prediction, version: ModelVersion, kind: str) -> ModelResult:
+    details = prediction.details or {}
+    distance = details.get("feature_distance")
+    return ModelResult(
+        scan_id=scan_id,
+        model_version=version,
+        kind=kind,
+        label=prediction.label,
+        reason=prediction.reason or "",
+        probabilities={c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS},
+        top_probability=float(prediction.top_probability),
+        quality={k: bool(v) for k, v in (prediction.quality or {}).items()},
+        tone=ita_group(details.get("ita")),
+        feature_distance=float(distance) if distance is not None else None,
+    )
+
+
+def record_model_results(results: list[tuple[uuid.UUID, Prediction]], *, kind: str) -> int:
+    """Store each (scan id, prediction) as its model version's result on that scan, apart from the scan's
+    own result. A result the version already has on a scan is kept; a scan deleted meanwhile is skipped.
+    Returns how many were stored."""
+    names = {p.model_version for _scan_id, p in results}
+    versions = {v.name: v for v in ModelVersion.objects.filter(name__in=names)}
+    rows = [_result_row(scan_id, p, versions[p.model_version], kind) for scan_id, p in results
+            if p.model_version in versions]
+    if not rows:
+        return 0
+    existing = set(Scan.objects.filter(id__in=[r.scan_id for r in rows]).values_list("id", flat=True))
+    rows = [r for r in rows if r.scan_id in existing]
+    try:
+        with transaction.atomic():
+            return len(ModelResult.objects.bulk_create(rows, ignore_conflicts=True))
+    except IntegrityError:  # a scan deleted since the check above: store the others one by one
+        stored = 0
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    ModelResult.objects.bulk_create([row], ignore_conflicts=True)
+                    stored += 1
+            except IntegrityError:
+                pass
+        return stored
+
+
+@dataclass
+class RescoreResult:
+    version: str
+    total: int
+    scored: int
+    unreadable: int
+
+
+def rescore_reviewed(
+    version: ModelVersion,
+    *,
+    replace: bool = False,
+    batch_size: int = 16,
+    progress: Callable[[int, int], object] | None = None,
+) -> RescoreResult:
+    """Replay the stored photos of reviewed scans whose owner consented (``selectors.rescorable_scans``)
+    through ``version`` and store its results (kind ``rescored``), so that a candidate has figures on past
+    reviews at once. Raises ``ml.runtime.ModelUnavailable`` when the version cannot be loaded."""
+    from ml.runtime import load_version
+
+    scans = list(selectors.rescorable_scans(version, replace=replace).values_list("id", "image"))
+    predictor = load_version(version)
+    scored = unreadable = 0
+    for start in range(0, len(scans), batch_size):
+        batch: list[tuple[uuid.UUID, bytes]] = []
+        for scan_id, image in scans[start : start + batch_size]:
+            try:
+                batch.append((scan_id, read_bytes(image)))
+            except (FileNotFoundError, *STORAGE_ERRORS):
+                unreadable += 1
+        if batch:
+            predictions = predictor.predict_many([data for _id, data in batch], batch_size=batch_size)
+            done = [(scan_id, p) for (scan_id, _data), p in zip(batch, predictions, strict=True)
+                    if not isinstance(p, Exception)]
+            unreadable += len(batch) - len(done)
+            if replace:
+                ModelResult.objects.filter(model_version=version, kind=ModelResult.Kind.RESCORED,
+                                           scan_id__in=[scan_id for scan_id, _p in done]).delete()
+            scored += record_model_results(done, kind=ModelResult.Kind.RESCORED)
+        if progress:
+            progress(min(start + batch_size, len(scans)), len(scans))
+    return RescoreResult(version=version.name, total=len(scans), scored=scored, unreadable=unreadable)
+
+
+# --- promotion gate and rollback ---------------------------------------------------------------------------
+
+
+class PromotionError(Exception):
+    """The promotion cannot even be considered (already active, --force without a reason)."""
+
+
+@dataclass
+class PromotionOutcome:
+    version: str
+    previous: str | None
+    accepted: bool
+    forced: bool
+    comparison: dict[str, Any]
+
+
+def promote_model(
+    version: ModelVersion, *, actor: Actor = None, force: bool = False, reason: str = ""
+) -> PromotionOutcome:
+    """Make ``version`` active only if the promotion gate passes on reviewed scans
+    (``selectors.compare_with_active``), or when ``force`` with a ``reason``. Either way, an audit event."""
+    reason = (reason or "").strip()
+    if force and not reason:
+        raise PromotionError("--force needs --reason: say why the gate is overridden")
+    if version.active:
+        raise PromotionError(f"{version.name} is already the active version")
+    active = ml_selectors.active_version()
+    if active is None:
+        comparison: dict[str, Any] = {"passed": True, "n": 0, "checks": [], "note": "no active version to compare with"}
+    else:
+        comparison = selectors.compare_with_active(version, active)
+    passed = bool(comparison["passed"])
+    accepted, forced = passed or force, force and not passed
+    previous = active.name if active else None
+    detail = {"version": version.name, "previous": previous, "forced": forced, "reason": reason,
+              "comparison": comparison}
+    with transaction.atomic():
+        if accepted:
+            ml_services.activate_version(version, via="promote_model", actor=actor)
+        record_event(actor=actor, detail=detail,
+                     action=AuditEvent.Action.MODEL_PROMOTED if accepted else AuditEvent.Action.MODEL_PROMOTION_REFUSED)
+    return PromotionOutcome(version=version.name, previous=previous, accepted=accepted, forced=forced,
+                            comparison=comparison)
+
+
+class RollbackImpossible(Exception):
+    pass
+
+
+def rollback_model(*, actor: Actor = None, reason: str = "") -> tuple[ModelVersion, ModelVersion | None]:
+    """Make the version that was active before the current one active again. Returns (now active, replaced)."""
+    with transaction.atomic():
+        target = ml_selectors.previous_version()
+        if target is None:
+            raise RollbackImpossible("no version was active before the current one")
+        current = ml_selectors.active_version()
+        ml_services.activate_version(target, via="rollback_model", actor=actor)
+        record_event(actor=actor, action=AuditEvent.Action.MODEL_ROLLED_BACK,
+                     detail={"version": target.name, "previous": current.name if current else None,
+                             "reason": (reason or "").strip()})
+    return target, current
+
+
+def record_activation(*, version: ModelVersion, previous: ModelVersion | None, via: str, actor: Actor = None) -> None:
+    """Audit a change of active version, however it was made (a re-activation changes nothing: not audited)."""
+    if previous is not None and previous.pk == version.pk:
+        return
+    record_event(actor=actor, action=AuditEvent.Action.MODEL_ACTIVATED,
+                 detail={"version": version.name, "previous": previous.name if previous else None, "via": via})
+
+
+# --- drift -------------------------------------------------------------------------------------------------
+
+
+def run_drift_check(*, now: datetime | None = None) -> DriftReport:
+    """Compare the scans of the last DRIFT_RECENT_DAYS with the DRIFT_BASELINE_DAYS before (review.drift)
+    and store the report the dashboard and the alert metric read."""
+    end = now or timezone.now()
+    recent_start = end - timedelta(days=settings.DRIFT_RECENT_DAYS)
+    baseline_start = recent_start - timedelta(days=settings.DRIFT_BASELINE_DAYS)
+    recent = selectors.drift_items(recent_start, end, limit=settings.DRIFT_MAX_SCANS)
+    baseline = selectors.drift_items(baseline_start, recent_start, limit=settings.DRIFT_MAX_SCANS)
+    result = drift.compare_windows(recent, baseline, labels=list(Label.values), flags=list(QUALITY_MESSAGES),
+                                   alpha=settings.DRIFT_ALPHA, min_scans=settings.DRIFT_MIN_SCANS)
+    report = DriftReport.objects.create(
+        baseline_start=baseline_start, recent_start=recent_start, recent_end=end, baseline_n=len(baseline),
+        recent_n=len(recent), alpha=result["alpha"], drifted=result["drifted"], checks=result["checks"],
+    )
+    if report.drifted:
+        names = ", ".join(c["name"] for c in result["checks"] if c.get("drifted"))
+        logger.warning("drift: the last %d days differ from the %d before (%s)", settings.DRIFT_RECENT_DAYS,
+                       settings.DRIFT_BASELINE_DAYS, names)
+    return report

@@ -12,4 +12,6 @@ urlpatterns = [
     path("dashboard/data.json", views.dashboard_data, name="dashboard-data"),
     path("dashboard/confusion.png", views.dashboard_confusion_png, name="dashboard-confusion"),
     path("dashboard/timeline.png", views.dashboard_timeline_png, name="dashboard-timeline"),
+    path("dashboard/versions.png", views.dashboard_versions_png, name="dashboard-versions"),
+    path("dashboard/drift.png", views.dashboard_drift_png, name="dashboard-drift"),
 ]

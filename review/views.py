@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, JsonResponse
@@ -127,15 +128,36 @@ def dashboard(request):
         {"form": form, "stats": stats, "matrix_rows": matrix_rows, "qs": form.querystring(),
          "reviewer_labels": [ReviewLabel(r).label for r in stats["reviewer_labels"]],
          "period_heading": period_headings.get(stats["period"], stats["period"]),
-         "per_class": [(Label(c).label, counts) for c, counts in stats["per_class"].items()]},
+         "per_class": [(Label(c).label, counts) for c, counts in stats["per_class"].items()],
+         "conditions": [Label(c).label for c in CONDITIONS], "condition_codes": CONDITIONS,
+         "versions": _versions_for_page(), "drift": selectors.latest_drift_report(),
+         "min_reviewed": settings.MODEL_PROMOTION_MIN_REVIEWED},
     )
+
+
+def _versions_for_page():
+    roles = {"active": _("active"), "shadow": _("shadow"), "past": _("past"), "registered": _("registered")}
+    versions = selectors.version_figures()
+    for v in versions:
+        v["role_name"] = roles.get(v["role"], v["role"])
+        v["recall_row"] = [v["figures"]["recall"][c] for c in CONDITIONS]
+    return versions
 
 
 @reviewer_required
 @require_GET
 def dashboard_data(request):
     form = DashboardFilterForm(request.GET or None)
-    return JsonResponse(selectors.agreement_stats(**form.filters()))
+    drift = selectors.latest_drift_report()
+    return JsonResponse({
+        **selectors.agreement_stats(**form.filters()),
+        "versions": selectors.version_figures(),
+        "drift": None if drift is None else {
+            "created_at": drift.created_at, "recent_start": drift.recent_start, "recent_end": drift.recent_end,
+            "baseline_start": drift.baseline_start, "recent_n": drift.recent_n, "baseline_n": drift.baseline_n,
+            "alpha": drift.alpha, "drifted": drift.drifted, "checks": drift.checks,
+        },
+    })
 
 
 def _png_response(data):
@@ -149,6 +171,18 @@ def _png_response(data):
 def dashboard_confusion_png(request):
     form = DashboardFilterForm(request.GET or None)
     return _png_response(charts.confusion_png(selectors.agreement_stats(**form.filters())))
+
+
+@reviewer_required
+@require_GET
+def dashboard_versions_png(request):
+    return _png_response(charts.versions_png(selectors.version_figures()))
+
+
+@reviewer_required
+@require_GET
+def dashboard_drift_png(request):
+    return _png_response(charts.drift_png(selectors.latest_drift_report()))
 
 
 @reviewer_required

@@ -29,6 +29,7 @@ from facediag_site import metrics
 from .. import storage
 from ..models import CONDITIONS, Scan
 from .queue import enqueue_analysis
+from .shadow import after_batch
 
 if TYPE_CHECKING:
     from ml.core.inference import Prediction, Predictor
@@ -188,6 +189,8 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
             outcomes[i] = store_result(scan, claimed[i], prediction)
         except TransientAnalysisError as exc:
             outcomes[i] = exc
+    after_batch([(scan, data, p) for (i, scan, data), p in zip(loaded, predictions, strict=True)
+                 if outcomes[i] == "done"])  # the shadow model and the records for measurement
     return outcomes
 
 

@@ -89,3 +89,53 @@ def test_reviewer_reviews_two_scans_and_dashboard_updates(live_server, review_pa
     assert sorted(Review.objects.values_list("label", flat=True)) == ["acne", "rosacea"]
     assert AuditEvent.objects.filter(action="review.created", actor=clinician).count() == 2
     assert AuditEvent.objects.filter(action="image.viewed", actor=clinician).count() >= 4  # images + heatmaps
+
+
+LOOP_SCREENSHOT = os.environ.get("LEARNING_LOOP_SCREENSHOT", "")
+
+
+def test_the_learning_loop_on_the_dashboard(live_server, review_page, django_user_model):
+    """Three versions measured on the same reviewed scans, and a drift check that found a change; with
+    LEARNING_LOOP_SCREENSHOT=<file.png> the page is saved (the README's picture)."""
+    import numpy as np
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from ml.tests.factories import ModelVersionFactory
+
+    from .factories import add_scans, dark_filter_app, reviewed_scans, usual
+
+    rng = np.random.default_rng(25)
+    group, _ = services.ensure_reviewer_group()
+    clinician = django_user_model.objects.create_user(email="clinician@example.com", password="a-long-secret-42")
+    clinician.groups.add(group)
+    owner = django_user_model.objects.create_user(email="owner@example.com", password="a-long-secret-42")
+    now = timezone.now()
+    past = ModelVersionFactory(name="vgg16-skin-v4", activated_at=now - timezone.timedelta(days=60))
+    active = ModelVersionFactory(name="vgg16-skin-v5", active=True, activated_at=now - timezone.timedelta(days=40))
+    shadow = ModelVersionFactory(name="vgg16-skin-v6", shadow=True)
+    reviewed_scans(owner, clinician, {(active, "served"): 0.74, (shadow, "shadow"): 0.81, (past, "rescored"): 0.66},
+                   420, rng)
+    add_scans(owner, active, (7.1, 34.9), usual, 4 * 160, rng)
+    add_scans(owner, active, (0.1, 6.9), dark_filter_app, 160, rng)
+    call_command("check_drift", stdout=open(os.devnull, "w"))
+    page = review_page
+
+    page.goto(f"{live_server.url}/login/?next=/review/dashboard/")
+    page.fill("#id_username", "clinician@example.com")
+    page.fill("#id_password", "a-long-secret-42")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/review/dashboard/")
+    rows = page.locator("#versions-table tbody tr")
+    assert [rows.nth(i).get_attribute("data-version") for i in range(3)] == [
+        "vgg16-skin-v5", "vgg16-skin-v6", "vgg16-skin-v4"]
+    assert rows.nth(1).locator("[data-role]").inner_text() == "shadow"
+    assert "Significant change" in page.locator("#drift-status").inner_text()
+    assert page.locator("#drift-table tr.drifted").count() >= 3
+    for img in ("#versions-img", "#drift-img"):
+        page.wait_for_function(f"document.querySelector('{img}').complete && "
+                               f"document.querySelector('{img}').naturalWidth > 0")
+    if LOOP_SCREENSHOT:
+        Path(LOOP_SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
+        page.locator("#versions").screenshot(path=LOOP_SCREENSHOT.replace(".png", "-versions.png"))
+        page.locator("#drift").screenshot(path=LOOP_SCREENSHOT.replace(".png", "-drift.png"))

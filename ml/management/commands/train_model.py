@@ -1,8 +1,13 @@
+import csv
 import datetime as dt
+import io
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from ml.management.options import add_data_option
@@ -37,6 +42,12 @@ class Command(BaseCommand):
             "'none' for none)",
         )
         parser.add_argument(
+            "--reviewed",
+            action="store_true",
+            help="also train on the reviewed scans whose owners consented (exported as export_reviewed does), "
+            "as one more source that leave-one-source-out holds out on its own",
+        )
+        parser.add_argument(
             "--base-weights",
             help="VGG16 notop base, .h5 or our float16 .npz (default: settings.VGG16_TRAINING_WEIGHTS_PATH)",
         )
@@ -62,9 +73,16 @@ class Command(BaseCommand):
             self.stdout.write(msg)
             sys.stdout.flush()
 
+        data_dirs = list(opts["data"])
+        scratch = None
+        if opts["reviewed"]:
+            scratch = Path(tempfile.mkdtemp(prefix="facediag-reviewed-"))
+            reviewed = self._export_reviewed(scratch / "reviewed")
+            if reviewed is not None:
+                data_dirs.append(str(reviewed))
         try:
             _meta, evaluation = train(
-                opts["data"],
+                data_dirs,
                 out,
                 negative_dirs=opts["negatives"],
                 input_size=opts["input_size"],
@@ -79,5 +97,22 @@ class Command(BaseCommand):
             )
         except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)  # copies of people's photos: never left behind
         self.stdout.write(format_evaluation(evaluation))
         self.stdout.write(self.style.SUCCESS(f"artifact written to {out}"))
+
+    def _export_reviewed(self, out: Path) -> Path | None:
+        """The consented reviewed scans as one more data directory (its manifest names their one source), or
+        None when there are none. The export command is called by name: ml does not import the review app."""
+        report = io.StringIO()
+        call_command("export_reviewed", "--out", str(out), stdout=report)
+        with open(out / "manifest.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        if not rows:
+            self.stdout.write("--reviewed: no consented reviewed scans to add")
+            return None
+        sources = ", ".join(sorted({row["source"] for row in rows}))
+        self.stdout.write(f"--reviewed: {len(rows)} reviewed photos added as source {sources}")
+        return out

@@ -1,0 +1,7 @@
+from django.dispatch import Signal
+
+# Sent inside the activating transaction when a version becomes active, with ``version``, ``previous``
+# (the version active before, or None), ``via`` (what activated it: "register_model", "promote_model",
+# "rollback_model") and ``actor`` (the user who asked, or None). ml knows nothing of scans: diagnosis
+# re-queues the waiting scans (after commit) and review audits the activation, each by subscribing here.
+model_activated = Signal()
