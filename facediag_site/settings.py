@@ -275,6 +275,9 @@ _float32_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop
 VGG16_TRAINING_WEIGHTS_PATH = VGG16_WEIGHTS_PATH or (str(_float32_weights) if _float32_weights.exists() else None)
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
 
+# Reminder e-mails' one-click unsubscribe links expire (reminders go out at most monthly).
+REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
+
 # The name people see in pages and e-mails.
 SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")
 CSRF_FAILURE_VIEW = "facediag_site.error_pages.csrf_failure"
