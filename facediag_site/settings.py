@@ -208,6 +208,9 @@ elif SECURE:
 else:
     EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@facediag.local>")
+# Account e-mails (confirmation, password reset) are sent by a worker (accounts.tasks), never in a request;
+# a mail server that hangs holds that worker at most this long per attempt.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).
 REDIS_URL = env("REDIS_URL", default="")
