@@ -124,9 +124,9 @@ def unconfirmed_login(user: User, *, site_url: str, language: str = "") -> None:
 def send_account_email(kind: str, user_id: int, *, site_url: str, language: str = "") -> bool:
     """Build and send one account e-mail (called by the worker). False when there is nothing to send any more
     (the account is gone, or already confirmed). Errors of the mail server propagate, for the task to retry."""
-    from django.contrib.auth.forms import PasswordResetForm
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail
+    from django.template.loader import render_to_string
 
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
@@ -165,9 +165,10 @@ def send_account_email(kind: str, user_id: int, *, site_url: str, language: str 
             context = {"email": user.email, "domain": domain, "site_name": site, "protocol": scheme, "user": user,
                        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
                        "token": default_token_generator.make_token(user)}
-            PasswordResetForm().send_mail("registration/password_reset_subject.txt",
-                                          "registration/password_reset_email.html", context,
-                                          settings.DEFAULT_FROM_EMAIL, user.email)
+            # Django's templates, as PasswordResetForm.send_mail renders them (which would swallow a failure).
+            subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
+            send_mail(subject, render_to_string("registration/password_reset_email.html", context),
+                      settings.DEFAULT_FROM_EMAIL, [user.email])
         else:
             raise ValueError(f"unknown account e-mail {kind!r}")
     logger.info("%s e-mail sent to user %s", kind, user.pk)
