@@ -52,7 +52,8 @@ def main():
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
 
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"{settings.DATABASES['default']['NAME']}_bench_recovery"
+    database = settings.DATABASES["default"]
+    database.setdefault("TEST", {})["NAME"] = f"{database['NAME']}_bench_recovery"
     old_name = connection.creation.create_test_db(verbosity=0)
     from accounts.models import User
     from diagnosis import selectors, services

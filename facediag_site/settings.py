@@ -217,7 +217,12 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
+        # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
+        # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
@@ -243,7 +248,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {
         "task": "diagnosis.tasks.requeue_stuck_scans",
-        "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=60.0),
+        "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=15.0),
     },
     "purge-expired-images": {"task": "diagnosis.tasks.purge_expired_images", "schedule": 3600.0},
     "send-due-reminders": {
