@@ -36,6 +36,7 @@ def main():
     os.environ.update(DJANGO_SETTINGS_MODULE="facediag_site.settings", DJANGO_READ_DOT_ENV="false",
                       DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789"),
                       THROTTLE_REGISTER="1000000/hour", AUTH_RATE_LIMIT_PER_IP="1000000",
+                      AUTH_RATE_LIMIT_PER_ACCOUNT="1000000",
                       CELERY_FILESYSTEM_BROKER_DIR=f"{tmp}/broker")
     import django
 

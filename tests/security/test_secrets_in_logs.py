@@ -117,6 +117,10 @@ def test_every_credential_route_is_found():
 
 
 def test_no_secret_of_any_url_reaches_any_log_line(web, user):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    from accounts import services as account_services
     from reminders import tokens as reminder_tokens
 
     leaked_if_seen = []  # every secret sent
@@ -158,6 +162,16 @@ def test_no_secret_of_any_url_reaches_any_log_line(web, user):
                                               "new_password2": "a brand new passphrase 7"}, form_page.url)
     sent += 3
     assert done.status_code == 302, done.text[:500]
+
+    newcomer = get_user_model().objects.create(email="newcomer@example.com", password=make_password(PASSWORD))
+    confirm_path = account_services.confirmation_link_path(newcomer)
+    leaked_if_seen += [part for part in confirm_path.strip("/").split("/")[2:] if len(part) >= 8]
+    page = browser.get(web.base + confirm_path, timeout=10)
+    browser.get(web.base + "/static/css/app.css", headers={"Referer": web.base + confirm_path}, timeout=10)
+    confirmed = csrf_post(browser, web.base + confirm_path, {"action": "password", "password": PASSWORD},
+                          web.base + confirm_path)
+    sent += 4
+    assert page.status_code == 200 and confirmed.status_code == 302, confirmed.text[:500]
 
     unsubscribe = reminder_tokens.unsubscribe_token(user)
     leaked_if_seen += [unsubscribe] + [part for part in unsubscribe.split(":") if len(part) >= 8]
