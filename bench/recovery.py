@@ -11,7 +11,8 @@ Redis without persistence comes back), a Celery worker with beat on a throwaway 
   until the scan is done.
 - killed: a scan is being analysed when its worker (main process and children, as a container kill) is
   killed with SIGKILL and a new worker is started at once. Measured from the kill: until the scan is done
-  (the new worker's start, model included, is printed too).
+  (the new worker's start, model included, is printed too; the page is first looked at once that worker is
+  up, so its paused_s is only that moment).
 Prints the CPU, then `RECOVERY <scenario> paused_s=<n> done_s=<n>`.
 """
 
