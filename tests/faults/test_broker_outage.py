@@ -77,12 +77,15 @@ def test_sweeper_command_requeues_stuck_scans(user, active_model, settings):
     from django.core.management import call_command
     from django.utils import timezone
 
+    from diagnosis.services.queue import BROKER_SENTINEL_KEY
     from diagnosis.tests.factories import ScanFactory
 
     stuck = ScanFactory(owner=user, status=Scan.Status.QUEUED, label="")
     fresh = ScanFactory(owner=user, status=Scan.Status.QUEUED, label="")
     Scan.objects.filter(id=stuck.id).update(updated_at=timezone.now() - timedelta(hours=1))
     flush_broker()
+    # A broker that kept its queue (an emptied one has every waiting scan queued again: test_sweeper_recovery).
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).set(BROKER_SENTINEL_KEY, "1")
     call_command("requeue_stuck_scans")
     queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
     assert len(queued) == 1 and str(stuck.id).encode() in queued[0]  # only the stuck one
