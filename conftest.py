@@ -31,6 +31,40 @@ def isolated_request_limits(monkeypatch, settings):
     return backend
 
 
+class AccountMail:
+    """Account e-mails (accounts.services.queue_account_email) leave the request: a worker sends them once the
+    request's transaction commits. A test's transaction never commits, so this stands in for the commit and
+    the worker: what a request queued is sent at its end (or on ``deliver()``), by the real Celery task run
+    eagerly in this process, into Django's test outbox."""
+
+    def __init__(self, outbox):
+        self.outbox = outbox
+
+    def deliver(self, **_signal):
+        from django.db import connection
+
+        queued = [entry for entry in connection.run_on_commit
+                  if getattr(entry[1], "__qualname__", "").startswith("queue_account_email.")]
+        connection.run_on_commit[:] = [entry for entry in connection.run_on_commit if entry not in queued]
+        for _savepoints, publish, _robust in queued:
+            publish()
+        return self.outbox
+
+
+@pytest.fixture
+def account_mail(mailoutbox):
+    from celery import current_app
+    from django.core.signals import request_finished
+
+    mail = AccountMail(mailoutbox)
+    eager = current_app.conf.task_always_eager
+    current_app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)  # the Django-namespaced key, as settings set it
+    request_finished.connect(mail.deliver, dispatch_uid="account-mail-delivery")
+    yield mail
+    request_finished.disconnect(dispatch_uid="account-mail-delivery")
+    current_app.conf.update(CELERY_TASK_ALWAYS_EAGER=eager)
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(email="alice@example.com", password="correct horse battery")

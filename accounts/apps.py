@@ -8,6 +8,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
 
-        from . import receivers
+        from . import receivers, tasks  # noqa: F401  # tasks: services publish the e-mail task by its name
 
         receivers.connect(get_user_model())

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -60,3 +61,58 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError(_("That password is not correct."))
         return password
+
+
+UNCONFIRMED_MESSAGE = _("Confirm your e-mail address first: open the link in the e-mail we sent you when you "
+                        "signed up (we have sent it again), then log in.")
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form; the right password of an account not confirmed yet says so (accounts.backends)."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            if getattr(self.request, "login_unconfirmed", False):
+                raise ValidationError(UNCONFIRMED_MESSAGE, code="unconfirmed") from None
+            raise
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """The reset e-mail is built and sent by a worker (accounts.tasks): over SMTP, sending it in the request
+    made a reset for an address with an account take the mail server's time, and one for no account none."""
+
+    def save(self, *args, request=None, **kwargs):
+        from django.utils.translation import get_language
+
+        from . import services
+
+        for user in self.get_users(self.cleaned_data["email"]):
+            services.queue_account_email(services.AccountEmail.PASSWORD_RESET, user.pk,
+                                         site_url=request.build_absolute_uri("/"), language=get_language())
+
+
+class ConfirmWithPasswordForm(forms.Form):
+    """The confirmation link's page: the password chosen at sign-up proves that whoever has the e-mail also
+    signed up (the link alone does not: someone may have signed up with another person's address)."""
+
+    password = forms.CharField(label=_("The password you chose when you signed up"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("That is not the password chosen at sign-up. Type it again, or choose a new "
+                                    "password below."), code="wrong_password")
+        return password
+
+
+class ConfirmWithNewPasswordForm(SetPasswordForm):
+    """Or a new password: whoever holds the e-mail owns the address, and the sign-up password is replaced."""
+
+    prefix = "new"

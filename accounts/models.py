@@ -15,13 +15,17 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    # An account made by an operator (createsuperuser, a command, the admin, a test) counts as confirmed: the
+    # operator vouches for the address. Self sign-up (accounts.services.sign_up) makes unconfirmed ones.
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
+        extra.setdefault("email_verified_at", timezone.now())
         return self._create_user(email, password, **extra)
 
     def create_superuser(self, email, password=None, **extra):
         extra.update(is_staff=True, is_superuser=True)
+        extra.setdefault("email_verified_at", timezone.now())
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email):
@@ -44,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     consent_updated_at = models.DateTimeField(null=True, blank=True)
     # The pages' and e-mails' language; blank follows the browser (Accept-Language or the language menu).
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    # When the owner proved the address (the link of the confirmation e-mail, or a password reset). Until
+    # then the password signs nobody in, and a new sign-up with the address replaces this one.
+    email_verified_at = models.DateTimeField("e-mail address confirmed", null=True, blank=True)
+    # The last new password (change, reset, admin): API tokens issued before it were revoked then.
+    password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -56,3 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

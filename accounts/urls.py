@@ -7,7 +7,10 @@ from . import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/done/", views.signup_done, name="signup-done"),
-    path("signin/<uidb64>/<token>/", views.sign_in_link, name="sign-in-link"),
+    path("confirm/<uidb64>/<token>/", views.confirm_email, name="confirm-email"),
+    # Welcome e-mails sent before addresses were confirmed had one-click sign-in links here: they now land
+    # on the "this link no longer works, log in" page instead of a 404 (they expired within days anyway).
+    path("signin/<uidb64>/<token>/", views.confirm_email, name="sign-in-link"),
     path("profile/", views.profile, name="profile"),
     path("delete/", views.account_delete, name="account-delete"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -16,7 +19,7 @@ urlpatterns = [
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.ConfirmingPasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

@@ -13,8 +13,15 @@ from django.views.decorators.http import require_http_methods
 from reminders.forms import ReminderForm
 from reminders.selectors import reminder_initial
 
-from . import ratelimit, services
-from .forms import DeleteAccountForm, ProfileForm, SignupForm
+from . import lockout, ratelimit, services
+from .forms import (
+    ConfirmWithNewPasswordForm,
+    ConfirmWithPasswordForm,
+    DeleteAccountForm,
+    ProfileForm,
+    QueuedPasswordResetForm,
+    SignupForm,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,6 +38,7 @@ def signup(request):
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
                 site_url=request.build_absolute_uri("/"),
+                language=translation.get_language(),
             )
         except ValidationError as exc:
             form.add_error("password1", exc)
@@ -44,21 +52,47 @@ def signup_done(request):
 
 
 @require_http_methods(["GET", "POST"])
-def sign_in_link(request, uidb64, token):
-    """The welcome e-mail's link. GET only shows a button: mail scanners that open links must not use up
-    a single-use link; the POST signs in."""
-    user = services.user_for_sign_in_link(uidb64, token)
+def confirm_email(request, uidb64, token):
+    """The confirmation e-mail's link. The link proves the mailbox, not who signed up: someone may have signed
+    up with another person's address. So it confirms only with the password chosen at sign-up (lockout-guarded
+    like a login), or with a new password, which replaces that one. GET only shows the page: mail scanners
+    that open links must not use up a single-use link."""
+    user = services.user_for_confirmation_link(uidb64, token)
     if user is None:
-        return render(request, "registration/sign_in_link.html", {"valid": False}, status=400)
+        return render(request, "registration/confirm_email.html", {"valid": False}, status=400)
+    with_password = ConfirmWithPasswordForm(user, request.POST if request.POST.get("action") == "password" else None)
+    with_new = ConfirmWithNewPasswordForm(user, request.POST if request.POST.get("action") == "new" else None)
     if request.method == "POST":
+        ip = ratelimit.client_ip(request)
+        refusal = lockout.check(user.email, ip)
+        if refusal is not None:
+            response = render(request, "registration/locked_out.html", {"refusal": refusal}, status=429)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        if with_password.is_bound and with_password.is_valid():
+            lockout.record_success(user.email, ip)
+        elif with_new.is_bound and with_new.is_valid():
+            user = with_new.save()  # a new password: any API token of before is revoked (accounts.receivers)
+        else:
+            if with_password.is_bound:
+                lockout.record_failure(user.email, ip)
+            return render(request, "registration/confirm_email.html",
+                          {"valid": True, "email": user.email, "form": with_password, "new_form": with_new},
+                          status=400)
+        services.confirm_email(user)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        messages.success(request, _("Welcome! You are signed in. Upload your first photo."))
+        messages.success(request, _("Your address is confirmed and you are signed in. Upload your first photo."))
         return redirect("diagnosis:upload")
-    return render(request, "registration/sign_in_link.html", {"valid": True, "email": user.email})
+    return render(request, "registration/confirm_email.html",
+                  {"valid": True, "email": user.email, "form": with_password, "new_form": with_new})
 
 
 class RateLimitedPasswordResetView(auth_views.PasswordResetView):
-    """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent."""
+    """Per-IP and per-account limits; over the limit the page looks the same but no mail is sent. The mail
+    itself is sent by a worker (QueuedPasswordResetForm), so the answer takes as long with an account as
+    without."""
+
+    form_class = QueuedPasswordResetForm
 
     @property
     def extra_email_context(self):  # type: ignore[override]  # computed, where Django has an attribute
@@ -74,6 +108,15 @@ class RateLimitedPasswordResetView(auth_views.PasswordResetView):
         if not account_ok:
             return redirect(self.get_success_url())
         return super().form_valid(form)
+
+
+class ConfirmingPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A reset link proves the mailbox and replaces the password: the address counts as confirmed."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.confirm_email(form.user)
+        return response
 
 
 def set_language(request):

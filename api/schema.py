@@ -70,6 +70,7 @@ SCAN_ID = OpenApiParameter(
 )
 
 
-def public_endpoint(*, ok: dict, codes: tuple[int, ...] = (400, 401, 415, 429), **schema):
+def public_endpoint(*, ok: dict, codes: tuple[int, ...] = (400, 401, 415, 429), descriptions=None, **schema):
     """The schema of an auth endpoint: no bearer token, throttled per IP (so `Retry-After`), these errors."""
-    return extend_schema(responses={**ok, **errors(*codes)}, parameters=[RETRY_AFTER], auth=[], **schema)
+    return extend_schema(responses={**ok, **errors(*codes, descriptions=descriptions)}, parameters=[RETRY_AFTER],
+                         auth=[], **schema)

@@ -51,8 +51,8 @@ class RegisterSerializer(serializers.Serializer):
 
 
 REGISTERED_MESSAGE = gettext_lazy(
-    "If this address is new, the account is ready: get a token at /api/v1/auth/token/. "
-    "If it already had an account, we have e-mailed its owner."
+    "We have e-mailed this address. Open the link in the e-mail to confirm it, then get a token at "
+    "/api/v1/auth/token/. If the address already had an account, the e-mail says so."
 )
 
 

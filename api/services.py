@@ -32,6 +32,10 @@ FAMILY_CLAIM = "fam"
 REUSED_MESSAGE = gettext_lazy(
     "This refresh token was already used. Every token of this login is revoked: log in again."
 )
+PASSWORD_CHANGED_MESSAGE = gettext_lazy(
+    "The password of this account was changed, which ended every login made with the old one. Log in again "
+    "with the new password."
+)
 
 
 def delete_account_with_password(user: User, password: str) -> None:
@@ -55,6 +59,8 @@ def rotate_refresh_token(raw: str) -> dict[str, str]:
         # (The stubs say Token; simplejwt takes the encoded string, and outstand() is newer than the stubs.)
         refresh: Any = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
+        if revoked_by_password_change(raw):  # not a reuse: say what happened
+            raise InvalidToken(str(PASSWORD_CHANGED_MESSAGE)) from None
         if revoke_family_if_reused(raw):
             raise InvalidToken(str(REUSED_MESSAGE)) from None
         raise InvalidToken(exc.args[0]) from None
@@ -77,6 +83,22 @@ def rotate_refresh_token(raw: str) -> dict[str, str]:
     refresh.set_iat()
     refresh.outstand()
     return {"access": access, "refresh": str(refresh)}
+
+
+def revoked_by_password_change(raw: str) -> bool:
+    """True for a genuine, unexpired refresh token issued before its account's last new password (which
+    revoked it, accounts.services.password_changed)."""
+    try:
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # the encoded string
+    except TokenBackendError:
+        return False
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or jwt_settings.JTI_CLAIM not in payload:
+        return False
+    # When the token was issued, to the microsecond (its `iat` claim has whole seconds only).
+    issued = OutstandingToken.objects.filter(jti=payload[jwt_settings.JTI_CLAIM]).select_related("user").first()
+    changed_at = issued.user.password_changed_at if issued is not None and issued.user is not None else None
+    return changed_at is not None and issued is not None and issued.created_at is not None \
+        and issued.created_at < changed_at
 
 
 def revoke_family_if_reused(raw: str) -> bool:

@@ -29,6 +29,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services as account_services
+from accounts.forms import UNCONFIRMED_MESSAGE
 from accounts.models import User
 from diagnosis import backpressure, selectors
 from diagnosis import services as scan_services
@@ -90,10 +91,14 @@ class RegisterView(ApiView):
     @public_endpoint(
         operation_id="auth_register",
         summary="Create an account",
-        description="Creates the account; then get tokens with `POST /api/v1/auth/token/`. If the address "
-        "already has an account the answer is the same (its owner is told by e-mail), so this endpoint "
-        "reveals nothing about who has an account. Password rules: at least 8 characters, not a common "
-        "password, not only digits, not similar to the e-mail. Throttled per IP (setting THROTTLE_REGISTER).",
+        description="Signs up; the account works once its owner confirms the address. FaceDiag e-mails a link "
+        "to it: the person opens it (in a browser) and types the password sent here, or chooses a new one "
+        "there. Until then `POST /api/v1/auth/token/` answers 403 `email_unconfirmed` (and sends the link "
+        "again); afterwards it gives tokens. Registering an unconfirmed address again replaces the earlier "
+        "registration (a new password, a new link; the old link stops working). If the address has a "
+        "confirmed account the answer is the same (its owner is told by e-mail), so this endpoint reveals "
+        "nothing about who has an account. Password rules: at least 8 characters, not a common password, not "
+        "only digits, not similar to the e-mail. Throttled per IP (setting THROTTLE_REGISTER).",
         request=s.RegisterSerializer,
         ok={201: s.RegisteredSerializer},
         codes=(400, 415, 429),
@@ -109,6 +114,7 @@ class RegisterView(ApiView):
                 email=email,
                 password=data.validated_data["password"],
                 site_url=request.build_absolute_uri("/"),
+                language=translation.get_language(),
             )
         except DjangoValidationError as exc:
             raise ValidationError({"password": exc.messages}) from None
@@ -128,8 +134,13 @@ class TokenView(ApiMixin, TokenObtainPairView):
         "short-lived (JWT_ACCESS_MINUTES); get a new pair with `/api/v1/auth/token/refresh/`. "
         "Throttled per IP (setting THROTTLE_AUTH). After repeated wrong passwords the account is locked "
         "for addresses it has not logged in from, and slowed down (a growing delay) from those it has "
-        "(429, code `locked_out`, with `Retry-After`).",
+        "(429, code `locked_out`, with `Retry-After`). The right password of an account whose address is not "
+        "confirmed yet gives no tokens: 403 `email_unconfirmed`, and the confirmation link is e-mailed again "
+        "(see `/auth/register/`).",
         ok={200: OpenApiResponse(s.TokenPairSerializer)},
+        codes=(400, 401, 403, 415, 429),
+        descriptions={403: "The address of this account is not confirmed yet (`email_unconfirmed`): open the link "
+                      "in the e-mail, then log in again."},
     )
     def post(self, request, *args, **kwargs):
         try:
@@ -139,6 +150,8 @@ class TokenView(ApiMixin, TokenObtainPairView):
             if refusal is not None:
                 raise ApiError("locked_out", _("Too many failed logins for this account. Try again later."), 429,
                                wait=refusal.retry_after) from None
+            if getattr(request, "login_unconfirmed", False):
+                raise ApiError("email_unconfirmed", str(UNCONFIRMED_MESSAGE), 403) from None
             raise
 
 

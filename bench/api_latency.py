@@ -4,7 +4,8 @@
 
 For each run: POST /api/v1/scans/, then poll GET /api/v1/scans/{id}/ until `done` (or `failed`), timing
 from just before the upload to the first poll that sees the result. One warm-up scan runs first and is
-not counted. Without --email, a fresh account is registered. The scans are deleted afterwards unless
+not counted. Without --email, a fresh account is registered: confirm its address with the link of the
+e-mail (written to var/mail/ by run.sh), then press Enter. The scans are deleted afterwards unless
 --keep. Mind the upload throttle (THROTTLE_UPLOADS, 30/hour by default): runs + 1 uploads are made.
 Standard library only.
 """
@@ -96,6 +97,8 @@ def main():
     if not email:
         email, password = f"bench-{uuid.uuid4().hex[:10]}@example.com", f"bench {uuid.uuid4().hex}"
         api.request("POST", "/api/v1/auth/register/", {"email": email, "password": password}, expect=(201,))
+        input(f"Registered {email} (password {password!r}): open the link of its confirmation e-mail, type the "
+              "password there, then press Enter. ")
     tokens = api.request("POST", "/api/v1/auth/token/", {"email": email, "password": password})
     api.access = tokens["access"]
 

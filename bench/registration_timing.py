@@ -1,6 +1,10 @@
-"""Sign-up time for an address that has an account vs a new one: the difference must be noise.
+"""Sign-up and password-reset time for an address that has an account vs a new one: the difference must be noise.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/facediag python bench/registration_timing.py [--runs 20]
+        [--smtp-ms 450]
+
+With ``--smtp-ms`` mail goes over SMTP to a local server (aiosmtpd) that takes that long to accept each
+message, as a production mail server may: a request that sends mail itself shows it in its time.
 
 Runs in-process through Django's test client (web `POST /accounts/signup/` and API
 `POST /api/v1/auth/register/`) with the production settings and password hasher (PBKDF2), on a
@@ -29,6 +33,7 @@ PASSWORD = "a long and private passphrase"
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--smtp-ms", type=float, default=0, help="send mail to a local SMTP server this slow")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="facediag-bench-")
@@ -36,6 +41,7 @@ def main():
     os.environ.update(DJANGO_SETTINGS_MODULE="facediag_site.settings", DJANGO_READ_DOT_ENV="false",
                       DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789"),
                       THROTTLE_REGISTER="1000000/hour", AUTH_RATE_LIMIT_PER_IP="1000000",
+                      AUTH_RATE_LIMIT_PER_ACCOUNT="1000000",
                       CELERY_FILESYSTEM_BROKER_DIR=f"{tmp}/broker")
     import django
 
@@ -54,12 +60,18 @@ def main():
         f"{settings.DATABASES['default']['NAME']}_bench_registration"
         if connection.vendor != "sqlite" else f"{tmp}/bench-test.sqlite3")
     setup_test_environment()  # in-memory mail, ALLOWED_HOSTS for the test client
+    smtp = slow_smtp_server(args.smtp_ms / 1000) if args.smtp_ms else None
+    if smtp is not None:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
         get_user_model().objects.create_user(email="taken@example.com", password=PASSWORD)
         client = Client()
         print(f"CPU: {machine_state()}")
-        print(f"database: {connection.vendor}; hasher: {get_hasher().algorithm}; runs: {args.runs} each")
+        print(f"database: {connection.vendor}; hasher: {get_hasher().algorithm}; runs: {args.runs} each; mail: "
+              + (f"SMTP taking {args.smtp_ms:.0f} ms a message" if smtp else "in memory"))
 
         def web(email, n):
             return client.post("/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD},
@@ -69,7 +81,10 @@ def main():
             return client.post("/api/v1/auth/register/", {"email": email, "password": PASSWORD},
                                content_type="application/json", REMOTE_ADDR=f"10.8.{n // 250}.{n % 250}")
 
-        for name, call, ok in (("web sign-up", web, 302), ("API register", api, 201)):
+        def reset(email, n):
+            return client.post("/accounts/password/reset/", {"email": email}, REMOTE_ADDR=f"10.7.{n // 250}.{n % 250}")
+
+        for name, call, ok in (("web sign-up", web, 302), ("API register", api, 201), ("password reset", reset, 302)):
             times = {"existing": [], "new": []}
             for n in range(args.runs + 2):
                 for kind in ("existing", "new"):
@@ -87,7 +102,29 @@ def main():
             print(f"  MEDIAN_MS existing={statistics.median(times['existing']):.1f} "
                   f"new={statistics.median(times['new']):.1f}")
     finally:
+        if smtp is not None:
+            smtp.stop()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def slow_smtp_server(seconds):
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            await asyncio.sleep(seconds)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
 
 
 if __name__ == "__main__":

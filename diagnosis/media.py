@@ -40,8 +40,9 @@ def scan_file_response(user, scan_id, kind):
     if not is_owner and kind != "thumbnail":
         # Thumbnails fill lists (the review queue, the admin): counting each would bury the real views.
         media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=kind)
-    # Reviewers' views are audited on every open, so their browsers must not cache.
-    response["Cache-Control"] = "private, max-age=3600" if is_owner else "private, no-store"
+    # A face photo must not outlive the session in a browser cache (a shared device after logout), and
+    # reviewers' views are audited on every open: nobody's browser keeps a copy, like the pages.
+    response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     return response

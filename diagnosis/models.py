@@ -86,6 +86,8 @@ class Scan(models.Model):
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=255, blank=True)  # Celery task id of the claimant
+    # The analysis message could not be published (broker down): the sweeper publishes it once it can.
+    publish_failed = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=100, blank=True)
     image_deleted_at = models.DateTimeField(null=True, blank=True)
 

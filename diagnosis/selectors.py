@@ -109,6 +109,16 @@ def stuck_scans(older_than: datetime) -> QuerySet[Scan, uuid.UUID]:
     return (queued | analysing).values_list("id", flat=True)
 
 
+def unpublished_scans() -> QuerySet[Scan, uuid.UUID]:
+    """Ids of queued scans whose analysis message could not be published (the broker was down)."""
+    return Scan.objects.filter(status=Scan.Status.QUEUED, publish_failed=True).values_list("id", flat=True)
+
+
+def waiting_scans() -> QuerySet[Scan, uuid.UUID]:
+    """Ids of every queued scan."""
+    return Scan.objects.filter(status=Scan.Status.QUEUED).values_list("id", flat=True)
+
+
 def analysis_state(scan: Scan) -> dict[str, Any] | None:
     """For a scan still waiting: whether analysis is running or paused, and why, in words."""
     if scan.status in (Scan.Status.DONE, Scan.Status.FAILED):

@@ -16,8 +16,10 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a broker or model verdict is reused by scan pages (a page polls every few seconds).
+#: Seconds a broker or model verdict is reused by scan pages (a page polls every few seconds). A "paused"
+#: verdict is asked again sooner: once the broker is back, the page says so at its next poll.
 PAUSE_CHECK_TTL = 5.0
+PAUSED_RECHECK_SECONDS = 1.0
 _pause_cache: dict = {"at": 0.0, "value": None}
 
 
@@ -80,7 +82,7 @@ def analysis_pause_reason() -> tuple[str, str] | None:
     """(code, sentence) when queued scans cannot be analysed now, else None. Codes: ``model_unavailable``,
     ``broker_unreachable``. Cached for ``PAUSE_CHECK_TTL`` seconds per process."""
     now = time.monotonic()
-    if now - _pause_cache["at"] < PAUSE_CHECK_TTL:
+    if now - _pause_cache["at"] < (PAUSED_RECHECK_SECONDS if _pause_cache["value"] else PAUSE_CHECK_TTL):
         return _pause_cache["value"]
     value = None
     problem = check_model()

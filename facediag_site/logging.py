@@ -24,6 +24,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
+from .lib import secret_urls
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 BEARER = re.compile(r"(?i)(bearer\s+|token[\"'=:\s]+)[\w.\-]{16,}")
 JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
@@ -40,11 +42,12 @@ _batch_request_ids: contextvars.ContextVar[Mapping[str, str] | None] = contextva
 
 
 def redact(text: str) -> str:
-    return JWT.sub("[token]", BEARER.sub(r"\1[token]", EMAIL.sub("[email]", text)))
+    return JWT.sub("[token]", BEARER.sub(r"\1[token]", EMAIL.sub("[email]", secret_urls.redact_text(text))))
 
 
 class RedactPersonalData(logging.Filter):
-    """Logs carry ids, never e-mail addresses or tokens: scrub them from every record."""
+    """Logs carry ids, never e-mail addresses or tokens: scrub them from every record (and the credentials of
+    reset, sign-in and unsubscribe links, which Django names in messages such as a CSRF failure's)."""
 
     def filter(self, record):
         try:

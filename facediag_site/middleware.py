@@ -102,7 +102,8 @@ class UploadSizeLimitMiddleware:
 
 class PrivateResponsesMiddleware:
     """Whatever is served to a logged-in person (pages, JSON, the data export) is theirs alone: no shared
-    cache or browser history may keep it. Views that set their own Cache-Control (photos) keep theirs."""
+    cache or browser history may keep it. Views that set their own Cache-Control (photos: no-store too) keep
+    theirs."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -221,13 +221,21 @@ elif SECURE:
 else:
     EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@facediag.local>")
+# Account e-mails (confirmation, password reset) are sent by a worker (accounts.tasks), never in a request;
+# a mail server that hangs holds that worker at most this long per attempt.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
+        # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
+        # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
@@ -253,7 +261,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {
         "task": "diagnosis.tasks.requeue_stuck_scans",
-        "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=60.0),
+        "schedule": env.float("SCAN_SWEEP_INTERVAL_SECONDS", default=15.0),
     },
     "purge-expired-images": {"task": "diagnosis.tasks.purge_expired_images", "schedule": 3600.0},
     "send-due-reminders": {
@@ -308,6 +316,9 @@ VGG16_WEIGHTS_PATH = env("FACEDIAG_VGG16_WEIGHTS", default="") or None
 _float32_weights = BASE_DIR.parent / "shared" / "models" / "vgg16_imagenet_notop.h5"
 VGG16_TRAINING_WEIGHTS_PATH = VGG16_WEIGHTS_PATH or (str(_float32_weights) if _float32_weights.exists() else None)
 FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml" / "artifacts")))
+
+# Reminder e-mails' one-click unsubscribe links expire (reminders go out at most monthly).
+REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
 
 # The name people see in pages and e-mails.
 SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as accounts_views
+from accounts.forms import LoginForm
 from diagnosis import views as diagnosis_views
 
 from . import views
@@ -10,7 +11,8 @@ from . import views
 urlpatterns = [
     path("", diagnosis_views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("", include("diagnosis.urls")),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -24,14 +25,15 @@ def reminder_settings(request):
     return redirect("profile")
 
 
-# The signed token is the credential, and the only thing it can do is switch reminders off, so mail
+# The encrypted token is the credential, and the only thing it can do is switch reminders off, so mail
 # clients may POST it directly (RFC 8058 one-click) without a CSRF token.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
-    user_id = tokens.user_id_from_token(token)
-    if user_id is None:
-        return render(request, "reminders/unsubscribe.html", {"invalid": True}, status=400)
+    user_id = tokens.read_token(token)
+    if isinstance(user_id, tokens.TokenProblem):
+        context = {user_id.value: True, "days": settings.REMINDER_UNSUBSCRIBE_LINK_DAYS}
+        return render(request, "reminders/unsubscribe.html", context, status=400)
     if request.method == "POST":
         services.unsubscribe(user_id)
         return render(request, "reminders/unsubscribe.html", {"done": True})

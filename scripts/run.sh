@@ -44,4 +44,4 @@ trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
 grep -q '^EMAIL_URL=filemail' .env 2>/dev/null && echo "==> e-mails (sign-in links, password resets, reminders) are written to var/mail/"
 echo "==> FaceDiag is at http://$HOST:$PORT/  (Ctrl-C stops web and worker)"
 PROMETHEUS_MULTIPROC_DIR="$ROOT/var/metrics/web" \
-  .venv/bin/gunicorn facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --access-logfile -
+  .venv/bin/gunicorn -c gunicorn.conf.py facediag_site.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}"

@@ -84,3 +84,17 @@ def test_web_health_check_fails_on_an_error_status_and_the_image_carries_the_mod
     for name in ("web", "worker", "beat"):
         assert "FACEDIAG_VGG16_WEIGHTS" not in services[name]["environment"]  # the base is in the repository
     assert f"ml/artifacts/{SHIPPED_MODEL_DIR.name} " in services["web"]["command"]
+
+
+def test_web_trusts_its_https_proxy_and_only_the_proxy_can_reach_it(services):
+    """Finding L3 (round three): NUM_PROXIES defaulted to 0 behind the HTTPS proxy the stack is meant for, so
+    every client had the proxy's address and the per-IP limits became site-wide. One proxy is trusted by
+    default, and gunicorn is published on loopback only, so a client cannot bypass the proxy and pick its
+    own address with X-Forwarded-For."""
+    web = services["web"]
+    assert web["environment"]["NUM_PROXIES"] == "1"
+    assert web["environment"]["DJANGO_SECURE"] == "true"
+    # Compose v2 prints the long form, v1 the short "host_ip:published:target/proto".
+    published = [(p.get("host_ip"), str(p["target"])) if isinstance(p, dict) else tuple(p.split("/")[0].split(":")[::2])
+                 for p in web["ports"]]
+    assert published == [("127.0.0.1", "8000")]

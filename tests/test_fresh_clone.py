@@ -26,6 +26,10 @@ from django.test import Client
 c = Client(HTTP_HOST="localhost")
 creds = {"email": "newcomer@example.com", "password": "a long and private passphrase"}
 assert c.post("/api/v1/auth/register/", creds, content_type="application/json").status_code == 201
+from django.contrib.auth import get_user_model
+from accounts.services import confirmation_link_path
+link = confirmation_link_path(get_user_model().objects.get(email=creds["email"]))  # the e-mail's link
+assert c.post(link, {"action": "password", "password": creds["password"]}).status_code == 302
 access = c.post("/api/v1/auth/token/", creds, content_type="application/json").json()["access"]
 auth = {"HTTP_AUTHORIZATION": "Bearer " + access}
 with open("ml/samples/astronaut_face.jpg", "rb") as f:

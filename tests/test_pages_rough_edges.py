@@ -61,7 +61,7 @@ def test_favicon_and_web_manifest_are_linked_and_valid(client):
         assert finders.find(icon["src"]), icon["src"]
 
 
-def test_reset_e_mail_is_signed_with_the_site_name(client, user, settings):
+def test_reset_e_mail_is_signed_with_the_site_name(client, user, settings, account_mail):
     settings.SITE_NAME = "SkinCheck"
     client.post(reverse("password_reset"), {"email": "alice@example.com"})
     message = mail.outbox[-1]
@@ -69,7 +69,7 @@ def test_reset_e_mail_is_signed_with_the_site_name(client, user, settings):
     assert "testserver team" not in message.body
 
 
-def test_used_reset_link_says_so_instead_of_an_empty_form(client, user):
+def test_used_reset_link_says_so_instead_of_an_empty_form(client, user, account_mail):
     client.post(reverse("password_reset"), {"email": "alice@example.com"})
     link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", mail.outbox[-1].body).group(1)
     form_page = client.get(link, follow=True)

@@ -1,6 +1,7 @@
 """Test data for accounts: the one place tests make users (besides the `user`/`other_user` fixtures)."""
 
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -12,4 +13,5 @@ class UserFactory(factory.django.DjangoModelFactory):
         model = User
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
+    email_verified_at = factory.LazyFunction(timezone.now)  # a confirmed address, as every account in use
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)

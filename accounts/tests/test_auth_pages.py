@@ -7,15 +7,19 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_creates_account_then_login_works(client, django_user_model):
+def test_signup_creates_account_then_login_works_once_confirmed(client, django_user_model, account_mail):
     response = client.post(
         reverse("signup"),
         {"email": "New.Person@Example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
     )
     assert response.status_code == 302 and response.url == reverse("signup-done")
     user = django_user_model.objects.get()
-    assert user.email == "new.person@example.com"
-    assert mail.outbox[0].to == ["new.person@example.com"] and "ready" in mail.outbox[0].subject
+    assert user.email == "new.person@example.com" and user.email_verified_at is None
+    message = account_mail.outbox[0]
+    assert message.to == ["new.person@example.com"] and "Confirm your e-mail address" in message.subject
+    link = re.search(r"https?://[^/]+(/accounts/confirm/\S+/)", message.body).group(1)
+    client.post(link, {"action": "password", "password": "a-long-secret-42"})
+    client.logout()
     client.post(reverse("login"), {"username": "new.person@example.com", "password": "a-long-secret-42"})
     assert client.get(reverse("diagnosis:history")).status_code == 200
 
@@ -27,7 +31,8 @@ def test_signup_rejects_mismatched_and_weak_passwords(client, django_user_model)
     assert not django_user_model.objects.exists()
 
 
-def test_signup_with_existing_email_answers_the_same_and_tells_the_owner(client, user, django_user_model):
+def test_signup_with_existing_email_answers_the_same_and_tells_the_owner(client, user, django_user_model,
+                                                                         account_mail):
     new = client.post(
         reverse("signup"),
         {"email": "dave@example.com", "password1": "a-long-secret-42", "password2": "a-long-secret-42"},
@@ -72,7 +77,7 @@ def test_password_change(user_client, user):
     assert user.check_password("brand-new-pass-77")
 
 
-def test_password_reset_by_email_link(client, user):
+def test_password_reset_by_email_link(client, user, account_mail):
     response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
@@ -86,7 +91,7 @@ def test_password_reset_by_email_link(client, user):
     assert user.check_password("reset-pass-9876")
 
 
-def test_password_reset_for_unknown_email_looks_the_same(client):
+def test_password_reset_for_unknown_email_looks_the_same(client, account_mail):
     response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
     assert response.status_code == 302
     assert response.url == reverse("password_reset_done")

@@ -49,7 +49,7 @@ def api_register(client, email):
 
 
 @pytest.mark.parametrize("register", [web_signup, api_register], ids=["web", "api"])
-def test_new_and_existing_addresses_cost_one_hash_and_one_email_each(client, user, hashes, register):
+def test_new_and_existing_addresses_cost_one_hash_and_one_email_each(client, user, hashes, register, account_mail):
     register(client, "newcomer@example.com")
     new_address = (hashes(), len(mail.outbox))
     register(client, user.email.upper())

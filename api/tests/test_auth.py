@@ -1,7 +1,9 @@
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -18,7 +20,7 @@ ME = reverse("api:me")
 
 # --- register ---------------------------------------------------------------------------------
 
-def test_register_creates_the_account(api_client, mailoutbox):
+def test_register_creates_the_account(api_client, account_mail):
     response = api_client.post(REGISTER, {"email": "Carol@Example.com", "password": PASSWORD}, format="json")
     assert response.status_code == 201
     body = response.json()
@@ -26,8 +28,12 @@ def test_register_creates_the_account(api_client, mailoutbox):
     assert "password" not in body
     user = get_user_model().objects.get(email="carol@example.com")
     assert user.check_password(PASSWORD)
-    assert [m.to for m in mailoutbox] == [["carol@example.com"]]
-    obtain_tokens(api_client, "carol@example.com")  # and can log in at once
+    assert [m.to for m in account_mail.outbox] == [["carol@example.com"]]
+    refused = api_client.post(TOKEN, {"email": "carol@example.com", "password": PASSWORD}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "email_unconfirmed"
+    link = re.search(r"https?://[^/]+(/accounts/confirm/\S+/)", account_mail.outbox[0].body).group(1)
+    assert Client().post(link, {"action": "password", "password": PASSWORD}).status_code == 302
+    obtain_tokens(api_client, "carol@example.com")  # and can log in once the address is confirmed
 
 
 @pytest.mark.parametrize(
@@ -49,7 +55,7 @@ def test_register_validation_errors_are_400_with_fields(api_client, payload, fie
     assert not get_user_model().objects.filter(email="carol@example.com").exists()
 
 
-def test_register_with_a_taken_email_answers_the_same_and_reveals_nothing(api_client, user, mailoutbox):
+def test_register_with_a_taken_email_answers_the_same_and_reveals_nothing(api_client, user, account_mail):
     new = api_client.post(REGISTER, {"email": "carol@example.com", "password": PASSWORD}, format="json")
     taken = api_client.post(REGISTER, {"email": "ALICE@example.com", "password": "another good passphrase"},
                             format="json")
@@ -58,7 +64,7 @@ def test_register_with_a_taken_email_answers_the_same_and_reveals_nothing(api_cl
     user.refresh_from_db()
     assert user.check_password(PASSWORD)  # the existing account is untouched
     assert get_user_model().objects.filter(email__iexact="alice@example.com").count() == 1
-    assert mailoutbox[-1].to == ["alice@example.com"]  # its owner is told
+    assert account_mail.outbox[-1].to == ["alice@example.com"]  # its owner is told
 
 
 def test_register_rejects_non_json_with_415(api_client):

@@ -32,6 +32,16 @@ def test_register_token_upload_poll_list_delete(live_worker, active_model, isola
 
     assert client.post(reverse("api:register"), {"email": email, "password": PASSWORD},
                        format="json").status_code == 201
+    unconfirmed = client.post(reverse("api:token"), {"email": email, "password": PASSWORD}, format="json")
+    assert unconfirmed.status_code == 403 and unconfirmed.json()["error"]["code"] == "email_unconfirmed"
+    # The person opens the e-mail's link in a browser and types the password.
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.services import confirmation_link_path
+
+    link = confirmation_link_path(get_user_model().objects.get(email=email))
+    assert Client().post(link, {"action": "password", "password": PASSWORD}).status_code == 302
     tokens = client.post(reverse("api:token"), {"email": email, "password": PASSWORD}, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 

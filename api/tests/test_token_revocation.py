@@ -4,7 +4,6 @@
 import re
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -20,6 +19,21 @@ def refresh(client, token):
     return client.post(REFRESH, {"refresh": token}, format="json")
 
 
+def test_after_a_password_change_the_refresh_says_so_not_that_the_token_was_reused(api_client, user):
+    """Finding L4 (round three): the app got "This refresh token was already used", which sends people
+    looking for a thief; the token of a login from before a new password says what happened. Reuse
+    detection is unchanged for tokens issued after it."""
+    before = obtain_tokens(api_client, user.email)["refresh"]
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    error = error_of(refresh(api_client, before))
+    assert error["code"] == "token_not_valid"  # the code apps already handle: log in again
+    assert "password" in error["message"] and "already used" not in error["message"]
+    after = obtain_tokens(api_client, user.email, NEW_PASSWORD)["refresh"]
+    assert refresh(api_client, after).status_code == 200
+    assert "already used" in error_of(refresh(api_client, after))["message"]  # a real reuse still says so
+
+
 def test_a_web_password_change_revokes_every_refresh_token(api_client, user):
     phone = obtain_tokens(api_client, user.email)["refresh"]
     laptop = obtain_tokens(api_client, user.email)["refresh"]
@@ -33,11 +47,11 @@ def test_a_web_password_change_revokes_every_refresh_token(api_client, user):
     obtain_tokens(api_client, user.email, NEW_PASSWORD)  # the new password works
 
 
-def test_a_password_reset_revokes_every_refresh_token(api_client, user):
+def test_a_password_reset_revokes_every_refresh_token(api_client, user, account_mail):
     stolen = obtain_tokens(api_client, user.email)["refresh"]
     web = Client()
     assert web.post(reverse("password_reset"), {"email": user.email}).status_code == 302
-    link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", mail.outbox[-1].body).group(1)
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/)", account_mail.outbox[-1].body).group(1)
     form_url = web.get(link).url  # Django swaps the token for a session marker and redirects
     response = web.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert response.status_code == 302 and response.url == reverse("password_reset_complete")

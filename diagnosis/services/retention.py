@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .. import selectors, storage
 from ..models import Scan
-from .queue import enqueue_analysis
+from .queue import broker_lost_its_messages, enqueue_analysis
 
 logger = logging.getLogger(__name__)
 
@@ -18,19 +18,35 @@ logger = logging.getLogger(__name__)
 def requeue_stuck_scans() -> tuple[int, int]:
     """Re-queue scans stuck in queued/analysing (lost message, broker outage, killed worker).
 
-    Returns (stuck scans found, messages published)."""
+    At once: scans whose message could not be published (broker down at upload), and every waiting scan when
+    the broker came back empty (its queue is gone). After SCAN_STUCK_AFTER_SECONDS: any other. A killed
+    worker's messages come back by themselves after the broker's visibility timeout (same task id: the
+    claim protocol lets that delivery take over). Returns (stuck scans found, messages published)."""
     cutoff = timezone.now() - timedelta(seconds=settings.SCAN_STUCK_AFTER_SECONDS)
-    ids = list(selectors.stuck_scans(cutoff))
+    ids = list(dict.fromkeys([*selectors.stuck_scans(cutoff), *selectors.unpublished_scans(),
+                              *(selectors.waiting_scans() if _broker_lost_its_messages() else [])]))
     queued = 0
     for scan_id in ids:
         Scan.objects.filter(id=scan_id, status=Scan.Status.ANALYSING, claimed_at__lt=cutoff).update(
             status=Scan.Status.QUEUED, claim_token=None, claimed_by=""
         )
-        Scan.objects.filter(id=scan_id, status=Scan.Status.QUEUED).update(updated_at=timezone.now())
+        Scan.objects.filter(id=scan_id, status=Scan.Status.QUEUED).update(updated_at=timezone.now(),
+                                                                             publish_failed=False)
         queued += bool(enqueue_analysis(scan_id))
     if ids:
         logger.info("sweeper: %d stuck scans, %d re-queued", len(ids), queued)
     return len(ids), queued
+
+
+def _broker_lost_its_messages() -> bool:
+    try:
+        lost = broker_lost_its_messages()
+    except Exception as exc:  # unreachable: publishing fails too, and the scans stay marked for the next run
+        logger.warning("sweeper: broker unreachable (%s)", type(exc).__name__)
+        return False
+    if lost:
+        logger.warning("sweeper: the broker came back empty; every waiting scan is queued again")
+    return lost
 
 
 def requeue_waiting_scans() -> int:

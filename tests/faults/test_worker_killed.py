@@ -51,3 +51,34 @@ def test_poison_message_stops_after_max_attempts(user, live_worker, settings):
     assert "crashed the analysis worker repeatedly" in scan.error
     # The worker is still alive and serves the next scan.
     assert wait_for_status(upload(user).id, {"done"}, timeout=120).status == "done"
+
+
+def test_a_whole_worker_killed_mid_task_recovers_within_two_minutes(user, active_model, tmp_path):
+    """Finding L2 (round three): a killed worker (a container killed: main process and children) held the
+    scan's message until Redis's 300 s visibility timeout. Now it comes back after the default timeout
+    (CELERY_VISIBILITY_TIMEOUT) and the next worker analyses it."""
+    from django.conf import settings
+
+    from tests.worker import WorkerProcess, flush_broker
+
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= 60
+    flush_broker()
+    first = WorkerProcess(tmp_path / "worker-1.log").wait_ready()
+    scan = upload(user)
+    try:
+        deadline = time.monotonic() + 60
+        while not Scan.objects.filter(id=scan.id, status=Scan.Status.ANALYSING).exists():
+            assert time.monotonic() < deadline, first.log()[-3000:]
+            time.sleep(0.005)
+        os.killpg(first.proc.pid, signal.SIGKILL)  # the whole worker, not only the pool process
+        killed = time.monotonic()
+        first.proc.wait()
+    finally:
+        first.stop()
+    second = WorkerProcess(tmp_path / "worker-2.log").wait_ready()
+    try:
+        scan = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
+        print(f"done {time.monotonic() - killed:.1f} s after the kill")
+    finally:
+        second.stop()
+    assert scan.status == "done", second.log()[-3000:]

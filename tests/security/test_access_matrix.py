@@ -19,7 +19,8 @@ PUBLIC = {
     "admin:login", "admin:logout",  # the admin's own sign-in pages
     "reminders:unsubscribe",  # authenticated by its signed token; it can only switch reminders off
     "set_language",  # the language menu: sets a cookie, and a signed-in person's own profile language
-    "sign-in-link",  # authenticated by its signed single-use token
+    "confirm-email",  # authenticated by its signed single-use token (and the password)
+    "sign-in-link",  # the confirmation view under the path of older e-mails' sign-in links
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",

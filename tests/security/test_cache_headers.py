@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from diagnosis.tests.factories import ScanFactory
 
@@ -41,10 +42,41 @@ def test_reviewer_pages_are_private_too(client, other_user, user):
         assert_private_no_store(client.get(reverse(name)))
 
 
-def test_the_owners_photos_keep_their_own_short_private_caching(user_client, user):
-    scan = ScanFactory(owner=user)
-    response = user_client.get(reverse("diagnosis:scan-media", args=[scan.id, "image"]))
-    assert response["Cache-Control"] == "private, max-age=3600"
+#: Every route that serves a scan's file (a face photo, its thumbnail or heatmap), web and API.
+MEDIA_ROUTES = [("diagnosis:scan-media", kind) for kind in ("image", "thumbnail", "heatmap")] + [
+    ("api:scan-image", None), ("api:scan-thumbnail", None), ("api:scan-heatmap", None)]
+
+
+def test_every_media_route_is_listed_here():
+    from tests.security.test_access_matrix import every_route
+
+    served = {name for _route, name in every_route() if "media" in name or name.startswith(
+        ("api:scan-image", "api:scan-thumbnail", "api:scan-heatmap"))}
+    assert served == {name for name, _kind in MEDIA_ROUTES}
+
+
+def assert_no_max_age(response):
+    directives = {d.strip().split("=")[0] for d in response.get("Cache-Control", "").split(",")}
+    assert response.status_code == 200, response.status_code
+    assert "max-age" not in directives and "s-maxage" not in directives, response.get("Cache-Control")
+    assert not response.has_header("Expires") and not response.has_header("Last-Modified")
+    assert_private_no_store(response)
+
+
+def test_face_photos_are_never_kept_in_a_cache_for_the_owner_or_a_reviewer(client, user, other_user):
+    """Finding L1 (round three): photos were "private, max-age=3600", so they stayed in the browser's cache
+    after logout on a shared device. No private file may carry a max-age, for anyone, web or API."""
+    from diagnosis.tests.factories import finished_scan
+    from review.services import ensure_reviewer_group
+
+    scan = finished_scan(user)
+    other_user.groups.add(ensure_reviewer_group()[0])
+    for person in (user, other_user):
+        client.force_login(person)
+        bearer = {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(person).access_token}"}
+        for name, kind in MEDIA_ROUTES:
+            args = [scan.id, kind] if kind else [scan.id]
+            assert_no_max_age(client.get(reverse(name, args=args), **({} if kind else bearer)))
 
 
 def test_api_responses_for_a_token_are_private_and_not_stored(user):

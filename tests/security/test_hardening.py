@@ -76,7 +76,7 @@ def test_api_token_endpoint_locks_out_too(client, user, settings):
     assert response.status_code == 429
 
 
-def test_password_reset_is_rate_limited_per_account(client, user, settings):
+def test_password_reset_is_rate_limited_per_account(client, user, settings, account_mail):
     from django.core.cache import cache
 
     cache.clear()

@@ -32,7 +32,7 @@ def test_without_email_url_mail_is_dropped_not_printed():
 
 @pytest.mark.django_db
 def test_a_password_reset_without_email_url_leaves_no_link_or_address_in_output(client, user, settings, capfd,
-                                                                              caplog):
+                                                                              caplog, account_mail):
     settings.EMAIL_BACKEND = "facediag_site.mail.UnsentMailBackend"
     with caplog.at_level(logging.DEBUG):
         assert client.post(reverse("password_reset"), {"email": user.email}).status_code == 302
