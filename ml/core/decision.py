@@ -24,6 +24,7 @@ REASONS = {
     "low_confidence": "No condition is clearly ahead of the others in this photo.",
     "no_colour": "A colour photo is needed: redness and skin tone cannot be judged in black and white.",
     "not_skin": "This does not look like a photo of a face or skin.",
+    "unfamiliar_skin": "This looks like skin, but not like the photos the model learned from, so it cannot judge it.",
     "no_skin_pixels": "No skin could be found in this photo.",
     "little_skin": "No face was found and there is too little skin in the photo.",
     "flat_image": "No face was found and the image is nearly flat (no detail).",
@@ -41,6 +42,9 @@ def default_thresholds() -> dict:
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
         "max_feature_distance": None,  # models trained before the distance check have none
+        # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
+        # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
+        "min_skin_ratio_unfamiliar": None,
     }
 
 
@@ -64,7 +68,10 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
         return core.UNCERTAIN, "no_colour"
     far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
     if reject >= t["reject"] or far:
-        return core.NO_SKIN, "not_skin"
+        looks_skin = t["min_skin_ratio_unfamiliar"] is not None and (
+            sig["face_found"] or sig["skin_ratio"] >= t["min_skin_ratio_unfamiliar"]
+        )
+        return (core.UNCERTAIN, "unfamiliar_skin") if looks_skin else (core.NO_SKIN, "not_skin")
     if not sig["face_found"]:
         if sig["skin_ratio"] < t["min_skin_ratio_any"]:
             return core.NO_SKIN, "no_skin_pixels"

@@ -128,6 +128,12 @@ class Predictor:
         self.reject_class = meta.get("reject_class")
         self.input_size = int(meta["input_size"])
         self.temperature = float(meta["temperature"])
+        # per photo, from its feature distance and whether a face was found (models since vgg16-skin-v6)
+        self.adaptive_temperature = (
+            calibration.AdaptiveTemperature.from_dict(meta["adaptive_temperature"])
+            if meta.get("adaptive_temperature")
+            else None
+        )
         self.reject_temperature = float(meta.get("reject_temperature", 1.0))
         self.thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
         self.version = str(meta.get("name") or self.artifact_dir.name)
@@ -229,12 +235,6 @@ class Predictor:
         conv, pen, logits = self._run_top(features, np.asarray(weights, np.float32)[..., None])
         return NetOutput(conv.numpy(), pen.numpy(), logits.numpy().astype(np.float64), features.transpose(0, 3, 1, 2))
 
-    def scores(self, features: np.ndarray, skin_weights: np.ndarray | None = None):
-        """block4 features -> (calibrated condition probabilities, reject probabilities, logits)."""
-        logits = self.forward(features, skin_weights).logits
-        cond, reject = calibration.split_scores(logits, len(self.classes), self.temperature, self.reject_temperature)
-        return cond, reject, logits
-
     def feature_distances(self, out: NetOutput, skin_weights: np.ndarray | None = None) -> np.ndarray:
         """Each photo's distance from the skin photos (zeros without statistics), from the network's maps."""
         if self._ood is None:
@@ -244,6 +244,13 @@ class Predictor:
         else:
             pooled = ood.pooled_from_conv(out.conv)
         return ood.score(pooled, self._ood)
+
+    def temperatures(self, distances, pres):
+        """The condition temperature of each photo: its own where the model has an adaptive one."""
+        if self.adaptive_temperature is None:
+            return self.temperature
+        signals = calibration.adaptive_signals(distances, [p.face_found for p in pres])
+        return self.adaptive_temperature.of(signals)
 
     def heatmap_map(self, out: NetOutput, j: int, class_index: int, skin_weights=None) -> np.ndarray:
         """Where the head's evidence for ``class_index`` lies in photo ``j`` of a batch, (h, w) in [0, 1]."""
@@ -315,10 +322,10 @@ class Predictor:
             if ok:
                 weights = self.skin_weights(ok)
                 net = self.network(np.stack([p.crop for p in ok]), weights)
-                probs, reject = calibration.split_scores(
-                    net.logits, len(self.classes), self.temperature, self.reject_temperature
-                )
                 distances = self.feature_distances(net, weights)
+                probs, reject = calibration.split_scores(
+                    net.logits, len(self.classes), self.temperatures(distances, ok), self.reject_temperature
+                )
             it = iter(range(len(ok)))
             for p in pres:
                 if isinstance(p, Preprocessed):

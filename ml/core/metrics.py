@@ -54,6 +54,18 @@ def ece(confidences, correct, n_bins: int = 15) -> float:
     return float(total)
 
 
+def signed_ece(confidences, correct, n_bins: int = 15) -> float:
+    """ECE with its sign kept per bin: > 0 over-confident (stated confidence above accuracy), < 0 under."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    corr = np.asarray(correct, dtype=np.float64)
+    if conf.size == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    return float(sum((idx == b).mean() * (conf[idx == b].mean() - corr[idx == b].mean())
+                     for b in range(n_bins) if (idx == b).any()))
+
+
 def summarize(y_true, y_pred, labels, confidences=None, argmax_pred=None, extra=("uncertain", "no_skin")):
     """All figures for one set of predictions.
 
@@ -78,5 +90,6 @@ def summarize(y_true, y_pred, labels, confidences=None, argmax_pred=None, extra=
     if confidences is not None and argmax_pred is not None:
         corr = [int(t == p) for t, p in zip(y_true, argmax_pred, strict=False)]
         out["ece"] = ece(confidences, corr)
+        out["ece_signed"] = signed_ece(confidences, corr)
         out["accuracy_argmax"] = float(np.mean(corr)) if corr else 0.0
     return out

@@ -20,7 +20,7 @@ import numpy as np
 from . import artifact, data, ood, report
 from .model import load_base_weights
 from .training import final
-from .training.calibrate import fit_calibration
+from .training.calibrate import calibration_per_source, fit_calibration
 from .training.evaluation import format_evaluation, full_report, in_source_split
 from .training.features import (
     DISTANCE_INPUT,
@@ -106,13 +106,14 @@ def train(
             )
             selection.append((rep["macro_f1"], setting, oof, cal, rep))
         _f1, setting, oof, cal, loso = choose_head_setting(selection)
+        calibration_check = calibration_per_source(ds, oof, distances)
     else:  # one source: nothing to hold out; calibrate on the in-source split (and say so)
         setting = head_grid[0]
         split = data.stratified_split(ds.items, 0.3, 0.0, seed)
         w, _ = train_head(x_head, ds, np.array(split["train"]), setting, seed)
         oof = head_logits(w, x_head[:, 0])
         cal = fit_calibration(ds, oof, ood.score(pooled[:, 0], skin_statistics(ds, pooled, split["train"])))
-        loso = None
+        loso, calibration_check = None, None
     clock(f"chosen head setting {setting}; calibration {json.dumps(cal)}")
 
     in_source, test_idx = in_source_split(ds, x_head, pooled, setting, cal, seed, test_frac)
@@ -132,6 +133,7 @@ def train(
         "leave_one_source_out": loso,
         "in_source_split": in_source,
         "face_detection_rate": rates,
+        "calibration_per_source": calibration_check,
         "head_selection": [
             {
                 "setting": s[1],

@@ -13,6 +13,9 @@ MIN_MARGIN = 0.1
 
 #: Share of held-out skin photos the feature-distance check may refuse (``ml.core.ood``).
 MAX_FAR_SKIN = 0.03
+#: Share of the refused held-out non-skin photos without a face that may be called "skin the model does not
+#: know" (uncertain) instead of "not a face or skin" for their skin-coloured pixels (``decision.decide``).
+MAX_UNFAMILIAR_NEGATIVES = 0.05
 
 def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
     """Temperatures and thresholds from held-out logits (``leave_one_source_out``) and, where given, held-out
@@ -20,9 +23,14 @@ def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
     n = len(ds.classes)
     skin = ds.y < n
     temperature = calibration.fit_temperature(logits[skin][:, :n], ds.y[skin])
+    adaptive = None
+    if distances is not None:
+        signals = calibration_signals(ds, distances)
+        adaptive = calibration.fit_adaptive_temperature(logits[skin][:, :n], ds.y[skin], signals[skin]).to_dict()
     is_reject = (ds.y == n).astype(int)
     reject_temperature = calibration.fit_temperature(logits, np.where(is_reject == 1, n, ds.y))
-    cond, reject = calibration.split_scores(logits, n, temperature, reject_temperature)
+    cal = {"temperature": temperature, "adaptive_temperature": adaptive, "reject_temperature": reject_temperature}
+    cond, reject = calibration.split_scores(logits, n, temperatures(cal, ds, distances), reject_temperature)
     # reject: let at most 3% of held-out non-skin photos through, as long as it refuses at most 3% of skin
     # (a 5%/5% rule was tried: 11.6% instead of 13.2% of non-skin photos got a class, but 6% instead of 3.4%
     # of real healthy faces were refused, and one UTKFace group fell below 85% called healthy)
@@ -37,6 +45,7 @@ def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
     if distances is not None:
         # refuse what lies further from the skin photos than all but MAX_FAR_SKIN of held-out skin photos
         thresholds["max_feature_distance"] = float(np.quantile(distances[skin], 1.0 - MAX_FAR_SKIN))
+    thresholds["min_skin_ratio_unfamiliar"] = unfamiliar_skin_ratio(ds, reject, thresholds, distances)
     noface_skin = [p.skin_ratio for p, s in zip(ds.pres, skin, strict=True) if s and not p.face_found]
     if noface_skin:
         thresholds["min_skin_ratio_no_face"] = float(
@@ -54,7 +63,67 @@ def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
             if f1 > best[0] + 1e-4:
                 best = (f1, float(round(floor, 2)), margin)
     thresholds["uncertain"], thresholds["margin"] = best[1], best[2]
-    return {"temperature": temperature, "reject_temperature": reject_temperature, "thresholds": thresholds}
+    return {**cal, "thresholds": thresholds}
+
+
+def calibration_signals(ds: Dataset, distances, idx=None) -> np.ndarray:
+    """``calibration.adaptive_signals`` of the images ``idx`` (all by default)."""
+    idx = np.arange(len(ds.items)) if idx is None else np.asarray(idx)
+    face = [ds.pres[i].face_found for i in idx]
+    return calibration.adaptive_signals(np.asarray(distances)[idx], face)
+
+
+def temperatures(cal: dict, ds: Dataset, distances=None, idx=None):
+    """The condition temperature of each image ``idx`` (all by default): per photo where the calibration has
+    an adaptive temperature and distances are given, else the one number."""
+    if cal.get("adaptive_temperature") and distances is not None:
+        adaptive = calibration.AdaptiveTemperature.from_dict(cal["adaptive_temperature"])
+        return adaptive.of(calibration_signals(ds, distances, idx))
+    return cal["temperature"]
+
+
+def calibration_per_source(ds: Dataset, logits, distances) -> dict:
+    """How well stated confidence matches accuracy on sources the calibration never saw: for each source, the
+    adaptive temperature fitted on the held-out predictions of the other sources, applied to it. ->
+    {source: {n, accuracy, confidence, ece, ece_signed}} and "all" (every source so calibrated, pooled);
+    ECE over the argmax of the conditions, as ``metrics.summarize`` has it, > 0 over-confident."""
+    n = len(ds.classes)
+    skin = np.flatnonzero(ds.y < n)
+    sources = np.asarray(ds.sources)[skin]
+    signals = calibration_signals(ds, distances, skin)
+    z, y = logits[skin][:, :n], ds.y[skin]
+    probs = np.zeros_like(z, dtype=np.float64)
+    for src in sorted(set(sources.tolist())):
+        test = sources == src
+        fitted = calibration.fit_adaptive_temperature(z[~test], y[~test], signals[~test])
+        probs[test] = calibration.softmax(z[test], fitted.of(signals[test]))
+    out = {}
+    for name in [*sorted(set(sources.tolist())), "all"]:
+        sel = np.ones(len(y), bool) if name == "all" else sources == name
+        conf, correct = probs[sel].max(axis=1), probs[sel].argmax(axis=1) == y[sel]
+        out[name] = {
+            "n": int(sel.sum()),
+            "accuracy": float(correct.mean()),
+            "confidence": float(conf.mean()),
+            "ece": metrics.ece(conf, correct),
+            "ece_signed": metrics.signed_ece(conf, correct),
+        }
+    return out
+
+def unfamiliar_skin_ratio(ds: Dataset, reject, thresholds: dict, distances=None) -> float:
+    """The skin-pixel share above which a refused photo is skin the model does not know rather than "not a
+    face or skin": all but ``MAX_UNFAMILIAR_NEGATIVES`` of the refused held-out non-skin photos without a face
+    lie below it. A close-up of skin is skin: telling its owner otherwise is wrong even when the model cannot
+    judge it."""
+    negative = ds.y == len(ds.classes)
+    far = np.zeros(len(ds.items)) if distances is None else np.asarray(distances)
+    limit = thresholds.get("max_feature_distance")
+    refused = (np.asarray(reject) >= thresholds["reject"]) | ((far >= limit) if limit is not None else False)
+    ratios = [p.skin_ratio for p, r, n in zip(ds.pres, refused, negative, strict=True) if r and n and not p.face_found]
+    if not ratios:
+        return 0.5
+    return float(np.clip(np.quantile(ratios, 1.0 - MAX_UNFAMILIAR_NEGATIVES), 0.3, 0.95))
+
 
 def decide_all(ds: Dataset, cond, reject, thresholds, only=None, distances=None) -> list[str]:
     idx = range(len(ds.items)) if only is None else np.flatnonzero(only)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import calibration, data, ood, report
-from .calibrate import decide_all
+from .calibrate import decide_all, temperatures
 from .head import head_logits, train_head
 from .prepare import Dataset
 from .selection import skin_statistics
@@ -17,7 +17,8 @@ def full_report(ds: Dataset, logits, cal: dict, idx=None, distances=None) -> dic
     idx = np.arange(len(ds.items)) if idx is None else np.asarray(idx)
     far = None if distances is None else np.asarray(distances)[idx]
     n = len(ds.classes)
-    cond, reject = calibration.split_scores(logits[idx], n, cal["temperature"], cal["reject_temperature"])
+    temps = temperatures(cal, ds, distances, idx)
+    cond, reject = calibration.split_scores(logits[idx], n, temps, cal["reject_temperature"])
     sub = Dataset([ds.items[i] for i in idx], [ds.pres[i] for i in idx], ds.classes, ds.y[idx])
     preds = decide_all(sub, cond, reject, cal["thresholds"], distances=far)
     skin = sub.y < n
@@ -52,6 +53,18 @@ def format_evaluation(evaluation) -> str:
     if evaluation.get("leave_one_source_out"):
         parts.append(report.format_report(evaluation["leave_one_source_out"], "== leave one source out =="))
     parts.append(report.format_report(evaluation["in_source_split"], "== in-source split (flatters) =="))
+    if evaluation.get("calibration_per_source"):
+        parts.append(format_calibration(evaluation["calibration_per_source"]))
     rates = ", ".join(f"{s} {r['face_rate']:.2f}" for s, r in evaluation.get("face_detection_rate", {}).items())
     parts.append(f"face found per source: {rates}\n")
     return "\n".join(parts)
+
+
+def format_calibration(per_source: dict) -> str:
+    lines = ["== confidence on sources the calibration never saw (signed ECE > 0: over-confident) =="]
+    for name, r in per_source.items():
+        lines.append(
+            f"{name:<32} n={r['n']:<5} accuracy {r['accuracy']:.3f} confidence {r['confidence']:.3f} "
+            f"ECE {r['ece']:.3f} signed {r['ece_signed']:+.3f}"
+        )
+    return "\n".join(lines) + "\n"

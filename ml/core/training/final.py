@@ -77,6 +77,7 @@ def metadata(name, ds: Dataset, cal: dict, setting, evaluation: dict, run: dict)
         if run["base_path"]
         else "ml/weights/vgg16_imagenet_notop_fp16.npz",
         "temperature": cal["temperature"],
+        "adaptive_temperature": cal.get("adaptive_temperature"),
         "reject_temperature": cal["reject_temperature"],
         "thresholds": cal["thresholds"],
         "trained_layers": f"{run['trained_layers']} (float16)",
