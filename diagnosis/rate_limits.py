@@ -6,10 +6,16 @@ from django.utils.translation import ngettext
 from accounts import ratelimit
 
 
-def check_upload(user) -> ratelimit.Decision:
-    """Count one upload attempt by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour)."""
+def check_upload(user, photos: int = 1) -> ratelimit.Decision:
+    """Count `photos` uploaded photos by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour).
+
+    An upload attempt counts its first photo before its body is read; a scan's other photos (left, right)
+    are counted once the form or request is parsed, so a three-photo scan uses three of the limit."""
     limit, window = ratelimit.parse_rate(settings.SCAN_UPLOAD_RATE)
-    return ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+    decision = ratelimit.Decision(True)
+    for _photo in range(photos):
+        decision = ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+    return decision
 
 
 def refused_message(decision) -> str:
