@@ -360,3 +360,14 @@ def test_the_report_lists_what_each_photo_showed(user_client, user):
     assert "Front: Likely acne 70%" in text and "Right side: Likely acne 70%" in text
     assert "Left side" in text and "not counted" in text
     assert sum(len(page.images) for page in reader.pages) >= 3  # the side photos are in it too
+
+
+def test_the_photo_list_and_a_side_photos_rejection_in_spanish(user_client, user):
+    user_client.post(reverse("set_language"), {"language": "es"})
+    response = post_photos(user_client, image=photo(), image_right=photo(image_bytes("JPEG", size=(640, 480))[:900]))
+    assert response.status_code == 400
+    assert "Foto «Lado derecho»: La imagen está dañada" in response.content.decode()
+    scan = make_multi_photo_scan(user, status=Scan.Status.DONE, photo_labels=["acne", "no_skin", "acne"])
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    for text in ("3 fotos", "De frente", "Lado izquierdo", "Cuenta en el resultado.", "No cuenta:"):
+        assert text in html, text
