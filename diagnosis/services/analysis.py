@@ -174,7 +174,7 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
             release_claim(scan.id, claimed[i])
             outcomes[i] = TransientAnalysisError("out of memory")
         return outcomes
-    logger.info("analysed %d scan(s), %d photo(s), in one batch", len(loaded), len(flat))
+    logger.info("analysed %d scan(s), %d photo(s), in one batch", len(loaded), len(flat))  # one predict_many
     start = 0
     for i, scan, photos in loaded:
         predictions, start = flat[start : start + len(photos)], start + len(photos)
@@ -201,11 +201,14 @@ def _extra_photos(scan: Scan) -> list[ScanPhoto]:
 def _predict(predictor: Predictor, photos: list[bytes]) -> Sequence[Prediction | Exception]:
     """One batched forward pass; if the batch as a whole raises, each photo alone, so one bad photo fails alone.
 
+    A batch of multi-photo scans holds up to 3 x SCAN_BATCH_SIZE photos: the network still runs at most
+    SCAN_BATCH_SIZE at a time, so memory and the compiled input shapes stay what one-photo batches use.
     Returns a Prediction or an exception per photo. MemoryError propagates (it is worth a retry).
     """
     if len(photos) > 1:
         try:
-            return predictor.predict_many(photos, batch_size=len(photos), with_heatmap=True)
+            return predictor.predict_many(photos, batch_size=min(len(photos), max(1, settings.SCAN_BATCH_SIZE)),
+                                          with_heatmap=True)
         except MemoryError:
             raise
         except Exception:

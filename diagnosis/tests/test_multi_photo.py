@@ -183,7 +183,10 @@ def test_photos_that_disagree_leave_the_scan_uncertain_without_heatmaps(user, ac
     assert not scan.heatmap and not scan.extra_photos.get().heatmap  # no map without a class, as for one photo
 
 
-def test_a_batch_of_several_scans_keeps_each_scans_photos_apart(user, active_model, tiny_dataset):
+@pytest.mark.parametrize("batch_size", [16, 2])  # 2: the six photos go through the network two at a time
+def test_a_batch_of_several_scans_keeps_each_scans_photos_apart(user, active_model, tiny_dataset, settings,
+                                                               batch_size):
+    settings.SCAN_BATCH_SIZE = batch_size
     first = scan_of(user, skin(tiny_dataset, "acne"), right=skin(tiny_dataset, "acne", 1))
     second = scan_of(user, skin(tiny_dataset, "eczema"))
     third = scan_of(user, skin(tiny_dataset, "healthy"), left=skin(tiny_dataset, "healthy", 1),
