@@ -75,10 +75,16 @@ def _any_flag(photos: Sequence[PhotoVerdict]) -> dict[str, bool]:
 
 
 def combine(
-    photos: Sequence[PhotoVerdict], thresholds: Mapping | None = None, classes: Sequence[str] = core.CLASSES
+    photos: Sequence[PhotoVerdict],
+    thresholds: Mapping | None = None,
+    classes: Sequence[str] = core.CLASSES,
+    *,
+    uncertain_on_disagreement: bool = True,
 ) -> CombinedResult:
     """The scan's result from its photos' results (see the module's rule). ``thresholds``: the model's
-    (``Predictor.thresholds``; only ``uncertain`` and ``margin`` are used), default ``decision``'s."""
+    (``Predictor.thresholds``; only ``uncertain`` and ``margin`` are used), default ``decision``'s.
+    ``uncertain_on_disagreement=False`` decides on the mean even when photos disagree (the variant
+    bench/multi_photo.py compares the rule with)."""
     if not photos:
         raise ValueError("a scan has at least one photo")
     if len(photos) == 1:
@@ -98,7 +104,7 @@ def combine(
         return CombinedResult(label, reason, _mean(photos, classes), _any_flag(photos), counted)
     probabilities = _mean(used, classes)
     confident = {p.label for p in used if p.label in classes}
-    if len(confident) > 1:
+    if len(confident) > 1 and uncertain_on_disagreement:
         label, reason = core.UNCERTAIN, PHOTOS_DISAGREE
     else:
         t = {**decision.default_thresholds(), **(thresholds or {})}

@@ -56,6 +56,12 @@ def test_photos_confident_of_different_conditions_are_uncertain():
     assert PHOTOS_DISAGREE in combine_module.REASONS
 
 
+def test_without_the_disagreement_rule_the_mean_decides():
+    result = combine([ACNE, ROSACEA, ACNE_2], THRESHOLDS, uncertain_on_disagreement=False)
+    assert (result.label, result.reason) == ("acne", "confident")  # 0.433 vs 0.3 for rosacea
+    assert combine([ACNE, ROSACEA], THRESHOLDS, uncertain_on_disagreement=False).reason == "low_confidence"
+
+
 def test_a_photo_without_skin_does_not_count_and_does_not_refuse_the_scan():
     result = combine([WALL, ACNE], THRESHOLDS)
     assert (result.label, result.reason) == ("acne", "confident")
