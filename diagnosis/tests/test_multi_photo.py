@@ -253,6 +253,18 @@ def test_the_result_page_shows_what_each_photo_showed(user_client, user):
     assert photo_media(scan, "left", "thumbnail") in section
 
 
+def test_history_and_compare_show_multi_photo_scans_by_their_combined_result(user_client, user):
+    before = make_multi_photo_scan(user, status=Scan.Status.DONE, label="acne")
+    after = make_multi_photo_scan(user, status=Scan.Status.DONE, label="acne", views=("left",))
+    history = user_client.get(reverse("diagnosis:history"))
+    assert history.status_code == 200
+    assert reverse("diagnosis:scan-detail", args=[before.id]) in history.content.decode()
+    chart = user_client.get(reverse("diagnosis:chart-data")).json()
+    assert [p["scan_id"] for p in chart["points"]] == [str(before.id), str(after.id)]
+    compare = user_client.get(reverse("diagnosis:compare") + f"?scan={before.id}&scan={after.id}")
+    assert compare.status_code == 200 and "Likely acne" in compare.content.decode()
+
+
 def test_a_one_photo_scan_page_has_no_photo_list(user_client, user):
     scan, _ = services.create_scan(owner=user, uploaded_file=jpeg_upload())
     html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
