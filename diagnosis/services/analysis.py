@@ -174,7 +174,7 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
             release_claim(scan.id, claimed[i])
             outcomes[i] = TransientAnalysisError("out of memory")
         return outcomes
-    logger.info("analysed %d scan(s), %d photo(s), in one batch", len(loaded), len(flat))  # one predict_many
+    logger.info("analysed %d scan(s) in one batch (%d photos)", len(loaded), len(flat))  # one predict_many
     start = 0
     for i, scan, photos in loaded:
         predictions, start = flat[start : start + len(photos)], start + len(photos)

@@ -156,7 +156,7 @@ def test_the_photos_of_a_scan_are_analysed_in_one_batch_and_combined(user, activ
     assert [p.label for p in alone] == ["acne", "no_skin", "acne"]
     with caplog.at_level(logging.INFO, logger="diagnosis.services.analysis"):
         assert services.analyse_scan(scan.id) == "done"
-    assert "1 scan(s), 3 photo(s), in one batch" in caplog.text
+    assert "1 scan(s) in one batch (3 photos)" in caplog.text
 
     scan.refresh_from_db()
     expected = combine(alone, predictor.thresholds)

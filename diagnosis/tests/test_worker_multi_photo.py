@@ -31,7 +31,7 @@ def test_a_three_photo_scan_is_analysed_in_one_batch_by_a_real_worker(client, us
     right = body["photos"][2]
     assert right["heatmap_url"] and api.get(right["heatmap_url"]).status_code == 200
     assert body["photos"][1]["heatmap_url"] is None
-    assert "1 scan(s), 3 photo(s), in one batch" in live_worker.log()
+    assert "1 scan(s) in one batch (3 photos)" in live_worker.log()
 
     client.force_login(user)
     page = client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
