@@ -386,3 +386,17 @@ def test_the_photo_list_and_a_side_photos_rejection_in_spanish(user_client, user
     html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
     for text in ("3 fotos", "De frente", "Lado izquierdo", "Cuenta en el resultado.", "No cuenta:"):
         assert text in html, text
+
+
+def test_the_admin_links_every_photo_through_the_audited_view(client, user, django_user_model):
+    from review.models import AuditEvent
+
+    root = django_user_model.objects.create_superuser(email="root@example.com", password="x-long-password-1")
+    client.force_login(root)
+    scan = make_multi_photo_scan(user, status=Scan.Status.DONE)
+    html = client.get(reverse("admin:diagnosis_scan_change", args=[scan.pk])).content.decode()
+    for view in ("left", "right"):
+        assert photo_media(scan, view) in html
+        assert client.get(photo_media(scan, view)).status_code == 200
+    assert sorted(e.detail["kind"] for e in AuditEvent.objects.filter(action="image.viewed")) == [
+        "left_image", "right_image"]
