@@ -26,6 +26,7 @@ class Decision:
     allowed: bool
     retry_after: int = 0  # seconds until the window ends, when refused
     key: str = ""  # the counter it was counted in (refund)
+    units: int = 1  # how much it counted (refund gives back as much)
 
 
 def now():
@@ -73,25 +74,26 @@ def _key(scope, value):
     return f"ratelimit:{scope}:{digest}"
 
 
-def count(scope, value, limit, window=WINDOW_SECONDS):
-    """Count one request in the current window; refused once more than `limit` were counted."""
+def count(scope, value, limit, window=WINDOW_SECONDS, units: int = 1):
+    """Count one request (as `units`, e.g. the photos of an upload) in the current window; refused once more
+    than `limit` were counted."""
     moment = now()
     start = int(moment // window) * window
     key = f"{_key(scope, value)}:{start}"
 
     def increment():
-        if cache.add(key, 1, timeout=window + 1):
-            return 1
+        if cache.add(key, units, timeout=window + 1):
+            return units
         try:
-            return cache.incr(key)
+            return cache.incr(key, units)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            return 1
+            cache.add(key, units, timeout=window + 1)
+            return units
 
     counted = fail_open(increment, 0)
     if counted <= limit:
-        return Decision(True, key=key if counted else "")
-    return Decision(False, max(1, int(start + window - moment + 0.999)), key=key)
+        return Decision(True, key=key if counted else "", units=units)
+    return Decision(False, max(1, int(start + window - moment + 0.999)), key=key, units=units)
 
 
 def refund(decision):
@@ -99,7 +101,7 @@ def refund(decision):
 
     def decrement():
         try:
-            cache.decr(decision.key)
+            cache.decr(decision.key, decision.units)
         except ValueError:  # the window has ended: nothing to take back
             pass
 

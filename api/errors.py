@@ -48,7 +48,7 @@ class ApiError(exceptions.APIException):
 
 
 def upload_error(exc: UploadRejected) -> ApiError:
-    return ApiError(exc.code, exc.message, exc.status, fields={"image": [exc.message]})
+    return ApiError(exc.code, exc.message, exc.status, fields={exc.field: [exc.message]})
 
 
 def not_found(message=None) -> ApiError:

@@ -32,4 +32,5 @@ class ScanFilter(django_filters.FilterSet):
             status=data.get("status") or None,
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
+            with_photos=True,  # each scan lists its photos
         )

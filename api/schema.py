@@ -36,8 +36,9 @@ ERROR_DESCRIPTIONS = {
 }
 
 UPLOAD_ERROR_DESCRIPTIONS = {
-    400: "Validation failed (`invalid`), or the photo was rejected: `missing_file`, `empty_file`, "
-    "`corrupt_image`, `image_too_small`, `animated_image`. `fields.image` repeats the message.",
+    400: "Validation failed (`invalid`), or a photo was rejected: `missing_file`, `empty_file`, "
+    "`corrupt_image`, `image_too_small`, `animated_image`; more than three photos: `too_many_photos`. "
+    "`fields.image` (or `fields.image_left`, `fields.image_right`: the photo at fault) repeats the message.",
     413: "The file is over the size limit (`file_too_large`) or has too many pixels (`image_too_large`).",
     415: "The file is not a JPEG, PNG or WebP image (`unsupported_media_type`), judged by content, not by "
     "name; or the request is not multipart/form-data.",

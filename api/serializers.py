@@ -10,8 +10,9 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
-from diagnosis.models import CONDITIONS, Condition, Label, Scan
-from diagnosis.selectors import analysis_state
+from diagnosis.models import CONDITIONS, Condition, Label, PhotoView, Scan
+from diagnosis.results import quality_messages, reason_text
+from diagnosis.selectors import analysis_state, scan_photos
 from review.models import ReviewLabel
 from review.selectors import review_of
 
@@ -118,7 +119,17 @@ class LogoutSerializer(serializers.Serializer):
 class ScanCreateSerializer(serializers.Serializer):
     image = serializers.FileField(
         allow_empty_file=True,  # an empty file is rejected by the upload service with its own message
-        help_text="The face photo: JPEG, PNG or WebP, at most SCAN_MAX_UPLOAD_BYTES (10 MB by default).",
+        help_text="The face photo (the front view): JPEG, PNG or WebP, at most SCAN_MAX_UPLOAD_BYTES (10 MB by "
+        "default).",
+    )
+    image_left = serializers.FileField(
+        required=False, allow_empty_file=True,
+        help_text="Optional: a second photo of the same face, its left side; checked like `image`.",
+    )
+    image_right = serializers.FileField(
+        required=False, allow_empty_file=True,
+        help_text="Optional: a photo of the right side; checked like `image`. A scan holds at most these three "
+        "photos, one per field; the result combines them.",
     )
     note = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
@@ -155,6 +166,97 @@ class AnalysisStateSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["running", "paused"], help_text="`paused`: analysis cannot run now.")
     reason = serializers.CharField(allow_null=True, help_text="`model_unavailable` or `broker_unreachable`.")
     detail = serializers.CharField(help_text="What is happening, as a sentence to show the user.")
+
+
+def _media_url(request, scan_id, kind, view=PhotoView.FRONT):
+    """The API URL of one file of one of the scan's photos (the front photo's are the scan's own URLs)."""
+    if view == PhotoView.FRONT:
+        return _absolute(request, f"api:scan-{kind}", scan_id)
+    path = reverse("api:scan-photo-media", kwargs={"scan_id": scan_id, "view": view, "kind": kind})
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class ScanPhotoSerializer(serializers.Serializer):
+    """One photo of a scan and, once the scan is done, what that photo alone showed."""
+
+    view = serializers.ChoiceField(choices=PhotoView.choices, help_text="Which side of the face: `front` is the "
+                                   "photo sent as `image`, `left` as `image_left`, `right` as `image_right`.")
+    image_url = serializers.SerializerMethodField(help_text="The stored photo (JPEG); send the bearer token.")
+    thumbnail_url = serializers.SerializerMethodField(help_text="A small JPEG preview; send the bearer token.")
+    heatmap_url = serializers.SerializerMethodField(
+        help_text="Where the model looked on this photo (JPEG); only when both the photo and the scan got a class."
+    )
+    heatmap_box = serializers.SerializerMethodField(
+        help_text="Where this photo's heatmap lies on it: `[x0, y0, x1, y1]` as fractions; `null` without one."
+    )
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text="This photo's own result, `null` until the scan is done: a condition, `uncertain` or `no_skin`. "
+        "The scan's `label` combines its photos (see `counted`)."
+    )
+    reason = serializers.SerializerMethodField(help_text="Why this photo's result is what it is (codes as the "
+                                               "scan's `reason`); `null` until done.")
+    reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
+    probabilities = serializers.SerializerMethodField(
+        help_text="Per condition, 0..1, when this photo got a condition; `null` otherwise."
+    )
+    quality = serializers.SerializerMethodField(help_text="This photo's quality flags (empty until done).")
+    quality_warnings = serializers.SerializerMethodField(help_text="The flags as sentences to show the user.")
+    counted = serializers.SerializerMethodField(
+        help_text="Whether this photo counted towards the scan's result (it shows skin, in colour); `null` until "
+        "done."
+    )
+
+    def _url(self, photo, kind):
+        if not getattr(photo.files, kind):
+            return None
+        return _media_url(self.context.get("request"), self.context["scan_id"], kind, photo.view)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image_url(self, photo):
+        return self._url(photo, "image")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, photo):
+        return self._url(photo, "thumbnail")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_heatmap_url(self, photo):
+        return self._url(photo, "heatmap")
+
+    @extend_schema_field(serializers.ListField(child=serializers.FloatField(), allow_null=True))
+    def get_heatmap_box(self, photo):
+        box = photo.files.heatmap_box or []
+        return list(box) if photo.files.heatmap and len(box) == 4 else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Label.choices, allow_null=True))
+    def get_label(self, photo):
+        return photo.label or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason(self, photo):
+        return photo.result.get("reason") or None if photo.result else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason_text(self, photo):
+        return reason_text(photo.result.get("reason", "")) or None if photo.result else None
+
+    @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
+    def get_probabilities(self, photo):
+        if not photo.has_class:
+            return None
+        return {c: float(photo.result["probabilities"].get(c, 0.0)) for c in CONDITIONS}
+
+    @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
+    def get_quality(self, photo):
+        return {str(k): bool(v) for k, v in ((photo.result or {}).get("quality") or {}).items()}
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_quality_warnings(self, photo):
+        return quality_messages((photo.result or {}).get("quality"))
+
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_counted(self, photo):
+        return photo.counted
 
 
 class ScanAcceptedSerializer(serializers.Serializer):
@@ -211,9 +313,16 @@ class ScanSerializer(ScanAcceptedSerializer):
     reason = serializers.SerializerMethodField(
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
         "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
-        "`pixel_noise`; `null` before."
+        "`pixel_noise`, `photos_disagree` (a scan's photos look like different conditions); `null` before."
     )
     reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
+    photos = serializers.SerializerMethodField(
+        help_text="The scan's photos, front first (one for a one-photo scan), each with its own result once "
+        "done and whether it counted. The scan's `label` and `probabilities` combine them: the mean of the "
+        "counted photos' probabilities; `uncertain` (`photos_disagree`) when photos are confident of different "
+        "conditions; `no_skin` only when no photo shows skin. The top-level `image_url`, `thumbnail_url`, "
+        "`heatmap_url` and `heatmap_box` are the front photo's."
+    )
     analysis = serializers.SerializerMethodField(
         help_text="While `queued` or `analysing`: `{state, reason, detail}` with `state` `running`, or `paused` "
         "(`reason` `model_unavailable` or `broker_unreachable`) when analysis cannot run now; the photo is kept "
@@ -227,6 +336,11 @@ class ScanSerializer(ScanAcceptedSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reason_text(self, scan):
         return scan.reason_text or None if scan.status == Scan.Status.DONE else None
+
+    @extend_schema_field(ScanPhotoSerializer(many=True))
+    def get_photos(self, scan):
+        context = {"request": self.context.get("request"), "scan_id": scan.id}
+        return ScanPhotoSerializer(scan_photos(scan), many=True, context=context).data
 
     @extend_schema_field(AnalysisStateSerializer(allow_null=True))
     def get_analysis(self, scan):

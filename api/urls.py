@@ -19,6 +19,7 @@ urlpatterns = [
     path(SCAN + "image/", views.ScanImageView.as_view(), name="scan-image"),
     path(SCAN + "thumbnail/", views.ScanThumbnailView.as_view(), name="scan-thumbnail"),
     path(SCAN + "heatmap/", views.ScanHeatmapView.as_view(), name="scan-heatmap"),
+    path(SCAN + "photos/<str:view>/<str:kind>/", views.ScanPhotoMediaView.as_view(), name="scan-photo-media"),
     path("v1/history/summary/", views.HistorySummaryView.as_view(), name="history-summary"),
     path("v1/me/", views.MeView.as_view(), name="me"),
     path("v1/me/export/", views.ExportView.as_view(), name="me-export"),

@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import generics, status
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.metadata import BaseMetadata
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -31,10 +31,11 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import services as account_services
 from accounts.forms import UNCONFIRMED_MESSAGE
 from accounts.models import User
-from diagnosis import backpressure, selectors
+from diagnosis import backpressure, rate_limits, selectors
 from diagnosis import services as scan_services
+from diagnosis.media import KINDS as MEDIA_KINDS
 from diagnosis.media import scan_file_response
-from diagnosis.models import Scan
+from diagnosis.models import EXTRA_VIEWS, PHOTO_VIEWS, Scan, photo_field
 from diagnosis.rate_limits import refund_upload
 from facediag_site import metrics
 from facediag_site.lib import uploads
@@ -222,7 +223,8 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Scan.objects.none()
-        return selectors.scans_for_owner(cast(User, self.request.user))  # IsAuthenticated: never anonymous
+        # IsAuthenticated: never anonymous. Each scan lists its photos: one query for the whole page.
+        return selectors.scans_for_owner(cast(User, self.request.user), with_photos=True)
 
     @extend_schema(
         operation_id="scans_list",
@@ -251,13 +253,17 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
 
     @extend_schema(
         operation_id="scans_create",
-        summary="Upload a face photo for analysis",
-        description="Multipart upload (field `image`, optional `note`). The photo is checked like a web "
-        "upload (format by content, size, pixels, minimum side), re-encoded without metadata, and queued. "
+        summary="Upload a face photo (or up to three: front, left, right) for analysis",
+        description="Multipart upload (field `image`, optional `image_left` and `image_right`, optional `note`). "
+        "Each photo is checked like a web upload (format by content, size, pixels, minimum side), re-encoded "
+        "without metadata, and queued; one bad photo refuses the whole upload (`fields` names it) and nothing "
+        "is stored. More than three photos, or two under one field, is a 400 (`too_many_photos`, `invalid`). "
+        "The photos of a scan are analysed together and combined into one result (see `photos`). "
         "Answers `202` at once: poll `url` until `status` is `done` or `failed`. Throttled per user "
-        "(setting THROTTLE_UPLOADS; only accepted photos count). While more work is waiting than the workers "
+        "(setting THROTTLE_UPLOADS; each accepted photo counts; refused and replayed uploads count none). "
+        "While more work is waiting than the workers "
         "finish in SCAN_BACKLOG_LIMIT_SECONDS, answers `503` (`busy`) with `Retry-After` before reading the "
-        "photo: nothing is stored and the quota is not used.",
+        "photos: nothing is stored and the quota is not used.",
         request={"multipart/form-data": s.ScanCreateSerializer},
         responses={
             202: s.ScanAcceptedSerializer,
@@ -270,10 +276,12 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
             scan, created = self._create(request)
         except Exception as exc:
             refund_upload(getattr(request, "upload_decision", None))  # only accepted photos use up the quota
+            refund_upload(getattr(request, "extra_photos_decision", None))
             metrics.upload_refused(getattr(exc, "error_code", None) or getattr(exc, "default_code", "other"))
             raise
         if not created:
             refund_upload(getattr(request, "upload_decision", None))  # a replayed upload is not a new photo
+            refund_upload(getattr(request, "extra_photos_decision", None))
         body = s.ScanAcceptedSerializer(scan, context={"request": request}).data
         headers = {"Location": body["url"]}
         if not created:
@@ -281,21 +289,33 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     def _create(self, request):
-        if uploads.body_too_large(request):  # the file alone cannot fit: refuse before reading the body
+        if uploads.body_too_large(request):  # the photos cannot fit: refuse before reading the body
             message = uploads.too_large_message()
             raise ApiError("file_too_large", message, 413, fields={"image": [message]})
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 100:
             raise ApiError("invalid", _("The Idempotency-Key header is longer than 100 characters."), 400,
                            fields={"Idempotency-Key": [_("At most 100 characters.")]})
+        try:
+            scan_services.check_photo_parts(request.FILES)
+        except scan_services.UploadRejected as exc:
+            raise upload_error(exc) from None
         data = s.ScanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        extras = {view: data.validated_data.get(photo_field(view)) for view in EXTRA_VIEWS}
+        more = sum(1 for f in extras.values() if f is not None)
+        if more:  # the throttle counted the first photo; each further one counts too
+            decision = rate_limits.check_upload(request.user, photos=more)
+            if not decision.allowed:
+                raise Throttled(wait=decision.retry_after)
+            request.extra_photos_decision = decision  # given back if the upload is refused or replayed
         try:
             return scan_services.create_scan(
                 owner=request.user,
                 uploaded_file=data.validated_data["image"],
                 note=data.validated_data["note"],
                 idempotency_key=key,
+                extra_photos=extras,
             )
         except scan_services.UploadRejected as exc:
             raise upload_error(exc) from None
@@ -387,6 +407,25 @@ def _media_view(kind, summary):
 ScanImageView = _media_view("image", "The stored photo (JPEG, metadata removed)")
 ScanThumbnailView = _media_view("thumbnail", "A small preview of the photo (JPEG)")
 ScanHeatmapView = _media_view("heatmap", "Where the model looked (JPEG), once done")
+
+
+@extend_schema(tags=["scans"])
+class ScanPhotoMediaView(ApiView):
+    @extend_schema(
+        parameters=[
+            SCAN_ID,
+            OpenApiParameter("view", str, OpenApiParameter.PATH, enum=list(PHOTO_VIEWS),
+                             description="Which photo: `front` (the one sent as `image`), `left` or `right`."),
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(MEDIA_KINDS),
+                             description="The photo, its preview, or where the model looked on it."),
+        ],
+        operation_id="scans_photo_media",
+        summary="One file of one of the scan's photos (JPEG)",
+        description="The URLs are in the scan's `photos`. Owner only (and staff reviewers). Send the bearer token.",
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **errors(401, 404)},
+    )
+    def get(self, request, scan_id, view, kind):
+        return scan_file_response(request.user, s.parse_scan_id(scan_id), kind, view)
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ class ScanAdmin(admin.ModelAdmin):
         if scan.heatmap:
             links.append(format_html('<a href="{}" target="_blank" rel="noopener">heatmap</a>',
                                      _media_url(scan, "heatmap")))
+        for side in scan.extra_photos.all():  # a multi-photo scan's left and right photos
+            if side.image:
+                url = reverse("diagnosis:scan-photo-media", args=[scan.id, side.view, "image"])
+                links.append(format_html('<a href="{}" target="_blank" rel="noopener">{} photo</a>', url, side.view))
         preview = format_html('<img src="{}" width="128" height="128" style="object-fit:cover" alt="">',
                               _media_url(scan, "thumbnail")) if scan.thumbnail else ""
         return format_html("{}<br>Open (recorded in the audit log): {}", preview,

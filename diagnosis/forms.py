@@ -11,6 +11,15 @@ class UploadForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
         help_text=_("JPEG, PNG or WebP. Face the light, fill the frame with your face, no make-up or filters."),
     )
+    # The scan's other photos (optional): analysed with the front one and combined into one result.
+    image_left = forms.FileField(
+        label=_("Left side (optional)"), required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
+    )
+    image_right = forms.FileField(
+        label=_("Right side (optional)"), required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
+    )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 

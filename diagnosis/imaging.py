@@ -15,13 +15,15 @@ DOWNSCALE_MODES = ("RGB", "RGBA", "L", "LA")  # modes Pillow resizes as they are
 
 
 class UploadRejected(Exception):
-    """A bad upload; `code` and `status` map to API errors, `message` is shown to people."""
+    """A bad upload; `code` and `status` map to API errors, `message` is shown to people, `field` is the
+    upload field of the photo at fault (`image`, or `image_left` / `image_right` for a scan's other photos)."""
 
-    def __init__(self, code, message, status=400):
+    def __init__(self, code, message, status=400, field="image"):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.field = field
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,25 @@ def scan_heatmap_path(scan, filename):
     return f"heatmaps/{uuid.uuid4().hex}.jpg"
 
 
+class PhotoView(models.TextChoices):
+    """Which side of the face a scan's photo shows; a scan holds at most one of each, front first."""
+
+    FRONT = "front", _("Front")
+    LEFT = "left", _("Left side")
+    RIGHT = "right", _("Right side")
+
+
+#: The order a scan's photos are stored, analysed and shown in. The front photo is the scan's own.
+PHOTO_VIEWS: tuple[str, ...] = tuple(PhotoView.values)
+EXTRA_VIEWS: tuple[str, ...] = PHOTO_VIEWS[1:]
+MAX_PHOTOS_PER_SCAN = len(PHOTO_VIEWS)
+
+
+def photo_field(view: str) -> str:
+    """The upload field of a view's photo, in the web form and the API alike: image, image_left, image_right."""
+    return "image" if view == PhotoView.FRONT else f"image_{view}"
+
+
 class Scan(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -90,6 +109,9 @@ class Scan(models.Model):
     publish_failed = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=100, blank=True)
     image_deleted_at = models.DateTimeField(null=True, blank=True)
+    # Each photo's own result, front first: {view, label, reason, probabilities, quality, counted}; the
+    # scan's label, probabilities and quality above combine them (ml.core.combine). Empty until analysed.
+    photo_results = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -114,11 +136,9 @@ class Scan(models.Model):
     @property
     def reason_text(self):
         """``reason`` in the reader's language (ml.core has the English words; it must not import Django)."""
-        from ml.core.decision import REASONS
+        from .results import reason_text
 
-        from .results import REASON_MESSAGES
-
-        return str(REASON_MESSAGES.get(self.reason) or REASONS.get(self.reason, ""))
+        return reason_text(self.reason)
 
     @property
     def error_text(self):
@@ -130,6 +150,26 @@ class Scan(models.Model):
     @property
     def quality_warnings(self):
         return [QUALITY_MESSAGES[k] for k, v in sorted(self.quality.items()) if v and k in QUALITY_MESSAGES]
+
+
+class ScanPhoto(models.Model):
+    """A further photo of a scan: its left or right side. The front photo (the first, and for a one-photo
+    scan the only one) stays in the Scan's own fields, so everything that reads a one-photo scan is as before."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="extra_photos")
+    view = models.CharField(max_length=8, choices=[(v, label) for v, label in PhotoView.choices if v in EXTRA_VIEWS])
+    image = models.ImageField(upload_to=scan_image_path, blank=True)
+    thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
+    heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
+    heatmap_box = models.JSONField(default=list, blank=True)  # as Scan.heatmap_box
+    image_width = models.PositiveIntegerField(default=0)
+    image_height = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scan", "view"], name="unique_scan_photo_view")]
+
+    def __str__(self):
+        return f"{self.view} photo of scan {self.scan_id}"
 
 
 QUALITY_MESSAGES = {

@@ -6,13 +6,16 @@ from django.utils.translation import ngettext
 from accounts import ratelimit
 
 
-def check_upload(user) -> ratelimit.Decision:
-    """Count one upload attempt by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour).
-    Give it back with `refund_upload` when the upload is not accepted."""
+def check_upload(user, photos: int = 1) -> ratelimit.Decision:
+    """Count `photos` uploaded photos by `user` against SCAN_UPLOAD_RATE (env THROTTLE_UPLOADS, e.g. 30/hour).
+
+    An upload attempt counts its first photo before its body is read; a scan's other photos (left, right)
+    are counted once the form or request is parsed, so a three-photo scan uses three of the limit. A refused
+    count uses up nothing; give an accepted one back with `refund_upload` when the upload is not accepted."""
     limit, window = ratelimit.parse_rate(settings.SCAN_UPLOAD_RATE)
-    decision = ratelimit.count("uploads", f"user-{user.pk}", limit, window)
+    decision = ratelimit.count("uploads", f"user-{user.pk}", limit, window, units=photos)
     if not decision.allowed:
-        ratelimit.refund(decision)  # a refused attempt uses up nothing either
+        ratelimit.refund(decision)
     return decision
 
 

@@ -29,6 +29,7 @@ from .models import CONDITIONS, Scan
 #: A report covers at most this many scans (newest kept), so one request cannot build a huge file.
 MAX_REPORT_SCANS = 100
 PHOTO_SIDE_CM = 5.0
+SIDE_PHOTO_CM = 2.4  # a multi-photo scan's left and right photos, under the front one
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ReportPeriod:
 def report_scans(owner, period: ReportPeriod):
     """The finished scans of the period, oldest first (at most MAX_REPORT_SCANS, the newest ones)."""
     scans = selectors.scans_for_owner(owner, status=Scan.Status.DONE, date_from=period.date_from,
-                                      date_to=period.date_to)
+                                      date_to=period.date_to).prefetch_related("extra_photos")
     return list(reversed(list(scans[:MAX_REPORT_SCANS])))
 
 
@@ -91,15 +92,16 @@ def trend_chart_png(scans) -> bytes | None:
     return out.getvalue()
 
 
-def _photo_flowable(scan, side_cm):
-    if not scan.image:
+def _photo_flowable(photo, side_cm):
+    """``photo``: a Scan (its front photo) or a ScanPhoto; both keep image, image_width and image_height."""
+    if not photo.image:
         return None
     try:
-        with scan.image.open("rb") as f:
+        with photo.image.open("rb") as f:
             data = io.BytesIO(f.read())
     except (OSError, ValueError):
         return None
-    width, height = (scan.image_width or 1, scan.image_height or 1)
+    width, height = (photo.image_width or 1, photo.image_height or 1)
     scale = side_cm * cm / max(width, height)
     return PdfImage(data, width=width * scale, height=height * scale)
 
@@ -180,8 +182,23 @@ def _scan_block(scan, styles, body, small):
     if review is not None:
         reviewed = _("Reviewed by a clinician: %(label)s") % {"label": review.get_label_display()}
         text.append(Paragraph(escape(reviewed), small))
+    photos = selectors.scan_photos(scan)
+    if len(photos) > 1:  # what each photo showed on its own; the result above combines them
+        for reading in results.photo_result_views(photos):
+            line = f"{reading.view_title}: {reading.verdict}"
+            if reading.top_probability is not None:
+                line += f" {reading.top_probability * 100:.0f}%"
+            if not reading.counted:
+                line += " (" + _("not counted: %(why)s") % {"why": reading.not_counted_because} + ")"
+            text.append(Paragraph(escape(line), small))
     photo = _photo_flowable(scan, PHOTO_SIDE_CM)
-    cells = [[photo or Paragraph(escape(_("Photo deleted under the retention policy.")), small), text]]
+    column = [photo] if photo else [Paragraph(escape(_("Photo deleted under the retention policy.")), small)]
+    side_photos = [_photo_flowable(p.files, SIDE_PHOTO_CM) for p in photos[1:]]
+    if any(side_photos):
+        row = Table([[p or "" for p in side_photos]], colWidths=[(SIDE_PHOTO_CM + 0.2) * cm] * len(side_photos))
+        row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        column.append(row)
+    cells = [[column, text]]
     block = Table(cells, colWidths=[(PHOTO_SIDE_CM + 0.4) * cm, 17 * cm - (PHOTO_SIDE_CM + 0.4) * cm])
     block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     return [block, Spacer(1, 0.4 * cm)]

@@ -95,7 +95,17 @@ REASON_MESSAGES = {
     "little_skin": _("No face was found and there is too little skin in the photo."),
     "flat_image": _("No face was found and the image is nearly flat (no detail)."),
     "pixel_noise": _("No face was found and the image looks like pixel noise."),
+    "photos_disagree": _("The photos do not agree: they look like different conditions."),  # ml.core.combine
 }
+
+
+def reason_text(code: str) -> str:
+    """A reason code (Scan.reason, or one photo's) in the reader's language; the model's English words for
+    a code newer than this list."""
+    from ml.core.combine import REASONS as COMBINED_REASONS
+    from ml.core.decision import REASONS
+
+    return str(REASON_MESSAGES.get(code) or REASONS.get(code) or COMBINED_REASONS.get(code, ""))
 
 
 ANALYSIS_FAILED = "The photo could not be analysed (%(problem)s). Try another photo."  # diagnosis.services
@@ -185,3 +195,38 @@ def heatmap_overlay_style(scan) -> str:
         return ""
     return (f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;"
             f"width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%")
+
+
+@dataclass(frozen=True)
+class PhotoResultView:
+    """What the pages say about one photo of a multi-photo scan: which side, its own reading, and whether
+    it counted towards the scan's result (and if not, why)."""
+
+    view: str
+    view_title: str
+    has_image: bool
+    has_heatmap: bool
+    verdict: str = ""  # "" until the scan is done
+    top_probability: float | None = None  # only when this photo got a class
+    counted: bool | None = None
+    not_counted_because: str = ""
+
+
+def photo_result_views(photos) -> list[PhotoResultView]:
+    """``photos``: ``selectors.scan_photos(scan)``. No percentage for a photo without a class."""
+    views = []
+    for photo in photos:
+        files = photo.files
+        common = {"view": photo.view, "view_title": photo.view_title, "has_image": bool(files.thumbnail),
+                  "has_heatmap": bool(files.heatmap)}
+        if photo.result is None:
+            views.append(PhotoResultView(**common))
+            continue
+        views.append(PhotoResultView(
+            **common,
+            verdict=str(VERDICTS.get(photo.label, NO_RESULT)),
+            top_probability=photo.top_probability,
+            counted=photo.counted,
+            not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
+        ))
+    return views

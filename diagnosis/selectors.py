@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from .models import CONDITIONS, REVIEW_PERMISSION, Scan
+from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -26,8 +27,13 @@ def scans_for_owner(
     status: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    with_photos: bool = False,
 ) -> QuerySet[Scan]:
+    """The owner's scans, newest first; ``with_photos``: their other photos fetched too (one query for all),
+    for lists that show every photo of each scan."""
     scans = Scan.objects.filter(owner=owner).select_related("model_version", "review")
+    if with_photos:
+        scans = scans.prefetch_related("extra_photos")
     if label:
         scans = scans.filter(label=label)
     if status:
@@ -145,3 +151,51 @@ def analysis_backlog() -> int:
 def scans_finished_since(moment: datetime) -> int:
     """Scans of every owner whose analysis ended (done or failed) at or after ``moment``."""
     return Scan.objects.filter(completed_at__gte=moment).count()
+
+
+@dataclass(frozen=True)
+class PhotoOfScan:
+    """One photo of a scan: where its files are (the Scan itself for the front photo, else its ScanPhoto),
+    and, once the scan is done, the photo's own result (a Scan.photo_results entry)."""
+
+    view: str
+    files: Scan | ScanPhoto
+    result: dict[str, Any] | None
+
+    @property
+    def view_title(self) -> str:
+        return str(PhotoView(self.view).label)
+
+    @property
+    def label(self) -> str | None:
+        return self.result["label"] if self.result else None
+
+    @property
+    def has_class(self) -> bool:
+        return self.label in CONDITIONS
+
+    @property
+    def counted(self) -> bool | None:
+        return bool(self.result["counted"]) if self.result else None
+
+    @property
+    def top_probability(self) -> float | None:
+        if not self.result or not self.has_class:
+            return None
+        return max(float(v) for v in self.result["probabilities"].values())
+
+
+def scan_photos(scan: Scan) -> list[PhotoOfScan]:
+    """The scan's photos, front first (PHOTO_VIEWS order), each with its own result once the scan is done.
+    A scan finished before scans had several photos has no per-photo results: its one photo's is the scan's."""
+    by_view: dict[str, Scan | ScanPhoto] = {PhotoView.FRONT: scan}
+    by_view.update({p.view: p for p in scan.extra_photos.all()})  # prefetched where many scans are listed
+    done = scan.status == Scan.Status.DONE
+    results = {r.get("view"): r for r in (scan.photo_results or [])} if done else {}
+    if done and not results and scan.label:
+        results[PhotoView.FRONT] = {
+            "view": PhotoView.FRONT.value, "label": scan.label, "reason": scan.reason,
+            "probabilities": dict(scan.probabilities or {}), "quality": dict(scan.quality or {}),
+            "counted": scan.label != Label.NO_SKIN and scan.reason != "no_colour",
+        }
+    return [PhotoOfScan(view, by_view[view], results.get(view)) for view in PHOTO_VIEWS if view in by_view]

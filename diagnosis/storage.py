@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from django.core.files.storage import default_storage
 
 if TYPE_CHECKING:
-    from .models import Scan
+    from collections.abc import Iterable
+
+    from .models import Scan, ScanPhoto
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,17 @@ def delete_quietly(name: str | None) -> None:
             logger.warning("could not delete a media file")
 
 
-def delete_scan_files(scan: Scan) -> None:
-    """Delete a scan's photo, thumbnail and heatmap from storage (the row is the caller's business)."""
-    for field in (scan.image, scan.thumbnail, scan.heatmap):
-        delete_quietly(field.name if field else "")
+def scan_file_names(scan: Scan, photos: Iterable[ScanPhoto] | None = None) -> list[str]:
+    """The storage names of every file of a scan: the front photo, thumbnail and heatmap on the scan, and
+    those of its other photos (``photos``; default: the scan's stored ScanPhoto rows)."""
+    if photos is None:
+        photos = scan.extra_photos.all() if not scan._state.adding else ()
+    holders: list[Scan | ScanPhoto] = [scan, *photos]
+    files = [f for holder in holders for f in (holder.image, holder.thumbnail, holder.heatmap)]
+    return [str(f.name) for f in files if f]
+
+
+def delete_scan_files(scan: Scan, photos: Iterable[ScanPhoto] | None = None) -> None:
+    """Delete every photo, thumbnail and heatmap of a scan from storage (the rows are the caller's business)."""
+    for name in scan_file_names(scan, photos):
+        delete_quietly(name)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("scans/<uuid:scan_id>/retry/", views.scan_retry, name="scan-retry"),
     path("scans/<uuid:scan_id>/delete/", views.scan_delete, name="scan-delete"),
     path("media/scans/<uuid:scan_id>/<str:kind>.jpg", views.scan_media, name="scan-media"),
+    path("media/scans/<uuid:scan_id>/<str:view>/<str:kind>.jpg", views.scan_media, name="scan-photo-media"),
     path("account/export/", views.data_export, name="data-export"),
 ]

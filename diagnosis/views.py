@@ -13,7 +13,7 @@ from . import backpressure, rate_limits, results, selectors, services
 from . import report as report_pdf
 from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .media import scan_file_response
-from .models import CONDITIONS
+from .models import CONDITIONS, EXTRA_VIEWS, photo_field
 
 
 def home(request):
@@ -44,14 +44,27 @@ def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        extras = {view: form.cleaned_data.get(photo_field(view)) for view in EXTRA_VIEWS}
+        more = sum(1 for f in extras.values() if f is not None)
+        further = rate_limits.check_upload(request.user, photos=more) if more else None  # each photo counts
+        if further is not None and not further.allowed:
+            rate_limits.refund_upload(decision)  # the scan is refused whole: its first photo counts none
+            metrics.upload_refused("quota")
+            messages.error(request, rate_limits.refused_message(further))
+            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
+            response["Retry-After"] = str(further.retry_after)
+            return response
         try:
+            services.check_photo_parts(request.FILES)
             scan, _created = services.create_scan(
-                owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"]
+                owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"],
+                extra_photos=extras,
             )
         except services.UploadRejected as exc:
-            form.add_error("image", exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
             metrics.upload_refused(exc.code)
+            rate_limits.refund_upload(further)
         else:
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
@@ -213,8 +226,8 @@ def compare(request):
 
 @login_required
 @require_GET
-def scan_media(request, scan_id, kind):
-    return scan_file_response(request.user, scan_id, kind)
+def scan_media(request, scan_id, kind, view="front"):
+    return scan_file_response(request.user, scan_id, kind, view)
 
 
 @login_required

@@ -1,6 +1,6 @@
 """Writes for scans, one module a concern:
 
-- ``uploads``: a new scan from an uploaded photo, the owner's note, deleting scans;
+- ``uploads``: a new scan from its uploaded photos, the owner's note, deleting scans;
 - ``analysis``: the claim protocol that lets exactly one execution analyse a scan, retry, failure;
 - ``retention``: the sweeper (re-queue stuck or waiting scans) and photo retention;
 - ``export``: the owner's data export (a zip);
@@ -14,11 +14,11 @@ from .analysis import ScanNotRetryable, TransientAnalysisError, analyse_scan, an
 from .export import build_data_export
 from .queue import enqueue_analysis
 from .retention import purge_expired_images, requeue_stuck_scans, requeue_waiting_scans
-from .uploads import create_scan, delete_all_scans, delete_scan, update_scan_note
+from .uploads import check_photo_parts, create_scan, delete_all_scans, delete_scan, update_scan_note
 
 __all__ = [
     "UploadRejected", "TransientAnalysisError", "ScanNotRetryable", "create_scan", "enqueue_analysis",
     "analyse_scan", "analyse_scans", "retry_scan", "requeue_stuck_scans", "requeue_waiting_scans",
     "update_scan_note", "delete_scan", "delete_all_scans", "purge_expired_images", "build_data_export",
-    "fail_scan",
+    "fail_scan", "check_photo_parts",
 ]

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -27,11 +27,12 @@ from django.utils.translation import gettext, gettext_noop
 from facediag_site import metrics
 
 from .. import storage
-from ..models import CONDITIONS, Scan
+from ..models import CONDITIONS, PHOTO_VIEWS, PhotoView, Scan, ScanPhoto
 from .queue import enqueue_analysis
 from .shadow import after_batch
 
 if TYPE_CHECKING:
+    from ml.core.combine import CombinedResult
     from ml.core.inference import Prediction, Predictor
 
 logger = logging.getLogger(__name__)
@@ -151,15 +152,16 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
         logger.warning("%d scan(s) left queued: %s", len(claimed), exc)
         return outcomes
 
-    loaded: list[tuple[int, Scan, bytes]] = []  # (job index, scan, photo bytes)
+    loaded: list[tuple[int, Scan, list[bytes]]] = []  # (job index, scan, its photos' bytes, front first)
     for i, token in claimed.items():
         try:
             scan = Scan.objects.get(id=jobs[i][0])
+            names = [scan.image.name] + [p.image.name for p in _extra_photos(scan)]
         except OperationalError as exc:  # the claim stays with this task id: its retry takes it over
             outcomes[i] = TransientAnalysisError(str(exc))
             continue
         try:
-            loaded.append((i, scan, storage.read_bytes(scan.image.name)))
+            loaded.append((i, scan, [storage.read_bytes(name) for name in names]))
         except FileNotFoundError:
             _fail(scan, gettext_noop("The uploaded photo is no longer stored, so it cannot be analysed."))
             outcomes[i] = "failed"
@@ -169,39 +171,53 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
     if not loaded:
         return outcomes
 
-    try:
-        predictions = _predict(predictor, [data for _i, _scan, data in loaded])
+    try:  # every photo of every scan in one batch
+        flat = _predict(predictor, [data for _i, _scan, photos in loaded for data in photos])
     except MemoryError:
-        for i, scan, _data in loaded:
+        for i, scan, _photos in loaded:
             release_claim(scan.id, claimed[i])
             outcomes[i] = TransientAnalysisError("out of memory")
         return outcomes
-    logger.info("analysed %d scan(s) in one batch", len(loaded))
+    logger.info("analysed %d scan(s) in one batch (%d photos)", len(loaded), len(flat))  # one predict_many
     metrics.analysis_batch(len(loaded))
-    for (i, scan, _data), prediction in zip(loaded, predictions, strict=True):
-        if isinstance(prediction, Exception):  # a permanent problem with this photo: tell the person why
-            logger.warning("scan %s: inference failed (%s)", scan.id, type(prediction).__name__)
+    start = 0
+    fronts = []  # (job index, scan, front photo, its prediction): what the shadow model and measurement read
+    for i, scan, photos in loaded:
+        predictions, start = flat[start : start + len(photos)], start + len(photos)
+        fronts.append((i, scan, photos[0], predictions[0]))
+        failed = next((p for p in predictions if isinstance(p, Exception)), None)
+        if failed is not None:  # a permanent problem with a photo: tell the person why
+            logger.warning("scan %s: inference failed (%s)", scan.id, type(failed).__name__)
             _fail(scan, gettext_noop("The photo could not be analysed (%(problem)s). Try another photo.")
-                  % {"problem": type(prediction).__name__})
+                  % {"problem": type(failed).__name__})
             outcomes[i] = "failed"
             continue
         try:
-            outcomes[i] = store_result(scan, claimed[i], prediction)
+            outcomes[i] = store_result(scan, claimed[i], cast("list[Prediction]", predictions),
+                                       thresholds=predictor.thresholds)
         except TransientAnalysisError as exc:
             outcomes[i] = exc
-    after_batch([(scan, data, p) for (i, scan, data), p in zip(loaded, predictions, strict=True)
-                 if outcomes[i] == "done"])  # the shadow model and the records for measurement
+    # the shadow model and the records for measurement, on the front photo of each scan (both models alike)
+    after_batch([(scan, data, p) for i, scan, data, p in fronts if outcomes[i] == "done"])
     return outcomes
+
+
+def _extra_photos(scan: Scan) -> list[ScanPhoto]:
+    """The scan's photos other than the front one, in PHOTO_VIEWS order."""
+    return sorted(scan.extra_photos.all(), key=lambda p: PHOTO_VIEWS.index(p.view))
 
 
 def _predict(predictor: Predictor, photos: list[bytes]) -> Sequence[Prediction | Exception]:
     """One batched forward pass; if the batch as a whole raises, each photo alone, so one bad photo fails alone.
 
+    A batch of multi-photo scans holds up to 3 x SCAN_BATCH_SIZE photos: the network still runs at most
+    SCAN_BATCH_SIZE at a time, so memory and the compiled input shapes stay what one-photo batches use.
     Returns a Prediction or an exception per photo. MemoryError propagates (it is worth a retry).
     """
     if len(photos) > 1:
         try:
-            return predictor.predict_many(photos, batch_size=len(photos), with_heatmap=True)
+            return predictor.predict_many(photos, batch_size=min(len(photos), max(1, settings.SCAN_BATCH_SIZE)),
+                                          with_heatmap=True)
         except MemoryError:
             raise
         except Exception:
@@ -218,48 +234,99 @@ def _predict(predictor: Predictor, photos: list[bytes]) -> Sequence[Prediction |
     return results
 
 
-def store_result(scan: Scan, token: uuid.UUID, prediction: Prediction) -> str:
+def store_result(
+    scan: Scan,
+    token: uuid.UUID,
+    prediction: Prediction | Sequence[Prediction],
+    *,
+    thresholds: dict[str, Any] | None = None,
+) -> str:
+    """Write the result of the scan's photos (one Prediction per photo, front first; a single one for a
+    one-photo scan), combined by ``ml.core.combine`` with the model's ``thresholds``, if ``token`` still
+    holds the claim. Returns "done" or "superseded"."""
+    from ml.core.combine import combine
     from ml.models import ModelVersion
 
-    model_version = ModelVersion.objects.filter(name=prediction.model_version).first()
-    heatmap_name = ""
-    if prediction.heatmap_jpeg and prediction.label in CONDITIONS:  # no map for "no skin" or "uncertain"
-        try:
-            heatmap_name = default_storage.save(
-                f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg)
-            )
-        except storage.STORAGE_ERRORS as exc:
-            release_claim(scan.id, token)
-            raise TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}") from exc
-    probabilities = {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS}
+    predictions = [prediction] if not isinstance(prediction, Sequence) else list(prediction)
+    extras = _extra_photos(scan)
+    if len(predictions) != 1 + len(extras):
+        raise ValueError(f"scan {scan.id} has {1 + len(extras)} photos, got {len(predictions)} predictions")
+    combined = combine(predictions, thresholds)
+    views = [PhotoView.FRONT.value] + [p.view for p in extras]
+    model_version = ModelVersion.objects.filter(name=predictions[0].model_version).first()
+    heatmaps = _save_heatmaps(scan, token, predictions, combined)
+    photo_results = [_photo_result(view, p, counted)
+                     for view, p, counted in zip(views, predictions, combined.counted, strict=True)]
+    probabilities = {c: float(combined.probabilities.get(c, 0.0)) for c in CONDITIONS}
     try:
         with transaction.atomic():
             written = Scan.objects.filter(id=scan.id, claim_token=token, status=Scan.Status.ANALYSING).update(
                 status=Scan.Status.DONE,
-                label=prediction.label,
-                reason=prediction.reason,
+                label=combined.label,
+                reason=combined.reason,
                 probabilities=probabilities,
                 top_probability=max(probabilities.values()),
-                quality={k: bool(v) for k, v in prediction.quality.items()},
+                quality=combined.quality,
+                photo_results=photo_results,
                 model_version=model_version,
-                heatmap=heatmap_name,
-                heatmap_box=list(prediction.details.get("crop_box") or []) if heatmap_name else [],
+                heatmap=heatmaps[0][0],
+                heatmap_box=heatmaps[0][1],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),
                 updated_at=timezone.now(),
             )
+            if written:  # the scan row is locked by the update until commit: no other result can land
+                for photo, (name, box) in zip(extras, heatmaps[1:], strict=True):
+                    ScanPhoto.objects.filter(id=photo.id).update(heatmap=name, heatmap_box=box)
     except OperationalError as exc:
         written = 0
-        storage.delete_quietly(heatmap_name)
+        _delete_heatmaps(heatmaps)
         raise TransientAnalysisError(str(exc)) from exc
     if not written:  # another execution took over; its result stands
-        storage.delete_quietly(heatmap_name)
+        _delete_heatmaps(heatmaps)
         return "superseded"
-    logger.info("scan %s done: %s", scan.id, prediction.label)
-    metrics.scan_done(label=prediction.label, reason=prediction.reason, created_at=scan.created_at,
+    logger.info("scan %s done: %s", scan.id, combined.label)
+    metrics.scan_done(label=combined.label, reason=combined.reason, created_at=scan.created_at,
                       started_at=scan.started_at, completed_at=timezone.now())
     return "done"
+
+
+def _photo_result(view: str, prediction: Prediction, counted: bool) -> dict[str, Any]:
+    """One photo's own result, as Scan.photo_results keeps it."""
+    return {
+        "view": view,
+        "label": prediction.label,
+        "reason": prediction.reason,
+        "probabilities": {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS},
+        "quality": {k: bool(v) for k, v in prediction.quality.items()},
+        "counted": bool(counted),
+    }
+
+
+def _save_heatmaps(
+    scan: Scan, token: uuid.UUID, predictions: Sequence[Prediction], combined: CombinedResult
+) -> list[tuple[str, list[float]]]:
+    """Store each photo's heatmap, as (storage name, crop box) per photo ("" and [] for none). A photo has
+    one only when both it and the scan got a class: no map for "no skin" or "uncertain"."""
+    saved: list[tuple[str, list[float]]] = []
+    for prediction in predictions:
+        if not (prediction.heatmap_jpeg and prediction.label in CONDITIONS and combined.label in CONDITIONS):
+            saved.append(("", []))
+            continue
+        try:
+            name = default_storage.save(f"heatmaps/{uuid.uuid4().hex}.jpg", ContentFile(prediction.heatmap_jpeg))
+        except storage.STORAGE_ERRORS as exc:
+            _delete_heatmaps(saved)
+            release_claim(scan.id, token)
+            raise TransientAnalysisError(f"storage: {type(exc).__name__}: {exc}") from exc
+        saved.append((name, list(prediction.details.get("crop_box") or [])))
+    return saved
+
+
+def _delete_heatmaps(heatmaps: Sequence[tuple[str, list[float]]]) -> None:
+    for name, _box in heatmaps:
+        storage.delete_quietly(name)
 
 
 def retry_scan(scan: Scan) -> Scan:

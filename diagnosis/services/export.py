@@ -14,7 +14,8 @@ from django.utils import timezone
 from review.selectors import review_of
 
 from .. import storage
-from ..models import Scan
+from ..models import PhotoView, Scan
+from ..selectors import scan_photos
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -37,13 +38,24 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
         "error": scan.error,
         "image_file": f"images/{scan.id}.jpg" if scan.image else None,
         "review": {"label": review.label, "reviewed_at": review.created_at.isoformat()} if review else None,
+        # Every photo of the scan, front first, with what it showed on its own (the front one is image_file).
+        "photos": [
+            {"view": photo.view, "image_file": _image_file(scan, photo.view) if photo.files.image else None,
+             "result": photo.result}
+            for photo in scan_photos(scan)
+        ],
     }
+
+
+def _image_file(scan: Scan, view: str) -> str:
+    return f"images/{scan.id}.jpg" if view == PhotoView.FRONT else f"images/{scan.id}-{view}.jpg"
 
 
 def build_data_export(user: User) -> bytes:
     """A zip with data.json (account and scans) and every stored photo."""
     buffer = io.BytesIO()
-    scans = list(Scan.objects.filter(owner=user).select_related("model_version").order_by("created_at"))
+    scans = list(Scan.objects.filter(owner=user).select_related("model_version").prefetch_related("extra_photos")
+                 .order_by("created_at"))
     payload = {
         "exported_at": timezone.now().isoformat(),
         "account": {
@@ -58,9 +70,11 @@ def build_data_export(user: User) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(payload, indent=2))
         for scan in scans:
-            if scan.image:
+            for photo in scan_photos(scan):
+                if not photo.files.image:
+                    continue
                 try:
-                    archive.writestr(f"images/{scan.id}.jpg", storage.read_bytes(scan.image.name))
+                    archive.writestr(_image_file(scan, photo.view), storage.read_bytes(photo.files.image.name))
                 except FileNotFoundError:
-                    logger.warning("scan %s: photo missing from export", scan.id)
+                    logger.warning("scan %s: %s photo missing from export", scan.id, photo.view)
     return buffer.getvalue()

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from .. import selectors, storage
@@ -74,6 +75,9 @@ def purge_expired_images(days: int | None = None) -> int:
         scan.image = scan.thumbnail = scan.heatmap = ""  # clears the file fields
         scan.heatmap_box = []
         scan.image_deleted_at = timezone.now()
-        scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at", "updated_at"])
+        with transaction.atomic():
+            scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at",
+                                     "updated_at"])
+            scan.extra_photos.update(image="", thumbnail="", heatmap="", heatmap_box=[])  # the other photos too
         count += 1
     return count

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.translation import gettext, ngettext
 
-from diagnosis import results
+from diagnosis import results, selectors
 from diagnosis.models import Label
 
 register = template.Library()
@@ -40,3 +40,9 @@ def verdict(scan):
     """The result in plain words, for the person ("Likely acne", "Can't tell from this photo")."""
     return results.verdict_text(scan)
 
+
+
+@register.simple_tag
+def photo_results(scan):
+    """The scan's photos with each one's own reading (results.PhotoResultView), front first."""
+    return results.photo_result_views(selectors.scan_photos(scan))

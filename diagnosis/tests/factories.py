@@ -80,3 +80,32 @@ def make_scan(owner, *, status=Scan.Status.QUEUED, label="", probabilities=None,
         scan.heatmap_box = [0.25, 0.1, 0.75, 0.6]
     scan.save()
     return scan
+
+
+def make_multi_photo_scan(owner, *, views=("left", "right"), status=Scan.Status.QUEUED, label="acne",
+                          photo_labels=None, idempotency_key=""):
+    """A scan of a front photo and the photos of ``views``, through the real upload service (a different
+    face-like JPEG each), then moved to ``status``. Done: the scan says ``label`` and each photo its entry of
+    ``photo_labels`` (default all ``label``), with photo results as the worker writes them."""
+    extras = {view: jpeg_upload(face_like_jpeg(seed=10 + i)) for i, view in enumerate(views)}
+    scan, _ = services.create_scan(owner=owner, uploaded_file=jpeg_upload(), extra_photos=extras,
+                                   idempotency_key=idempotency_key)
+    if status == Scan.Status.DONE:
+        labels = photo_labels or [label] * (1 + len(views))
+        results = []
+        for view, photo_label in zip(("front", *views), labels, strict=True):
+            probabilities = {c: 0.1 for c in CONDITIONS}
+            probabilities[photo_label if photo_label in CONDITIONS else "healthy"] = 0.7
+            results.append({"view": view, "label": photo_label, "reason": "not_skin" if photo_label == "no_skin"
+                            else "confident" if photo_label in CONDITIONS else "low_confidence",
+                            "probabilities": probabilities, "quality": {"blurry": False},
+                            "counted": photo_label != "no_skin"})
+        scan.status, scan.label, scan.photo_results = status, label, results
+        scan.probabilities = dict(PROBABILITIES)
+        scan.top_probability = max(PROBABILITIES.values())
+        scan.completed_at = timezone.now()
+        scan.save()
+    elif status != Scan.Status.QUEUED:
+        scan.status = status
+        scan.save()
+    return scan

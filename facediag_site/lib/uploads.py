@@ -8,6 +8,9 @@ from django.utils.translation import gettext as _
 
 #: A photo of exactly the limit still arrives inside a multipart body: room for the envelope and a note.
 MULTIPART_ALLOWANCE = 64 * 1024
+#: One upload carries up to this many photos (a scan's front, left and right: diagnosis.models.PhotoView,
+#: a test checks they agree), each within the limit on its own.
+PHOTOS_PER_UPLOAD = 3
 
 
 def too_large_message(max_bytes: int | None = None) -> str:
@@ -25,5 +28,6 @@ def declared_length(request: HttpRequest) -> int:
 
 
 def body_too_large(request: HttpRequest) -> bool:
-    """True when the declared body cannot hold a photo within the limit: refuse it before reading it."""
-    return declared_length(request) > settings.SCAN_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE
+    """True when the declared body cannot hold a scan's photos within the limit: refuse it before reading it.
+    (Each photo's own size is checked as it is read: diagnosis.imaging.read_upload.)"""
+    return declared_length(request) > PHOTOS_PER_UPLOAD * settings.SCAN_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE

@@ -31,7 +31,7 @@ SIGNED_IN = {  # any signed-in user, about their own data only
 OWNER_ONLY = {  # take another user's scan id: must be 404 for anyone but the owner
     "diagnosis:scan-detail", "diagnosis:scan-status", "diagnosis:scan-note", "diagnosis:scan-retry",
     "diagnosis:scan-delete", "diagnosis:scan-media", "api:scan-detail", "api:scan-retry", "api:scan-image",
-    "api:scan-thumbnail", "api:scan-heatmap",
+    "api:scan-thumbnail", "api:scan-heatmap", "diagnosis:scan-photo-media", "api:scan-photo-media",
 }
 REVIEWER_ONLY_PREFIX = "review:"
 ADMIN_PREFIX = "admin"  # the admin namespace, including its unnamed model routes
@@ -49,7 +49,7 @@ def all_patterns(patterns=None, prefix="", namespace=None):
 
 
 def concrete_url(route, scan):
-    values = {"scan_id": str(scan.id), "kind": "image", "uidb64": "MQ", "token": "set-password",
+    values = {"scan_id": str(scan.id), "kind": "image", "view": "front", "uidb64": "MQ", "token": "set-password",
               "object_id": str(scan.id), "app_label": "diagnosis", "content_type_id": "1", "url": "x"}
     route = route.lstrip("^").rstrip("$")
     route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "x"), route)
