@@ -85,7 +85,7 @@ def main(argv=None):
 
     import tensorflow as tf
 
-    from ml.core import artifact, calibration, data, decision, metrics, ood, openvino_net
+    from ml.core import artifact, calibration, data, decision, metrics, openvino_net
     from ml.core.inference import Predictor, choose_runtime
     from ml.core.model import build_full_model, load_base_weights
     from ml.core.preprocess import preprocess, vgg_input
@@ -98,22 +98,27 @@ def main(argv=None):
     n_out = n_cond + (1 if meta.get("reject_class") else 0)
     ref_weights = args.weights if Path(args.weights).exists() else None
     base32, _id = load_base_weights(ref_weights)
-    ref = build_full_model(size, n_out, base32, trained, dtype="float32")
+    kinds = meta.get("head_inputs")
+    ref = build_full_model(size, n_out, base32, trained, dtype="float32", kinds=kinds)
     ref_fn = tf.function(lambda x: ref(x, training=False), reduce_retracing=True, autograph=False)
+
+    def ref_input(b, w):  # the reference Keras model's input: the VGG input, and the skin weights where it pools them
+        return vgg_input(b) if len(ref.inputs) == 1 else [vgg_input(b), w[..., None]]
+
     shipped = choose_runtime()
     print(f"model {model_dir.name}; reference base: {ref_weights or 'the committed float16 file'}")
 
-    # name -> ((trunk precision, block-5 + head precision), fn(uint8 crops) -> logits); and each path's
-    # fn(crops) -> (block5_conv3, penultimate, logits) for the final labels (the distance check reads block 5)
+    # name -> ((trunk precision, block-5 + head precision), fn(uint8 crops, skin weights) -> logits); and each
+    # path's fn(crops, weights) -> NetOutput for the final labels (the distance check reads block 5)
     paths: dict[str, tuple[tuple[str, str], object]] = {}
     outputs: dict[str, object] = {}
-    paths["keras-fp32"] = (("fp32", "fp32"), lambda b: ref.predict(vgg_input(b), verbose=0, batch_size=16))
-    paths["tf-fp32"] = (("fp32", "fp32"), lambda b: ref_fn(tf.constant(vgg_input(b))).numpy())
+    paths["keras-fp32"] = (("fp32", "fp32"), lambda b, w: ref.predict(ref_input(b, w), verbose=0, batch_size=16))
+    paths["tf-fp32"] = (("fp32", "fp32"), lambda b, w: ref_fn(ref_input(b, w)).numpy())
     tf32_pred = Predictor(model_dir, runtime="tensorflow", fast=False, base_weights_path=ref_weights)
     outputs["keras-fp32"] = outputs["tf-fp32"] = tf32_pred.network
     tf_pred = Predictor(model_dir, runtime="tensorflow")
     tf_prec = ("bf16" if "bfloat16" in tf_pred.precision else "fp32", "fp32")
-    paths["tf-bf16"] = (tf_prec, lambda b: tf_pred.network(b)[2])
+    paths["tf-bf16"] = (tf_prec, lambda b, w: tf_pred.network(b, w).logits)
     outputs["tf-bf16"] = tf_pred.network
     if openvino_net.available():
         base16, base_id = load_base_weights(None)
@@ -122,10 +127,10 @@ def main(argv=None):
             ("ov-bf16", "bf16", ("bf16", "bf16")),
             ("ov-mixed", "mixed", ("bf16", "fp32")),
         ):
-            net = openvino_net.OpenVINONet.for_artifact(size, base16, trained, n_out, precision=prec)
+            net = openvino_net.OpenVINONet.for_artifact(size, base16, trained, n_out, precision=prec, kinds=kinds)
             if net.precision == "f32":
                 parts = ("fp32", "fp32")
-            paths[name] = (parts, (lambda n: lambda b: n(b)[2])(net))
+            paths[name] = (parts, (lambda n: lambda b, w: n(b, w).logits)(net))
             outputs[name] = net
         recipe = openvino_net.int8_recipe(base_id) if not args.int8 else None
         if args.int8 and args.int8.endswith(".npz"):
@@ -137,9 +142,9 @@ def main(argv=None):
                 import openvino as ov
 
                 trunk8 = ov.Core().read_model(args.int8)
-            top = openvino_net.build_model(size, base16, trained, n_out, part="top")
+            top = openvino_net.build_model(size, base16, trained, n_out, part="top", kinds=kinds)
             net8 = openvino_net.OpenVINONet([(trunk8, "int8"), (top, "f32")])
-            paths["ov-int8"] = (("int8", "fp32"), lambda b: net8(b)[2])
+            paths["ov-int8"] = (("int8", "fp32"), lambda b, w: net8(b, w).logits)
             outputs["ov-int8"] = net8
     if args.paths:
         keep = set(args.paths.split(",")) | {"keras-fp32", "tf-fp32"}
@@ -188,25 +193,29 @@ def main(argv=None):
         sys.exit("no images: pass --data")
     pres = [preprocess(it.path, size=size) for it in items]
     crops = np.stack([p.crop for p in pres])
+    skin_weights = tf32_pred.skin_weights(pres)
+    if skin_weights is None:
+        skin_weights = np.ones((len(pres), size // 16, size // 16), np.float32)
     print(f"{len(crops)} held-out images")
 
     # timing: warm-up, then interleaved rounds
     for _name, (_prec, fn) in paths.items():
-        fn(crops[:1])
-        fn(crops[:16])
+        fn(crops[:1], skin_weights[:1])
+        fn(crops[:16], skin_weights[:16])
     single = {k: [] for k in paths}
     thr = {k: [] for k in paths}
     loads = []
     for r in range(args.rounds):
         for name, (_prec, fn) in paths.items():
             for i in range(args.runs):
+                j = (r * args.runs + i) % len(crops)
                 t = time.perf_counter()
-                fn(crops[(r * args.runs + i) % len(crops)][None])
+                fn(crops[j][None], skin_weights[j][None])
                 single[name].append(time.perf_counter() - t)
             for i in range(args.batches):
                 idx = [((r * args.batches + i) * 16 + j) % len(crops) for j in range(16)]
                 t = time.perf_counter()
-                fn(crops[idx])
+                fn(crops[idx], skin_weights[idx])
                 thr[name].append(16 / (time.perf_counter() - t))
         loads.append(os.getloadavg()[0])
     print(f"load average (1 min) over the timing rounds: {' '.join(f'{x:.2f}' for x in loads)}")
@@ -216,19 +225,17 @@ def main(argv=None):
         """-> (logits, feature distances) of the whole split."""
         logits, dist = [], []
         for s in range(0, len(crops), 16):
-            conv, _pen, lg = fn(crops[s : s + 16])
-            logits.append(np.asarray(lg, np.float64))
-            dist.append(ood.score(ood.pooled_from_conv(conv), ood_stats) if ood_stats else np.zeros(len(lg)))
+            out = fn(crops[s : s + 16], skin_weights[s : s + 16])
+            logits.append(np.asarray(out.logits, np.float64))
+            dist.append(tf32_pred.feature_distances(out, skin_weights[s : s + 16]))
         return np.concatenate(logits), np.concatenate(dist)
 
-    ood_stats = {"means": extra["ood_means"], "precision": extra["ood_precision"]} if "ood_means" in extra else None
-
-    temperature, reject_t = float(meta["temperature"]), float(meta.get("reject_temperature", 1.0))
+    reject_t = float(meta.get("reject_temperature", 1.0))
     thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
     sig = [decision.signals(p) for p in pres]
 
     def labels(logits, distances):
-        cond, reject = calibration.split_scores(logits, n_cond, temperature, reject_t)
+        cond, reject = calibration.split_scores(logits, n_cond, tf32_pred.temperatures(distances, pres), reject_t)
         out = []
         for i in range(len(sig)):
             signals = {**sig[i], "feature_distance": float(distances[i])}
@@ -246,7 +253,8 @@ def main(argv=None):
     ref_logits, ref_dist = all_outputs(outputs["tf-fp32"])
     ref_final = labels(ref_logits, ref_dist)
     sub = crops[:32]
-    keras_check = float(np.abs(paths["keras-fp32"][1](sub) - ref_fn(tf.constant(vgg_input(sub))).numpy()).max())
+    sub_w = skin_weights[:32]
+    keras_check = float(np.abs(paths["keras-fp32"][1](sub, sub_w) - ref_fn(ref_input(sub, sub_w)).numpy()).max())
     results = {}
     for name in paths:
         if name == "keras-fp32":

@@ -125,15 +125,18 @@ def main(argv=None):
             # detects again: crop+quality is the difference
             pre = preprocess(rgb, size=pred.input_size, source_scale=scale)
             t4 = time.perf_counter()
-            conv, pen, logits = pred.network(pre.crop[None])
+            weights = pred.skin_weights([pre])
+            out = pred.network(pre.crop[None], weights)
             t5 = time.perf_counter()
             n_cond = len(pred.classes)
-            probs, reject = calibration.split_scores(logits, n_cond, pred.temperature, pred.reject_temperature)
-            signals = {**decision.signals(pre), "feature_distance": float(pred.feature_distances(conv)[0])}
+            distance = pred.feature_distances(out, weights)
+            temps = pred.temperatures(distance, [pre])
+            probs, reject = calibration.split_scores(out.logits, n_cond, temps, pred.reject_temperature)
+            signals = {**decision.signals(pre), "feature_distance": float(distance[0])}
             decision.decide(list(probs[0]), pred.classes, signals, float(reject[0]), pred.thresholds)
             t6 = time.perf_counter()
             top = int(np.argmax(probs[0]))
-            cam = gradcam.cam_from_head(conv[0], pen[0], pred._w1, pred._w2, top)
+            cam = pred.heatmap_map(out, 0, top, weights)
             view = pre.unmasked if getattr(pre, "unmasked", None) is not None else pre.crop
             jpeg = gradcam.to_jpeg(gradcam.overlay(view, cam))
             t7 = time.perf_counter()

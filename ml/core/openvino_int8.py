@@ -60,7 +60,10 @@ def quantize(trunk, top, calib: np.ndarray, val: np.ndarray, max_drop: float = 0
     label_fn = label_fn or (lambda logits, _i: int(np.argmax(logits)))
 
     def label(block4, i):
-        return label_fn(np.array(top32.infer(np.asarray(block4))["logits"][0]), i)
+        feeds = {"block4": np.asarray(block4)}
+        if any(port.any_name == "skin_weights" for port in top.inputs):  # a skin-pooling head: the whole crop
+            feeds["skin_weights"] = np.ones((len(feeds["block4"]), 1, *feeds["block4"].shape[2:]), np.float32)
+        return label_fn(np.array(top32.infer(feeds)["logits"][0]), i)
 
     ref = [label(trunk32.infer(val[i : i + 1])["block4"], i) for i in range(len(val))]
     log(f"float32 references for {len(val)} validation images")
@@ -159,7 +162,7 @@ def main(argv=None):
     n_out = len(meta["classes"]) + (1 if meta.get("reject_class") else 0)
     base, base_id = load_base_weights(None)
     trunk = openvino_net.build_model(size, base, trained, n_out, part="trunk")
-    top = openvino_net.build_model(size, base, trained, n_out, part="top")
+    top = openvino_net.build_model(size, base, trained, n_out, part="top", kinds=meta.get("head_inputs"))
     dirs = args.data or [str(ROOT.parent / "shared/data/skin4"), str(ROOT.parent / "shared/data/nonface")]
     pres = training_samples(model_dir, dirs, args.calib + args.val, size)
     crops = np.stack([p.crop for p in pres])
