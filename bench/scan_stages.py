@@ -136,7 +136,7 @@ def main(argv=None):
             decision.decide(list(probs[0]), pred.classes, signals, float(reject[0]), pred.thresholds)
             t6 = time.perf_counter()
             top = int(np.argmax(probs[0]))
-            cam = pred.heatmap_map(out, 0, top, weights)
+            cam = pred.heatmap_map(out, 0, top, weights, pre)
             view = pre.unmasked if getattr(pre, "unmasked", None) is not None else pre.crop
             jpeg = gradcam.to_jpeg(gradcam.overlay(view, cam))
             t7 = time.perf_counter()

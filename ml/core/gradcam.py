@@ -69,6 +69,22 @@ def cam_from_head(conv, pen, w1, w2, class_index: int, kinds=("gap5",), block4=N
     return cam.astype(np.float32)
 
 
+def skin_heatmap(conv, pen, w1, w2, class_index: int, kinds, block4, pixel_weights: np.ndarray) -> np.ndarray:
+    """The heatmap of a head that pools over the skin weights, at the crop's resolution, (S, S) in [0, 1].
+
+    Each cell's evidence came from its pixels in proportion to their weights (the cell's weight is their
+    mean), so the map gives it back to them that way: the unweighted cell evidence, upsampled, times the
+    pixel weights. Nothing lands on the eyes, the mouth or outside the face oval, where the model read
+    nothing; a cell-level map upsampled would blur into them."""
+    h = np.shape(conv)[0]
+    cells = evidence_map(conv, pen, w1, w2, class_index, kinds, block4, np.ones((h, h)))
+    side = pixel_weights.shape[0]
+    big = cv2.resize(cells.astype(np.float32), (side, side), interpolation=cv2.INTER_CUBIC)
+    cam = np.maximum(big, 0.0) * pixel_weights
+    peak = cam.max()
+    return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+
+
 def share_on(cam: np.ndarray, mask: np.ndarray) -> float:
     """The share of a heatmap's mass (``cam`` (h, w) >= 0, drawn over the crop as ``overlay`` draws it) that
     falls on ``mask`` (bool, the crop's size)."""

@@ -252,18 +252,17 @@ class Predictor:
         signals = calibration.adaptive_signals(distances, [p.face_found for p in pres])
         return self.adaptive_temperature.of(signals)
 
-    def heatmap_map(self, out: NetOutput, j: int, class_index: int, skin_weights=None) -> np.ndarray:
-        """Where the head's evidence for ``class_index`` lies in photo ``j`` of a batch, (h, w) in [0, 1]."""
-        return gradcam.cam_from_head(
-            out.conv[j],
-            out.pen[j],
-            self._w1,
-            self._w2,
-            class_index,
-            kinds=self.head_inputs,
-            block4=None if out.block4 is None else out.block4[j],
-            weights=None if skin_weights is None else skin_weights[j],
-        )
+    def heatmap_map(self, out: NetOutput, j: int, class_index: int, skin_weights=None, pre=None) -> np.ndarray:
+        """Where the head's evidence for ``class_index`` lies in photo ``j`` of a batch, in [0, 1]: at the crop's
+        resolution for a head that pools over the skin (``pre`` gives the pixel weights), else (h, w)."""
+        kinds = self.head_inputs
+        block4 = None if out.block4 is None else out.block4[j]
+        if self.skin_pooling and pre is not None:
+            return gradcam.skin_heatmap(
+                out.conv[j], out.pen[j], self._w1, self._w2, class_index, kinds, block4, pre.skin_weights()
+            )
+        weights = None if skin_weights is None else skin_weights[j]
+        return gradcam.cam_from_head(out.conv[j], out.pen[j], self._w1, self._w2, class_index, kinds, block4, weights)
 
     def _finish(self, pre: Preprocessed, probs, reject, heat_map=None, distance=0.0) -> Prediction:
         sig = {**decision.signals(pre), "feature_distance": float(distance)}
@@ -332,8 +331,8 @@ class Predictor:
                     j = next(it)
                     heat_map = None
                     if with_heatmap:
-                        def heat_map(c, j=j, net=net, weights=weights):
-                            return self.heatmap_map(net, j, c, weights)
+                        def heat_map(c, j=j, net=net, weights=weights, pre=p):
+                            return self.heatmap_map(net, j, c, weights, pre)
                     out.append(self._finish(p, probs[j], reject[j], heat_map, distances[j]))
                 else:
                     out.append(p)
@@ -347,4 +346,4 @@ class Predictor:
         weights = self.skin_weights([pre])
         net = self.network(pre.crop[None], weights)
         top_i = int(np.argmax(net.logits[0, : len(self.classes)]))
-        return gradcam.overlay(pre.crop, self.heatmap_map(net, 0, top_i, weights))
+        return gradcam.overlay(pre.crop, self.heatmap_map(net, 0, top_i, weights, pre))

@@ -99,6 +99,23 @@ def test_the_heatmap_splits_the_heads_evidence_over_the_skin(predictor):
             assert not evidence[:, 0].any()
 
 
+def test_the_heatmap_of_a_face_lies_on_its_skin(predictor):
+    """Drawn at the crop's resolution, the map gives each cell's evidence back to its pixels by their skin
+    weights: nothing on the eyes, the mouth or outside the face oval, where the model read nothing."""
+    pre = predictor.preprocess(SAMPLES / "astronaut_face.jpg")
+    assert pre.face_found
+    weights = predictor.skin_weights([pre])
+    out = predictor.network(pre.crop[None], weights)
+    pixel_weights = pre.skin_weights()
+    lit = 0
+    for c in range(4):
+        heat = predictor.heatmap_map(out, 0, c, weights, pre)
+        assert heat.shape == pre.crop.shape[:2] and 0.0 <= heat.min() and heat.max() <= 1.0
+        assert not heat[pixel_weights == 0].any()
+        lit += int(heat.max() == 1.0)
+    assert lit >= 1
+
+
 def test_an_older_block5_heads_map_equals_grad_cam(tiny_artifact, tmp_path):
     """For the heads before skin pooling (block 5 after its max pool, averaged) the map is Grad-CAM exactly."""
     meta, trained, _extra = artifact.load(tiny_artifact[0])
