@@ -92,7 +92,7 @@ def sign_up(*, email: str, password: str, site_url: str) -> User | None:
           "for %(days)d days):\n%(link)s\n\nLater, log in at %(url)s with your e-mail address and password.") % {
             "site": settings.SITE_NAME, "link": site_url + sign_in_link_path(user), "url": login_url,
             "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
-        + f"\n\n{_(settings.DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": settings.SITE_NAME},
+        + f"\n\n{_(settings.GENERAL_DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": settings.SITE_NAME},
         settings.DEFAULT_FROM_EMAIL,
         [user.email],
         fail_silently=True,

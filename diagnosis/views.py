@@ -167,9 +167,9 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return JsonResponse(selectors.confidence_series(
+    return JsonResponse(results.with_local_times(selectors.confidence_series(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
-    ))
+    )))
 
 
 @login_required

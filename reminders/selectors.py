@@ -14,3 +14,8 @@ def reminder_initial(user: User) -> dict[str, Any]:
     if pref is None:
         return {"frequency": Frequency.OFF, "time_zone": ""}
     return {"frequency": pref.frequency, "time_zone": pref.time_zone}
+
+
+def profile_time_zone(user: User) -> str:
+    """The time zone chosen on the profile page (kept with the reminder settings), or "" if none was."""
+    return ReminderPreference.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""

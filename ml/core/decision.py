@@ -28,6 +28,7 @@ REASONS = {
     "little_skin": "No face was found and there is too little skin in the photo.",
     "flat_image": "No face was found and the image is nearly flat (no detail).",
     "pixel_noise": "No face was found and the image looks like pixel noise.",
+    "too_small": "The face is too small in this photo to judge. Come closer, so it fills the frame.",
 }
 
 
@@ -52,6 +53,7 @@ def signals(pre) -> dict:
         "no_colour": bool(pre.quality.get("no_colour", False)),
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
+        "too_small": bool(pre.quality.get("too_small", False)),
     }
 
 
@@ -74,6 +76,10 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
             return core.NO_SKIN, "flat_image"
         if sig.get("laplacian_var", 0.0) > t["max_laplacian_var"]:
             return core.NO_SKIN, "pixel_noise"
+    if sig["face_found"] and sig.get("too_small"):
+        # The face crop has fewer pixels than the model needs to see spots or redness: no class, however
+        # confident the network is, and the person is asked to come closer.
+        return core.UNCERTAIN, "too_small"
     order = sorted(range(len(classes)), key=lambda i: probs[i], reverse=True)
     top = order[0]
     second = probs[order[1]] if len(order) > 1 else 0.0
