@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from facediag_site.lib import dates
@@ -233,3 +233,26 @@ def with_local_times(series: dict[str, Any]) -> dict[str, Any]:
         moment = datetime.fromisoformat(point["created_at"])
         point.update(when=dates.when(moment), day=dates.day(moment), time=dates.time_of_day(moment))
     return series
+
+
+#: A change smaller than this many percentage points is read as "little change" (light and angle alone
+#: move the scores this much; see the help text on the compare page).
+LITTLE_CHANGE_POINTS = 5
+
+
+def change_summary(before, after) -> str:
+    """What changed between two scans with a class, in one sentence: the condition that moved most."""
+    days = max((after.created_at - before.created_at).days, 0)
+    changes = [(c, float(before.probabilities.get(c, 0.0)), float(after.probabilities.get(c, 0.0)))
+               for c in CONDITIONS if c != Label.HEALTHY]
+    condition, old, new = max(changes, key=lambda item: abs(item[2] - item[1]))
+    span = (ngettext("in %(days)d day", "in %(days)d days", days) % {"days": days}) if days else gettext(
+        "on the same day")
+    if round(abs(new - old) * 100) < LITTLE_CHANGE_POINTS:
+        return gettext("Little change %(span)s: no condition's match moved by %(points)d points or more.") % {
+            "span": span, "points": LITTLE_CHANGE_POINTS}
+    values = {"span": span, "condition": condition_title(condition).lower(), "old": f"{old * 100:.0f}%",
+              "new": f"{new * 100:.0f}%"}
+    if new < old:
+        return gettext("The %(condition)s match went down from %(old)s to %(new)s %(span)s.") % values
+    return gettext("The %(condition)s match went up from %(old)s to %(new)s %(span)s.") % values

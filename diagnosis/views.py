@@ -192,6 +192,8 @@ def compare(request):
     ] if comparable else []
     return render(request, "diagnosis/compare.html", {
         "before": before, "after": after, "rows": rows, "comparable": comparable,
+        "summary": results.change_summary(before, after) if comparable else "",
+        "slider": bool(before.image and after.image),
         "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
     })
 
