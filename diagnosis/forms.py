@@ -12,6 +12,9 @@ class UploadForm(forms.Form):
         help_text=_("JPEG, PNG or WebP. Face the light, fill the frame with your face, no make-up or filters."),
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    # One per photo, made by the page (static/js/capture.js): a photo sent twice (a double tap, or again by
+    # the offline queue after a lost answer) makes one scan. The Idempotency-Key header works as well.
+    idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,30 +21,46 @@ def home(request):
     return render(request, "home.html")
 
 
+def _wants_json(request) -> bool:
+    """The page's own script (static/js/offline-uploads.js) sends the form with fetch and reads JSON."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
     if request.method == "POST":
         decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
         if not decision.allowed:
-            messages.error(request, rate_limits.refused_message(decision))
-            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
+            message = rate_limits.refused_message(decision)
+            if _wants_json(request):
+                response = JsonResponse({"error": message, "retry": True}, status=429)
+            else:
+                messages.error(request, message)
+                response = render(request, "diagnosis/upload.html",
+                                  {"form": UploadForm(), "capture_messages": capture_messages()}, status=429)
             response["Retry-After"] = str(decision.retry_after)
             return response
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        key = form.cleaned_data["idempotency_key"] or request.headers.get("Idempotency-Key", "")
         try:
-            scan, _created = services.create_scan(
-                owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"]
-            )
+            scan, created = services.create_scan(owner=request.user, uploaded_file=form.cleaned_data["image"],
+                                                 note=form.cleaned_data["note"], idempotency_key=key)
         except services.UploadRejected as exc:
             form.add_error("image", exc.message)
             status = exc.status
         else:
+            if _wants_json(request):
+                url = reverse("diagnosis:scan-detail", kwargs={"scan_id": scan.id})
+                return JsonResponse({"id": str(scan.id), "url": url, "created": created}, status=201 if created else 200)
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400
+    if request.method == "POST" and _wants_json(request):
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"error": " ".join(errors), "retry": False}, status=status)
     return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
                   status=status)
 
@@ -63,6 +80,15 @@ def capture_messages():
         "uploading": _("Uploading…"),
         "uploading_long": _("Uploading your photo. This page moves on by itself."),
         "analyse": _("Analyse photo"),
+        "fit_outline": _("Fit your face inside the outline."),
+        "face_ok_live": _("Good: your face fills the outline. Hold still and take the photo."),
+        "no_face_live": _("No face in view yet: look straight at the camera and come closer."),
+        "come_closer": _("Come closer: your face should fill the outline."),
+        "looking_for_face": _("Looking for your face…"),
+        "face_ok": _("Face found, close enough."),
+        "come_closer_photo": _("Come closer: your face is too small in this photo to judge. Take it again "
+                               "with your face filling the outline."),
+        "no_face": _("No face found. Point the camera at your face, or choose a photo of it."),
     }
 
 

@@ -1,3 +1,5 @@
+import json
+
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -20,3 +22,27 @@ def healthz(request):
     if down:
         body["down"] = sorted(down)
     return JsonResponse(body, status=503 if down else 200)
+
+
+def service_worker(request):
+    """The service worker, served from the site's root so it may look after every page (its scope)."""
+    from django.shortcuts import render
+
+    from . import app_shell
+
+    response = render(request, "sw.js", {"version": app_shell.shell_version(),
+                                         "shell_json": json.dumps(app_shell.shell_urls()),
+                                         "offline_page": app_shell.OFFLINE_PAGE,
+                                         "cached_pages_json": json.dumps(list(app_shell.CACHED_PAGES))},
+                      content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"  # browsers check for a new version on every visit
+    return response
+
+
+def offline(request):
+    """What a page that cannot load says while offline (kept by the service worker)."""
+    from django.shortcuts import render
+
+    response = render(request, "offline.html")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -21,6 +21,17 @@
     });
   }
 
+  // Installable and offline-safe: the service worker keeps the app shell (templates/sw.js).
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+    var logout = document.getElementById("logout-form");
+    if (logout) {
+      logout.addEventListener("submit", function () {  // the kept upload page goes with the session
+        if (navigator.serviceWorker.controller) { navigator.serviceWorker.controller.postMessage("forget-pages"); }
+      });
+    }
+  }
+
   // The device's time zone, in a cookie: pages show local times before the person chooses a time zone
   // on the profile page (which then wins; accounts.middleware.ProfileTimeZoneMiddleware).
   if (window.Intl) {
