@@ -86,7 +86,7 @@ def trend_figure(scans):
     for condition in CONDITIONS:
         colour, marker = styles[condition]
         values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
-        ax.plot(positions, values, color=colour, marker=marker, linewidth=1.6, markersize=4,  # type: ignore[arg-type]
+        ax.plot(positions, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
                 label=results.condition_title(condition))
     ax.set_ylim(0, 100)
     ax.set_ylabel(_("Match (%)"))

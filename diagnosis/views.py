@@ -33,6 +33,7 @@ def upload(request):
         decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
         if not decision.allowed:
             message = rate_limits.refused_message(decision)
+            response: HttpResponse
             if _wants_json(request):
                 response = JsonResponse({"error": message, "retry": True}, status=429)
             else:
@@ -54,7 +55,8 @@ def upload(request):
         else:
             if _wants_json(request):
                 url = reverse("diagnosis:scan-detail", kwargs={"scan_id": scan.id})
-                return JsonResponse({"id": str(scan.id), "url": url, "created": created}, status=201 if created else 200)
+                return JsonResponse({"id": str(scan.id), "url": url, "created": created},
+                                    status=201 if created else 200)
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400

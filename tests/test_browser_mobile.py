@@ -149,6 +149,7 @@ def main_pages(scans):
         "review-scan": f"/review/scans/{s['to_review'].id}/",
         "dashboard": "/review/dashboard/",
         "not-found": "/no/such/page/",
+        "offline": "/offline/",
     }
 
 
@@ -198,6 +199,7 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     assert box["width"] >= 44 and box["height"] >= 44
     target.click(position={"x": 3, "y": 3})  # near the corner, outside the drawn box
     assert page.locator("input[name=scan]").first.is_checked()
+    page.click("#menu-toggle")  # on a phone the links fold behind "Menu"
     for link in page.locator(".topbar nav a").all():
         assert link.bounding_box()["height"] >= 44
     # The 404 page logs its own status as a console error; anything else is a real problem.
@@ -251,8 +253,11 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
     out.mkdir(parents=True, exist_ok=True)
     page = browser_page
     photo = tmp_path / "me.jpg"
-    photo.write_bytes(drawn_face(spots=6, seed=9))
-    pages = {**main_pages(scans)}
+    face = Path(__file__).resolve().parent.parent / "ml" / "samples" / "astronaut_face.jpg"
+    Image.open(face).convert("RGB").crop((98, 4, 254, 199)).resize((480, 600)).save(photo, "JPEG", quality=92)
+    cat = make_scan(scans["first"].owner, 2, "no_skin", {"acne": 0.3, "eczema": 0.2, "healthy": 0.3, "rosacea": 0.2},
+                    reason="not_skin", quality={"no_face": True}, seed=10)
+    pages = {**main_pages(scans), "result-no-skin": f"/scans/{cat.id}/"}
     for size_name, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 900})):
         page.context.clear_cookies()
         page.set_viewport_size(viewport)
@@ -271,9 +276,13 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.click("#heatmap-toggle")
         page.locator("#photo-figure").screenshot(path=str(out / f"result-heatmap-{size_name}.png"))
         page.goto(live_server.url + "/scans/new/")
+        page.screenshot(path=str(out / f"upload-guide-{size_name}.png"), full_page=True)
         page.set_input_files("#id_image", str(photo))
-        page.wait_for_selector("#photo-checks li")
+        page.wait_for_function("() => ['ok', 'warn'].includes(document.getElementById('upload-form').dataset.checked)",
+                               timeout=60_000)
         page.screenshot(path=str(out / f"upload-{size_name}.png"), full_page=True)
+        page.goto(live_server.url + pages["result-no-skin"])
+        page.screenshot(path=str(out / f"result-no-skin-{size_name}.png"), full_page=True)
     # The dark theme and the Spanish pages, on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     page.emulate_media(color_scheme="dark")
@@ -282,11 +291,28 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(600)
         page.screenshot(path=str(out / f"{name}-phone-dark.png"), full_page=True)
+    page.goto(live_server.url + pages["compare"])
+    page.screenshot(path=str(out / "compare-phone-dark.png"), full_page=True)
     page.emulate_media(color_scheme="light")
     page.select_option("#language-select", "es")
     page.click(".language-menu button")
-    page.goto(live_server.url + pages["result"])
-    page.screenshot(path=str(out / "result-phone-es.png"), full_page=True)
+    for name in ("result", "history", "upload"):
+        page.goto(live_server.url + pages[name])
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(out / f"{name}-phone-es.png"), full_page=True)
+    page.click("#menu-toggle")
+    page.screenshot(path=str(out / "menu-phone-es.png"))
+    # A photo taken offline, waiting on the device.
+    page.select_option("#language-select", "en-gb")
+    page.click(".language-menu button")
+    page.goto(live_server.url + "/scans/new/")
+    page.context.set_offline(True)
+    page.set_input_files("#id_image", str(photo))
+    page.click("#upload-button")
+    page.wait_for_selector("#pending-list li[data-state='waiting']")
+    page.screenshot(path=str(out / "upload-waiting-phone.png"), full_page=True)
+    page.context.set_offline(False)
 
 
 AXE_RUN = """async () => {

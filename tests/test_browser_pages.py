@@ -102,7 +102,9 @@ OVERLAPS = """() => {
           || (b.tagName === 'LABEL' && b.htmlFor === a.id)) { continue; }
       const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
       const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
-      if (w > 0.5 && h > 0.5) { out.push(`${a.tagName}#${a.id || a.name} / ${b.tagName}#${b.id || b.name}: ${Math.round(w)}x${Math.round(h)}`); }
+      if (w > 0.5 && h > 0.5) {
+        out.push(`${a.tagName}#${a.id || a.name} / ${b.tagName}#${b.id || b.name}: ${Math.round(w)}x${Math.round(h)}`);
+      }
     }
   }
   const wide = controls.filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
@@ -122,7 +124,8 @@ def test_every_form_fits_360px_with_nothing_overlapping(live_server, browser_pag
         page.goto(base + path)
         found[name] = page.evaluate(OVERLAPS)
     log_in(page, base)
-    pages = {**FORM_PAGES, "scan-note": f"/scans/{scans['first'].id}/", "review-scan": f"/review/scans/{scans['to_review'].id}/",
+    pages = {**FORM_PAGES, "scan-note": f"/scans/{scans['first'].id}/",
+             "review-scan": f"/review/scans/{scans['to_review'].id}/",
              "delete-scan": f"/scans/{scans['middle'].id}/delete/"}
     for language in ("en", "es"):
         if language == "es":

@@ -100,8 +100,9 @@ def test_without_a_profile_zone_the_devices_zone_is_used(user_client, user):
 
 def test_the_pdf_chart_writes_date_and_time_under_same_day_scans(in_madrid, user):
     """Matplotlib's date axis wrote "15 30 45 18:24" under scans of one afternoon."""
-    from django.utils import timezone as tz
     from zoneinfo import ZoneInfo
+
+    from django.utils import timezone as tz
 
     scans = [scan_taken(user, TAKEN + timedelta(minutes=15 * i)) for i in range(4)]
     with tz.override(ZoneInfo("Europe/Madrid")):
