@@ -211,7 +211,7 @@ class ScanSerializer(ScanAcceptedSerializer):
     reason = serializers.SerializerMethodField(
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
         "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
-        "`pixel_noise`; `null` before."
+        "`pixel_noise`, `too_small` (a face too small to judge: retake closer); `null` before."
     )
     reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
     analysis = serializers.SerializerMethodField(
