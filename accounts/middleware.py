@@ -75,14 +75,13 @@ class ProfileTimeZoneMiddleware:
         from django.db import DatabaseError
 
         from reminders.schedule import valid_time_zone
-        from reminders.selectors import profile_time_zone
 
         user = getattr(request, "user", None)
         name = ""
         try:
             if user is not None and user.is_authenticated:
-                name = profile_time_zone(user)
-        except DatabaseError:  # the database is down: the page says so; the zone can wait
+                name = user.time_zone  # loaded with the user: no query of its own
+        except DatabaseError:  # the session could not be read: the device's zone it is
             name = ""
         if not name:
             name = unquote(request.COOKIES.get(DEVICE_TIME_ZONE_COOKIE, ""))[:64]

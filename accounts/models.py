@@ -44,6 +44,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     consent_updated_at = models.DateTimeField(null=True, blank=True)
     # The pages' and e-mails' language; blank follows the browser (Accept-Language or the language menu).
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    # The pages', charts', reports' and reminders' time zone (IANA name); blank: the device's, else TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 

@@ -35,6 +35,9 @@ def set_preference(
     if language in dict(settings.LANGUAGES):
         pref.language = language
     pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"
+    if schedule.valid_time_zone(time_zone) and user.time_zone != time_zone:
+        user.time_zone = time_zone  # the profile's time zone: pages, charts and reports use it too
+        user.save(update_fields=["time_zone"])
     pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)
     pref.save()
     logger.info("user %s reminders set to %s", user.pk, frequency)

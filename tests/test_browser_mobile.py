@@ -246,6 +246,16 @@ def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, 
     assert "too dark" in page.locator("#photo-checks").inner_text()
 
 
+def whole_page_shot(page, path):
+    """A full-page screenshot with the window as tall as the page, so a bar stuck to the bottom of the
+    screen (history's "Compare selected") is drawn where it rests, not over the list."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": page.evaluate("document.documentElement.scrollHeight")})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)
+
+
 @pytest.mark.skipif(not SCREENSHOTS, reason="set FACEDIAG_SCREENSHOTS=<folder> to take screenshots")
 def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_path):
     _, scans = person
@@ -271,6 +281,8 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
             if name == "history":
                 page.wait_for_selector("#history-chart[data-drawn='3']", state="attached")
                 page.wait_for_timeout(600)  # the chart's entry animation
+                whole_page_shot(page, str(out / f"{name}-{size_name}.png"))
+                continue
             page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True)
         page.goto(live_server.url + pages["result"])
         page.click("#heatmap-toggle")
@@ -290,7 +302,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.goto(live_server.url + pages[name])
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(600)
-        page.screenshot(path=str(out / f"{name}-phone-dark.png"), full_page=True)
+        whole_page_shot(page, str(out / f"{name}-phone-dark.png"))
     page.goto(live_server.url + pages["compare"])
     page.screenshot(path=str(out / "compare-phone-dark.png"), full_page=True)
     page.emulate_media(color_scheme="light")
@@ -300,7 +312,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.goto(live_server.url + pages[name])
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(600)
-        page.screenshot(path=str(out / f"{name}-phone-es.png"), full_page=True)
+        whole_page_shot(page, str(out / f"{name}-phone-es.png"))
     page.click("#menu-toggle")
     page.screenshot(path=str(out / "menu-phone-es.png"))
     # A photo taken offline, waiting on the device.
