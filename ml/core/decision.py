@@ -1,8 +1,8 @@
 """The decision rules shared by training-time evaluation and the Predictor.
 
 The model scores four conditions plus a fifth, rejecting output ("not a face or skin"). A result is a
-condition only when the photo is in colour, the reject score is low, there is skin to judge, and the
-top condition is clearly ahead; otherwise it is ``no_skin`` or ``uncertain`` with a reason code.
+condition only when the photo is in colour, a face it shows is large enough to judge, the reject score is
+low, there is skin to judge, and the top condition is clearly ahead; otherwise it is ``no_skin`` or ``uncertain`` with a reason code.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     t = {**default_thresholds(), **(thresholds or {})}
     if sig.get("no_colour"):
         return core.UNCERTAIN, "no_colour"
+    if sig["face_found"] and sig.get("too_small"):
+        # A face is there, but its crop has fewer pixels than the model needs to see spots or redness (or to
+        # judge "not skin"): no class, however confident the network is; the person is asked to come closer.
+        return core.UNCERTAIN, "too_small"
     far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
     if reject >= t["reject"] or far:
         return core.NO_SKIN, "not_skin"
@@ -76,10 +80,6 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
             return core.NO_SKIN, "flat_image"
         if sig.get("laplacian_var", 0.0) > t["max_laplacian_var"]:
             return core.NO_SKIN, "pixel_noise"
-    if sig["face_found"] and sig.get("too_small"):
-        # The face crop has fewer pixels than the model needs to see spots or redness: no class, however
-        # confident the network is, and the person is asked to come closer.
-        return core.UNCERTAIN, "too_small"
     order = sorted(range(len(classes)), key=lambda i: probs[i], reverse=True)
     top = order[0]
     second = probs[order[1]] if len(order) > 1 else 0.0

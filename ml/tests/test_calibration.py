@@ -58,6 +58,7 @@ def test_decide_refusals_and_their_reasons():
     assert decide({**_sig(True, 0.8), "too_small": True}) == ("uncertain", "too_small")
     assert decide({**_sig(False, 0.8), "too_small": True}) == ("acne", "confident")  # a small skin close-up
     assert decide({**_sig(True, 0.8, no_colour=True), "too_small": True}) == ("uncertain", "no_colour")
+    assert decide({**_sig(True, 0.8), "too_small": True}, reject=0.9) == ("uncertain", "too_small")  # found a face
     assert set(decision.REASONS) >= {"confident", "low_confidence", "no_colour", "not_skin", "too_small"}
 
 
