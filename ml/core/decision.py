@@ -2,7 +2,8 @@
 
 The model scores four conditions plus a fifth, rejecting output ("not a face or skin"). A result is a
 condition only when the photo is in colour, a face it shows is large enough to judge, the reject score is
-low, there is skin to judge, and the top condition is clearly ahead; otherwise it is ``no_skin`` or ``uncertain`` with a reason code.
+low, there is skin to judge, and the top condition is clearly ahead; otherwise it is ``no_skin`` or
+``uncertain`` with a reason code.
 """
 
 from __future__ import annotations
