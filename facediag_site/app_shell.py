@@ -13,8 +13,8 @@ from functools import lru_cache
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 
-#: Static files every page or the upload page needs, kept at install time.
-SHELL_STATIC = (
+#: Static files every page or the upload page needs, kept when the service worker installs (small).
+PRECACHED_STATIC = (
     "css/app.css",
     "js/site.js",
     "js/capture.js",
@@ -24,10 +24,15 @@ SHELL_STATIC = (
     "img/icon-512.png",
     "img/example-good-photo.jpg",
     "manifest.webmanifest",
+)
+#: The face detector (1.5 MB): kept the first time it is fetched (the upload page fetches it while idle),
+#: so a visitor who never takes a photo does not download it.
+ON_FIRST_USE_STATIC = (
     "vendor/face-api/face-api.js",
     "vendor/face-api/model/tiny_face_detector_model-weights_manifest.json",
     "vendor/face-api/model/tiny_face_detector_model.bin",
 )
+SHELL_STATIC = PRECACHED_STATIC + ON_FIRST_USE_STATIC
 #: Pages kept for offline use: the offline notice (anonymous) and, once opened online, the upload page.
 OFFLINE_PAGE = "/offline/"
 CACHED_PAGES = ("/scans/new/",)
@@ -45,5 +50,10 @@ def shell_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def precached_urls() -> list[str]:
+    return [OFFLINE_PAGE, *[static(name) for name in PRECACHED_STATIC]]
+
+
 def shell_urls() -> list[str]:
+    """Every URL the service worker keeps (at install, or on first use)."""
     return [OFFLINE_PAGE, *[static(name) for name in SHELL_STATIC]]

@@ -32,6 +32,7 @@ def service_worker(request):
 
     response = render(request, "sw.js", {"version": app_shell.shell_version(),
                                          "shell_json": json.dumps(app_shell.shell_urls()),
+                                         "precache_json": json.dumps(app_shell.precached_urls()),
                                          "offline_page": app_shell.OFFLINE_PAGE,
                                          "cached_pages_json": json.dumps(list(app_shell.CACHED_PAGES))},
                       content_type="text/javascript; charset=utf-8")

@@ -5,12 +5,13 @@
 "use strict";
 var SHELL = "facediag-shell-{{ version }}";
 var PAGES = "facediag-pages";
-var SHELL_FILES = {{ shell_json }};
+var SHELL_FILES = {{ shell_json }};  // kept: PRECACHE at install, the rest the first time they are fetched
+var PRECACHE = {{ precache_json }};
 var OFFLINE_PAGE = "{{ offline_page }}";
 var CACHED_PAGES = {{ cached_pages_json }};
 
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(SHELL_FILES); })
+  event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(PRECACHE); })
     .then(function () { return self.skipWaiting(); }));
 });
 
@@ -35,7 +36,13 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(page(request, url));
   } else if (SHELL_FILES.indexOf(url.pathname) !== -1) {
     event.respondWith(caches.match(request, { ignoreSearch: true }).then(function (hit) {
-      return hit || fetch(request);
+      return hit || fetch(request).then(function (response) {
+        if (response.ok) {
+          var copy = response.clone();
+          caches.open(SHELL).then(function (cache) { cache.put(url.pathname, copy); });
+        }
+        return response;
+      });
     }));
   }
   // Everything else (scans, photos, chart data, the API) goes to the network, never into a cache.

@@ -284,6 +284,21 @@
         if (keyField) { keyField.value = ""; }
       });
   });
+  // While the page is idle and online, fetch the detector's files so the service worker keeps them: the
+  // checks then work offline too. (Fetched only, not run: no work for a phone that takes no photo.)
+  if (navigator.onLine !== false && "serviceWorker" in navigator) {
+    var warm = function () {
+      var model = box.dataset.faceModel;
+      [box.dataset.faceApi, model + "tiny_face_detector_model-weights_manifest.json",
+       model + "tiny_face_detector_model.bin"].forEach(function (url) {
+        fetch(url, { credentials: "same-origin" }).catch(function () {});
+      });
+    };
+    navigator.serviceWorker.ready.then(function () {
+      if (window.requestIdleCallback) { requestIdleCallback(warm, { timeout: 5000 }); } else { setTimeout(warm, 2000); }
+    });
+  }
+
   // Coming back with the browser's back button: enable the form again.
   window.addEventListener("pageshow", function () { busy(false); });
 })();
