@@ -2,6 +2,7 @@ import json
 
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from . import health
 
@@ -24,6 +25,7 @@ def healthz(request):
     return JsonResponse(body, status=503 if down else 200)
 
 
+@require_GET
 def service_worker(request):
     """The service worker, served from the site's root so it may look after every page (its scope)."""
     from django.shortcuts import render
@@ -40,6 +42,7 @@ def service_worker(request):
     return response
 
 
+@require_GET
 def offline(request):
     """What a page that cannot load says while offline (kept by the service worker)."""
     from django.shortcuts import render

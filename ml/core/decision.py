@@ -18,6 +18,10 @@ MIN_SKIN_RATIO_NO_FACE = 0.2
 MIN_GRAY_STD = 6.0
 #: Laplacian variance far above any photo in skin4 (max ~1,900): pixel noise, not skin.
 MAX_LAPLACIAN_VAR = 6000.0
+#: A found face whose crop is shorter than this (in the photo's own pixels) is too small to judge: the
+#: crop would be blown up more than 2.8 times to the 224 px input, and spots and redness are no longer
+#: there to see. Between this and quality.MIN_REGION_SIDE (100) the photo is judged, with a "small" warning.
+MIN_JUDGE_SIDE = 80.0
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -42,6 +46,7 @@ def default_thresholds() -> dict:
         "min_skin_ratio_no_face": MIN_SKIN_RATIO_NO_FACE,
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
+        "min_judge_side": MIN_JUDGE_SIDE,
         "max_feature_distance": None,  # models trained before the distance check have none
     }
 
@@ -54,7 +59,7 @@ def signals(pre) -> dict:
         "no_colour": bool(pre.quality.get("no_colour", False)),
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
-        "too_small": bool(pre.quality.get("too_small", False)),
+        "region_side": float(pre.extras.get("region_side", float("inf"))),
     }
 
 
@@ -65,7 +70,7 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     t = {**default_thresholds(), **(thresholds or {})}
     if sig.get("no_colour"):
         return core.UNCERTAIN, "no_colour"
-    if sig["face_found"] and sig.get("too_small"):
+    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
         # A face is there, but its crop has fewer pixels than the model needs to see spots or redness (or to
         # judge "not skin"): no class, however confident the network is; the person is asked to come closer.
         return core.UNCERTAIN, "too_small"

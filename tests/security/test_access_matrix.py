@@ -20,6 +20,7 @@ PUBLIC = {
     "reminders:unsubscribe",  # authenticated by its signed token; it can only switch reminders off
     "set_language",  # the language menu: sets a cookie, and a signed-in person's own profile language
     "sign-in-link",  # authenticated by its signed single-use token
+    "service-worker", "offline",  # the installable app's service worker and its offline notice: nothing personal
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
