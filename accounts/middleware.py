@@ -40,3 +40,49 @@ class ProfileLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+#: The device's own time zone (IANA name), written by static/js/site.js: used until the
+#: person chooses one on the profile page.
+DEVICE_TIME_ZONE_COOKIE = "facediag_tz"
+
+
+class ProfileTimeZoneMiddleware:
+    """Pages, charts and reports show times in the person's time zone: the profile's, else the device's
+    (a cookie its browser sets), else settings.TIME_ZONE. Runs after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import timezone
+
+        zone = self.zone_for(request)
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    @staticmethod
+    def zone_for(request):
+        from urllib.parse import unquote
+        from zoneinfo import ZoneInfo
+
+        from django.db import DatabaseError
+
+        from reminders.schedule import valid_time_zone
+
+        user = getattr(request, "user", None)
+        name = ""
+        try:
+            if user is not None and user.is_authenticated:
+                name = user.time_zone  # loaded with the user: no query of its own
+        except DatabaseError:  # the session could not be read: the device's zone it is
+            name = ""
+        if not name:
+            name = unquote(request.COOKIES.get(DEVICE_TIME_ZONE_COOKIE, ""))[:64]
+        return ZoneInfo(name) if name and valid_time_zone(name) else None

@@ -53,6 +53,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField("e-mail address confirmed", null=True, blank=True)
     # The last new password (change, reset, admin): API tokens issued before it were revoked then.
     password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The pages', charts', reports' and reminders' time zone (IANA name); blank: the device's, else TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 

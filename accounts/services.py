@@ -147,7 +147,7 @@ def send_account_email(kind: str, user_id: int, *, site_url: str, language: str 
                   "the same page lets you choose your own password.)") % {
                     "site": site, "link": site_url + confirmation_link_path(user),
                     "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
-                + f"\n\n{_(settings.DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": site},
+                + f"\n\n{_(settings.GENERAL_DISCLAIMER)}\n\n" + _("The %(site)s team") % {"site": site},
                 settings.DEFAULT_FROM_EMAIL, [user.email],
             )
         elif kind == AccountEmail.ALREADY_REGISTERED:

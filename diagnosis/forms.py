@@ -21,6 +21,9 @@ class UploadForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    # One per photo, made by the page (static/js/capture.js): a photo sent twice (a double tap, or again by
+    # the offline queue after a lost answer) makes one scan. The Idempotency-Key header works as well.
+    idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

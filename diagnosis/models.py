@@ -180,3 +180,14 @@ QUALITY_MESSAGES = {
     "too_small": _("The photo (or the face in it) is small. Move closer or use a higher resolution."),
     "no_colour": _("The photo is black and white. A colour photo is needed to judge redness and skin tone."),
 }
+
+#: Each quality flag in two or three words (reviewers' chips and filters).
+QUALITY_FLAG_NAMES = {
+    "no_face": _("no face"), "blurry": _("blurry"), "too_dark": _("too dark"), "too_bright": _("too bright"),
+    "too_small": _("too small"), "no_colour": _("black and white"),
+}
+
+
+def quality_flag_name(flag: str) -> str:
+    """A flag's short name in the reader's language; one this version does not know yet, readable."""
+    return str(QUALITY_FLAG_NAMES.get(flag, flag.replace("_", " ")))

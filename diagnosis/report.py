@@ -11,7 +11,7 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from reportlab.lib import colors
@@ -21,6 +21,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from facediag_site.lib import dates
 from review.selectors import review_of
 
 from . import results, selectors
@@ -38,7 +39,7 @@ class ReportPeriod:
     date_to: date | None
 
     def describe(self) -> str:
-        day = lambda d: formats.date_format(d, "j M Y")  # noqa: E731
+        day = dates.day
         if self.date_from and self.date_to:
             return _("%(start)s to %(end)s") % {"start": day(self.date_from), "end": day(self.date_to)}
         if self.date_from:
@@ -55,12 +56,22 @@ def report_scans(owner, period: ReportPeriod):
     return list(reversed(list(scans[:MAX_REPORT_SCANS])))
 
 
-def _local(dt):
-    return formats.date_format(timezone.localtime(dt), "j M Y, H:i")
+#: At most this many dates under the trend chart, so they never overlap.
+MAX_TREND_TICKS = 6
 
 
-def trend_chart_png(scans) -> bytes | None:
-    """Each condition's match over the scans that got a class; straight lines between real scans."""
+def trend_tick_positions(count: int, limit: int = MAX_TREND_TICKS) -> list[int]:
+    """Which scans (indexes, oldest first) get a date under the chart: the first, the last, evenly between."""
+    if count <= limit:
+        return list(range(count))
+    step = (count - 1) / (limit - 1)
+    return sorted({round(i * step) for i in range(limit)})
+
+
+def trend_figure(scans):
+    """Each condition's match over the scans that got a class, one step per scan as on the history page's
+    chart, straight lines between real scans; under it each shown scan's date and time as the pages write
+    them (the person's time zone and date style). None without such scans."""
     points = [s for s in scans if s.label in CONDITIONS]
     if not points:
         return None
@@ -70,23 +81,29 @@ def trend_chart_png(scans) -> bytes | None:
     fig = Figure(figsize=(7.2, 3.0), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    times = [timezone.localtime(s.created_at) for s in points]
+    positions = list(range(len(points)))  # one step per scan, however far apart in time
     styles = {"acne": ("#D55E00", "o"), "eczema": ("#0072B2", "s"), "healthy": ("#009E73", "^"),
               "rosacea": ("#CC79A7", "D")}
     for condition in CONDITIONS:
         colour, marker = styles[condition]
         values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
-        ax.plot(times, values, color=colour, marker=marker, linewidth=1.6, markersize=4,  # type: ignore[arg-type]
+        ax.plot(positions, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
                 label=results.condition_title(condition))
     ax.set_ylim(0, 100)
     ax.set_ylabel(_("Match (%)"))
     ax.grid(alpha=.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    shown = trend_tick_positions(len(points))
+    ax.set_xticks(shown, [f"{dates.day(points[i].created_at)}\n{dates.time_of_day(points[i].created_at)}"
+                          for i in shown], fontsize=7.5)
+    ax.set_xlim(-0.3, max(len(points) - 0.7, 0.3))
+    return fig
 
-    locator = AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+def trend_chart_png(scans) -> bytes | None:
+    fig = trend_figure(scans)
+    if fig is None:
+        return None
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
@@ -121,7 +138,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
         Paragraph(_("For <b>%(name)s</b> · period: %(period)s · %(count)s · made %(made)s") % {
             "name": escape(name), "period": escape(period.describe()),
             "count": ngettext("%(n)d analysed scan", "%(n)d analysed scans", len(scans)) % {"n": len(scans)},
-            "made": _local(timezone.now())}, body),
+            "made": dates.when(timezone.now())}, body),
         Paragraph(escape(_(settings.DISCLAIMER)), note_style),
     ]
     if not scans:
@@ -141,7 +158,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
         for scan in scans:
             view = results.result_view(scan)
             top = f"{scan.top_probability * 100:.0f}%" if view.has_class and scan.top_probability is not None else "–"
-            rows.append([_local(scan.created_at), view.verdict, top, Paragraph(escape(scan.note[:120]), small)])
+            rows.append([dates.when(scan.created_at), view.verdict, top, Paragraph(escape(scan.note[:120]), small)])
         table = Table(rows, colWidths=[3.6 * cm, 4.4 * cm, 2.2 * cm, 6.8 * cm], repeatRows=1)
         table.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 9),
@@ -169,7 +186,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
 
 def _scan_block(scan, styles, body, small):
     view = results.result_view(scan)
-    text = [Paragraph(f"<b>{escape(_local(scan.created_at))}: {escape(view.verdict)}</b>", body)]
+    text = [Paragraph(f"<b>{escape(dates.when(scan.created_at))}: {escape(view.verdict)}</b>", body)]
     if view.has_class:
         text.append(Paragraph(" · ".join(f"{title} {p * 100:.0f}%" for _c, title, p in view.probabilities), body))
     else:

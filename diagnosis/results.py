@@ -5,10 +5,14 @@ Reads only; the wording lives here so the web pages and the PDF report say the s
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+from facediag_site.lib import dates
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
 
@@ -18,7 +22,7 @@ VERDICTS = {
     Label.ROSACEA: _("Likely rosacea"),
     Label.HEALTHY: _("Looks healthy"),
     Label.UNCERTAIN: _("Can't tell from this photo"),
-    Label.NO_SKIN: _("Can't tell from this photo"),
+    Label.NO_SKIN: _("No skin found in this photo"),
 }
 NO_RESULT = _("No result yet")
 
@@ -28,11 +32,45 @@ NO_CLASS_REASONS = {
     Label.NO_SKIN: _("No face or skin could be found in this photo."),
 }
 
-RETAKE_STEPS = (
-    _("Face a window or a bright lamp, so the light falls evenly on your face (no flash)."),
-    _("Fill the frame with your face, or with the affected area, held steady and in focus."),
-    _("Use a colour photo without filters, beauty modes or make-up."),
-)
+# How to take a better photo, each tip once, the one that fits the result first (see ``retake_steps``).
+RETAKE_TIPS = {
+    "aim_at_face": _("Point the camera at your face: a pet, an object, a screen or a landscape cannot be judged."),
+    "whole_face": _("Hold the phone at arm's length, so your whole face fills the outline on the screen."),
+    "come_closer": _("Come closer: your face should fill the outline, not just a small part of the photo."),
+    "colour": _("Switch off black-and-white, sepia and beauty filters: a colour photo is needed to judge "
+                "redness."),
+    "light": _("Face a window or a bright lamp, so the light falls evenly on your face (no flash)."),
+    "bright": _("Move out of direct sunlight and switch off the flash, so your skin is not washed out."),
+    "steady": _("Hold the phone steady with both hands and tap your face on the screen to focus."),
+    "fill_frame": _("Fill the frame with your face, or with the affected area, held steady and in focus."),
+    "no_filters": _("Use a colour photo without filters, beauty modes or make-up."),
+}
+# The tips for a reason code or a quality flag, most useful first.
+_TIPS_FOR = {
+    "not_skin": ("aim_at_face", "whole_face"),
+    "no_skin_pixels": ("aim_at_face", "whole_face"),
+    "little_skin": ("whole_face", "aim_at_face"),
+    "flat_image": ("aim_at_face", "light"),
+    "pixel_noise": ("aim_at_face", "steady"),
+    "no_colour": ("colour",),
+    "too_small": ("come_closer",),
+    "no_face": ("whole_face",),
+    "too_dark": ("light",),
+    "too_bright": ("bright",),
+    "blurry": ("steady",),
+    "low_confidence": ("light", "fill_frame", "no_filters"),
+}
+
+
+def retake_steps(label: str, reason: str, flags) -> tuple[str, ...]:
+    """Tips that fit why there is no result: "no skin found" asks for a face, a black-and-white photo for
+    colour, a small face to come closer; the photo's other flags add theirs; at most four."""
+    keys: list[str] = list(_TIPS_FOR.get(reason, ()))
+    for flag in sorted(flags):
+        keys += _TIPS_FOR.get(flag, ())
+    keys += ["aim_at_face", "whole_face", "light"] if label == Label.NO_SKIN else ["light", "fill_frame", "no_filters"]
+    unique = list(dict.fromkeys(keys))[:4]
+    return tuple(str(RETAKE_TIPS[k]) for k in unique)
 
 
 @dataclass(frozen=True)
@@ -40,8 +78,8 @@ class ConditionInfo:
     name: str | Promise  # lazily translated
     summary: str | Promise
     see_a_doctor: str | Promise
-    source_title: str | Promise
-    source_url: str
+    source_title: str | Promise = ""  # none where no page fits (a healthy result)
+    source_url: str = ""
 
 
 # Short summaries from the NHS condition pages (checked 2026-11); each links to its source.
@@ -78,10 +116,8 @@ CONDITION_INFO = {
         name=_("Healthy skin"),
         summary=_("No clear signs of acne, eczema or rosacea were seen in this photo. FaceDiag only looks for "
                   "these three conditions, so it cannot say anything about other skin problems."),
-        see_a_doctor=_("See a GP about any mole or mark that is new, changing, bleeding, itchy or not healing, "
-                       "whatever this result says."),
-        source_title=_("NHS: Moles"),
-        source_url="https://www.nhs.uk/conditions/moles/",
+        see_a_doctor=_("Nothing to do because of this photo. See a pharmacist or GP if your skin becomes sore, "
+                       "itchy, red or spotty and does not settle, or if anything about it worries you."),
     ),
 }
 
@@ -96,6 +132,9 @@ REASON_MESSAGES = {
     "flat_image": _("No face was found and the image is nearly flat (no detail)."),
     "pixel_noise": _("No face was found and the image looks like pixel noise."),
     "photos_disagree": _("The photos do not agree: they look like different conditions."),  # ml.core.combine
+    "too_small": _("The face is too small in this photo to judge. Come closer, so it fills the frame."),
+    "unfamiliar_skin": _("This looks like skin, but not like the photos the model learned from, so it cannot "
+                         "judge it. A photo of your whole face, in daylight, works best."),
 }
 
 
@@ -148,6 +187,7 @@ class ResultView:
     probabilities: list = field(default_factory=list)  # (condition, translated title, probability), highest first
     quality_messages: list = field(default_factory=list)
     retake_steps: tuple = ()
+    kind: str = "class"  # "class", "uncertain" or "no_skin": how the page and history tell them apart
 
 
 def result_view(scan) -> ResultView:
@@ -174,7 +214,8 @@ def result_view(scan) -> ResultView:
     # The flag that is the reason itself (e.g. no_colour) is not repeated below it.
     rest = [quality_message(f) for f in sorted(flags) if f != code and quality_message(f) != reason]
     return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
-                      quality_messages=rest, retake_steps=RETAKE_STEPS)
+                      quality_messages=rest, retake_steps=retake_steps(label, code, flags),
+                      kind="no_skin" if label == Label.NO_SKIN else "uncertain")
 
 
 def verdict_text(scan) -> str:
@@ -230,3 +271,35 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
         ))
     return views
+
+
+def with_local_times(series: dict[str, Any]) -> dict[str, Any]:
+    """The chart data with each point's time as the pages write it (the person's time zone and date
+    style), so the chart, its table and the list say the same; ``created_at`` stays ISO 8601."""
+    for point in series["points"]:
+        moment = datetime.fromisoformat(point["created_at"])
+        point.update(when=dates.when(moment), day=dates.day(moment), time=dates.time_of_day(moment))
+    return series
+
+
+#: A change smaller than this many percentage points is read as "little change" (light and angle alone
+#: move the scores this much; see the help text on the compare page).
+LITTLE_CHANGE_POINTS = 5
+
+
+def change_summary(before, after) -> str:
+    """What changed between two scans with a class, in one sentence: the condition that moved most."""
+    days = max((after.created_at - before.created_at).days, 0)
+    changes = [(c, float(before.probabilities.get(c, 0.0)), float(after.probabilities.get(c, 0.0)))
+               for c in CONDITIONS if c != Label.HEALTHY]
+    condition, old, new = max(changes, key=lambda item: abs(item[2] - item[1]))
+    span = (ngettext("in %(days)d day", "in %(days)d days", days) % {"days": days}) if days else gettext(
+        "on the same day")
+    if round(abs(new - old) * 100) < LITTLE_CHANGE_POINTS:
+        return gettext("Little change %(span)s: no condition's match moved by %(points)d points or more.") % {
+            "span": span, "points": LITTLE_CHANGE_POINTS}
+    values = {"span": span, "condition": condition_title(condition).lower(), "old": f"{old * 100:.0f}%",
+              "new": f"{new * 100:.0f}%"}
+    if new < old:
+        return gettext("The %(condition)s match went down from %(old)s to %(new)s %(span)s.") % values
+    return gettext("The %(condition)s match went up from %(old)s to %(new)s %(span)s.") % values

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,25 +23,45 @@ def home(request):
     return render(request, "home.html")
 
 
+def _wants_json(request) -> bool:
+    """The page's own script (static/js/offline-uploads.js) sends the form with fetch and reads JSON."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _refused(request, message: str, status: int, retry: bool, retry_after: int | None = None) -> HttpResponse:
+    """An upload refused before anything is stored: JSON for the page's script, else the page with the message."""
+    response: HttpResponse
+    if _wants_json(request):
+        response = JsonResponse({"error": message, "retry": retry}, status=status)
+    else:
+        messages.error(request, message)
+        response = render(request, "diagnosis/upload.html",
+                          {"form": UploadForm(), "capture_messages": capture_messages()}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    decision = None
+    decision = further = None
     if request.method == "POST":
         busy = backpressure.check_upload()  # before the quota and before anything is stored
         if busy:
             metrics.upload_refused("busy")
-            minutes = max(1, round(busy.retry_after / 60))
-            response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=503)
-            response["Retry-After"] = str(busy.retry_after)
+            if _wants_json(request):
+                response = _refused(request, str(_("Many photos are waiting to be analysed; nothing was stored. "
+                                                   "Try again in a minute.")), 503, True, busy.retry_after)
+            else:
+                minutes = max(1, round(busy.retry_after / 60))
+                response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=503)
+                response["Retry-After"] = str(busy.retry_after)
             return backpressure.expected_refusal(response)
         decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
         if not decision.allowed:
             metrics.upload_refused("quota")
-            messages.error(request, rate_limits.refused_message(decision))
-            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
-            response["Retry-After"] = str(decision.retry_after)
-            return response
+            return _refused(request, rate_limits.refused_message(decision), 429, True, decision.retry_after)
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -50,15 +71,13 @@ def upload(request):
         if further is not None and not further.allowed:
             rate_limits.refund_upload(decision)  # the scan is refused whole: its first photo counts none
             metrics.upload_refused("quota")
-            messages.error(request, rate_limits.refused_message(further))
-            response = render(request, "diagnosis/upload.html", {"form": UploadForm()}, status=429)
-            response["Retry-After"] = str(further.retry_after)
-            return response
+            return _refused(request, rate_limits.refused_message(further), 429, True, further.retry_after)
+        key = form.cleaned_data["idempotency_key"] or request.headers.get("Idempotency-Key", "")
         try:
             services.check_photo_parts(request.FILES)
-            scan, _created = services.create_scan(
+            scan, created = services.create_scan(
                 owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"],
-                extra_photos=extras,
+                idempotency_key=key, extra_photos=extras,
             )
         except services.UploadRejected as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -66,12 +85,22 @@ def upload(request):
             metrics.upload_refused(exc.code)
             rate_limits.refund_upload(further)
         else:
+            if not created:  # a replay (the offline queue sending again): not a new photo
+                rate_limits.refund_upload(decision)
+                rate_limits.refund_upload(further)
+            if _wants_json(request):
+                url = reverse("diagnosis:scan-detail", kwargs={"scan_id": scan.id})
+                return JsonResponse({"id": str(scan.id), "url": url, "created": created},
+                                    status=201 if created else 200)
             return redirect("diagnosis:scan-detail", scan_id=scan.id)
     elif request.method == "POST":
         status = 400
         metrics.upload_refused("invalid")
     if decision is not None:
         rate_limits.refund_upload(decision)  # only accepted photos count against the hourly quota
+    if request.method == "POST" and _wants_json(request):
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"error": " ".join(errors), "retry": False}, status=status)
     return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
                   status=status)
 
@@ -91,6 +120,15 @@ def capture_messages():
         "uploading": _("Uploading…"),
         "uploading_long": _("Uploading your photo. This page moves on by itself."),
         "analyse": _("Analyse photo"),
+        "fit_outline": _("Fit your face inside the outline."),
+        "face_ok_live": _("Good: your face fills the outline. Hold still and take the photo."),
+        "no_face_live": _("No face in view yet: look straight at the camera and come closer."),
+        "come_closer": _("Come closer: your face should fill the outline."),
+        "looking_for_face": _("Looking for your face…"),
+        "face_ok": _("Face found, close enough."),
+        "come_closer_photo": _("Come closer: your face is too small in this photo to judge. Take it again "
+                               "with your face filling the outline."),
+        "no_face": _("No face found. Point the camera at your face, or choose a photo of it."),
     }
 
 
@@ -195,9 +233,9 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return JsonResponse(selectors.confidence_series(
+    return JsonResponse(results.with_local_times(selectors.confidence_series(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
-    ))
+    )))
 
 
 @login_required
@@ -220,6 +258,8 @@ def compare(request):
     ] if comparable else []
     return render(request, "diagnosis/compare.html", {
         "before": before, "after": after, "rows": rows, "comparable": comparable,
+        "summary": results.change_summary(before, after) if comparable else "",
+        "slider": bool(before.image and after.image),
         "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
     })
 

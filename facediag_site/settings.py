@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.ProfileLanguageMiddleware",
+    "accounts.middleware.ProfileTimeZoneMiddleware",
     "facediag_site.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -131,6 +132,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# The date styles people read (facediag_site.lib.dates); times are shown in the profile's time zone
+# (accounts.middleware.ProfileTimeZoneMiddleware), TIME_ZONE only without one.
+FORMAT_MODULE_PATH = ["facediag_site.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -326,10 +330,17 @@ CSRF_FAILURE_VIEW = "facediag_site.error_pages.csrf_failure"
 # Where links in e-mails sent outside a request (reminders) point.
 SITE_URL = env("FACEDIAG_SITE_URL", default="http://localhost:8000")
 
+# Shown with every result (pages, API, PDF report).
 DISCLAIMER = (
     "FaceDiag is a screening aid, not a diagnosis. It cannot rule a condition in or out. "
     "See a doctor or dermatologist if your skin is painful, spreading, bleeding, infected, "
     "near the eyes, or worrying you, whatever this result says."
+)
+# The same warning where there is no result to refer to (sign-up, error pages, the welcome e-mail).
+GENERAL_DISCLAIMER = (
+    "FaceDiag is a screening aid, not a diagnosis. It cannot rule a condition in or out. "
+    "See a doctor or dermatologist if your skin is painful, spreading, bleeding, infected, "
+    "near the eyes, or worrying you."
 )
 
 # REST API

@@ -11,6 +11,8 @@ from . import views
 urlpatterns = [
     path("", diagnosis_views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("offline/", views.offline, name="offline"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

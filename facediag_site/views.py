@@ -1,5 +1,8 @@
+import json
+
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from . import health
 
@@ -20,3 +23,30 @@ def healthz(request):
     if down:
         body["down"] = sorted(down)
     return JsonResponse(body, status=503 if down else 200)
+
+
+@require_GET
+def service_worker(request):
+    """The service worker, served from the site's root so it may look after every page (its scope)."""
+    from django.shortcuts import render
+
+    from . import app_shell
+
+    response = render(request, "sw.js", {"version": app_shell.shell_version(),
+                                         "shell_json": json.dumps(app_shell.shell_urls()),
+                                         "precache_json": json.dumps(app_shell.precached_urls()),
+                                         "offline_page": app_shell.OFFLINE_PAGE,
+                                         "cached_pages_json": json.dumps(list(app_shell.CACHED_PAGES))},
+                      content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"  # browsers check for a new version on every visit
+    return response
+
+
+@require_GET
+def offline(request):
+    """What a page that cannot load says while offline (kept by the service worker)."""
+    from django.shortcuts import render
+
+    response = render(request, "offline.html")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -15,5 +15,6 @@ class ReminderForm(forms.Form):
     frequency = forms.ChoiceField(label=_("Remind me to take a new photo"), choices=Frequency.choices)
     time_zone = forms.ChoiceField(
         label=_("My time zone"), choices=time_zone_choices, required=False,
-        help_text=_("Reminders arrive at 9 in the morning in this time zone."),
+        help_text=_("Your pages, charts and reports show times in this time zone, and reminders arrive at 9 in "
+                    "the morning in it."),
     )

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from facediag_site.lib import dates
+
 from . import schedule, tokens
 from .models import Frequency, ReminderPreference
 
@@ -33,6 +35,9 @@ def set_preference(
     if language in dict(settings.LANGUAGES):
         pref.language = language
     pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"
+    if schedule.valid_time_zone(time_zone) and user.time_zone != time_zone:
+        user.time_zone = time_zone  # the profile's time zone: pages, charts and reports use it too
+        user.save(update_fields=["time_zone"])
     pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)
     pref.save()
     logger.info("user %s reminders set to %s", user.pk, frequency)
@@ -68,12 +73,12 @@ def _reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
         "site_name": settings.SITE_NAME,
         "frequency": str(pref.get_frequency_display()).lower(),
         "language": pref.language,
-        "last_scan": timezone.localtime(last_scan, tz) if last_scan else None,
+        "last_scan": dates.day(last_scan, tz) if last_scan else "",  # as the pages write it, in their zone
         "upload_url": _absolute(reverse("diagnosis:upload")),
         "history_url": _absolute(reverse("diagnosis:history")),
         "account_url": _absolute(reverse("profile")),
         "unsubscribe_url": unsubscribe_url,
-        "disclaimer": _(settings.DISCLAIMER),
+        "disclaimer": _(settings.GENERAL_DISCLAIMER),  # no result to refer to
     }
     message = EmailMultiAlternatives(
         subject=_("Time for your next %(site)s photo") % {"site": settings.SITE_NAME},

@@ -1,17 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.models import Label
+from diagnosis.models import Label, quality_flag_name
 from ml.models import ModelVersion
 
 from . import selectors
 from .models import ReviewLabel
 
-FLAG_NAMES = {
-    "no_face": _("no face"), "blurry": _("blurry"), "too_dark": _("too dark"), "too_bright": _("too bright"),
-    "too_small": _("too small"), "no_colour": _("no colour"),
-}
-FLAG_CHOICES = [(f, FLAG_NAMES.get(f, f.replace("_", " "))) for f in selectors.QUALITY_FLAGS] + [
+FLAG_CHOICES = [(f, quality_flag_name(f)) for f in selectors.QUALITY_FLAGS] + [
     (selectors.NO_FLAGS, _("no flags"))]
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label
+from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label, quality_flag_name
 
 from . import charts, selectors, services
 from .forms import DashboardFilterForm, QueueFilterForm, ReviewForm
@@ -100,7 +100,7 @@ def review_page(request, scan_id):
         ((c, Label(c).label, float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
         key=lambda item: item[2], reverse=True,
     )
-    flags = [(name, QUALITY_MESSAGES[name]) for name in QUALITY_MESSAGES if scan.quality.get(name)]
+    flags = [(quality_flag_name(name), QUALITY_MESSAGES[name]) for name in QUALITY_MESSAGES if scan.quality.get(name)]
     return render(
         request,
         "review/review_scan.html",

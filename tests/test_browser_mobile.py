@@ -149,6 +149,7 @@ def main_pages(scans):
         "review-scan": f"/review/scans/{s['to_review'].id}/",
         "dashboard": "/review/dashboard/",
         "not-found": "/no/such/page/",
+        "offline": "/offline/",
     }
 
 
@@ -198,6 +199,7 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     assert box["width"] >= 44 and box["height"] >= 44
     target.click(position={"x": 3, "y": 3})  # near the corner, outside the drawn box
     assert page.locator("input[name=scan]").first.is_checked()
+    page.click("#menu-toggle")  # on a phone the links fold behind "Menu"
     for link in page.locator(".topbar nav a").all():
         assert link.bounding_box()["height"] >= 44
     # The 404 page logs its own status as a console error; anything else is a real problem.
@@ -244,6 +246,16 @@ def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, 
     assert "too dark" in page.locator("#photo-checks").inner_text()
 
 
+def whole_page_shot(page, path):
+    """A full-page screenshot with the window as tall as the page, so a bar stuck to the bottom of the
+    screen (history's "Compare selected") is drawn where it rests, not over the list."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": page.evaluate("document.documentElement.scrollHeight")})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)
+
+
 @pytest.mark.skipif(not SCREENSHOTS, reason="set FACEDIAG_SCREENSHOTS=<folder> to take screenshots")
 def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_path):
     _, scans = person
@@ -251,8 +263,11 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
     out.mkdir(parents=True, exist_ok=True)
     page = browser_page
     photo = tmp_path / "me.jpg"
-    photo.write_bytes(drawn_face(spots=6, seed=9))
-    pages = {**main_pages(scans)}
+    face = Path(__file__).resolve().parent.parent / "ml" / "samples" / "astronaut_face.jpg"
+    Image.open(face).convert("RGB").crop((98, 4, 254, 199)).resize((480, 600)).save(photo, "JPEG", quality=92)
+    cat = make_scan(scans["first"].owner, 2, "no_skin", {"acne": 0.3, "eczema": 0.2, "healthy": 0.3, "rosacea": 0.2},
+                    reason="not_skin", quality={"no_face": True}, seed=10)
+    pages = {**main_pages(scans), "result-no-skin": f"/scans/{cat.id}/"}
     for size_name, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 900})):
         page.context.clear_cookies()
         page.set_viewport_size(viewport)
@@ -266,14 +281,20 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
             if name == "history":
                 page.wait_for_selector("#history-chart[data-drawn='3']", state="attached")
                 page.wait_for_timeout(600)  # the chart's entry animation
+                whole_page_shot(page, str(out / f"{name}-{size_name}.png"))
+                continue
             page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True)
         page.goto(live_server.url + pages["result"])
         page.click("#heatmap-toggle")
         page.locator("#photo-figure").screenshot(path=str(out / f"result-heatmap-{size_name}.png"))
         page.goto(live_server.url + "/scans/new/")
+        page.screenshot(path=str(out / f"upload-guide-{size_name}.png"), full_page=True)
         page.set_input_files("#id_image", str(photo))
-        page.wait_for_selector("#photo-checks li")
+        page.wait_for_function("() => ['ok', 'warn'].includes(document.getElementById('upload-form').dataset.checked)",
+                               timeout=60_000)
         page.screenshot(path=str(out / f"upload-{size_name}.png"), full_page=True)
+        page.goto(live_server.url + pages["result-no-skin"])
+        page.screenshot(path=str(out / f"result-no-skin-{size_name}.png"), full_page=True)
     # The dark theme and the Spanish pages, on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     page.emulate_media(color_scheme="dark")
@@ -281,12 +302,29 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         page.goto(live_server.url + pages[name])
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(600)
-        page.screenshot(path=str(out / f"{name}-phone-dark.png"), full_page=True)
+        whole_page_shot(page, str(out / f"{name}-phone-dark.png"))
+    page.goto(live_server.url + pages["compare"])
+    page.screenshot(path=str(out / "compare-phone-dark.png"), full_page=True)
     page.emulate_media(color_scheme="light")
     page.select_option("#language-select", "es")
     page.click(".language-menu button")
-    page.goto(live_server.url + pages["result"])
-    page.screenshot(path=str(out / "result-phone-es.png"), full_page=True)
+    for name in ("result", "history", "upload"):
+        page.goto(live_server.url + pages[name])
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(600)
+        whole_page_shot(page, str(out / f"{name}-phone-es.png"))
+    page.click("#menu-toggle")
+    page.screenshot(path=str(out / "menu-phone-es.png"))
+    # A photo taken offline, waiting on the device.
+    page.select_option("#language-select", "en-gb")
+    page.click(".language-menu button")
+    page.goto(live_server.url + "/scans/new/")
+    page.context.set_offline(True)
+    page.set_input_files("#id_image", str(photo))
+    page.click("#upload-button")
+    page.wait_for_selector("#pending-list li[data-state='waiting']")
+    page.screenshot(path=str(out / "upload-waiting-phone.png"), full_page=True)
+    page.context.set_offline(False)
 
 
 AXE_RUN = """async () => {

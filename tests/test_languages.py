@@ -40,7 +40,7 @@ def test_result_page_in_spanish_with_localised_dates(user_client, user):
     for text in ("Probablemente acné", "Cuándo ir al médico", "Acné", "Eccema", "Rosácea",
                  "Hace falta una foto en color"):
         assert text in html, text
-    assert "Análisis del 14 Ago 2026, 10:30" in html  # "Aug" in English
+    assert "Análisis del 14 ago 2026, 10:30" in html  # "14 Aug 2026, 10:30" in English
 
 
 def test_reminder_e_mail_goes_out_in_the_language_chosen_when_opting_in(client, user):

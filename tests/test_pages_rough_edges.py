@@ -56,7 +56,7 @@ def test_favicon_and_web_manifest_are_linked_and_valid(client):
     html = client.get(reverse("home")).content.decode()
     assert 'rel="icon"' in html and 'rel="manifest"' in html
     manifest = json.loads(open(finders.find("manifest.webmanifest")).read())
-    assert manifest["name"] and manifest["start_url"] == "/"
+    assert manifest["name"] and manifest["start_url"] == "/scans/new/" and manifest["scope"] == "/"
     for icon in manifest["icons"]:
         assert finders.find(icon["src"]), icon["src"]
 

@@ -2,7 +2,8 @@ from django import template
 from django.utils.translation import gettext, ngettext
 
 from diagnosis import results, selectors
-from diagnosis.models import Label
+from diagnosis.models import Label, quality_flag_name
+from facediag_site.lib import dates
 
 register = template.Library()
 
@@ -46,3 +47,21 @@ def verdict(scan):
 def photo_results(scan):
     """The scan's photos with each one's own reading (results.PhotoResultView), front first."""
     return results.photo_result_views(selectors.scan_photos(scan))
+
+
+@register.filter
+def when(value):
+    """Date and time in the person's time zone and language style ("4 Dec 2026, 12:26")."""
+    return dates.when(value)
+
+
+@register.filter
+def day(value):
+    """The date alone, in the same style ("4 Dec 2026")."""
+    return dates.day(value)
+
+
+@register.filter
+def flag_names(quality):
+    """The quality flags that are set, by name in the reader's language ("too dark", not "too_dark")."""
+    return [quality_flag_name(flag) for flag, on in sorted((quality or {}).items()) if on]

@@ -1,8 +1,9 @@
 """The decision rules shared by training-time evaluation and the Predictor.
 
 The model scores four conditions plus a fifth, rejecting output ("not a face or skin"). A result is a
-condition only when the photo is in colour, the reject score is low, there is skin to judge, and the
-top condition is clearly ahead; otherwise it is ``no_skin`` or ``uncertain`` with a reason code.
+condition only when the photo is in colour, a face it shows is large enough to judge, the reject score is
+low, there is skin to judge, and the top condition is clearly ahead; otherwise it is ``no_skin`` or
+``uncertain`` with a reason code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ MIN_SKIN_RATIO_NO_FACE = 0.2
 MIN_GRAY_STD = 6.0
 #: Laplacian variance far above any photo in skin4 (max ~1,900): pixel noise, not skin.
 MAX_LAPLACIAN_VAR = 6000.0
+#: A found face whose crop is shorter than this (in the photo's own pixels) is too small to judge: the
+#: crop would be blown up more than 2.8 times to the 224 px input, and spots and redness are no longer
+#: there to see. Between this and quality.MIN_REGION_SIDE (100) the photo is judged, with a "small" warning.
+MIN_JUDGE_SIDE = 80.0
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -29,6 +34,7 @@ REASONS = {
     "little_skin": "No face was found and there is too little skin in the photo.",
     "flat_image": "No face was found and the image is nearly flat (no detail).",
     "pixel_noise": "No face was found and the image looks like pixel noise.",
+    "too_small": "The face is too small in this photo to judge. Come closer, so it fills the frame.",
 }
 
 
@@ -41,6 +47,7 @@ def default_thresholds() -> dict:
         "min_skin_ratio_no_face": MIN_SKIN_RATIO_NO_FACE,
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
+        "min_judge_side": MIN_JUDGE_SIDE,
         "max_feature_distance": None,  # models trained before the distance check have none
         # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
         # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
@@ -56,6 +63,7 @@ def signals(pre) -> dict:
         "no_colour": bool(pre.quality.get("no_colour", False)),
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
+        "region_side": float(pre.extras.get("region_side", float("inf"))),
     }
 
 
@@ -66,6 +74,10 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     t = {**default_thresholds(), **(thresholds or {})}
     if sig.get("no_colour"):
         return core.UNCERTAIN, "no_colour"
+    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
+        # A face is there, but its crop has fewer pixels than the model needs to see spots or redness (or to
+        # judge "not skin"): no class, however confident the network is; the person is asked to come closer.
+        return core.UNCERTAIN, "too_small"
     far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
     if reject >= t["reject"] or far:
         looks_skin = t["min_skin_ratio_unfamiliar"] is not None and (

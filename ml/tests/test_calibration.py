@@ -54,7 +54,14 @@ def test_decide_refusals_and_their_reasons():
     assert decide(_sig(False, 0.8, lap=50_000.0)) == ("no_skin", "pixel_noise")
     assert decide(_sig(False, 0.8)) == ("acne", "confident")  # a skin close-up is fine
     assert decide(_sig(True, 0.01)) == ("acne", "confident")  # a found face is judged whatever the skin mask says
-    assert set(decision.REASONS) >= {"confident", "low_confidence", "no_colour", "not_skin"}
+    # A face too small to judge (its crop under MIN_JUDGE_SIDE pixels) gets no class: "retake closer".
+    tiny, small = {"region_side": 55.0}, {"region_side": 95.0}
+    assert decide({**_sig(True, 0.8), **tiny}) == ("uncertain", "too_small")
+    assert decide({**_sig(True, 0.8), **small}) == ("acne", "confident")  # small (a warning) but judged
+    assert decide({**_sig(False, 0.8), **tiny}) == ("acne", "confident")  # a small skin close-up, no face
+    assert decide({**_sig(True, 0.8, no_colour=True), **tiny}) == ("uncertain", "no_colour")
+    assert decide({**_sig(True, 0.8), **tiny}, reject=0.9) == ("uncertain", "too_small")  # a face was found
+    assert set(decision.REASONS) >= {"confident", "low_confidence", "no_colour", "not_skin", "too_small"}
 
 
 def test_split_scores_conditions_and_reject():

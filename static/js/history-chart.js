@@ -1,13 +1,12 @@
-// The history chart: each condition's match over time (Chart.js, vendored), dates and times in the
-// reader's own locale, straight lines between scans (no invented values), one condition or all.
+// The history chart: each condition's match over time (Chart.js, vendored), straight lines between scans
+// (no invented values), one condition or all. Dates and times come written by the server (the person's
+// time zone and the page's date style, p.when / p.day / p.time), so they read as in the list; numbers are
+// formatted in the page's language.
 (function () {
   "use strict";
   var canvas = document.getElementById("history-chart");
-  var formatter = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-  var dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-  var timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
-
   if (!canvas) { return; }
+  var language = document.documentElement.lang || undefined;
 
   // The table alternative: the very same points as the chart, one row per scan, dates in the reader's locale.
   function fillTable(data) {
@@ -21,7 +20,7 @@
       link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
       var time = document.createElement("time");
       time.dateTime = p.created_at;
-      time.textContent = formatter.format(new Date(p.created_at));
+      time.textContent = p.when;
       link.appendChild(time);
       head.appendChild(link);
       row.appendChild(head);
@@ -59,10 +58,7 @@
     .then(function (data) {
       fillTable(data);
       if (!window.Chart) { return; }
-      var labels = data.points.map(function (p) {
-        var when = new Date(p.created_at);
-        return [dateOnly.format(when), timeOnly.format(when)];
-      });
+      var labels = data.points.map(function (p) { return [p.day, p.time]; });
       var datasets = data.classes.map(function (c) {
         var style = styles[c] || { colour: "#56606e", point: "circle" };
         return {
@@ -77,6 +73,7 @@
         type: "line",
         data: { labels: labels, datasets: datasets },
         options: {
+          locale: language,
           responsive: true,
           maintainAspectRatio: false,
           interaction: { mode: "index", intersect: false },
@@ -84,7 +81,7 @@
             legend: { labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8 } },
             tooltip: {
               callbacks: {
-                title: function (items) { return formatter.format(new Date(data.points[items[0].dataIndex].created_at)); },
+                title: function (items) { return data.points[items[0].dataIndex].when; },
                 label: function (item) { return item.dataset.label + ": " + item.parsed.y + "%"; }
               }
             }

@@ -16,8 +16,7 @@
       li.className = i < reached ? "past" : (i === reached ? "current" : "");
     });
     var step = document.querySelector('.progress li[data-step="' + next + '"]');  // already in the page's language
-    text.textContent = step ? step.textContent : next;
-    text.className = "status status-" + next;
+    text.textContent = step ? step.textContent : next;  // read out by screen readers (visually hidden)
   }
 
   function poll() {

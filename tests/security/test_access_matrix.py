@@ -21,6 +21,7 @@ PUBLIC = {
     "set_language",  # the language menu: sets a cookie, and a signed-in person's own profile language
     "confirm-email",  # authenticated by its signed single-use token (and the password)
     "sign-in-link",  # the confirmation view under the path of older e-mails' sign-in links
+    "service-worker", "offline",  # the installable app's service worker and its offline notice: nothing personal
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",

@@ -1,0 +1,59 @@
+"""The installable app's shell: the files the service worker keeps so the upload page opens offline.
+
+``static/js/offline-uploads.js`` keeps photos taken offline on the device and sends them later; the
+service worker (``/sw.js``, ``templates/sw.js``) only makes the pages that take them open without a
+connection. It never keeps a person's scans, photos or API answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
+
+#: Static files every page or the upload page needs, kept when the service worker installs (small).
+PRECACHED_STATIC = (
+    "css/app.css",
+    "js/site.js",
+    "js/capture.js",
+    "js/offline-uploads.js",
+    "img/favicon.svg",
+    "img/icon-192.png",
+    "img/icon-512.png",
+    "img/example-good-photo.jpg",
+    "manifest.webmanifest",
+)
+#: The face detector (1.5 MB): kept the first time it is fetched (the upload page fetches it while idle),
+#: so a visitor who never takes a photo does not download it.
+ON_FIRST_USE_STATIC = (
+    "vendor/face-api/face-api.js",
+    "vendor/face-api/model/tiny_face_detector_model-weights_manifest.json",
+    "vendor/face-api/model/tiny_face_detector_model.bin",
+)
+SHELL_STATIC = PRECACHED_STATIC + ON_FIRST_USE_STATIC
+#: Pages kept for offline use: the offline notice (anonymous) and, once opened online, the upload page.
+OFFLINE_PAGE = "/offline/"
+CACHED_PAGES = ("/scans/new/",)
+
+
+@lru_cache(maxsize=1)
+def shell_version() -> str:
+    """Changes whenever a shell file changes, so browsers replace their kept copies."""
+    digest = hashlib.sha256()
+    for name in SHELL_STATIC:
+        path = finders.find(name)
+        if path:
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+def precached_urls() -> list[str]:
+    return [OFFLINE_PAGE, *[static(name) for name in PRECACHED_STATIC]]
+
+
+def shell_urls() -> list[str]:
+    """Every URL the service worker keeps (at install, or on first use)."""
+    return [OFFLINE_PAGE, *[static(name) for name in SHELL_STATIC]]
