@@ -81,6 +81,11 @@ def collect_negatives(neg_dirs) -> list[Item]:
     return items
 
 
+def key(path) -> str:
+    """How lists and decisions name an image: ``<folder>/<file>``."""
+    return _key(path)
+
+
 def _key(path) -> str:
     p = Path(path)
     return f"{p.parent.name}/{p.name}"

@@ -49,3 +49,27 @@ def flagged_per_source(rows, sources) -> dict[str, tuple[int, int]]:
     """{source: (flagged, images)}."""
     flagged, total = Counter(r["source"] for r in rows), Counter(sources)
     return {s: (flagged.get(s, 0), n) for s, n in sorted(total.items())}
+
+
+def read_predictions(path) -> tuple[list[dict], list[str]]:
+    """The rows of a training run's ``heldout_predictions.csv.gz`` and its output names (``p_<name>``)."""
+    import csv
+    import gzip
+
+    with gzip.open(path, "rt", newline="") as fh:
+        reader = csv.DictReader(fh)
+        names = [f[2:] for f in reader.fieldnames or [] if f.startswith("p_")]
+        return list(reader), names
+
+
+def audit_predictions(path) -> tuple[list[dict], list[dict], list[str]]:
+    """``audit`` of a ``heldout_predictions.csv.gz``: -> (flagged rows with their ``path``, all rows, names)."""
+    rows, names = read_predictions(path)
+    index = {n: i for i, n in enumerate(names)}
+    usable = [r for r in rows if r["label"] in index]
+    labels = np.array([index[r["label"]] for r in usable])
+    probs = np.array([[float(r[f"p_{n}"]) for n in names] for r in usable])
+    flagged = audit(labels, probs, [r["source"] for r in usable], names)
+    for row in flagged:
+        row["path"] = usable[row["index"]]["path"]
+    return flagged, usable, names

@@ -21,7 +21,13 @@ from . import artifact, data, ood, report
 from .model import load_base_weights
 from .training import final
 from .training.calibrate import calibration_per_source, fit_calibration
-from .training.evaluation import format_evaluation, full_report, in_source_split
+from .training.evaluation import (
+    HELDOUT_PREDICTIONS,
+    format_evaluation,
+    full_report,
+    in_source_split,
+    write_heldout_predictions,
+)
 from .training.features import (
     DISTANCE_INPUT,
     PooledFeatures,
@@ -164,6 +170,8 @@ def train(
         extra_arrays={"ood_means": skin_stats["means"], "ood_precision": skin_stats["precision"]},
     )
     data.write_list(out_dir / "heldout_test.csv", [ds.items[i] for i in test_idx])
+    if loso:
+        write_heldout_predictions(out_dir / HELDOUT_PREDICTIONS, ds, oof, cal)
     with open(out_dir / "evaluation.json", "w") as f:
         json.dump(evaluation, f, indent=2, default=float)
     (out_dir / "evaluation.txt").write_text(format_evaluation(evaluation))

@@ -61,3 +61,25 @@ def test_the_committed_decisions_are_valid_and_name_real_classes():
     for path, (decision, label) in decisions.items():
         assert path.count("/") == 1, path
         assert decision != "relabel" or label in ("acne", "eczema", "healthy", "rosacea", data.REJECT_LABEL)
+
+
+def test_training_writes_held_out_predictions_that_the_audit_command_reads(tiny_artifact, tiny_dataset, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    art, meta, _evaluation = tiny_artifact
+    rows, names = label_audit.read_predictions(art / "heldout_predictions.csv.gz")
+    assert names == [*meta["classes"], data.REJECT_LABEL]
+    assert len(rows) == meta["data_summary"]["n_images"]
+    for row in rows[:5]:
+        assert abs(sum(float(row[f"p_{n}"]) for n in names) - 1.0) < 1e-3 and row["path"].count("/") == 1
+    out = io.StringIO()
+    call_command("audit_labels", predictions=str(art / "heldout_predictions.csv.gz"), out=str(tmp_path / "audit"),
+                 data=[str(d) for d in tiny_dataset], stdout=out)
+    assert "images flagged; per source" in out.getvalue() and "src0" in out.getvalue()
+    with open(tmp_path / "audit" / "flagged.csv", newline="") as fh:
+        flagged = list(csv.DictReader(fh))
+    assert all(r["given"] != r["suggested"] for r in flagged)
+    assert len(list((tmp_path / "audit").glob("flagged-*.png"))) == -(-len(flagged) // 30)

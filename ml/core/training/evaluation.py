@@ -68,3 +68,23 @@ def format_calibration(per_source: dict) -> str:
             f"ECE {r['ece']:.3f} signed {r['ece_signed']:+.3f}"
         )
     return "\n".join(lines) + "\n"
+
+
+#: Each image's held-out probabilities (from a head that never saw its source), written by training for the
+#: label audit (``ml.core.label_audit``, ``manage.py audit_labels``).
+HELDOUT_PREDICTIONS = "heldout_predictions.csv.gz"
+
+
+def write_heldout_predictions(path, ds: Dataset, logits, cal: dict) -> None:
+    """``path`` (gzip CSV): ``path`` (``<folder>/<file>``), ``source``, ``label`` and one probability per output
+    (the conditions, then "not a face or skin"), a softmax of the held-out logits at the reject temperature."""
+    import csv
+    import gzip
+
+    probs = calibration.softmax(logits, cal["reject_temperature"])
+    names = [*ds.classes, data.REJECT_LABEL]
+    with gzip.open(path, "wt", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "source", "label", *(f"p_{n}" for n in names)])
+        for it, row in zip(ds.items, probs, strict=True):
+            writer.writerow([data.key(it.path), it.source, it.label, *(f"{v:.4f}" for v in row)])
