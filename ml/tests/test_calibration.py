@@ -70,3 +70,47 @@ def test_split_scores_conditions_and_reject():
     np.testing.assert_allclose(cond[0], cond[1])  # conditions ignore the reject logit
     assert cond.sum(axis=1) == pytest.approx([1.0, 1.0])
     assert reject[0] > 0.9 > 0.01 > reject[1]
+
+
+def test_a_refused_photo_of_skin_is_skin_the_model_does_not_know():
+    """A close-up of skin (or a face) that the model or the distance refuses is not "not a face or skin"."""
+    th = {"uncertain": 0.6, "reject": 0.5, "max_feature_distance": 100.0, "min_skin_ratio_unfamiliar": 0.5}
+    confident = [0.97, 0.01, 0.01, 0.01]
+    far = {**_sig(False, 0.8), "feature_distance": 150.0}
+    assert decision.decide(confident, CLASSES, far, 0.1, th) == ("uncertain", "unfamiliar_skin")
+    assert decision.decide(confident, CLASSES, _sig(False, 0.8), 0.9, th) == ("uncertain", "unfamiliar_skin")
+    assert decision.decide(confident, CLASSES, _sig(True, 0.2), 0.9, th) == ("uncertain", "unfamiliar_skin")
+    assert decision.decide(confident, CLASSES, _sig(False, 0.3), 0.9, th) == ("no_skin", "not_skin")  # a dog
+    older = {k: v for k, v in th.items() if k != "min_skin_ratio_unfamiliar"}  # models before the rule
+    assert decision.decide(confident, CLASSES, _sig(False, 0.8), 0.9, older) == ("no_skin", "not_skin")
+
+
+def test_adaptive_temperature_is_less_confident_far_from_the_skin_photos():
+    """Held-out photos far from the training photos are right less often than near ones at the same logits:
+    one temperature is over-confident on the far ones and under-confident on the near ones; a temperature per
+    photo from its feature distance is neither."""
+    rng = np.random.default_rng(1)
+    n, k = 6000, 4
+    distance = rng.uniform(100, 3000, n)
+    face = rng.random(n) < 0.5
+    logits = rng.normal(0, 3.0, (n, k))
+    true_t = (distance / 500.0) ** 0.7  # the farther, the more the logits overstate the evidence
+    y = np.array([rng.choice(k, p=row) for row in calibration.softmax(logits, true_t)])
+    signals = calibration.adaptive_signals(distance, face)
+    fitted = calibration.fit_adaptive_temperature(logits, y, signals)
+    temps = fitted.of(signals)
+    assert np.median(temps[distance > 2000]) > 2.0 * np.median(temps[distance < 500])
+    assert calibration.AdaptiveTemperature.from_dict(fitted.to_dict()) == fitted
+    one = calibration.fit_temperature(logits, y)
+    from ml.core.metrics import signed_ece
+
+    far, near = distance > 2000, distance < 600
+    per_photo = calibration.softmax(logits, temps)
+    single = calibration.softmax(logits, one)
+    correct = lambda p: p.argmax(1) == y  # noqa: E731
+    assert signed_ece(single[far].max(1), correct(single)[far]) > 0.05  # one temperature: over-confident far
+    assert signed_ece(single[near].max(1), correct(single)[near]) < -0.05  # ... and under-confident near
+    assert abs(signed_ece(per_photo[far].max(1), correct(per_photo)[far])) < 0.03
+    assert abs(signed_ece(per_photo[near].max(1), correct(per_photo)[near])) < 0.03
+    with pytest.raises(ValueError, match="signals"):
+        calibration.AdaptiveTemperature.from_dict({**fitted.to_dict(), "signals": ["brightness"]})
