@@ -12,12 +12,28 @@ import numpy as np
 _WATERMARK_WORDS = ("(c) Dermnet.com", "shutterstock.com", "www.example.com", "(c) photo", "ID 1966504144", "sample")
 
 
-def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True, weights: np.ndarray | None = None):
+#: Share of face crops that become a close-up of their own skin. People send close-ups too, and without this
+#: the close-ups in the data are nearly all DermNet's limbs with eczema: any close-up looked like eczema (held
+#: out, 37 % of the web acne close-ups were called eczema).
+CLOSE_UP = 0.3
+CLOSE_UP_ZOOM = (1.8, 3.0)
+
+
+def augment(
+    crop: np.ndarray,
+    rng: np.random.Generator,
+    face_found: bool = True,
+    weights: np.ndarray | None = None,
+    close_up: float = CLOSE_UP,
+):
     """An augmented copy of ``crop``; with ``weights`` (the crop's skin weights, ``preprocess.skin_weights``),
-    -> (copy, the weights moved with it)."""
+    -> (copy, the weights moved with it). A face crop becomes a close-up of its skin with probability
+    ``close_up`` (only with ``weights``: the close-up is centred on the skin)."""
     img = crop.copy()
     s = img.shape[0]
     mask = None if weights is None else np.asarray(weights, np.float32).copy()
+    if face_found and mask is not None and rng.random() < close_up:
+        img, mask = _close_up(img, mask, rng)
     # Crops with a face arrive with the face oval kept and the rest neutral; give crops without a face
     # the same look half of the time, so "oval or not" cannot stand in for the class.
     if not face_found and rng.random() < 0.5:
@@ -48,6 +64,19 @@ def augment(crop: np.ndarray, rng: np.random.Generator, face_found: bool = True,
             mask = np.asarray(warped, np.float32)
     img = _photo_style(img, rng, s)
     return img if weights is None else (img, np.ascontiguousarray(mask, np.float32))
+
+
+def _close_up(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
+    """Zoom into a random point of the skin (``mask`` > 0.9), the crop and its weights alike."""
+    ys, xs = np.nonzero(mask > 0.9)
+    if not len(ys):
+        return img, mask
+    k = int(rng.integers(len(ys)))
+    s = img.shape[0]
+    m = cv2.getRotationMatrix2D((float(xs[k]), float(ys[k])), 0.0, float(rng.uniform(*CLOSE_UP_ZOOM)))
+    m[:, 2] += (s / 2 - xs[k], s / 2 - ys[k])
+    warp = {"dsize": (s, s), "flags": cv2.INTER_LINEAR, "borderMode": cv2.BORDER_REFLECT_101}
+    return cv2.warpAffine(np.ascontiguousarray(img), m, **warp), np.asarray(cv2.warpAffine(mask, m, **warp), np.float32)
 
 
 def _photo_style(img: np.ndarray, rng: np.random.Generator, s: int) -> np.ndarray:

@@ -106,6 +106,23 @@ def test_augmentation_moves_the_skin_weights_with_the_crop():
     assert moved >= 6  # most draws flip, rotate or shift it
 
 
+def test_a_face_crop_can_become_a_close_up_of_its_skin():
+    """Training turns some face crops into close-ups of their skin (people send close-ups too), centred on
+    the skin weights: the close-up is (nearly) all skin, and crops without a face never become one."""
+    from ml.core import augment
+
+    img = np.full((520, 640, 3), (40, 120, 60), np.uint8)
+    img[60:460, 120:520] = _astronaut()
+    pre = preprocess.preprocess(img, size=224)
+    weights = pre.skin_weights()
+    close = [augment.augment(pre.crop, np.random.default_rng(seed), True, weights, close_up=1.0)[1].mean()
+             for seed in range(8)]
+    assert min(close) > max(0.65, weights.mean() + 0.15)  # eyes and mouth may still be in view
+    kept = augment.augment(pre.crop, np.random.default_rng(0), False, np.ones((224, 224), np.float32), close_up=1.0)
+    assert kept[1].mean() > 0.3  # no close-up without a face: at most the random oval
+    assert 0.0 < augment.CLOSE_UP < 0.5
+
+
 def test_blazeface_finds_a_real_face_and_not_a_cat_or_a_cup():
     from ml.core import faces
 

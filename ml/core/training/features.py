@@ -20,7 +20,7 @@ DISTANCE_INPUT = "skin5"
 POOLED_KINDS = tuple(dict.fromkeys((*HEAD_INPUTS, DISTANCE_INPUT)))
 HEAD_FEATURES = 512 * len(HEAD_INPUTS)
 #: Changes whenever the views change (augmentation, skin weights), so an old cache is never read.
-CACHE_FORMAT = "skin-weights-1"
+CACHE_FORMAT = "skin-weights-close-ups-1"
 
 
 class PooledFeatures:
