@@ -117,7 +117,7 @@ def test_a_face_crop_can_become_a_close_up_of_its_skin():
     weights = pre.skin_weights()
     close = [augment.augment(pre.crop, np.random.default_rng(seed), True, weights, close_up=1.0)[1].mean()
              for seed in range(8)]
-    assert min(close) > max(0.65, weights.mean() + 0.15)  # eyes and mouth may still be in view
+    assert min(close) > 0.7 and np.mean(close) > weights.mean() + 0.15  # eyes or mouth may still be in view
     kept = augment.augment(pre.crop, np.random.default_rng(0), False, np.ones((224, 224), np.float32), close_up=1.0)
     assert kept[1].mean() > 0.3  # no close-up without a face: at most the random oval
     assert 0.0 < augment.CLOSE_UP < 0.5
