@@ -13,6 +13,8 @@ MIN_MARGIN = 0.1
 
 #: Share of held-out skin photos the feature-distance check may refuse (``ml.core.ood``).
 MAX_FAR_SKIN = 0.03
+#: Share of held-out non-skin photos that may get a class, every check together (``relaxed_reject``).
+MAX_NONSKIN_GIVEN = 0.03
 #: Share of the refused held-out non-skin photos without a face that may be called "skin the model does not
 #: know" (uncertain) instead of "not a face or skin" for their skin-coloured pixels (``decision.decide``).
 MAX_UNFAMILIAR_NEGATIVES = 0.05
@@ -63,7 +65,29 @@ def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
             if f1 > best[0] + 1e-4:
                 best = (f1, float(round(floor, 2)), margin)
     thresholds["uncertain"], thresholds["margin"] = best[1], best[2]
+    if distances is not None:
+        thresholds["reject"] = relaxed_reject(ds, cond, reject, thresholds, distances)
     return {**cal, "thresholds": thresholds}
+
+
+def relaxed_reject(ds: Dataset, cond, reject, thresholds: dict, distances) -> float:
+    """The highest reject threshold (of those at or above the fitted one) at which the whole decision, the
+    distance check included, still gives a class to at most ``MAX_NONSKIN_GIVEN`` of held-out non-skin photos.
+    The reject output alone was set to let 3 % of them through; the distance check catches most of those,
+    so the output can refuse fewer skin photos (it refused dark-skinned faces more often than light ones)."""
+    negative = ds.y == len(ds.classes)
+    if not negative.any():
+        return thresholds["reject"]
+
+    def given(t: float) -> float:
+        preds = decide_all(ds, cond, reject, {**thresholds, "reject": t}, only=negative, distances=distances)
+        return float(np.mean([p not in ("uncertain", "no_skin") for p in preds]))
+
+    best = thresholds["reject"]
+    for t in sorted({float(v) for v in np.quantile(reject[negative], np.linspace(0.03, 0.5, 48))}):
+        if t > best and given(t) <= MAX_NONSKIN_GIVEN:
+            best = t
+    return float(best)
 
 
 def calibration_signals(ds: Dataset, distances, idx=None) -> np.ndarray:
