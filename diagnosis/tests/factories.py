@@ -55,6 +55,29 @@ def finished_scan(owner, *, label="acne", top=0.9, quality=None, model_version=N
     return scan
 
 
+def photos_read_as(tiny_dataset, label, count=1):
+    """``count`` photos of the tiny model's training set that it reads as ``label`` with confidence, each judged
+    as the upload service will store it (re-encoded JPEG): which of the generated photos those are depends on
+    the trained head, so tests pick them rather than assume them."""
+    from django.conf import settings
+
+    from diagnosis.imaging import clean_upload
+    from ml.runtime import get_predictor
+
+    predictor = get_predictor()
+    found = []
+    for path in sorted((tiny_dataset[0] / label).glob("*.jpg")):
+        data = path.read_bytes()
+        stored = clean_upload(data, max_bytes=settings.SCAN_MAX_UPLOAD_BYTES, max_pixels=settings.SCAN_MAX_PIXELS,
+                              min_side=settings.SCAN_MIN_SIDE, stored_max_side=settings.SCAN_STORED_MAX_SIDE).jpeg
+        prediction = predictor.predict(stored)
+        if (prediction.label, prediction.reason) == (label, "confident"):
+            found.append(data)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"the tiny model reads only {len(found)} of its {label} photos as {label}, not {count}")
+
+
 def jpeg_upload(data=None, name="face.jpg", content_type="image/jpeg"):
     return SimpleUploadedFile(name, face_like_jpeg() if data is None else data, content_type=content_type)
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan, ScanPhoto
-from diagnosis.tests.factories import jpeg_upload, make_multi_photo_scan
+from diagnosis.tests.factories import jpeg_upload, make_multi_photo_scan, photos_read_as
 from ml.core.combine import combine
 from tests.support import face_like_jpeg, image_bytes, jpeg_with_exif_orientation, media_files, png_bomb_header
 
@@ -138,8 +138,8 @@ def scan_of(user, front, **sides):
 
 
 def skin(tiny_dataset, label, n=0):
-    """A photo the tiny model was trained on (so it reads it as ``label``)."""
-    return sorted((tiny_dataset[0] / label).glob("*.jpg"))[n].read_bytes()
+    """A photo the tiny model reads as ``label`` (the ``n``-th such)."""
+    return photos_read_as(tiny_dataset, label, n + 1)[n]
 
 
 def stored_photos(scan):

@@ -5,20 +5,20 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from diagnosis.tests.factories import jpeg_upload
+from diagnosis.tests.factories import jpeg_upload, photos_read_as
 from tests.support import face_like_jpeg, wait_for_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_three_photo_scan_is_analysed_in_one_batch_by_a_real_worker(client, user, live_worker, tiny_dataset):
-    acne = sorted((tiny_dataset[0] / "acne").glob("*.jpg"))
+    acne = photos_read_as(tiny_dataset, "acne", 2)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     response = api.post(reverse("api:scan-list"), {
-        "image": jpeg_upload(acne[0].read_bytes()),
+        "image": jpeg_upload(acne[0]),
         "image_left": jpeg_upload(face_like_jpeg()),  # a flat skin-coloured picture: no skin to judge
-        "image_right": jpeg_upload(acne[1].read_bytes()),
+        "image_right": jpeg_upload(acne[1]),
     }, format="multipart", HTTP_IDEMPOTENCY_KEY="worker-multi-1")
     assert response.status_code == 202, response.content
 
