@@ -181,8 +181,8 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
     if face is not None:
         oval = face_oval(face, box, size)
         unmasked, crop = crop, blend_to_mean(crop, face_oval_mask(size, oval[:2], oval[2:]))
-        scale = size / max(1, box[2] - box[0])
-        keypoints = tuple(((kx - box[0]) * scale, (ky - box[1]) * scale) for kx, ky in face.keypoints)
+        to_crop = size / max(1, box[2] - box[0])  # photo pixels -> crop pixels (``scale`` stays the photo's own)
+        keypoints = tuple(((kx - box[0]) * to_crop, (ky - box[1]) * to_crop) for kx, ky in face.keypoints)
     return Preprocessed(
         crop=np.ascontiguousarray(crop),
         quality=quality.quality_flags(region, face is not None, scale=scale, small=small),

@@ -70,6 +70,15 @@ def test_face_path_crops_around_the_face_and_keeps_only_the_face_oval():
     assert out.box_fractions == pytest.approx([x0 / 640, y0 / 520, x1 / 640, y1 / 520], abs=1e-4)
 
 
+@pytest.mark.parametrize("size", [64, 224])
+def test_the_crops_side_is_measured_in_the_photos_own_pixels_whatever_the_model_input(size):
+    """decision.MIN_JUDGE_SIDE reads it: a 95 px face crop is 95 px, not the model's input size."""
+    out = preprocess.preprocess(_astronaut(), size=size)
+    x0, y0, x1, y1 = out.box
+    assert out.face_found
+    assert out.extras["region_side"] == pytest.approx(min(x1 - x0, y1 - y0))
+
+
 def test_skin_weights_keep_the_face_skin_without_the_eyes_and_the_mouth():
     """The head pools over these weights: cheeks and forehead count, eyes, mouth and what lies outside the oval
     do not; a crop without a face counts whole."""
