@@ -179,11 +179,14 @@ def unbind_batch(**_kwargs: Any) -> None:
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_redact_value(v) for v in value]
     if isinstance(value, dict):
         return {k: _redact_value(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Any other object (Django's CSRF warning passes the request) is written as its text: redact that text.
+    return redact(str(value))
 
 
 class JsonFormatter(_BaseJsonFormatter):

@@ -70,7 +70,7 @@ def test_the_upload_line_carries_the_request_id(user_client, log_lines):
     response = user_client.post(reverse("diagnosis:upload"), {"image": _upload()},
                                 HTTP_X_REQUEST_ID="upload-req-00000001")
     assert response.status_code == 302
-    uploaded = [r for r in log_lines() if r["message"].endswith(" uploaded")]
+    uploaded = [r for r in log_lines() if r["message"].endswith(" uploaded (1 photo)")]
     assert uploaded and uploaded[-1]["request_id"] == "upload-req-00000001"
     assert uploaded[-1]["scan_id"] in response["Location"]
 

@@ -120,7 +120,8 @@ def create_scan(
     except Exception:
         storage.delete_scan_files(scan, photos)
         raise
-    logger.info("scan %s uploaded (%d photos)", scan.id, 1 + len(photos))
+    count = 1 + len(photos)
+    logger.info("scan %s uploaded (%d photo%s)", scan.id, count, "" if count == 1 else "s")
     metrics.scan_accepted()
     return scan, True
 

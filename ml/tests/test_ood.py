@@ -55,7 +55,12 @@ def test_the_predictor_measures_the_distance_and_refuses_beyond_the_trained_thre
     result = pred.predict(image, with_heatmap=False)
     assert result.details["feature_distance"] > 0
     assert pred.thresholds["max_feature_distance"] == meta["thresholds"]["max_feature_distance"]
-    # the same photo with the threshold just below its distance: refused as "not a face or skin"
-    pred.thresholds = {**pred.thresholds, "max_feature_distance": result.details["feature_distance"] - 0.5}
+    # the same photo with the threshold just below its distance: refused. It is mostly skin-coloured, so it
+    # is skin the model does not know (no class); with less skin than the fitted bound, "not a face or skin"
+    pred.thresholds = {**pred.thresholds, "max_feature_distance": result.details["feature_distance"] - 0.5,
+                       "min_skin_ratio_unfamiliar": result.details["skin_ratio"] - 0.01}
+    refused = pred.predict(image, with_heatmap=False)
+    assert (refused.label, refused.reason) == ("uncertain", "unfamiliar_skin")
+    pred.thresholds = {**pred.thresholds, "min_skin_ratio_unfamiliar": result.details["skin_ratio"] + 0.01}
     refused = pred.predict(image, with_heatmap=False)
     assert (refused.label, refused.reason) == ("no_skin", "not_skin")

@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from diagnosis.models import Scan
 from diagnosis.tests.factories import ScanFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +43,12 @@ def test_reviewer_pages_are_private_too(client, other_user, user):
         assert_private_no_store(client.get(reverse(name)))
 
 
-#: Every route that serves a scan's file (a face photo, its thumbnail or heatmap), web and API.
-MEDIA_ROUTES = [("diagnosis:scan-media", kind) for kind in ("image", "thumbnail", "heatmap")] + [
-    ("api:scan-image", None), ("api:scan-thumbnail", None), ("api:scan-heatmap", None)]
+#: Every route that serves a scan's file (a face photo, its thumbnail or heatmap), web and API, with the URL
+#: arguments after the scan's id: the front photo's routes, then those of each photo of a multi-photo scan.
+MEDIA_ROUTES = [("diagnosis:scan-media", [kind]) for kind in ("image", "thumbnail", "heatmap")] + [
+    ("api:scan-image", []), ("api:scan-thumbnail", []), ("api:scan-heatmap", [])] + [
+    (name, [view, kind]) for name in ("diagnosis:scan-photo-media", "api:scan-photo-media")
+    for view, kind in (("front", "heatmap"), ("left", "image"), ("left", "thumbnail"))]
 
 
 def test_every_media_route_is_listed_here():
@@ -52,7 +56,7 @@ def test_every_media_route_is_listed_here():
 
     served = {name for _route, name in every_route() if "media" in name or name.startswith(
         ("api:scan-image", "api:scan-thumbnail", "api:scan-heatmap"))}
-    assert served == {name for name, _kind in MEDIA_ROUTES}
+    assert served == {name for name, _args in MEDIA_ROUTES}
 
 
 def assert_no_max_age(response):
@@ -66,17 +70,21 @@ def assert_no_max_age(response):
 def test_face_photos_are_never_kept_in_a_cache_for_the_owner_or_a_reviewer(client, user, other_user):
     """Finding L1 (round three): photos were "private, max-age=3600", so they stayed in the browser's cache
     after logout on a shared device. No private file may carry a max-age, for anyone, web or API."""
-    from diagnosis.tests.factories import finished_scan
-    from review.services import ensure_reviewer_group
+    from django.core.files.base import ContentFile
 
-    scan = finished_scan(user)
+    from diagnosis.tests.factories import make_multi_photo_scan
+    from review.services import ensure_reviewer_group
+    from tests.support import face_like_jpeg
+
+    scan = make_multi_photo_scan(user, views=("left",), status=Scan.Status.DONE)
+    scan.heatmap.save("heatmap.jpg", ContentFile(face_like_jpeg()))
     other_user.groups.add(ensure_reviewer_group()[0])
     for person in (user, other_user):
         client.force_login(person)
         bearer = {"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(person).access_token}"}
-        for name, kind in MEDIA_ROUTES:
-            args = [scan.id, kind] if kind else [scan.id]
-            assert_no_max_age(client.get(reverse(name, args=args), **({} if kind else bearer)))
+        for name, args in MEDIA_ROUTES:
+            api = name.startswith("api:")
+            assert_no_max_age(client.get(reverse(name, args=[scan.id, *args]), **(bearer if api else {})))
 
 
 def test_api_responses_for_a_token_are_private_and_not_stored(user):
