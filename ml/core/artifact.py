@@ -16,7 +16,7 @@ import numpy as np
 from .model import HEAD_LAYERS, sha256_file
 
 #: The model the repository ships: what the run command, Docker Compose and the benchmarks register and read.
-SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v5"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v6"
 
 WEIGHTS_FILE = "model.npz"
 METADATA_FILE = "metadata.json"

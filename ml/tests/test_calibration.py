@@ -81,6 +81,10 @@ def test_a_refused_photo_of_skin_is_skin_the_model_does_not_know():
     assert decision.decide(confident, CLASSES, _sig(False, 0.8), 0.9, th) == ("uncertain", "unfamiliar_skin")
     assert decision.decide(confident, CLASSES, _sig(True, 0.2), 0.9, th) == ("uncertain", "unfamiliar_skin")
     assert decision.decide(confident, CLASSES, _sig(False, 0.3), 0.9, th) == ("no_skin", "not_skin")  # a dog
+    # skin-coloured but refused with near certainty (a ginger cat): not skin; a face stays a face
+    sure = decision.SURE_NOT_SKIN
+    assert decision.decide(confident, CLASSES, _sig(False, 0.98), sure, th) == ("no_skin", "not_skin")
+    assert decision.decide(confident, CLASSES, _sig(True, 0.98), sure, th) == ("uncertain", "unfamiliar_skin")
     older = {k: v for k, v in th.items() if k != "min_skin_ratio_unfamiliar"}  # models before the rule
     assert decision.decide(confident, CLASSES, _sig(False, 0.8), 0.9, older) == ("no_skin", "not_skin")
 
