@@ -2,13 +2,15 @@
 network, decision, heatmap (closed form + overlay + JPEG), write.
 
 Usage: python bench/scan_stages.py [--model ml/artifacts/<name>] [--n 40] [--runtimes openvino,tensorflow]
+                                  [--compare ml/artifacts/<other>]
 
 Each photo of the held-out split (the first ``--n``, spread over the classes and the non-face images) goes
 through the stages one after the other, as ``Predictor.predict(bytes, with_heatmap=True)`` runs them, then the
 heatmap JPEG is written to a temporary directory (the local media storage's work; the database update is
 not part of it). The end-to-end time is measured separately around ``read -> predict -> write`` for each
 runtime, interleaved photo by photo so machine load hits them alike. Prints per-stage p50/p95, end-to-end
-p50/p95, the CPU model with its bf16/int8/AMX flags and the load average.
+p50/p95, the CPU model with its bf16/int8/AMX flags and the load average. ``--compare`` adds a second model
+(for example the previous version), interleaved with the first photo by photo on the same photos.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main(argv=None):
     ap.add_argument("--data", action="append", default=None, help="skin4 and nonface folders")
     ap.add_argument("--n", type=int, default=40, help="photos")
     ap.add_argument("--runtimes", default="openvino,tensorflow")
+    ap.add_argument("--compare", help="a second model directory, timed on the same photos")
     ap.add_argument(
         "--photo-size",
         type=int,
@@ -59,13 +62,15 @@ def main(argv=None):
     print(cpu_summary())
     model_dir = Path(args.model)
     runtimes = [r for r in args.runtimes.split(",") if r]
+    models = [model_dir] + ([Path(args.compare)] if args.compare else [])
     preds = {}
-    for r in runtimes:
-        p = Predictor(model_dir, runtime=r)
-        if p.runtime != r:
-            print(f"{r}: not available (got {p.runtime}); skipped")
-            continue
-        preds[r] = p
+    for m in models:
+        for r in runtimes:
+            p = Predictor(m, runtime=r)
+            if p.runtime != r:
+                print(f"{r}: not available (got {p.runtime}); skipped")
+                continue
+            preds[f"{r} {m.name}" if args.compare else r] = p
     names = ", ".join(f"{r} ({p.precision})" for r, p in preds.items())
     print(f"runtimes: {names}; shipped: {choose_runtime()}")
 
@@ -164,8 +169,9 @@ def main(argv=None):
             f"  p95 {_p(e2e[r], 95):.1f} ms"
         )
     shipped = choose_runtime()
-    if shipped in e2e:
-        print(f"scan_p50_ms={_p(e2e[shipped], 50):.1f} runtime={shipped}")
+    key = f"{shipped} {model_dir.name}" if args.compare else shipped
+    if key in e2e:
+        print(f"scan_p50_ms={_p(e2e[key], 50):.1f} runtime={shipped}")
 
 
 if __name__ == "__main__":
