@@ -82,12 +82,12 @@ def test_the_footer_disclaimer_fits_pages_without_a_result(user_client, user):
     assert result_words in page(user_client, ScanFactory(owner=user, label="acne"))
 
 
-def test_the_welcome_and_reminder_emails_have_the_disclaimer_without_a_result(client, user):
+def test_the_welcome_and_reminder_emails_have_the_disclaimer_without_a_result(client, user, account_mail):
     from reminders import services as reminder_services
 
     client.post(reverse("signup"), {"email": "new@example.com", "password1": "a-long-secret-42",
                                     "password2": "a-long-secret-42"})
-    welcome = mail.outbox[-1].body
+    welcome = account_mail.outbox[-1].body  # the confirmation e-mail, sent by a worker after the request
     assert "not a diagnosis" in welcome and "whatever this result says" not in welcome
     pref = reminder_services.set_preference(user, frequency="weekly", time_zone="UTC")
     reminder_services.send_due_reminders(now=pref.next_due_at)
