@@ -147,8 +147,9 @@ def stored_photos(scan):
 
 
 def test_the_photos_of_a_scan_are_analysed_in_one_batch_and_combined(user, active_model, tiny_dataset, caplog):
-    # front and right show acne; the left one is a flat skin-coloured picture the model refuses
-    scan = scan_of(user, skin(tiny_dataset, "acne", 0), left=face_like_jpeg(), right=skin(tiny_dataset, "acne", 1))
+    # front and right show acne; the left one is a picture with no skin, which the model refuses
+    scan = scan_of(user, skin(tiny_dataset, "acne", 0), left=photos_read_as(tiny_dataset, "no_skin")[0],
+                   right=skin(tiny_dataset, "acne", 1))
     from ml.runtime import get_predictor
 
     predictor = get_predictor()

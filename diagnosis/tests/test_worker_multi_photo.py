@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from diagnosis.tests.factories import jpeg_upload, photos_read_as
-from tests.support import face_like_jpeg, wait_for_status
+from tests.support import wait_for_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ def test_a_three_photo_scan_is_analysed_in_one_batch_by_a_real_worker(client, us
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     response = api.post(reverse("api:scan-list"), {
         "image": jpeg_upload(acne[0]),
-        "image_left": jpeg_upload(face_like_jpeg()),  # a flat skin-coloured picture: no skin to judge
+        "image_left": jpeg_upload(photos_read_as(tiny_dataset, "no_skin")[0]),  # no skin to judge
         "image_right": jpeg_upload(acne[1]),
     }, format="multipart", HTTP_IDEMPOTENCY_KEY="worker-multi-1")
     assert response.status_code == 202, response.content
