@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.core import artifact, calibration, train
+from ml.core import artifact, calibration, decision, train
 from ml.core.data import REJECT_LABEL, Item
 from ml.core.evaluate import evaluate
 from ml.core.inference import Predictor
@@ -235,6 +235,21 @@ def test_calibration_is_fitted_so_few_non_skin_photos_pass():
     assert (reject[y == 4] < cal["thresholds"]["reject"]).mean() <= 0.031  # at most 3% of non-skin get through
     assert 0.35 <= cal["thresholds"]["uncertain"] <= 0.8
     assert cal["thresholds"]["margin"] >= calibrate.MIN_MARGIN  # a near tie is never a verdict
+
+
+def test_the_relaxed_reject_threshold_stops_short_of_switching_the_reject_output_off():
+    # non-skin scores that saturate to 1.0 in float32 (a tiny model on generated images) and a distance check
+    # that catches them all: relaxing as far as 1.0 would refuse nothing by the reject output any more
+    y = np.array([0, 1, 2, 3] * 5 + [4] * 10)
+    cond = np.full((len(y), 4), 0.25)
+    reject = np.where(y == 4, 1.0, 0.01)
+    distances = np.where(y == 4, 50.0, 1.0)
+    pres = [type("P", (), {"skin_ratio": 0.5, "face_found": True, "quality": {}, "extras": {}})()] * len(y)
+    ds = prepare.Dataset([Item(f"/x/{i}.jpg", "acne", "s") for i in range(len(y))], pres,
+                         ["acne", "eczema", "healthy", "rosacea"], y)
+    thresholds = {**decision.default_thresholds(), "reject": 0.5, "max_feature_distance": 10.0}
+    relaxed = calibrate.relaxed_reject(ds, cond, reject, thresholds, distances)
+    assert relaxed == calibrate.MAX_REJECT_THRESHOLD < 1.0
 
 
 def test_fine_tuning_block5_stores_it_in_the_artifact(tiny_dataset, tmp_path):

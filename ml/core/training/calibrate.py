@@ -15,6 +15,10 @@ MIN_MARGIN = 0.1
 MAX_FAR_SKIN = 0.03
 #: Share of held-out non-skin photos that may get a class, every check together (``relaxed_reject``).
 MAX_NONSKIN_GIVEN = 0.03
+#: The reject threshold never relaxes past this: at 1.0 the reject output would refuse only photos whose
+#: score saturates in float32, leaving the distance check alone to guard kinds no held-out source showed.
+#: (vgg16-skin-v6's relaxed threshold is 0.9984; a tiny test model's non-skin scores saturate to 1.0.)
+MAX_REJECT_THRESHOLD = 0.999
 #: Share of the refused held-out non-skin photos without a face that may be called "skin the model does not
 #: know" (uncertain) instead of "not a face or skin" for their skin-coloured pixels (``decision.decide``).
 MAX_UNFAMILIAR_NEGATIVES = 0.05
@@ -71,8 +75,9 @@ def fit_calibration(ds: Dataset, logits, distances=None) -> dict:
 
 
 def relaxed_reject(ds: Dataset, cond, reject, thresholds: dict, distances) -> float:
-    """The highest reject threshold (of those at or above the fitted one) at which the whole decision, the
-    distance check included, still gives a class to at most ``MAX_NONSKIN_GIVEN`` of held-out non-skin photos.
+    """The highest reject threshold (of those at or above the fitted one, at most ``MAX_REJECT_THRESHOLD``) at
+    which the whole decision, the distance check included, still gives a class to at most ``MAX_NONSKIN_GIVEN``
+    of held-out non-skin photos.
     The reject output alone was set to let 3 % of them through; the distance check catches most of those,
     so the output can refuse fewer skin photos (it refused dark-skinned faces more often than light ones)."""
     negative = ds.y == len(ds.classes)
@@ -84,7 +89,8 @@ def relaxed_reject(ds: Dataset, cond, reject, thresholds: dict, distances) -> fl
         return float(np.mean([p not in ("uncertain", "no_skin") for p in preds]))
 
     best = thresholds["reject"]
-    for t in sorted({float(v) for v in np.quantile(reject[negative], np.linspace(0.03, 0.5, 48))}):
+    quantiles = np.quantile(reject[negative], np.linspace(0.03, 0.5, 48))
+    for t in sorted({min(float(v), MAX_REJECT_THRESHOLD) for v in quantiles}):
         if t > best and given(t) <= MAX_NONSKIN_GIVEN:
             best = t
     return float(best)
