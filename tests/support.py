@@ -93,3 +93,12 @@ def stop_process_group(proc, timeout=30):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
         proc.wait()
+
+
+def browser_log_in(page, base, email, password):
+    """Signs in through the real login form in a Playwright ``page`` and waits for the upload page."""
+    page.goto(base + "/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/scans/new/")

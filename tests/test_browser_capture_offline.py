@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from diagnosis.models import Scan
+from tests.support import browser_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -88,11 +89,7 @@ def person(django_user_model):
 
 
 def log_in(page, base):
-    page.goto(base + "/login/")
-    page.fill("#id_username", "maria@example.com")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/scans/new/")
+    browser_log_in(page, base, "maria@example.com", PASSWORD)
 
 
 def watch_errors(page):
