@@ -29,7 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SHIPPED_SETTING = (30, 0.5, 1e-3)  # the head setting v5 and v6 chose
+#: The head setting v5 and the 224 px v6 chose (the 320 px v6 that ships chose 12 / 0.4 / 1e-4): kept so the
+#: figures in ml/README reproduce; both sizes get the same one, so they differ in nothing else.
+SHIPPED_SETTING = (30, 0.5, 1e-3)
 
 
 def forward_ms(size: int, base_weights: str, repeats: int = 20) -> tuple[float, str]:
