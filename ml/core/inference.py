@@ -22,6 +22,7 @@ from .model import (
     needs_skin_weights,
     set_trained_weights,
 )
+from .lesions import LesionFindings
 from .openvino_net import NetOutput
 from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
 
@@ -99,6 +100,8 @@ class Prediction:
     heatmap_jpeg: bytes | None = None
     reason: str = ""
     details: dict = field(default_factory=dict)
+    #: The lesion readout (``ml.core.lesions``): set on a judged photo when the model has a lesion head.
+    lesions: LesionFindings | None = None
 
     @property
     def reason_text(self) -> str:

@@ -60,5 +60,6 @@ def _public(pred):
         "probabilities": pred.probabilities,
         "quality": pred.quality,
         "model_version": pred.model_version,
+        "lesions": pred.lesions.to_json() if pred.lesions is not None else None,
     }
 
