@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import artifact, calibration, decision, gradcam, ood
+from .lesions import LesionFindings
 from .model import (
     build_top,
     build_trunk,
@@ -22,7 +23,6 @@ from .model import (
     needs_skin_weights,
     set_trained_weights,
 )
-from .lesions import LesionFindings
 from .openvino_net import NetOutput
 from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
 

@@ -71,7 +71,14 @@ FQ_PARTS = ("input_low", "input_high", "output_low", "output_high")
 
 
 def build_model(
-    input_size: int, base_weights: dict, trained: dict, n_out: int, part: str = "all", int8=None, kinds=None
+    input_size: int,
+    base_weights: dict,
+    trained: dict,
+    n_out: int,
+    part: str = "all",
+    int8=None,
+    kinds=None,
+    maps4: bool = False,
 ):
     """An ``openvino.Model`` (dynamic batch). ``part="all"``: uint8 crops -> outputs ``conv`` (N, h, w, 512),
     ``block4`` (N, 512, h, w: the block-4 pooled maps, for the heatmap), ``pen`` (N, 256) and ``logits``
@@ -82,7 +89,9 @@ def build_model(
     ``kinds``: what the head reads (an artifact's ``head_inputs``; by default by the head's size). Pooling over
     the skin weights adds an input ``skin_weights`` (N, 1, h, w), at block 4's resolution.
     ``int8``: a quantisation recipe (``ml.core.openvino_int8.recipe_from_model``): int8 weights, activation
-    quantisers and corrected biases where it has them."""
+    quantisers and corrected biases where it has them.
+    ``maps4``: the parts that run block 4 also return ``maps4`` (N, 512, S/8, S/8), block4_conv3 before its
+    pooling, what the lesion readout reads (``lesion_model``); ``part="maps4"``: uint8 crops -> ``maps4`` only."""
     import openvino as ov
     import openvino.opset13 as o
 
@@ -95,7 +104,7 @@ def build_model(
     pooled_only = part in ("pooled", "pooled_top")
     if pooled_only:
         kinds = tuple(kinds or POOLINGS)
-    elif part != "trunk":
+    elif part not in ("trunk", "maps4"):
         kinds = head_inputs(layer("head_dense")[0].shape[0], kinds)
     hw = input_size // 16
     top = part in ("top", "pooled_top")
@@ -111,8 +120,9 @@ def build_model(
     inputs = [inp]
     conv = None
     block4 = inp  # the "top" part's input; the others set it after block 4
+    conv4 = None
     for b, (_filters, n) in enumerate(VGG_BLOCKS, start=1):
-        if (top and b < 5) or (part == "trunk" and b == 5):
+        if (top and b < 5) or (part in ("trunk", "maps4") and b == 5):
             continue
         for i in range(1, n + 1):
             name = f"block{b}_conv{i}"
@@ -123,12 +133,17 @@ def build_model(
         if b == 5:
             conv = x
             break  # block 5's own pooling only feeds "gap5" (below)
+        if b == 4:
+            conv4 = x.output(0) if hasattr(x, "output") else x
+            conv4.get_tensor().set_names({"maps4"})
+            if part == "maps4":
+                return ov.Model([conv4], [inp], "facediag_vgg16_maps4")
         x = o.max_pool(x, [2, 2], [1, 1], [0, 0], [0, 0], [2, 2], auto_pad="valid", name=f"block{b}_pool").output(0)
         if b == 4:
             block4 = x
     if part == "trunk":
         x.get_tensor().set_names({"block4"})
-        return ov.Model([x], [inp], "facediag_vgg16_trunk")
+        return ov.Model([x, conv4] if maps4 else [x], [inp], "facediag_vgg16_trunk")
     hw_axes = o.constant(np.array([2, 3], np.int64))
     pooled = {}
     if "gap5" in kinds:  # block 5 pools "same" (TensorFlow pads at the end: SAME_UPPER), then the mean
@@ -160,6 +175,9 @@ def build_model(
     if not top:  # one model for the whole network: block 4's maps come out too (the two-stage net has them)
         outs.append(block4.node if hasattr(block4, "node") else block4)
         names.append("block4")
+        if maps4:
+            outs.append(conv4)
+            names.append("maps4")
     results = []
     for node, name in zip(outs, names, strict=True):
         out = node.output(0) if hasattr(node, "output") else node
@@ -242,12 +260,14 @@ DEFAULT_PRECISION = "int8"
 
 class NetOutput(NamedTuple):
     """What the network returns for a batch, numpy float32: block5_conv3 maps (N, h, w, 512), the penultimate
-    activations (N, 256), the logits (N, n_out) and block 4's pooled maps (N, 512, h, w; for the heatmap)."""
+    activations (N, 256), the logits (N, n_out), block 4's pooled maps (N, 512, h, w; for the heatmap) and,
+    where a readout needs them, block4_conv3's maps before pooling (N, 512, 2h, 2w; the lesion readout)."""
 
     conv: np.ndarray
     pen: np.ndarray
     logits: np.ndarray
     block4: np.ndarray | None = None
+    maps4: np.ndarray | None = None
 
 
 class OpenVINONet:
@@ -297,17 +317,20 @@ class OpenVINONet:
         threads=None,
         base_id=None,
         kinds=None,
+        maps4: bool = False,
     ):
-        """The network of an artifact in ``precision`` (see ``choose_precision``); ``kinds``: its head inputs."""
+        """The network of an artifact in ``precision`` (see ``choose_precision``); ``kinds``: its head inputs;
+        ``maps4``: also return block4_conv3's maps (a lesion readout reads them)."""
         precision = choose_precision(precision, base_id)
         recipe = int8_recipe(base_id) if precision == "int8" else None
         if precision in ("mixed", "int8"):
             stages = [
-                (build_model(input_size, base_weights, trained, n_out, part="trunk", int8=recipe), precision),
+                (build_model(input_size, base_weights, trained, n_out, part="trunk", int8=recipe, maps4=maps4),
+                 precision),
                 (build_model(input_size, base_weights, trained, n_out, part="top", kinds=kinds), "f32"),
             ]
         else:
-            stages = [(build_model(input_size, base_weights, trained, n_out, kinds=kinds), precision)]
+            stages = [(build_model(input_size, base_weights, trained, n_out, kinds=kinds, maps4=maps4), precision)]
         net = cls(stages, threads=threads)
         net.precision = precision
         net.dtype = {
@@ -344,6 +367,11 @@ class OpenVINONet:
             self._keep(stage, req, values)
         return values
 
+    def outputs(self, crops_uint8: np.ndarray) -> dict:
+        """Every output of a network without skin weights (a feature extractor, e.g. ``part="maps4"``) by name."""
+        single, _many = self._requests()
+        return self._run(single, {"image": np.ascontiguousarray(np.asarray(crops_uint8, np.uint8))})
+
     def __call__(self, crops_uint8: np.ndarray, skin_weights: np.ndarray | None = None) -> NetOutput:
         """``skin_weights``: (N, h, w) at block 4's resolution, where the head pools over the skin."""
         crops = np.ascontiguousarray(np.asarray(crops_uint8, np.uint8))
@@ -370,8 +398,9 @@ class OpenVINONet:
                 chain[stage].wait()
                 self._keep(stage, chain[stage], share)
         outs = [_output(share) for share in shares]
-        return NetOutput(*(None if outs[0][i] is None else np.concatenate([o[i] for o in outs]) for i in range(4)))
+        n = len(NetOutput._fields)
+        return NetOutput(*(None if outs[0][i] is None else np.concatenate([o[i] for o in outs]) for i in range(n)))
 
 
 def _output(values: dict) -> NetOutput:
-    return NetOutput(values["conv"], values["pen"], values["logits"], values.get("block4"))
+    return NetOutput(values["conv"], values["pen"], values["logits"], values.get("block4"), values.get("maps4"))
