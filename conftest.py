@@ -103,15 +103,27 @@ def tiny_dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_artifact_dir(tmp_path_factory, tiny_dataset):
+def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
     """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per session."""
     from ml.core.train import train
+    from ml.core.training.lesions import train as train_lesions
 
     data, negatives = tiny_dataset
     out = tmp_path_factory.mktemp("tiny-model") / "tiny-vgg16"
     train([data], out, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
           head_grid=((25, 0.2, 0.0),), log=lambda *_: None)
+    # and its lesion head, trained by the real lesion training on generated spotted skin
+    train_lesions(tiny_lesion_data, out, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
+                  negatives_per_source=4, log=lambda *_: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lesion_data(tmp_path_factory):
+    """A generated skin4-like folder with marked lesions (``ml.tests.synth.make_lesion_dataset``)."""
+    from ml.tests.synth import make_lesion_dataset
+
+    return make_lesion_dataset(tmp_path_factory.mktemp("tinylesions") / "skin4")
 
 
 @pytest.fixture

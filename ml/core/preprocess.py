@@ -200,6 +200,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
             "gray_std": float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std()),
             "laplacian_var": quality.laplacian_variance(small, normalised=True),
             "region_side": min(y1 - y0, x1 - x0) * scale,  # in the photo's own pixels (decision.MIN_JUDGE_SIDE)
+            "scale": scale,  # the photo's own pixels per decoded pixel (readouts map boxes back with it)
         },
     )
 
