@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
-from diagnosis.models import CONDITIONS, Condition, Label, PhotoView, Scan
+from diagnosis.models import CONDITIONS, NOTE_MAX_LENGTH, Condition, Label, PhotoView, Scan
 from diagnosis.results import quality_messages, reason_text
 from diagnosis.selectors import analysis_state, scan_photos
 from review.models import ReviewLabel
@@ -132,12 +132,12 @@ class ScanCreateSerializer(serializers.Serializer):
         "photos, one per field; the result combines them.",
     )
     note = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
     )
 
 
 class ScanNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, allow_blank=True, help_text="Your own note on this scan.")
+    note = serializers.CharField(max_length=NOTE_MAX_LENGTH, allow_blank=True, help_text="Your own note on this scan.")
 
 
 ProbabilitiesSerializer = _per_condition(

@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 
-from review.selectors import review_of
-
 from .. import storage
 from ..models import PhotoView, Scan
-from ..selectors import scan_photos
+from ..selectors import clinician_review, scan_photos
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -25,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def scan_as_dict(scan: Scan) -> dict[str, Any]:
     """One scan as it appears in data.json."""
-    review = review_of(scan)
+    review = clinician_review(scan)
     return {
         "id": str(scan.id),
         "created_at": scan.created_at.isoformat(),
@@ -37,7 +35,7 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
         "note": scan.note,
         "error": scan.error,
         "image_file": f"images/{scan.id}.jpg" if scan.image else None,
-        "review": {"label": review.label, "reviewed_at": review.created_at.isoformat()} if review else None,
+        "review": {"label": review.label, "reviewed_at": review.reviewed_at.isoformat()} if review else None,
         # Every photo of the scan, front first, with what it showed on its own (the front one is image_file).
         "photos": [
             {"view": photo.view, "image_file": _image_file(scan, photo.view) if photo.files.image else None,
