@@ -25,6 +25,13 @@ MIN_JUDGE_SIDE = 80.0
 #: A refusal this sure is "not a face or skin" even when most pixels are skin-coloured (a ginger cat, sand,
 #: wood): of vgg16-skin-v6's 5,569 held-out skin photos, 2 reach it; of its 1,208 non-skin photos, 621.
 SURE_NOT_SKIN = 0.99
+#: Below this sharpness (Laplacian variance of the crop at quality.QUALITY_SIDE) or this exposure (mean luma,
+#: 0-255) the photo cannot show lesions: "can't tell", reason ``blurry`` / ``too_dark``, whatever the network
+#: says. Measured by bench/degradation.py on vgg16-skin-v6 (ml/README.md, "Photos that cannot show the skin").
+MIN_SHARPNESS = 0.0
+MIN_LUMA = 0.0
+#: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
+NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -51,12 +58,26 @@ def default_thresholds() -> dict:
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
         "min_judge_side": MIN_JUDGE_SIDE,
+        "min_sharpness": MIN_SHARPNESS,
+        "min_luma": MIN_LUMA,
+        "refuse_small_faces": True,
         "max_feature_distance": None,  # models trained before the distance check have none
         # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
         # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
         "min_skin_ratio_unfamiliar": None,
         "sure_not_skin": SURE_NOT_SKIN,
     }
+
+
+#: The photo-quality gates: measured on photos (bench/degradation.py), not fitted by training, so these values
+#: hold for every model, whatever an older artifact stored.
+PHOTO_GATES = ("min_judge_side", "min_sharpness", "min_luma", "refuse_small_faces")
+
+
+def model_thresholds(stored: dict | None) -> dict:
+    """A model's thresholds: the defaults, what its artifact stored, then this module's photo-quality gates."""
+    defaults = default_thresholds()
+    return {**defaults, **(stored or {}), **{k: defaults[k] for k in PHOTO_GATES}}
 
 
 def signals(pre) -> dict:
@@ -68,7 +89,31 @@ def signals(pre) -> dict:
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
         "region_side": float(pre.extras.get("region_side", float("inf"))),
+        "mean_luma": float(pre.extras.get("mean_luma", 128.0)),
+        "small_face": pre.extras.get("small_face_side") is not None,
     }
+
+
+def photo_gate(sig: dict, thresholds: dict | None = None) -> str | None:
+    """The reason a photo cannot support any verdict (``too_dark``, ``no_colour``, ``too_small``, ``blurry``),
+    or None. Checked before the model's outputs: a photo that cannot show lesions gets "can't tell", never
+    "healthy" (which would reassure falsely), a condition, or "no skin" when a face is there."""
+    t = {**default_thresholds(), **(thresholds or {})}
+    # Darkness first: it also drains colourfulness (a dark colour photo is not black and white) and sharpness.
+    if sig.get("mean_luma", 255.0) < t["min_luma"]:
+        return "too_dark"
+    if sig.get("no_colour"):
+        return "no_colour"
+    # A face is there but has fewer pixels than the model needs to see spots or redness (or to judge "not
+    # skin"), or is so small in the frame that it was not cropped: the person is asked to come closer.
+    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
+        return "too_small"
+    if not sig["face_found"] and sig.get("small_face") and t["refuse_small_faces"]:
+        return "too_small"
+    # After size: a face blown up from few pixels is soft too, and "come closer" is the tip that fixes it.
+    if sig.get("laplacian_var", float("inf")) < t["min_sharpness"]:
+        return "blurry"
+    return None
 
 
 def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
@@ -76,12 +121,9 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     (summing to 1); ``reject``: calibrated probability of "not a face or skin"; ``sig`` from ``signals``,
     with the photo's ``feature_distance`` from the skin photos (``ml.core.ood``) where the model has one."""
     t = {**default_thresholds(), **(thresholds or {})}
-    if sig.get("no_colour"):
-        return core.UNCERTAIN, "no_colour"
-    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
-        # A face is there, but its crop has fewer pixels than the model needs to see spots or redness (or to
-        # judge "not skin"): no class, however confident the network is; the person is asked to come closer.
-        return core.UNCERTAIN, "too_small"
+    gate = photo_gate(sig, t)
+    if gate:
+        return core.UNCERTAIN, gate
     far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
     if reject >= t["reject"] or far:
         looks_skin = t["min_skin_ratio_unfamiliar"] is not None and (
