@@ -51,7 +51,7 @@ STEPS = (
     [("full", 0)]
     + [("size", s) for s in (160, 128, 112, 96, 80, 64)]
     + [("canvas", s) for s in (320, 200, 140, 100)]
-    + [("blur", s) for s in (0.5, 1.0, 1.5, 2.0, 3.0)]
+    + [("blur", s) for s in (0.5, 0.65, 0.8, 1.0, 1.5, 2.0, 3.0)]
     + [("dark", s) for s in (0.5, 0.35, 0.25, 0.18, 0.12)]
 )
 CANVAS_WH = (1200, 1600)
@@ -102,7 +102,7 @@ def draw(data: Path, model_dir: Path, per_class: int, seed: int) -> list[tuple[P
     return out
 
 
-def run(data: Path, model_dir: Path, per_class: int, seed: int) -> tuple[list[dict], dict, list[str]]:
+def run(data: Path, model_dir: Path, per_class: int, seed: int, steps=STEPS) -> tuple[list[dict], dict, list[str]]:
     """-> (one row per prediction: the photo, the step, the model's scores and the quality signals; the
     model's stored thresholds; its classes)."""
     from ml.core import decision
@@ -114,11 +114,12 @@ def run(data: Path, model_dir: Path, per_class: int, seed: int) -> tuple[list[di
     originals = [np.asarray(Image.open(p).convert("RGB")) for p, _c, _s in photos]
     records = []
     t0, n = time.perf_counter(), 0
-    for kind, step in STEPS:
+    for kind, step in steps:
         rng = np.random.default_rng(seed)
         uploads = [jpeg(degrade(rgb, kind, step, rng)) for rgb in originals]
         preds = predictor.predict_many(uploads, batch_size=16)
         n += len(uploads)
+        print(f"  {kind} {step:g}: {len(uploads)} photos, {time.perf_counter() - t0:.0f} s so far", flush=True)
         for (path, label, source), upload, pred in zip(photos, uploads, preds, strict=True):
             sig = decision.signals(predictor.preprocess(upload))  # the signals the Predictor decided on
             records.append({
@@ -136,12 +137,13 @@ def run(data: Path, model_dir: Path, per_class: int, seed: int) -> tuple[list[di
 def rescore(records: list[dict], stored: dict, classes: list[str]) -> None:
     """Adds ``ungated`` (the decision rules without the photo-quality gates) and ``gated`` (every rule as the
     code now stands) to each row, from its stored scores and signals: thresholds can be tried in seconds."""
-    from ml.core import decision
+    from ml.core import decision, quality
 
     shipped = decision.model_thresholds(stored)
     ungated = {**shipped, **decision.NO_QUALITY_GATES}
     for r in records:
         sig = {k: _value(r[k]) for k in r if k in SIGNAL_KEYS}
+        r["sharpness"] = quality.sharpness(sig["laplacian_var"], sig["mean_luma"])
         probs = [float(x) for x in str(r["probs"]).split()]
         reject = float(r["reject"])
         r["ungated"] = decision.decide(probs, classes, sig, reject, ungated)[0]
@@ -185,13 +187,13 @@ def step_table(records: list[dict]) -> None:
     for r in records:
         by_step[(r["kind"], r["step"])].append(r)
     print("\nper step (ungated = the model's answer without the quality gates; shipped = every rule)")
-    print(f"{'step':<13}{'n a/h':>7}{'face%':>6}{'side':>6}{'lapv':>7}{'luma':>6} | {'acne rec':>8}{'acne→h':>7}"
+    print(f"{'step':<13}{'n a/h':>7}{'face%':>6}{'side':>6}{'sharp':>7}{'luma':>6} | {'acne rec':>8}{'acne→h':>7}"
           f"{'h→h':>6}{'h→cond':>7}{'h prec':>7} | shipped: {'healthy':>7}{'cond':>6}{'named':>6}  reasons")
     for (kind, step), rows in by_step.items():
         s = scores(rows, "ungated")
         n = len(rows)
         face = sum(r["face_found"] for r in rows)
-        med = {k: float(np.median([r[k] for r in rows])) for k in ("region_side", "laplacian_var", "mean_luma")}
+        med = {k: float(np.median([r[k] for r in rows])) for k in ("region_side", "sharpness", "mean_luma")}
         shipped_h = sum(r["gated"] == "healthy" for r in rows)
         shipped_c = sum(r["gated"] in ("acne", "eczema", "rosacea") for r in rows)
         named = sum(r["gated_reason"] in QUALITY_REASONS for r in rows)
@@ -202,7 +204,7 @@ def step_table(records: list[dict]) -> None:
         why = " ".join(f"{k}:{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
         label = f"{kind} {step:g}" if kind != "full" else "full"
         print(f"{label:<13}{s['n'][0]:>3}/{s['n'][1]:<3}{pct(face, n):>6}{med['region_side']:>6.0f}"
-              f"{med['laplacian_var']:>7.1f}{med['mean_luma']:>6.0f} | {s['recall']:>8}{s['acne_healthy']:>7}"
+              f"{med['sharpness']:>7.1f}{med['mean_luma']:>6.0f} | {s['recall']:>8}{s['acne_healthy']:>7}"
               f"{s['healthy']:>6}{s['healthy_cond']:>7}{s['precision']:>7} | {pct(shipped_h, n):>15}"
               f"{pct(shipped_c, n):>6}{pct(named, n):>6}  {why}")
 
@@ -210,7 +212,7 @@ def step_table(records: list[dict]) -> None:
 #: Bins of each measure for the per-measure tables: (measure, degradations it comes from, bin edges).
 BINS = (
     ("region_side", ("full", "size", "canvas"), (0, 64, 80, 96, 112, 128, 160, 200, 10_000)),
-    ("laplacian_var", ("full", "blur"), (0, 2, 4, 6, 8, 12, 20, 40, 1e9)),
+    ("sharpness", ("full", "blur"), (0, 2, 4, 5, 6, 8, 12, 20, 40, 1e9)),
     ("mean_luma", ("full", "dark"), (0, 15, 20, 25, 30, 40, 55, 80, 256)),
 )
 
@@ -268,6 +270,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--records", help="write every prediction's row here (CSV)")
+    parser.add_argument("--steps", help="only these steps, e.g. blur:0.65,blur:0.8 (default: all)")
     parser.add_argument("--rescore", help="no predictions: re-decide the rows of a --records CSV with the code's "
                         "current rules (its model's stored thresholds from --model)")
     parser.add_argument("--plot", help="write the per-measure chart here (PNG)")
@@ -286,7 +289,8 @@ def main() -> None:
     else:
         print(cpu_summary())
         print(machine_state())
-        records, stored, classes = run(Path(args.data), Path(args.model), args.per_class, args.seed)
+        steps = [(k, float(v)) for k, v in (x.split(":") for x in args.steps.split(","))] if args.steps else STEPS
+        records, stored, classes = run(Path(args.data), Path(args.model), args.per_class, args.seed, steps)
         if args.records:
             with open(args.records, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=list(records[0]))

@@ -9,6 +9,7 @@ low, there is skin to judge, and the top condition is clearly ahead; otherwise i
 from __future__ import annotations
 
 from .. import core
+from . import quality
 
 #: Below this skin-pixel ratio a crop without a face is "no skin".
 MIN_SKIN_RATIO_ANY = 0.05
@@ -18,18 +19,22 @@ MIN_SKIN_RATIO_NO_FACE = 0.2
 MIN_GRAY_STD = 6.0
 #: Laplacian variance far above any photo in skin4 (max ~1,900): pixel noise, not skin.
 MAX_LAPLACIAN_VAR = 6000.0
-#: A found face whose crop is shorter than this (in the photo's own pixels) is too small to judge: the
-#: crop would be blown up more than 2.8 times to the 224 px input, and spots and redness are no longer
-#: there to see. Between this and quality.MIN_REGION_SIDE (100) the photo is judged, with a "small" warning.
-MIN_JUDGE_SIDE = 80.0
+#: A found face whose crop (face box plus margins) is shorter than this, in the photo's own pixels, is too
+#: small to judge (bench/degradation.py on vgg16-skin-v6, ml/README "Photos that cannot show the skin"): from
+#: 160 px down acne recall falls (full quality 100 %; 128-160 px 85 %, 112-128 px 75 %, 96-112 px 73 %) and acne
+#: is called healthy (0 %; 8 %, 17 %, 20 %). 80 px until issue 29.
+MIN_JUDGE_SIDE = 128.0
 #: A refusal this sure is "not a face or skin" even when most pixels are skin-coloured (a ginger cat, sand,
 #: wood): of vgg16-skin-v6's 5,569 held-out skin photos, 2 reach it; of its 1,208 non-skin photos, 621.
 SURE_NOT_SKIN = 0.99
-#: Below this sharpness (Laplacian variance of the crop at quality.QUALITY_SIDE) or this exposure (mean luma,
-#: 0-255) the photo cannot show lesions: "can't tell", reason ``blurry`` / ``too_dark``, whatever the network
-#: says. Measured by bench/degradation.py on vgg16-skin-v6 (ml/README.md, "Photos that cannot show the skin").
-MIN_SHARPNESS = 0.0
-MIN_LUMA = 0.0
+#: Below this sharpness (Laplacian variance of the crop at quality.QUALITY_SIDE, corrected for exposure by
+#: quality.sharpness) the photo cannot show lesions: acne recall 100 % at full quality, 39 % at 6-8, 33 % at
+#: 4-6 (acne called healthy 0 %; 44 %, 50-56 %). It costs 5 % of clean UTKFace faces and web acne close-ups
+#: (soft 200-300 px crops); 12 would cost 30 % of UTKFace. Measured by bench/degradation.py.
+MIN_SHARPNESS = 8.0
+#: Below this exposure (mean luma of the crop, 0-255): acne recall 83 % at 30-40, 38 % at 25-30, and healthy
+#: faces called healthy 88 %, 81 % (full quality 100 %, 100 %); no clean skin4 skin photo is under it.
+MIN_LUMA = 40.0
 #: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
 NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
 
@@ -45,6 +50,10 @@ REASONS = {
     "flat_image": "No face was found and the image is nearly flat (no detail).",
     "pixel_noise": "No face was found and the image looks like pixel noise.",
     "too_small": "The face is too small in this photo to judge. Come closer, so it fills the frame.",
+    "blurry": "This photo is too blurry to show spots or redness, so it cannot be judged. Hold the phone steady "
+    "and take it again.",
+    "too_dark": "This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
+    "daylight or good indoor light.",
 }
 
 
@@ -111,7 +120,7 @@ def photo_gate(sig: dict, thresholds: dict | None = None) -> str | None:
     if not sig["face_found"] and sig.get("small_face") and t["refuse_small_faces"]:
         return "too_small"
     # After size: a face blown up from few pixels is soft too, and "come closer" is the tip that fixes it.
-    if sig.get("laplacian_var", float("inf")) < t["min_sharpness"]:
+    if quality.sharpness(sig.get("laplacian_var", float("inf")), sig.get("mean_luma", 255.0)) < t["min_sharpness"]:
         return "blurry"
     return None
 
