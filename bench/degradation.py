@@ -242,7 +242,7 @@ def plot(records: list[dict], out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, (measure, kinds, edges) in zip(axes, BINS, strict=True):
         rows = [r for r in records if r["kind"] in kinds and (measure != "region_side" or r["face_found"])]
-        xs, rec, prec = [], [], []
+        xs, rec, prec, hh = [], [], [], []
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             b = [r for r in rows if lo <= r[measure] < hi]
             if len(b) < 6:
@@ -251,8 +251,11 @@ def plot(records: list[dict], out: Path) -> None:
             xs.append(f"{lo:g}+")
             rec.append(s["recall_f"])
             prec.append(s["precision_f"])
+            healthy = [r for r in b if r["truth"] == "healthy"]
+            hh.append(sum(r["ungated"] == "healthy" for r in healthy) / len(healthy) if healthy else float("nan"))
         ax.plot(xs, rec, "o-", label="acne recall")
         ax.plot(xs, prec, "s-", label="healthy precision")
+        ax.plot(xs, hh, "^--", label="healthy faces called healthy")
         ax.set_title(measure)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
