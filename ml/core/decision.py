@@ -35,6 +35,8 @@ MIN_SHARPNESS = 8.0
 #: Below this exposure (mean luma of the crop, 0-255): acne recall 83 % at 30-40, 38 % at 25-30, and healthy
 #: faces called healthy 88 %, 81 % (full quality 100 %, 100 %); no clean skin4 skin photo is under it.
 MIN_LUMA = 40.0
+#: The reasons ``photo_gate`` gives: the photo cannot show lesions, so its scores mean nothing.
+PHOTO_GATE_REASONS = ("too_dark", "no_colour", "too_small", "blurry")
 #: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
 NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
 
