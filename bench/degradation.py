@@ -17,7 +17,9 @@ Every step runs the real ``Predictor.predict_many``. Two answers are scored per 
 ("ungated": the decision rules with the photo-quality gates switched off, the curves the thresholds are
 chosen from) and the shipped one (every rule, ``decision.decide``), with the quality measures the server
 computes (``decision.signals``): the face crop's side in the photo's pixels, the Laplacian variance
-(sharpness) and the mean luma (exposure). Prints the CPU, flags and load (bench/machine.py).
+corrected for exposure (``quality.sharpness``) and the mean luma (exposure). ``--rescore`` re-decides the rows
+of a ``--records`` CSV with the code's current rules, without the network: thresholds are tried in seconds.
+Prints the CPU, flags and load (bench/machine.py).
 """
 
 from __future__ import annotations
