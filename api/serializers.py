@@ -313,7 +313,8 @@ class ScanSerializer(ScanAcceptedSerializer):
     reason = serializers.SerializerMethodField(
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
         "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
-        "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `unfamiliar_skin` (looks like "
+        "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `blurry` / `too_dark` (too blurred "
+        "or too dark to show lesions: retake steadier / in better light), `unfamiliar_skin` (looks like "
         "skin, but unlike the photos the model learned from), `photos_disagree` (a scan's photos look like "
         "different conditions); `null` before."
     )

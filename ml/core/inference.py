@@ -161,7 +161,7 @@ class Predictor:
             else None
         )
         self.reject_temperature = float(meta.get("reject_temperature", 1.0))
-        self.thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
+        self.thresholds = decision.model_thresholds(meta["thresholds"])
         self.version = str(meta.get("name") or self.artifact_dir.name)
         try:
             base, base_id = load_base_weights(base_weights_path)
