@@ -65,6 +65,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     groups: dict[tuple[str, str], list[str]] = {}
     for rel, row in rows.items():
+        if row["label"] not in CONDITIONS:  # the non-skin photos: never judged, no lesions
+            continue
         if row["source"] == "acne04_roboflow" or str((data / rel).resolve()) in trained_on:
             continue
         groups.setdefault((row["label"], row["source"]), []).append(rel)

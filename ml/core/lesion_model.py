@@ -97,9 +97,11 @@ def decode(scores: np.ndarray, sizes: np.ndarray, threshold: float, stride: floa
     within the crop.
     Each centre is refined to the score-weighted mean of its 3x3 neighbourhood (sub-cell precision)."""
     h, w = scores.shape
-    padded = np.pad(scores, 1, constant_values=-1.0)
+    # ties (a saturated plateau) break by raster order, so a plateau is one peak, not one per cell
+    ranked = scores.astype(np.float64) - np.arange(h * w, dtype=np.float64).reshape(h, w) * 1e-9
+    padded = np.pad(ranked, 1, constant_values=-1.0)
     local_max = np.max(np.stack([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]), axis=0)
-    ys, xs = np.nonzero((scores >= threshold) & (scores >= local_max))
+    ys, xs = np.nonzero((scores >= threshold) & (ranked >= local_max))
     boxes = []
     for y, x in zip(ys.tolist(), xs.tolist(), strict=True):
         ya, yb, xa, xb = max(0, y - 1), min(h, y + 2), max(0, x - 1), min(w, x + 2)

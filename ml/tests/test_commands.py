@@ -81,3 +81,41 @@ def test_train_model_command(tiny_dataset, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "VGG16 features read from" in text and "caching VGG16 features" not in text
     assert (again / "model.npz").exists()
+
+
+def test_evaluate_model_reports_lesions_where_the_data_marks_them(active_tiny, tiny_lesion_data, tmp_path, capsys):
+    js = tmp_path / "e.json"
+    call_command("evaluate_model", "--data", str(tiny_lesion_data), "--json", str(js))
+    marked = json.loads(js.read_text())["lesions"]["marked"]
+    assert marked["photos"] == 30 and marked["marked_lesions"] == 115  # 1..7 spots on 30 photos
+    expected = {"count_mae", "count_pearson_r", "grade_accuracy", "box_precision", "box_recall", "not_judged"}
+    assert expected <= set(marked)
+    out = capsys.readouterr().out
+    assert "acne lesions (photos with marked lesions)" in out and "count MAE" in out
+
+
+def test_evaluate_model_without_marked_lesions_has_none(active_tiny, tiny_dataset, tmp_path):
+    js = tmp_path / "e.json"
+    call_command("evaluate_model", "--data", str(tiny_dataset[0]), "--json", str(js))
+    assert json.loads(js.read_text())["lesions"] is None
+
+
+def test_train_lesions_command_adds_a_head_to_an_artifact(tiny_artifact_dir, tiny_lesion_data, tmp_path, capsys):
+    import shutil
+
+    from ml.core import lesion_model
+
+    art = tmp_path / "art"
+    shutil.copytree(tiny_artifact_dir, art)
+    (art / lesion_model.WEIGHTS_FILE).unlink()
+    call_command("train_lesions", "--data", str(tiny_lesion_data), "--model", str(art), "--epochs", "2",
+                 "--mosaics", "2", "--negatives-per-source", "2", "--cache-dir", str(tmp_path / "cache"))
+    assert lesion_model.load(art) is not None
+    assert "lesion head written to" in capsys.readouterr().out
+
+
+def test_train_lesions_command_needs_marked_lesions(tiny_artifact_dir, tiny_dataset):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no acne04_lesions.csv"):
+        call_command("train_lesions", "--data", str(tiny_dataset[0]), "--model", str(tiny_artifact_dir))
