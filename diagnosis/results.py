@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from facediag_site.lib import dates
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
+from .readouts.heatmap import overlay_style
 
 VERDICTS = {
     Label.ACNE: _("Likely acne"),
@@ -223,19 +224,8 @@ def verdict_text(scan) -> str:
 
 
 def heatmap_overlay_style(scan) -> str:
-    """CSS that lays the heatmap over the photo exactly where the analysed crop was, or "" when the
-    scan has no usable box (older scans: the page then swaps the photo for the heatmap)."""
-    box = scan.heatmap_box or []
-    if len(box) != 4:
-        return ""
-    try:
-        x0, y0, x1, y1 = (min(max(float(v), 0.0), 1.0) for v in box)
-    except (TypeError, ValueError):
-        return ""
-    if x1 <= x0 or y1 <= y0:
-        return ""
-    return (f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;"
-            f"width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%")
+    """CSS that lays the heatmap over the photo where the analysed crop was (``readouts.heatmap``)."""
+    return overlay_style(scan)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""The lesion readout in the product: stored by the worker's result mapping, shown on the result page, the
+history, the compare view, the PDF report and the data export. Scans get their findings through the real
+``store_result`` from a ``Prediction`` carrying real ``LesionFindings`` (the lesion model itself is ml/'s)."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from diagnosis import readouts
+from diagnosis.models import CONDITIONS, Scan, ScanPhoto
+from diagnosis.services import analysis
+from diagnosis.tests.factories import make_multi_photo_scan, make_scan
+from ml.core.inference import Prediction
+from ml.core.lesions import LesionFindings, grade_of
+
+pytestmark = pytest.mark.django_db
+
+
+def findings(count, *, size=12.0, left=10.0, top=20.0):
+    """``count`` boxes in a row, in the photo's pixels, with the grade the lesion model gives that count."""
+    boxes = tuple((left + i * (size + 2), top, left + i * (size + 2) + size, top + size, 0.9) for i in range(count))
+    return LesionFindings(count=count, grade=grade_of(count), boxes=boxes)
+
+
+def prediction(label="acne", lesions=None, top=0.8):
+    probabilities = {c: (1 - top) / 3 for c in CONDITIONS}
+    if label in CONDITIONS:
+        probabilities[label] = top
+    return Prediction(label=label, probabilities=probabilities, quality={"blurry": False}, model_version="none",
+                      top_probability=top, reason="confident" if label in CONDITIONS else "low_confidence",
+                      details={"crop_box": [0.1, 0.1, 0.9, 0.9]}, lesions=lesions)
+
+
+def analysed(scan, *predictions):
+    """The scan's result stored by the worker's own mapping, as if the model had returned ``predictions``."""
+    token = analysis.claim_scan(scan.id, "task-lesions")
+    assert analysis.store_result(scan, token, list(predictions)) == "done"
+    scan.refresh_from_db()
+    return scan
+
+
+def acne_scan(owner, count, *, days_ago=0):
+    scan = analysed(make_scan(owner), prediction("acne", findings(count)))
+    if days_ago:
+        moment = timezone.now() - timedelta(days=days_ago)
+        Scan.objects.filter(pk=scan.pk).update(created_at=moment)
+        scan.created_at = moment
+    return scan
+
+
+# --- storage: the one result mapping ------------------------------------------------------------
+
+def test_the_worker_mapping_stores_each_photos_lesions_on_its_own_row(user):
+    scan = make_multi_photo_scan(user, views=("left", "right"))
+    front, left = findings(14), findings(3)
+    scan = analysed(scan, prediction("acne", front), prediction("acne", left), prediction("acne", None))
+
+    assert LesionFindings.from_json(scan.lesions) == front  # the front photo's, on the scan
+    assert scan.lesions == {"count": 14, "grade": 1, "boxes": [list(b[:4]) + [0.9] for b in front.boxes]}
+    assert LesionFindings.from_json(ScanPhoto.objects.get(scan=scan, view="left").lesions) == left
+    assert ScanPhoto.objects.get(scan=scan, view="right").lesions is None  # not judged: none, not zero
+
+
+def test_a_model_without_a_lesion_head_stores_no_lesions(user):
+    scan = analysed(make_scan(user), prediction("acne", None))
+    assert scan.lesions is None and scan.status == Scan.Status.DONE
+    assert scan.heatmap_box == [] and not scan.heatmap  # the heatmap readout maps the same way (no JPEG here)
+
+
+def test_the_registry_holds_both_readouts_and_maps_a_prediction_to_columns():
+    assert list(readouts.READOUTS) == ["heatmap", "lesions"]
+    fields = readouts.row_fields(prediction("acne", findings(2)), {"heatmap": "heatmaps/x.jpg",
+                                                                   "heatmap_box": [0, 0, 1, 1]})
+    assert fields["heatmap"] == "heatmaps/x.jpg" and fields["heatmap_box"] == [0, 0, 1, 1]
+    assert fields["lesions"]["count"] == 2 and fields["lesions"]["grade"] == 0
+
+
+def test_the_data_export_carries_the_lesions_of_each_photo(user_client, user):
+    scan = analysed(make_multi_photo_scan(user, views=("left",)), prediction("acne", findings(7)),
+                    prediction("acne", findings(2)))
+    archive = zipfile.ZipFile(io.BytesIO(user_client.get(reverse("diagnosis:data-export")).content))
+    exported = json.loads(archive.read("data.json"))["scans"][0]
+    assert exported["id"] == str(scan.id)
+    assert exported["lesions"]["count"] == 7 and exported["lesions"]["grade"] == 1
+    assert exported["lesions"]["summary"] == "About 7 spots: moderate acne"
+    assert [p["readouts"]["lesions"]["count"] for p in exported["photos"]] == [7, 2]
