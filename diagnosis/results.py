@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from facediag_site.lib import dates
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
+from .readouts import lesions as lesion_readout
 from .readouts.heatmap import overlay_style
 
 VERDICTS = {
@@ -241,6 +242,7 @@ class PhotoResultView:
     top_probability: float | None = None  # only when this photo got a class
     counted: bool | None = None
     not_counted_because: str = ""
+    lesions: str = ""  # the spots counted on this photo in words ("About 5 spots: mild acne"), for acne
 
 
 def photo_result_views(photos) -> list[PhotoResultView]:
@@ -259,6 +261,7 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             top_probability=photo.top_probability,
             counted=photo.counted,
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
+            lesions=spots.summary if (spots := lesion_readout.lesion_view(files, photo.label)) else "",
         ))
     return views
 

@@ -95,7 +95,7 @@ class LesionView:
     photo_width: int
     photo_height: int
     boxes: list[LesionBox] = field(default_factory=list)
-    crop: list[float] | None = None  # the analysed crop, [x0, y0, x1, y1] in the photo's pixels
+    crop: LesionBox | None = None  # the face crop the model analysed, in the photo's pixels (score 1)
 
     @property
     def very_severe(self) -> bool:
@@ -115,8 +115,9 @@ def lesion_view(files: Scan | ScanPhoto, label: str | None) -> LesionView | None
     boxes = [LesionBox(x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0), score)
              for x0, y0, x1, y1, score in (tuple(b[:5]) + (1.0,) * (5 - len(b)) for b in found.boxes)]
     fractions = crop_box(files)
-    crop = None if fractions is None else [fractions[0] * width, fractions[1] * height,
-                                           fractions[2] * width, fractions[3] * height]
+    crop = None if fractions is None else LesionBox(fractions[0] * width, fractions[1] * height,
+                                                    (fractions[2] - fractions[0]) * width,
+                                                    (fractions[3] - fractions[1]) * height, 1.0)
     return LesionView(
         count=found.count, grade=found.grade, grade_name=grade_name(found.grade),
         summary=summary_text(found, label), estimate=str(ESTIMATE),

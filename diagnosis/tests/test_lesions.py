@@ -17,6 +17,7 @@ from diagnosis.services import analysis
 from diagnosis.tests.factories import make_multi_photo_scan, make_scan
 from ml.core.inference import Prediction
 from ml.core.lesions import LesionFindings, grade_of
+from tests.support import face_like_jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,8 @@ def prediction(label="acne", lesions=None, top=0.8):
         probabilities[label] = top
     return Prediction(label=label, probabilities=probabilities, quality={"blurry": False}, model_version="none",
                       top_probability=top, reason="confident" if label in CONDITIONS else "low_confidence",
-                      details={"crop_box": [0.1, 0.1, 0.9, 0.9]}, lesions=lesions)
+                      heatmap_jpeg=face_like_jpeg(size=(32, 32)), details={"crop_box": [0.1, 0.1, 0.9, 0.9]},
+                      lesions=lesions)
 
 
 def analysed(scan, *predictions):
@@ -69,7 +71,7 @@ def test_the_worker_mapping_stores_each_photos_lesions_on_its_own_row(user):
 def test_a_model_without_a_lesion_head_stores_no_lesions(user):
     scan = analysed(make_scan(user), prediction("acne", None))
     assert scan.lesions is None and scan.status == Scan.Status.DONE
-    assert scan.heatmap_box == [] and not scan.heatmap  # the heatmap readout maps the same way (no JPEG here)
+    assert scan.heatmap and scan.heatmap_box == [0.1, 0.1, 0.9, 0.9]  # the other readout is stored as before
 
 
 def test_the_registry_holds_both_readouts_and_maps_a_prediction_to_columns():
@@ -89,3 +91,51 @@ def test_the_data_export_carries_the_lesions_of_each_photo(user_client, user):
     assert exported["lesions"]["count"] == 7 and exported["lesions"]["grade"] == 1
     assert exported["lesions"]["summary"] == "About 7 spots: moderate acne"
     assert [p["readouts"]["lesions"]["count"] for p in exported["photos"]] == [7, 2]
+
+
+# --- the result page ------------------------------------------------------------------------------
+
+def test_the_result_page_says_the_count_and_grade_in_plain_words_and_draws_the_boxes(user_client, user):
+    scan = acne_scan(user, 14)
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert "About 14 spots: moderate acne" in html
+    assert "an estimate" in html and "not a diagnosis" in html  # a screening aid's wording
+    assert "see a GP or a dermatologist" not in html  # only a very severe grade sends to a doctor
+    # The boxes, in the stored photo's pixels: the SVG's viewBox is the photo, hidden until the toggle.
+    assert f'viewBox="0 0 {scan.image_width} {scan.image_height}"' in html
+    assert html.count('class="lesion-box"') == 14
+    assert 'id="lesion-toggle"' in html and 'id="lesion-boxes"' in html
+    first = findings(14).boxes[0]
+    assert f'<rect class="lesion-box" x="{first[0]}" y="{first[1]}" width="{first[2] - first[0]}"' in html
+    # the analysed crop, outlined on the same photo (its box from the worker's crop_box, as fractions)
+    assert f'<rect class="lesion-crop" x="{0.1 * scan.image_width}"' in html
+
+
+def test_a_very_severe_grade_says_to_see_a_doctor(user_client, user):
+    scan = acne_scan(user, 60)
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert "About 60 spots: very severe acne" in html
+    assert 'id="lesions-doctor"' in html and "see a GP or a dermatologist" in html
+
+
+def test_no_lesion_words_without_findings_or_without_acne(user_client, user):
+    plain = analysed(make_scan(user), prediction("acne", None))  # a model without a lesion head
+    healthy = analysed(make_scan(user), prediction("healthy", findings(1)))
+    for scan in (plain, healthy):
+        html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+        assert 'id="lesions"' not in html and "lesion-toggle" not in html and "spots counted" not in html
+        assert "About 1 spot" not in html
+
+
+def test_each_side_photo_says_its_own_count(user_client, user):
+    scan = analysed(make_multi_photo_scan(user, views=("left",)), prediction("acne", findings(9)),
+                    prediction("acne", findings(4)))
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert "About 9 spots: moderate acne" in html and "About 4 spots: mild acne" in html
+
+
+def test_someone_elses_scan_shows_nothing_of_its_lesions(client, user, other_user):
+    scan = acne_scan(user, 14)
+    client.force_login(other_user)
+    response = client.get(reverse("diagnosis:scan-detail", args=[scan.id]))
+    assert response.status_code == 404 and b"spots" not in response.content
