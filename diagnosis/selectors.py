@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
+from .readouts import lesions as lesion_readout
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -106,6 +107,25 @@ def confidence_series(
         for c in CONDITIONS:
             series[c].append({"t": when, "y": probabilities[c]})
     return {"classes": list(CONDITIONS), "points": points, "series": series}
+
+
+def lesion_series(
+    owner: User, *, label: str | None = None, date_from: date | None = None, date_to: date | None = None
+) -> dict[str, Any]:
+    """The spots counted on each chart scan's front photo over time (oldest first), for the history's lesion
+    chart and table: the history page's filters, only scans whose photo has lesion findings."""
+    rows = (
+        chart_scans(owner, label=label, date_from=date_from, date_to=date_to)
+        .filter(lesions__isnull=False)
+        .order_by("created_at")
+        .select_related(None)
+        .values_list("id", "created_at", "label", "lesions")
+    )
+    return {"points": lesion_readout.series_points(list(rows))}
+
+
+def has_lesion_points(owner: User, **filters: Any) -> bool:
+    return chart_scans(owner, **filters).filter(lesions__isnull=False).exists()
 
 
 def stuck_scans(older_than: datetime) -> QuerySet[Scan, uuid.UUID]:

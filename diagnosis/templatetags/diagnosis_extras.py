@@ -84,3 +84,11 @@ def lesion_summary(scan):
     if found is None or scan.label not in results.CONDITIONS:
         return ""
     return lesion_readout.summary_text(found, scan.label)
+
+
+@register.simple_tag
+def lesion_change(before, after):
+    """ "14 → 6 spots in 26 days" between two finished scans with findings, else ""."""
+    if before.status != before.Status.DONE or after.status != after.Status.DONE:
+        return ""
+    return lesion_readout.change_text(before, after)

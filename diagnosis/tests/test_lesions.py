@@ -139,3 +139,48 @@ def test_someone_elses_scan_shows_nothing_of_its_lesions(client, user, other_use
     client.force_login(other_user)
     response = client.get(reverse("diagnosis:scan-detail", args=[scan.id]))
     assert response.status_code == 404 and b"spots" not in response.content
+
+
+# --- history and compare --------------------------------------------------------------------------
+
+def test_the_history_chart_data_carries_each_scans_spots_over_time(user_client, user, other_user):
+    old = acne_scan(user, 14, days_ago=26)
+    new = acne_scan(user, 6)
+    analysed(make_scan(user), prediction("acne", None))  # no findings: not a point of the lesion chart
+    acne_scan(other_user, 40)  # someone else's: never in this history
+
+    data = user_client.get(reverse("diagnosis:chart-data")).json()
+    points = data["lesions"]["points"]
+    assert [(p["scan_id"], p["count"], p["grade"], p["grade_name"]) for p in points] == [
+        (str(old.id), 14, 1, "moderate"), (str(new.id), 6, 1, "moderate")]
+    assert all(p["when"] and p["day"] and p["created_at"] for p in points)  # written as the pages write dates
+    assert len(data["points"]) == 3  # the confidence chart is as before
+    filtered = user_client.get(reverse("diagnosis:chart-data"), {"date_from": new.created_at.date()}).json()
+    assert [p["count"] for p in filtered["lesions"]["points"]] == [6]  # the page's filters apply
+
+
+def test_the_history_page_has_the_lesion_chart_and_the_counts_in_the_list(user_client, user):
+    acne_scan(user, 14, days_ago=26)
+    html = user_client.get(reverse("diagnosis:history")).content.decode()
+    assert 'id="lesion-chart"' in html and 'id="lesion-table-body"' in html
+    assert "About 14 spots: moderate acne" in html  # in the list of scans
+
+
+def test_no_lesion_chart_without_findings(user_client, user):
+    analysed(make_scan(user), prediction("acne", None))
+    html = user_client.get(reverse("diagnosis:history")).content.decode()
+    assert 'id="history-chart"' in html and 'id="lesion-chart"' not in html
+
+
+def test_the_compare_view_says_how_the_spots_changed(user_client, user):
+    before, after = acne_scan(user, 14, days_ago=26), acne_scan(user, 6)
+    html = user_client.get(reverse("diagnosis:compare"), {"scan": [after.id, before.id]}).content.decode()
+    assert "14 → 6 spots in 26 days" in html
+    assert "About 14 spots: moderate acne" in html and "About 6 spots: moderate acne" in html
+
+
+def test_the_compare_view_says_nothing_of_spots_when_one_scan_has_none(user_client, user):
+    before = analysed(make_scan(user), prediction("acne", None))
+    after = acne_scan(user, 6)
+    html = user_client.get(reverse("diagnosis:compare"), {"scan": [before.id, after.id]}).content.decode()
+    assert 'id="lesion-change"' not in html and "About 6 spots: moderate acne" in html
