@@ -184,3 +184,32 @@ def test_the_compare_view_says_nothing_of_spots_when_one_scan_has_none(user_clie
     after = acne_scan(user, 6)
     html = user_client.get(reverse("diagnosis:compare"), {"scan": [before.id, after.id]}).content.decode()
     assert 'id="lesion-change"' not in html and "About 6 spots: moderate acne" in html
+
+
+# --- the PDF report ----------------------------------------------------------------------------------
+
+def test_the_pdf_report_has_each_scans_spots_and_their_history(user_client, user):
+    from pypdf import PdfReader
+
+    acne_scan(user, 14, days_ago=26)
+    acne_scan(user, 60)
+    analysed(make_scan(user), prediction("acne", None))
+    response = user_client.get(reverse("diagnosis:report"))
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "Spots counted" in text  # the lesion chart's heading, over time
+    assert "About 14 spots: moderate acne (an estimate by the model)" in text
+    assert "About 60 spots: very severe acne" in text and "see a GP or a dermatologist" in text
+    assert "14 (moderate)" in text and "60 (very severe)" in text  # the summary table's spots column
+
+
+def test_the_lesion_chart_spaces_scans_by_time(user):
+    from diagnosis import report
+
+    scans = [acne_scan(user, 14, days_ago=30), acne_scan(user, 10, days_ago=28), acne_scan(user, 6)]
+    fig = report.lesion_figure(report.report_scans(user, report.ReportPeriod(None, None)))
+    xs = list(fig.axes[0].lines[0].get_xdata())
+    assert xs[1] - xs[0] == pytest.approx(2, abs=0.01) and xs[2] - xs[1] == pytest.approx(28, abs=0.01)
+    assert list(fig.axes[0].lines[0].get_ydata()) == [14, 10, 6]
+    assert len(scans) == 3
