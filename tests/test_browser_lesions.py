@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from diagnosis.tests.test_lesions import acne_scan
+from diagnosis.tests.factories import acne_scan
 from tests.support import browser_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -106,10 +106,11 @@ class LesionView:
         return f"0 0 {self.photo_width} {self.photo_height}"
 
 
-def lesion_view(files: Scan | ScanPhoto, label: str | None) -> LesionView | None:
-    """The photo's lesions for a page, when it was read as acne and has findings; None otherwise."""
+def lesion_view(files: Scan | ScanPhoto, label: str | None, *, any_label: bool = False) -> LesionView | None:
+    """The photo's lesions for a page, when it was read as acne (or ``any_label``: reviewers see what was
+    counted whatever the label) and has findings; None otherwise."""
     found = findings(files)
-    if found is None or label != Label.ACNE:
+    if found is None or (label != Label.ACNE and not any_label):
         return None
     width, height = max(int(files.image_width or 0), 1), max(int(files.image_height or 0), 1)
     boxes = [LesionBox(x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0), score)

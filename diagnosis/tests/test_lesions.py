@@ -5,54 +5,16 @@ history, the compare view, the PDF report and the data export. Scans get their f
 import io
 import json
 import zipfile
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from diagnosis import readouts
-from diagnosis.models import CONDITIONS, Scan, ScanPhoto
-from diagnosis.services import analysis
-from diagnosis.tests.factories import make_multi_photo_scan, make_scan
-from ml.core.inference import Prediction
-from ml.core.lesions import LesionFindings, grade_of
-from tests.support import face_like_jpeg
+from diagnosis.models import Scan, ScanPhoto
+from diagnosis.tests.factories import acne_scan, analysed, findings, make_multi_photo_scan, make_scan, prediction
+from ml.core.lesions import LesionFindings
 
 pytestmark = pytest.mark.django_db
-
-
-def findings(count, *, size=12.0, left=10.0, top=20.0):
-    """``count`` boxes in a row, in the photo's pixels, with the grade the lesion model gives that count."""
-    boxes = tuple((left + i * (size + 2), top, left + i * (size + 2) + size, top + size, 0.9) for i in range(count))
-    return LesionFindings(count=count, grade=grade_of(count), boxes=boxes)
-
-
-def prediction(label="acne", lesions=None, top=0.8):
-    probabilities = {c: (1 - top) / 3 for c in CONDITIONS}
-    if label in CONDITIONS:
-        probabilities[label] = top
-    return Prediction(label=label, probabilities=probabilities, quality={"blurry": False}, model_version="none",
-                      top_probability=top, reason="confident" if label in CONDITIONS else "low_confidence",
-                      heatmap_jpeg=face_like_jpeg(size=(32, 32)), details={"crop_box": [0.1, 0.1, 0.9, 0.9]},
-                      lesions=lesions)
-
-
-def analysed(scan, *predictions):
-    """The scan's result stored by the worker's own mapping, as if the model had returned ``predictions``."""
-    token = analysis.claim_scan(scan.id, "task-lesions")
-    assert analysis.store_result(scan, token, list(predictions)) == "done"
-    scan.refresh_from_db()
-    return scan
-
-
-def acne_scan(owner, count, *, days_ago=0):
-    scan = analysed(make_scan(owner), prediction("acne", findings(count)))
-    if days_ago:
-        moment = timezone.now() - timedelta(days=days_ago)
-        Scan.objects.filter(pk=scan.pk).update(created_at=moment)
-        scan.created_at = moment
-    return scan
 
 
 # --- storage: the one result mapping ------------------------------------------------------------
