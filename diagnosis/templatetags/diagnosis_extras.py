@@ -92,3 +92,9 @@ def lesion_change(before, after):
     if before.status != before.Status.DONE or after.status != after.Status.DONE:
         return ""
     return lesion_readout.change_text(before, after)
+
+
+@register.filter
+def acne_grade_name(grade):
+    """An acne grade (0-3) by name in the reader's language ("severe")."""
+    return lesion_readout.grade_name(grade)

@@ -92,3 +92,14 @@ def test_grade_corrections_are_exported_beside_the_labels(tmp_path, reviewer, us
                                                                                       ("2", "1", "14")]
     assert {r["path"] for r in rows} <= manifest  # the same photos, named as in the manifest
     assert all((tmp_path / "export" / r["path"]).is_file() for r in rows)
+
+
+def test_the_owner_sees_the_clinicians_grade_when_it_corrects_the_models(client, reviewer, user):
+    scan = acne_scan(user, 14)
+    services.save_review(scan=scan, reviewer=reviewer, label="acne", lesion_grade=2)
+    client.force_login(user)
+    html = client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert "The clinician graded the acne as severe." in html
+    services.save_review(scan=scan, reviewer=reviewer, label="acne", lesion_grade=1)  # agrees with the model
+    html = client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert 'id="review-grade"' not in html
