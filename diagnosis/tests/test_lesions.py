@@ -175,3 +175,10 @@ def test_the_lesion_chart_spaces_scans_by_time(user):
     assert xs[1] - xs[0] == pytest.approx(2, abs=0.01) and xs[2] - xs[1] == pytest.approx(28, abs=0.01)
     assert list(fig.axes[0].lines[0].get_ydata()) == [14, 10, 6]
     assert len(scans) == 3
+
+
+def test_the_spots_read_in_spanish(user_client, user):
+    scan = acne_scan(user, 60)
+    user_client.post(reverse("set_language"), {"language": "es"})
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    assert "Unos 60 granos: acné muy grave" in html and "dermatólogo" in html and "Ver los granos contados" in html
