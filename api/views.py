@@ -446,8 +446,7 @@ class HistorySummaryView(ApiView):
         query = s.DateRangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         summary = selectors.confidence_series(request.user, **query.validated_data)
-        lesions = selectors.lesion_series(request.user, **query.validated_data)["points"]
-        return Response({**summary, "lesions": lesions, "disclaimer": _(settings.DISCLAIMER)})
+        return Response({**summary, "lesions": summary["lesions"]["points"], "disclaimer": _(settings.DISCLAIMER)})
 
 
 # --- account ----------------------------------------------------------------------------------

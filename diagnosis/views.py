@@ -236,9 +236,10 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    chosen = {"label": filters.get("label"), "date_from": filters.get("date_from"), "date_to": filters.get("date_to")}
-    data = results.with_local_times(selectors.confidence_series(request.user, **chosen))
-    data["lesions"] = results.with_local_times(selectors.lesion_series(request.user, **chosen))
+    data = results.with_local_times(selectors.confidence_series(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    ))
+    results.with_local_times(data["lesions"])  # the spots counted, dated as the pages write dates
     return JsonResponse(data)
 
 
