@@ -96,11 +96,12 @@ def confidence_series(
         chart_scans(owner, label=label, date_from=date_from, date_to=date_to)
         .order_by("created_at")
         .select_related(None)
-        .values_list("id", "created_at", "label", "probabilities", "lesions")
+        # the lesion findings' count and grade only: their boxes stay in the database
+        .values_list("id", "created_at", "label", "probabilities", "lesions__count", "lesions__grade")
     )
     points: list[dict[str, Any]] = []
     series: dict[str, list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
-    for scan_id, created_at, scan_label, stored, _lesions in rows:
+    for scan_id, created_at, scan_label, stored, _count, _grade in rows:
         when = created_at.isoformat()
         probabilities = {c: round(float(stored.get(c, 0.0)), 4) for c in CONDITIONS}
         points.append(
@@ -108,7 +109,7 @@ def confidence_series(
         )
         for c in CONDITIONS:
             series[c].append({"t": when, "y": probabilities[c]})
-    lesions = lesion_readout.series_points([(i, t, lb, found) for i, t, lb, _p, found in rows if found is not None])
+    lesions = lesion_readout.series_points([(i, t, lb, n, g) for i, t, lb, _p, n, g in rows if n is not None])
     return {"classes": list(CONDITIONS), "points": points, "series": series, "lesions": {"points": lesions}}
 
 

@@ -139,20 +139,18 @@ def change_text(before: Scan, after: Scan) -> str:
     return gettext("%(old)d → %(new)s %(span)s") % {"old": old.count, "new": spots(new.count), "span": span}
 
 
-def series_points(rows: list[tuple[Any, datetime, str, Any]]) -> list[dict[str, Any]]:
-    """The history chart's points, oldest first, from (scan id, created_at, label, stored lesions) rows;
-    rows without findings are left out."""
+def series_points(rows: list[tuple[Any, datetime, str, Any, Any]]) -> list[dict[str, Any]]:
+    """The history chart's points, oldest first, from (scan id, created_at, label, stored count, stored grade)
+    rows of scans with lesion findings."""
     points = []
-    for scan_id, created_at, label, stored in rows:
+    for scan_id, created_at, label, count, grade in rows:
         try:
-            found = LesionFindings.from_json(stored)
-        except (TypeError, ValueError, AttributeError):
-            found = None
-        if found is None:
-            continue
+            count, grade = int(count), None if grade is None else int(grade)
+        except (TypeError, ValueError):
+            continue  # a malformed row is left out, never a broken chart
         points.append({"scan_id": str(scan_id), "created_at": created_at.isoformat(), "label": label,
-                       "count": found.count, "grade": found.grade,
-                       "grade_name": grade_name(found.grade) if label == Label.ACNE else ""})
+                       "count": count, "grade": grade,
+                       "grade_name": grade_name(grade) if label == Label.ACNE else ""})
     return points
 
 
