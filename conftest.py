@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -103,15 +105,27 @@ def tiny_dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_artifact_dir(tmp_path_factory, tiny_dataset):
+def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
     """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per session."""
     from ml.core.train import train
+    from ml.core.training.lesions import train as train_lesions
 
     data, negatives = tiny_dataset
     out = tmp_path_factory.mktemp("tiny-model") / "tiny-vgg16"
     train([data], out, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
           head_grid=((25, 0.2, 0.0),), log=lambda *_: None)
+    # and its lesion head, trained by the real lesion training on generated spotted skin
+    train_lesions(tiny_lesion_data, out, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
+                  negatives_per_source=4, log=lambda *_: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lesion_data(tmp_path_factory):
+    """A generated skin4-like folder with marked lesions (``ml.tests.synth.make_lesion_dataset``)."""
+    from ml.tests.synth import make_lesion_dataset
+
+    return make_lesion_dataset(tmp_path_factory.mktemp("tinylesions") / "skin4")
 
 
 @pytest.fixture
@@ -137,22 +151,61 @@ def live_worker(transactional_db, active_model, tmp_path):
     worker.stop()
 
 
-@pytest.fixture
-def browser_page():
-    """A page in headless Debian Chromium (never a downloaded browser)."""
+class SessionChromium:
+    """The session's one headless Debian Chromium (never a downloaded browser), and its Playwright.
+
+    Playwright's sync API marks its event loop as running in this thread between calls; Django then refuses
+    database calls and other code cannot start a loop. So the mark is set only while a test uses the browser
+    (``using()``), and cleared between those tests."""
+
+    def __init__(self, playwright, browser, loop):
+        self.playwright, self.browser, self._loop = playwright, browser, loop
+
+    @contextlib.contextmanager
+    def using(self):
+        import asyncio
+
+        from django.db import connections
+
+        asyncio._set_running_loop(self._loop)
+        try:
+            yield self.browser
+        finally:
+            asyncio._set_running_loop(None)
+            connections.close_all()  # opened from Playwright's greenlets: let pytest-django drop the test DB
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One browser for the whole session (each test gets its own context: cookies and storage of its own);
+    starting Chromium for every test cost seconds each."""
+    import asyncio
     import os
     import shutil
 
     from playwright.sync_api import sync_playwright
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test's own database calls, while the loop runs
+    playwright = sync_playwright().start()
     executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+    browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                         args=["--disable-dev-shm-usage", "--disable-gpu"])
+    loop = asyncio._get_running_loop()  # Playwright's, marked running after each of its calls
+    assert loop is not None
+    session = SessionChromium(playwright, browser, loop)
+    asyncio._set_running_loop(None)
+    yield session
+    asyncio._set_running_loop(session._loop)
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A page of its own (a fresh context) in the session's Chromium."""
+    with chromium.using() as browser:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
         page.set_default_timeout(30_000)
         yield page
-        browser.close()
-    from django.db import connections
-
-    connections.close_all()  # let pytest-django drop the test database afterwards
+        context.close()

@@ -74,7 +74,7 @@ class ProfileTimeZoneMiddleware:
 
         from django.db import DatabaseError
 
-        from reminders.schedule import valid_time_zone
+        from facediag_site.lib.dates import valid_time_zone
 
         user = getattr(request, "user", None)
         name = ""

@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from . import signals
 from .models import User
 from .tokens import email_confirmation_token
 
@@ -191,9 +192,7 @@ def update_profile(
         user.language = language
         fields.append("language")
         if language:
-            from reminders.models import ReminderPreference
-
-            ReminderPreference.objects.filter(user=user).update(language=language)
+            signals.language_chosen.send(sender=User, user=user, language=language)
     if display_name is not None:
         user.display_name = display_name
         fields.append("display_name")
@@ -225,12 +224,11 @@ def password_changed(user: User) -> None:
 
 
 def delete_account(user: User) -> None:
-    """Remove the account, every scan and every stored file; its API tokens stop working."""
-    from diagnosis.services import delete_all_scans
-
+    """Remove the account, every scan and every stored file; its API tokens stop working. The apps that keep
+    the person's data delete it on ``signals.account_deleting`` (diagnosis: scans and files)."""
     user_id = user.pk
     with transaction.atomic():
         revoke_api_tokens(user)
-        delete_all_scans(user)
+        signals.account_deleting.send(sender=User, user=user)
         user.delete()
     logger.info("user %s deleted their account", user_id)

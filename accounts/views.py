@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -10,10 +12,7 @@ from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_http_methods
 
-from reminders.forms import ReminderForm
-from reminders.selectors import reminder_initial
-
-from . import lockout, ratelimit, services
+from . import lockout, ratelimit, services, signals
 from .forms import (
     ConfirmWithNewPasswordForm,
     ConfirmWithPasswordForm,
@@ -160,8 +159,10 @@ def profile(request):
             translation.activate(user.language)
         messages.success(request, _("Profile saved."))
         return _language_cookie(redirect("profile"), user.language)
-    reminder_form = ReminderForm(initial=reminder_initial(user))
-    return render(request, "accounts/profile.html", {"form": form, "reminder_form": reminder_form})
+    context: dict[str, object] = {"form": form}
+    for _receiver, section in signals.profile_page.send(sender=type(user), user=user):
+        context.update(cast("dict[str, object]", section))  # the other apps' sections (reminders: its form)
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required

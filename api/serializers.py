@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
 from diagnosis import readouts
-from diagnosis.models import CONDITIONS, Condition, Label, PhotoView, Scan
+from diagnosis.models import CONDITIONS, NOTE_MAX_LENGTH, Condition, Label, PhotoView, Scan
 from diagnosis.results import quality_messages, reason_text
 from diagnosis.selectors import analysis_state, scan_photos
 from ml.core.lesions import GRADES
@@ -134,12 +134,12 @@ class ScanCreateSerializer(serializers.Serializer):
         "photos, one per field; the result combines them.",
     )
     note = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="", help_text="Your own note (optional)."
     )
 
 
 class ScanNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, allow_blank=True, help_text="Your own note on this scan.")
+    note = serializers.CharField(max_length=NOTE_MAX_LENGTH, allow_blank=True, help_text="Your own note on this scan.")
 
 
 ProbabilitiesSerializer = _per_condition(
@@ -352,7 +352,8 @@ class ScanSerializer(ScanAcceptedSerializer):
     reason = serializers.SerializerMethodField(
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
         "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
-        "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `unfamiliar_skin` (looks like "
+        "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `blurry` / `too_dark` (too blurred "
+        "or too dark to show lesions: retake steadier / in better light), `unfamiliar_skin` (looks like "
         "skin, but unlike the photos the model learned from), `photos_disagree` (a scan's photos look like "
         "different conditions); `null` before."
     )

@@ -1,7 +1,8 @@
 """Throttles. Auth and registration rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (scopes
 "auth", "register"; env THROTTLE_AUTH / THROTTLE_REGISTER) and are read per request, so a changed
-setting (or a test's `settings` override) takes effect without a restart. Uploads share the web's
-policy (diagnosis.rate_limits, setting SCAN_UPLOAD_RATE).
+setting (or a test's `settings` override) takes effect without a restart. Uploads are not throttled
+here: the upload intake's admission counts them with the web's (diagnosis.services.intake, setting
+SCAN_UPLOAD_RATE).
 
 All of them fail open: with the cache (Redis) down a request is let through and a warning logged,
 never answered with a 500. Client addresses come from accounts.ratelimit.client_ip, which trusts
@@ -13,11 +14,9 @@ is why `get_rate` is overridden here.
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import ratelimit
-from diagnosis import rate_limits
-from facediag_site import metrics
 
 
 class _LiveRateMixin:
@@ -35,23 +34,6 @@ class _LiveRateMixin:
     def allow_request(self, request, view):
         allow = super().allow_request  # type: ignore[misc]  # SimpleRateThrottle's
         return ratelimit.fail_open(lambda: allow(request, view), True)
-
-
-class UploadThrottle(BaseThrottle):
-    """Uploads per user (POST only; reads are not throttled), counted with the web's uploads."""
-
-    decision = None
-
-    def allow_request(self, request, view):
-        if request.method != "POST":
-            return True
-        self.decision = request.upload_decision = rate_limits.check_upload(request.user)  # the view may refund it
-        if not self.decision.allowed:
-            metrics.upload_refused("quota")
-        return self.decision.allowed
-
-    def wait(self):
-        return self.decision.retry_after if self.decision else None
 
 
 class _PerIpThrottle(_LiveRateMixin, SimpleRateThrottle):

@@ -31,14 +31,12 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import services as account_services
 from accounts.forms import UNCONFIRMED_MESSAGE
 from accounts.models import User
-from diagnosis import backpressure, rate_limits, selectors
+from diagnosis import backpressure, selectors
 from diagnosis import services as scan_services
 from diagnosis.media import KINDS as MEDIA_KINDS
 from diagnosis.media import scan_file_response
 from diagnosis.models import EXTRA_VIEWS, PHOTO_VIEWS, Scan, photo_field
-from diagnosis.rate_limits import refund_upload
-from facediag_site import metrics
-from facediag_site.lib import uploads
+from diagnosis.services import intake
 
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, upload_error
@@ -46,7 +44,7 @@ from .filters import ScanFilter
 from .pagination import ScanPagination
 from .schema import SCAN_ID, UPLOAD_ERROR_DESCRIPTIONS, UPLOAD_RETRY_AFTER, errors, public_endpoint
 from .services import delete_account_with_password
-from .throttles import AuthThrottle, RegisterThrottle, UploadThrottle
+from .throttles import AuthThrottle, RegisterThrottle
 
 
 class ApiMixin:
@@ -218,7 +216,7 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
     filterset_class = ScanFilter
     pagination_class = ScanPagination
     parser_classes = [MultiPartParser]
-    throttle_classes = [UploadThrottle]
+    throttle_classes: Sequence[type] = []  # uploads: the intake's admission (check_throttles)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -237,12 +235,13 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def check_throttles(self, request):
-        if request.method == "POST":  # backpressure first: a refused upload must not use up the quota
-            busy = backpressure.check_upload()
-            if busy:
-                metrics.upload_refused("busy")
-                raise ApiError("busy", _("Many photos are waiting to be analysed; nothing was stored. "
-                                         "Try again in a minute."), 503, wait=busy.retry_after)
+        """The intake's size check and admission (backpressure, then the quota) before DRF parses the body."""
+        if request.method == "POST":
+            try:
+                intake.check_body_size(request)
+                request.admission = intake.admit(request.user)
+            except scan_services.UploadRejected as refusal:
+                raise _api_refusal(refusal) from None
         super().check_throttles(request)
 
     def handle_exception(self, exc):
@@ -272,53 +271,50 @@ class ScanListCreateView(ApiMixin, generics.ListAPIView):
         parameters=[IDEMPOTENCY_KEY, UPLOAD_RETRY_AFTER],
     )
     def post(self, request):
+        """The API door of the upload intake (diagnosis.services.intake); the web upload page is the other."""
+        admission = request.admission
         try:
-            scan, created = self._create(request)
-        except Exception as exc:
-            refund_upload(getattr(request, "upload_decision", None))  # only accepted photos use up the quota
-            refund_upload(getattr(request, "extra_photos_decision", None))
-            metrics.upload_refused(getattr(exc, "error_code", None) or getattr(exc, "default_code", "other"))
+            scan, created = self._accept(request, admission)
+        except Exception as exc:  # parsing refused it (415, 400...): the one refund path, counted once
+            admission.refuse(getattr(exc, "error_code", None) or getattr(exc, "default_code", "other"))
             raise
-        if not created:
-            refund_upload(getattr(request, "upload_decision", None))  # a replayed upload is not a new photo
-            refund_upload(getattr(request, "extra_photos_decision", None))
         body = s.ScanAcceptedSerializer(scan, context={"request": request}).data
         headers = {"Location": body["url"]}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
-    def _create(self, request):
-        if uploads.body_too_large(request):  # the photos cannot fit: refuse before reading the body
-            message = uploads.too_large_message()
-            raise ApiError("file_too_large", message, 413, fields={"image": [message]})
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 100:
-            raise ApiError("invalid", _("The Idempotency-Key header is longer than 100 characters."), 400,
-                           fields={"Idempotency-Key": [_("At most 100 characters.")]})
+    def _accept(self, request, admission):
         try:
-            scan_services.check_photo_parts(request.FILES)
+            intake.check_parts(admission, request.FILES)
+            key = intake.idempotency_key_of(request.headers.get("Idempotency-Key", ""))
         except scan_services.UploadRejected as exc:
-            raise upload_error(exc) from None
+            raise _api_refusal(exc) from None
         data = s.ScanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        extras = {view: data.validated_data.get(photo_field(view)) for view in EXTRA_VIEWS}
-        more = sum(1 for f in extras.values() if f is not None)
-        if more:  # the throttle counted the first photo; each further one counts too
-            decision = rate_limits.check_upload(request.user, photos=more)
-            if not decision.allowed:
-                raise Throttled(wait=decision.retry_after)
-            request.extra_photos_decision = decision  # given back if the upload is refused or replayed
         try:
-            return scan_services.create_scan(
-                owner=request.user,
-                uploaded_file=data.validated_data["image"],
+            return intake.accept(
+                admission,
+                front=data.validated_data["image"],
                 note=data.validated_data["note"],
                 idempotency_key=key,
-                extra_photos=extras,
+                extra_photos={view: data.validated_data.get(photo_field(view)) for view in EXTRA_VIEWS},
             )
         except scan_services.UploadRejected as exc:
-            raise upload_error(exc) from None
+            raise _api_refusal(exc) from None
+
+
+def _api_refusal(refusal: scan_services.UploadRejected) -> Exception:
+    """The intake's refusal in the API's error envelope: over the quota is DRF's 429 ``throttled`` (the API's
+    other throttles' answer), busy a 503 with Retry-After, a key over its limit names the header."""
+    if refusal.code == "quota":
+        return Throttled(wait=refusal.retry_after)
+    if refusal.code == "busy":
+        return ApiError("busy", refusal.message, 503, wait=refusal.retry_after)
+    if refusal.field == "Idempotency-Key":
+        return ApiError(refusal.code, refusal.message, refusal.status,
+                        fields={"Idempotency-Key": [_("At most 100 characters.")]})
+    return upload_error(refusal)
 
 
 @extend_schema(tags=["scans"], parameters=[SCAN_ID])

@@ -1,5 +1,7 @@
 """One scan end to end in the worker, stage by stage: read, decode, face detection, crop + quality,
-network, decision, heatmap (closed form + overlay + JPEG), write.
+network, decision, lesions (the lesion head on the network's block4_conv3 maps, where the model has one),
+heatmap (closed form + overlay + JPEG), write. ``--compare`` with the same model without its lesion head
+gives a scan's cost with and without lesions in one run.
 
 Usage: python bench/scan_stages.py [--model ml/artifacts/<name>] [--n 40] [--runtimes openvino,tensorflow]
                                   [--compare ml/artifacts/<other>]
@@ -31,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from ml.core.artifact import SHIPPED_MODEL_DIR  # noqa: E402
 
-STAGES = ("read", "decode", "face", "crop+quality", "network", "decision", "heatmap", "write")
+STAGES = ("read", "decode", "face", "crop+quality", "network", "decision", "lesions", "heatmap", "write")
 
 
 def _p(ts, q):
@@ -139,8 +141,11 @@ def main(argv=None):
             probs, reject = calibration.split_scores(out.logits, n_cond, temps, pred.reject_temperature)
             signals = {**decision.signals(pre), "feature_distance": float(distance[0])}
             decision.decide(list(probs[0]), pred.classes, signals, float(reject[0]), pred.thresholds)
-            t6 = time.perf_counter()
+            decided = time.perf_counter()
+            pred.lesions(out, 0, pre)  # the lesion head on block4_conv3's maps (nothing without a head)
+            t6b = time.perf_counter()
             top = int(np.argmax(probs[0]))
+            t6 = t6b
             cam = pred.heatmap_map(out, 0, top, weights, pre)
             view = pre.unmasked if getattr(pre, "unmasked", None) is not None else pre.crop
             jpeg = gradcam.to_jpeg(gradcam.overlay(view, cam))
@@ -148,7 +153,8 @@ def main(argv=None):
             write(f"{r}-{k}.jpg", jpeg)
             t8 = time.perf_counter()
             face_t = t3 - t2
-            spans = (t1 - t0, t2 - t1, face_t, (t4 - t3) - face_t, t5 - t4, t6 - t5, t7 - t6, t8 - t7)
+            spans = (t1 - t0, t2 - t1, face_t, (t4 - t3) - face_t, t5 - t4, decided - t5, t6b - decided, t7 - t6,
+                     t8 - t7)
             for s, d in zip(STAGES, spans, strict=True):
                 st[s].append(d)
             # the whole scan as the worker runs it

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Label
+from .models import NOTE_MAX_LENGTH, Label
 
 
 class UploadForm(forms.Form):
@@ -20,14 +20,15 @@ class UploadForm(forms.Form):
         label=_("Right side (optional)"), required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/*"}),
     )
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     # One per photo, made by the page (static/js/capture.js): a photo sent twice (a double tap, or again by
-    # the offline queue after a lost answer) makes one scan. The Idempotency-Key header works as well.
-    idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    # the offline queue after a lost answer) makes one scan. The Idempotency-Key header works as well. Its
+    # length is the intake's rule (services.intake.idempotency_key_of), the same for the API.
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class HistoryFilterForm(forms.Form):

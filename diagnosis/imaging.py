@@ -15,15 +15,17 @@ DOWNSCALE_MODES = ("RGB", "RGBA", "L", "LA")  # modes Pillow resizes as they are
 
 
 class UploadRejected(Exception):
-    """A bad upload; `code` and `status` map to API errors, `message` is shown to people, `field` is the
-    upload field of the photo at fault (`image`, or `image_left` / `image_right` for a scan's other photos)."""
+    """A bad or refused upload; `code` and `status` map to API errors, `message` is shown to people, `field` is
+    the upload field at fault (`image`, or `image_left` / `image_right` for a scan's other photos; None when no
+    field is), `retry_after` the seconds to wait before sending again (busy, quota; None: do not resend as is)."""
 
-    def __init__(self, code, message, status=400, field="image"):
+    def __init__(self, code, message, status=400, field="image", retry_after=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.field = field
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

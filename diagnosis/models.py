@@ -62,6 +62,10 @@ class PhotoView(models.TextChoices):
 PHOTO_VIEWS: tuple[str, ...] = tuple(PhotoView.values)
 EXTRA_VIEWS: tuple[str, ...] = PHOTO_VIEWS[1:]
 MAX_PHOTOS_PER_SCAN = len(PHOTO_VIEWS)
+#: The owner's note on a scan, in characters: the model field, the forms, the API and the upload intake.
+NOTE_MAX_LENGTH = 2000
+#: An upload's Idempotency-Key (header or form field), in characters, after stripping spaces; longer is refused.
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
 
 
 def photo_field(view: str) -> str:
@@ -100,14 +104,14 @@ class Scan(models.Model):
     error = models.TextField(blank=True)
     # Why the result is what it is (ml.core.decision.REASONS), e.g. "no_colour" for an uncertain result.
     reason = models.CharField(max_length=32, blank=True)
-    note = models.TextField(blank=True, max_length=2000)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     attempts = models.PositiveSmallIntegerField(default=0)
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=255, blank=True)  # Celery task id of the claimant
     # The analysis message could not be published (broker down): the sweeper publishes it once it can.
     publish_failed = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True)
     image_deleted_at = models.DateTimeField(null=True, blank=True)
     # Each photo's own result, front first: {view, label, reason, probabilities, quality, counted}; the
     # scan's label, probabilities and quality above combine them (ml.core.combine). Empty until analysed.

@@ -22,7 +22,6 @@ from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from facediag_site.lib import dates
-from review.selectors import review_of
 
 from . import results, selectors
 from .models import CONDITIONS, Scan
@@ -259,9 +258,9 @@ def _scan_block(scan, styles, body, small):
         text.append(Paragraph(escape(_("Photo: %(message)s") % {"message": message}), small))
     if scan.note:
         text.append(Paragraph(escape(_("Note: %(note)s") % {"note": scan.note}), body))
-    review = review_of(scan)
+    review = selectors.clinician_review(scan)
     if review is not None:
-        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": review.get_label_display()}
+        reviewed = _("Reviewed by a clinician: %(label)s") % {"label": review.label_display}
         text.append(Paragraph(escape(reviewed), small))
     photos = selectors.scan_photos(scan)
     if len(photos) > 1:  # what each photo showed on its own; the result above combines them

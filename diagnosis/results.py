@@ -135,6 +135,10 @@ REASON_MESSAGES = {
     "pixel_noise": _("No face was found and the image looks like pixel noise."),
     "photos_disagree": _("The photos do not agree: they look like different conditions."),  # ml.core.combine
     "too_small": _("The face is too small in this photo to judge. Come closer, so it fills the frame."),
+    "blurry": _("This photo is too blurry to show spots or redness, so it cannot be judged. Hold the phone "
+                "steady and take it again."),
+    "too_dark": _("This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
+                  "daylight or good indoor light."),
     "unfamiliar_skin": _("This looks like skin, but not like the photos the model learned from, so it cannot "
                          "judge it. A photo of your whole face, in daylight, works best."),
 }

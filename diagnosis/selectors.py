@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from . import signals
 from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
 from .readouts import lesions as lesion_readout
 
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from accounts.models import User
+
+
+@dataclass(frozen=True)
+class ClinicianReview:
+    """A clinician's label of a scan, as the report and the export show it (the review app keeps reviews)."""
+
+    label: str  # a review label's value ("acne", ..., "not_assessable")
+    label_display: str  # its name in the active language
+    reviewed_at: datetime
+
+
+def clinician_review(scan: Scan) -> ClinicianReview | None:
+    """The scan's clinician review, or None: asked of whichever app keeps reviews (``signals.review_of_scan``),
+    so that diagnosis does not import the review app that sits on it."""
+    for _receiver, review in signals.review_of_scan.send(sender=Scan, scan=scan):
+        if isinstance(review, ClinicianReview):
+            return review
+    return None
 
 
 def scans_for_owner(

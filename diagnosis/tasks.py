@@ -18,8 +18,8 @@ MAX_TRANSIENT_RETRIES = 3
 TRANSIENT_FAILURE = gettext_noop("Analysis failed because of a temporary problem on our side. Please retry.")
 
 
-# The registered name stays "analyse_scan" (messages already queued keep working); the function is named
-# for what it does, apart from services.analyse_scan (one scan, in-process).
+# Registered as diagnosis.tasks.analyse_scan, its own dotted path: the name messages already queued carry
+# (ANALYSIS_TASK, by which services publish it). services.analyse_scan is the in-process analysis of one scan.
 @shared_task(
     name=ANALYSIS_TASK,
     base=CrashIsolatingBatches,
@@ -29,7 +29,7 @@ TRANSIENT_FAILURE = gettext_noop("Analysis failed because of a temporary problem
     flush_every=settings.SCAN_BATCH_SIZE,
     flush_interval=settings.SCAN_BATCH_WAIT_SECONDS,
 )
-def handle_analysis_messages(self, requests):
+def analyse_scan(self, requests):
     """Each message is one scan (``args == [scan_id]``); the worker hands over the queued ones as a batch."""
     jobs, runnable = [], []
     for request in requests:
@@ -92,12 +92,12 @@ def _retry_now(scan_id, task_id, exc):
 
 
 @shared_task(name="diagnosis.tasks.requeue_stuck_scans")
-def sweep_stuck_scans():
+def requeue_stuck_scans():
     return services.requeue_stuck_scans()
 
 
 @shared_task(name="diagnosis.tasks.purge_expired_images")
-def sweep_expired_images():
+def purge_expired_images():
     return services.purge_expired_images()
 
 

@@ -4,17 +4,18 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from facediag_site import metrics
-
-from . import backpressure, rate_limits, results, selectors, services
+from . import backpressure, results, selectors, services
 from . import report as report_pdf
 from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
+from .imaging import UploadRejected
 from .media import scan_file_response
-from .models import CONDITIONS, EXTRA_VIEWS, photo_field
+from .models import CONDITIONS, EXTRA_VIEWS, NOTE_MAX_LENGTH, photo_field
+from .services import intake
 
 
 def home(request):
@@ -28,81 +29,74 @@ def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _refused(request, message: str, status: int, retry: bool, retry_after: int | None = None) -> HttpResponse:
-    """An upload refused before anything is stored: JSON for the page's script, else the page with the message."""
+def _upload_page(request, form, status: int = 200) -> HttpResponse:
+    return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
+                  status=status)
+
+
+def _refused(request, refusal: UploadRejected) -> HttpResponse:
+    """An upload refused before anything was parsed or stored (busy, quota): JSON for the page's script, else
+    the page (the busy page, or the upload page with the message). ``retry``: sending the same again later
+    can work."""
     response: HttpResponse
     if _wants_json(request):
-        response = JsonResponse({"error": message, "retry": retry}, status=status)
+        response = JsonResponse({"error": refusal.message, "retry": True}, status=refusal.status)
+    elif refusal.code == "busy":
+        minutes = max(1, round((refusal.retry_after or 60) / 60))
+        response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=refusal.status)
     else:
-        messages.error(request, message)
-        response = render(request, "diagnosis/upload.html",
-                          {"form": UploadForm(), "capture_messages": capture_messages()}, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
+        messages.error(request, refusal.message)
+        response = _upload_page(request, UploadForm(), refusal.status)
+    if refusal.retry_after is not None:
+        response["Retry-After"] = str(refusal.retry_after)
+    return backpressure.expected_refusal(response) if refusal.code == "busy" else response
+
+
+def _form_refused(request, form, status: int) -> HttpResponse:
+    """The form or its photos were refused: the form with its errors, or JSON saying not to send it again."""
+    if _wants_json(request):
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"error": " ".join(errors), "retry": False}, status=status)
+    return _upload_page(request, form, status)
 
 
 @login_required
+@intake.takes_scan_uploads  # its size is checked before CSRF reads the body (diagnosis.middleware)
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    decision = further = None
-    if request.method == "POST":
-        busy = backpressure.check_upload()  # before the quota and before anything is stored
-        if busy:
-            metrics.upload_refused("busy")
-            if _wants_json(request):
-                response = _refused(request, str(_("Many photos are waiting to be analysed; nothing was stored. "
-                                                   "Try again in a minute.")), 503, True, busy.retry_after)
-            else:
-                minutes = max(1, round(busy.retry_after / 60))
-                response = render(request, "diagnosis/busy.html", {"retry_minutes": minutes}, status=503)
-                response["Retry-After"] = str(busy.retry_after)
-            return backpressure.expected_refusal(response)
-        decision = rate_limits.check_upload(request.user)  # the API's policy and counter too
-        if not decision.allowed:
-            metrics.upload_refused("quota")
-            return _refused(request, rate_limits.refused_message(decision), 429, True, decision.retry_after)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        extras = {view: form.cleaned_data.get(photo_field(view)) for view in EXTRA_VIEWS}
-        more = sum(1 for f in extras.values() if f is not None)
-        further = rate_limits.check_upload(request.user, photos=more) if more else None  # each photo counts
-        if further is not None and not further.allowed:
-            rate_limits.refund_upload(decision)  # the scan is refused whole: its first photo counts none
-            metrics.upload_refused("quota")
-            return _refused(request, rate_limits.refused_message(further), 429, True, further.retry_after)
-        key = form.cleaned_data["idempotency_key"] or request.headers.get("Idempotency-Key", "")
-        try:
-            services.check_photo_parts(request.FILES)
-            scan, created = services.create_scan(
-                owner=request.user, uploaded_file=form.cleaned_data["image"], note=form.cleaned_data["note"],
-                idempotency_key=key, extra_photos=extras,
-            )
-        except services.UploadRejected as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
-            metrics.upload_refused(exc.code)
-            rate_limits.refund_upload(further)
-        else:
-            if not created:  # a replay (the offline queue sending again): not a new photo
-                rate_limits.refund_upload(decision)
-                rate_limits.refund_upload(further)
-            if _wants_json(request):
-                url = reverse("diagnosis:scan-detail", kwargs={"scan_id": scan.id})
-                return JsonResponse({"id": str(scan.id), "url": url, "created": created},
-                                    status=201 if created else 200)
-            return redirect("diagnosis:scan-detail", scan_id=scan.id)
-    elif request.method == "POST":
-        status = 400
-        metrics.upload_refused("invalid")
-    if decision is not None:
-        rate_limits.refund_upload(decision)  # only accepted photos count against the hourly quota
-    if request.method == "POST" and _wants_json(request):
-        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-        return JsonResponse({"error": " ".join(errors), "retry": False}, status=status)
-    return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
-                  status=status)
+    """The web door of the upload intake (diagnosis.services.intake): the API's POST /api/v1/scans/ is the
+    other; both answer with the same words and status codes."""
+    if request.method == "GET":
+        return _upload_page(request, UploadForm())
+    try:
+        admission = intake.admit(request.user)
+    except UploadRejected as refusal:
+        return _refused(request, refusal)
+    try:
+        intake.check_parts(admission, request.FILES)
+    except UploadRejected as exc:
+        form = UploadForm(request.POST, request.FILES)
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _form_refused(request, form, exc.status)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        admission.refuse("invalid")
+        return _form_refused(request, form, 400)
+    try:
+        scan, created = intake.accept(
+            admission, front=form.cleaned_data["image"], note=form.cleaned_data["note"],
+            extra_photos={view: form.cleaned_data.get(photo_field(view)) for view in EXTRA_VIEWS},
+            idempotency_key=form.cleaned_data["idempotency_key"] or request.headers.get("Idempotency-Key", ""),
+        )
+    except UploadRejected as exc:
+        if exc.retry_after is not None:  # the scan's further photos are over the quota
+            return _refused(request, exc)
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _form_refused(request, form, exc.status)
+    if _wants_json(request):
+        url = reverse("diagnosis:scan-detail", kwargs={"scan_id": scan.id})
+        return JsonResponse({"id": str(scan.id), "url": url, "created": created}, status=201 if created else 200)
+    return redirect("diagnosis:scan-detail", scan_id=scan.id)
 
 
 def capture_messages():
@@ -176,7 +170,8 @@ def scan_note(request, scan_id):
         services.update_scan_note(scan, form.cleaned_data["note"])
         messages.success(request, _("Note saved."))
     else:
-        messages.error(request, _("The note is too long (2,000 characters at most)."))
+        messages.error(request, _("The note is too long (%(count)s characters at most).")
+                       % {"count": number_format(NOTE_MAX_LENGTH, force_grouping=True)})
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
 
 

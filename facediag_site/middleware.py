@@ -7,7 +7,6 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .lib import uploads
 from .lib.errors import error_response
 
 logger = logging.getLogger(__name__)
@@ -76,28 +75,6 @@ class DatabaseUnavailableMiddleware:
 
     def _unavailable(self, request):
         return database_unavailable_response(request)
-
-
-UPLOAD_PATHS = ("/scans/new/",)  # the API view checks Content-Length itself, before parsing
-
-
-class UploadSizeLimitMiddleware:
-    """Refuse an oversized web upload from its Content-Length, before CSRF checks read the body to disk."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method == "POST" and request.path in UPLOAD_PATHS and uploads.body_too_large(request):
-            with browser_language(request):
-                title, message = _("File too large"), uploads.too_large_message()
-                again = _("Choose another photo")
-            return HttpResponse(
-                f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
-                f'<p><a href="/scans/new/">{again}</a></p>',
-                status=413, content_type="text/html; charset=utf-8",
-            )
-        return self.get_response(request)
 
 
 class PrivateResponsesMiddleware:

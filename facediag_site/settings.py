@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "facediag_site.metrics_export.MetricsEndpointMiddleware",  # /metrics: before the host check and redirect
     "facediag_site.logging.RequestIdMiddleware",
     "facediag_site.middleware.DatabaseUnavailableMiddleware",
-    "facediag_site.middleware.UploadSizeLimitMiddleware",
+    "diagnosis.middleware.UploadSizeLimitMiddleware",  # process_view: before CsrfViewMiddleware reads the body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

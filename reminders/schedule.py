@@ -2,15 +2,11 @@
 
 import calendar
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .models import Frequency
 
 LOCAL_SEND_HOUR = 9  # 09:00 where the person lives: a morning reminder, never at night
-
-
-def valid_time_zone(name: str) -> bool:
-    return name in available_timezones()
 
 
 def zone(name: str) -> ZoneInfo:

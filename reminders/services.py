@@ -34,8 +34,8 @@ def set_preference(
     language = user.language or language  # the profile's language, when the person chose one, wins
     if language in dict(settings.LANGUAGES):
         pref.language = language
-    pref.time_zone = time_zone if schedule.valid_time_zone(time_zone) else "UTC"
-    if schedule.valid_time_zone(time_zone) and user.time_zone != time_zone:
+    pref.time_zone = time_zone if dates.valid_time_zone(time_zone) else "UTC"
+    if dates.valid_time_zone(time_zone) and user.time_zone != time_zone:
         user.time_zone = time_zone  # the profile's time zone: pages, charts and reports use it too
         user.save(update_fields=["time_zone"])
     pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)

@@ -1,4 +1,6 @@
-from . import services
+from diagnosis.selectors import ClinicianReview
+
+from . import selectors, services
 
 
 def audit_media_view(sender, scan, user, kind, **kwargs):
@@ -14,3 +16,12 @@ def audit_note_view(sender, scan, user, **kwargs):
 def audit_model_activation(sender, version, previous, via, actor=None, **kwargs):
     """A model version became active (``ml.signals.model_activated``), by whatever path."""
     services.record_activation(version=version, previous=previous, via=via, actor=actor)
+
+
+def answer_review_of_scan(sender, scan, **kwargs):
+    """``diagnosis.signals.review_of_scan``: the scan's review for the owner's report and export, or None."""
+    review = selectors.review_of(scan)
+    if review is None:
+        return None
+    return ClinicianReview(label=review.label, label_display=review.get_label_display(),
+                           reviewed_at=review.created_at)

@@ -59,17 +59,13 @@ def y4m(image, path, frames=8):
 
 
 @pytest.fixture
-def camera_browser(tmp_path):
-    """Headless Debian Chromium with a fake camera that films a face (never a downloaded browser)."""
-    import os
-
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def camera_browser(chromium, tmp_path):
+    """A Chromium with a fake camera that films a face, started by the session's Playwright (the camera is
+    a launch option, so it cannot be the session's browser)."""
     video = y4m(close_face((480, 600)), tmp_path / "face.y4m")
     executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+    with chromium.using():
+        browser = chromium.playwright.chromium.launch(
             executable_path=executable, headless=True,
             args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                   f"--use-file-for-fake-video-capture={video}"])
@@ -78,9 +74,6 @@ def camera_browser(tmp_path):
         context.set_default_timeout(60_000)  # two shared cores: the detector can be slow to start
         yield context
         browser.close()
-    from django.db import connections
-
-    connections.close_all()
 
 
 @pytest.fixture

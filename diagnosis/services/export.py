@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 
-from review.selectors import review_of
-
 from .. import readouts, storage
 from ..models import PhotoView, Scan
-from ..selectors import scan_photos
+from ..selectors import clinician_review, scan_photos
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -25,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def scan_as_dict(scan: Scan) -> dict[str, Any]:
     """One scan as it appears in data.json."""
-    review = review_of(scan)
+    review = clinician_review(scan)
     photos = scan_photos(scan)
     return {
         "id": str(scan.id),
@@ -38,7 +36,7 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
         "note": scan.note,
         "error": scan.error,
         "image_file": f"images/{scan.id}.jpg" if scan.image else None,
-        "review": {"label": review.label, "reviewed_at": review.created_at.isoformat()} if review else None,
+        "review": {"label": review.label, "reviewed_at": review.reviewed_at.isoformat()} if review else None,
         "lesions": readouts.LESIONS.api_value(photos[0]),  # the front photo's, as in the API
         # Every photo of the scan, front first, with what it showed on its own (the front one is image_file)
         # and its readouts (the heatmap's crop box, the lesions), by name.

@@ -7,7 +7,7 @@ from celery import current_app
 
 logger = logging.getLogger(__name__)
 
-#: The analysis task's registered name (diagnosis.tasks.handle_analysis_messages, registered at start-up by
+#: The analysis task's registered name (the function diagnosis.tasks.analyse_scan, registered at start-up by
 #: DiagnosisConfig.ready). Looked up by name so that services never import tasks (tasks import services).
 ANALYSIS_TASK = "diagnosis.tasks.analyse_scan"
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5}

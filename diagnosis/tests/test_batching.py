@@ -95,7 +95,7 @@ def test_without_a_model_the_whole_batch_stays_queued(user, db):
 def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_model):
     from celery_batches import SimpleRequest
 
-    from diagnosis.tasks import handle_analysis_messages
+    from diagnosis.tasks import analyse_scan
 
     scan = new_scan(user)
 
@@ -104,8 +104,21 @@ def test_a_malformed_message_is_dropped_without_stopping_its_batch(user, active_
                              delivery_info={}, hostname="test", ignore_result=True, reply_to=None,
                              correlation_id=None, request_dict={})
 
-    results = handle_analysis_messages([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
+    results = analyse_scan([message("a", ["not-a-uuid"]), message("b", []), message("c", [str(scan.id)])])
 
     assert results == ["done"]
     scan.refresh_from_db()
     assert scan.status == Scan.Status.DONE
+
+
+def test_every_task_is_registered_under_its_own_dotted_path():
+    """A task's name is where its function lives, so a reader of the queue finds the code; the analysis task's
+    name is the one already queued messages carry (services publish it by ANALYSIS_TASK)."""
+    from celery import current_app
+
+    from diagnosis.services.queue import ANALYSIS_TASK
+
+    assert ANALYSIS_TASK == "diagnosis.tasks.analyse_scan"
+    ours = {name: task for name, task in current_app.tasks.items() if not name.startswith("celery.")}
+    assert ANALYSIS_TASK in ours and "accounts.tasks.send_account_email" in ours
+    assert [name for name, task in ours.items() if name != f"{task.run.__module__}.{task.run.__name__}"] == []

@@ -5,7 +5,7 @@ import pytest
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
 from diagnosis.services import analysis
-from diagnosis.tasks import handle_analysis_messages
+from diagnosis.tasks import analyse_scan
 from diagnosis.tests.factories import make_scan
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_unreadable_photo_fails_with_a_reason(user, active_model):
     scan = make_scan(user)
     with open(scan.image.path, "wb") as fh:
         fh.write(b"this is no longer a jpeg")
-    handle_analysis_messages.apply(args=[str(scan.id)])
+    analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED
     assert "could not be analysed" in scan.error
@@ -77,7 +77,7 @@ def test_unreadable_photo_fails_with_a_reason(user, active_model):
 def test_missing_photo_fails_with_a_reason(user, active_model):
     scan = make_scan(user)
     scan.image.storage.delete(scan.image.name)
-    handle_analysis_messages.apply(args=[str(scan.id)])
+    analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED and "no longer stored" in scan.error
 
@@ -88,7 +88,7 @@ def test_transient_storage_errors_are_retried_then_fail(user, active_model):
     scan = make_scan(user)
     os.remove(scan.image.path)
     os.mkdir(scan.image.path)  # reading it now raises IsADirectoryError: an OSError, like a flaky disk
-    result = handle_analysis_messages.apply(args=[str(scan.id)])
+    result = analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert result.get() == ["failed"]  # one outcome per message of the batch
     assert scan.status == Scan.Status.FAILED

@@ -93,3 +93,24 @@ def test_the_welcome_and_reminder_emails_have_the_disclaimer_without_a_result(cl
     reminder_services.send_due_reminders(now=pref.next_due_at)
     reminder = mail.outbox[-1]
     assert "not a diagnosis" in reminder.body and "whatever this result says" not in reminder.body
+
+
+@pytest.mark.parametrize(("reason", "words", "tip"), [
+    ("blurry", "too blurry to show spots or redness", "Hold the phone steady"),
+    ("too_dark", "too dark to show spots or redness", "Face a window or a bright lamp"),
+])
+def test_a_photo_too_blurred_or_too_dark_says_so_and_gives_the_tip_that_fits(user_client, user, reason, words, tip):
+    """Issue 29: "can't tell" with the problem named, never "healthy"; the flag is not repeated as a warning."""
+    scan = ScanFactory(owner=user, label="uncertain", reason=reason, quality={reason: True})
+    html = page(user_client, scan)
+    assert headline(html) == "Can&#x27;t tell from this photo"
+    assert words in html
+    assert tips(html)[0].startswith(tip)
+    assert "A sharper photo gives a more reliable result" not in html and "Try again in daylight" not in html
+
+
+def test_the_blurry_and_too_dark_reasons_in_spanish(user_client, user):
+    user_client.post(reverse("set_language"), {"language": "es"})
+    for reason, words in (("blurry", "demasiado borrosa"), ("too_dark", "demasiado oscura")):
+        scan = ScanFactory(owner=user, label="uncertain", reason=reason, quality={reason: True})
+        assert words in page(user_client, scan)

@@ -10,6 +10,7 @@ e-mails all use these, so the same scan reads the same everywhere ("4 Dec 2026, 
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from zoneinfo import available_timezones
 
 from django.utils import formats, timezone
 
@@ -39,3 +40,8 @@ def day(moment: datetime | date | None, zone: tzinfo | None = None) -> str:
 def time_of_day(moment: datetime, zone: tzinfo | None = None) -> str:
     """The time alone, e.g. "12:26"."""
     return formats.time_format(_local(moment, zone), "TIME_FORMAT")
+
+
+def valid_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows (the profile's, the device's cookie)."""
+    return name in available_timezones()

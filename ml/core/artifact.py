@@ -16,10 +16,12 @@ import numpy as np
 from .model import HEAD_LAYERS, sha256_file
 
 #: The model the repository ships: what the run command, Docker Compose and the benchmarks register and read.
-SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v6"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "vgg16-skin-v6.1"
 
 WEIGHTS_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
+#: The lesion readout's files (``lesion_model.WEIGHTS_FILE``, ``METADATA_FILE``) where an artifact has them.
+LESION_FILES = ("lesions.npz", "lesions.json")
 FORMAT_VERSION = 1
 
 
@@ -87,6 +89,10 @@ def artifact_sha256(art_dir) -> str:
         if not p.is_file():
             raise ArtifactError(f"missing {p}")
         h.update(sha256_file(p).encode())
+    for name in LESION_FILES:  # a lesion head is part of what the version answers (optional)
+        p = d / name
+        if p.is_file():
+            h.update(f"{name}:{sha256_file(p)}".encode())
     return h.hexdigest()
 
 

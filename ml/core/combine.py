@@ -2,10 +2,11 @@
 
 The rule, for two or more photos:
 
-- a photo counts when it shows skin in colour: one judged ``no_skin`` shows no skin, and a black-and-white
-  one (reason ``no_colour``) cannot show redness or skin tone;
-- no photo counts: ``no_skin`` when no photo shows skin (refusal only then), else ``uncertain``
-  (``no_colour``: every photo with skin is black and white);
+- a photo counts when it can show the skin: one judged ``no_skin`` shows no skin, and one refused by the
+  photo gate (``decision.PHOTO_GATE_REASONS``: black and white, too dark, face too small, blurry) cannot show
+  lesions, so its scores (often a confident "healthy") must not reassure;
+- no photo counts: ``no_skin`` when no photo shows skin (refusal only then), else ``uncertain`` with the
+  first such photo's reason (``no_colour``, ``too_dark``, ``too_small`` or ``blurry``);
 - counted photos that are each confident of a different condition: ``uncertain`` (``photos_disagree``);
 - otherwise the mean of the counted photos' calibrated probabilities is judged with the same floor and
   margin as one photo (``decision.decide``): a condition, or ``uncertain`` (``low_confidence``).
@@ -61,8 +62,8 @@ class CombinedResult:
 
 
 def counts(photo: PhotoVerdict) -> bool:
-    """Whether a photo can count towards a combined result: it shows skin, in colour."""
-    return photo.label != core.NO_SKIN and photo.reason != "no_colour"
+    """Whether a photo can count towards a combined result: it shows skin, in colour, sharp, lit and close enough."""
+    return photo.label != core.NO_SKIN and photo.reason not in decision.PHOTO_GATE_REASONS
 
 
 def _mean(photos: Sequence[PhotoVerdict], classes: Sequence[str]) -> dict[str, float]:
@@ -100,7 +101,7 @@ def combine(
     used = [p for p, c in zip(photos, counted, strict=True) if c]
     if not used:
         shown = [p for p in photos if p.label != core.NO_SKIN]
-        label, reason = (core.UNCERTAIN, "no_colour") if shown else (core.NO_SKIN, photos[0].reason)
+        label, reason = (core.UNCERTAIN, shown[0].reason) if shown else (core.NO_SKIN, photos[0].reason)
         return CombinedResult(label, reason, _mean(photos, classes), _any_flag(photos), counted)
     probabilities = _mean(used, classes)
     confident = {p.label for p in used if p.label in classes}

@@ -9,6 +9,7 @@ low, there is skin to judge, and the top condition is clearly ahead; otherwise i
 from __future__ import annotations
 
 from .. import core
+from . import quality
 
 #: Below this skin-pixel ratio a crop without a face is "no skin".
 MIN_SKIN_RATIO_ANY = 0.05
@@ -18,13 +19,26 @@ MIN_SKIN_RATIO_NO_FACE = 0.2
 MIN_GRAY_STD = 6.0
 #: Laplacian variance far above any photo in skin4 (max ~1,900): pixel noise, not skin.
 MAX_LAPLACIAN_VAR = 6000.0
-#: A found face whose crop is shorter than this (in the photo's own pixels) is too small to judge: the
-#: crop would be blown up more than 2.8 times to the 224 px input, and spots and redness are no longer
-#: there to see. Between this and quality.MIN_REGION_SIDE (100) the photo is judged, with a "small" warning.
-MIN_JUDGE_SIDE = 80.0
+#: A found face whose crop (face box plus margins) is shorter than this, in the photo's own pixels, is too
+#: small to judge (bench/degradation.py on vgg16-skin-v6, ml/README "Photos that cannot show the skin"): from
+#: 160 px down acne recall falls (full quality 100 %; 128-160 px 85 %, 112-128 px 75 %, 96-112 px 73 %) and acne
+#: is called healthy (0 %; 8 %, 17 %, 20 %). 80 px until issue 29.
+MIN_JUDGE_SIDE = 128.0
 #: A refusal this sure is "not a face or skin" even when most pixels are skin-coloured (a ginger cat, sand,
 #: wood): of vgg16-skin-v6's 5,569 held-out skin photos, 2 reach it; of its 1,208 non-skin photos, 621.
 SURE_NOT_SKIN = 0.99
+#: Below this sharpness (Laplacian variance of the crop at quality.QUALITY_SIDE, corrected for exposure by
+#: quality.sharpness) the photo cannot show lesions: acne recall 100 % at full quality, 39 % at 6-8, 33 % at
+#: 4-6 (acne called healthy 0 %; 44 %, 50-56 %). It costs 5 % of clean UTKFace faces and web acne close-ups
+#: (soft 200-300 px crops); 12 would cost 30 % of UTKFace. Measured by bench/degradation.py.
+MIN_SHARPNESS = 8.0
+#: Below this exposure (mean luma of the crop, 0-255): acne recall 83 % at 30-40, 38 % at 25-30, and healthy
+#: faces called healthy 88 %, 81 % (full quality 100 %, 100 %); no clean skin4 skin photo is under it.
+MIN_LUMA = 40.0
+#: The reasons ``photo_gate`` gives: the photo cannot show lesions, so its scores mean nothing.
+PHOTO_GATE_REASONS = ("too_dark", "no_colour", "too_small", "blurry")
+#: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
+NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -38,6 +52,10 @@ REASONS = {
     "flat_image": "No face was found and the image is nearly flat (no detail).",
     "pixel_noise": "No face was found and the image looks like pixel noise.",
     "too_small": "The face is too small in this photo to judge. Come closer, so it fills the frame.",
+    "blurry": "This photo is too blurry to show spots or redness, so it cannot be judged. Hold the phone steady "
+    "and take it again.",
+    "too_dark": "This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
+    "daylight or good indoor light.",
 }
 
 
@@ -51,12 +69,26 @@ def default_thresholds() -> dict:
         "min_gray_std": MIN_GRAY_STD,
         "max_laplacian_var": MAX_LAPLACIAN_VAR,
         "min_judge_side": MIN_JUDGE_SIDE,
+        "min_sharpness": MIN_SHARPNESS,
+        "min_luma": MIN_LUMA,
+        "refuse_small_faces": True,
         "max_feature_distance": None,  # models trained before the distance check have none
         # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
         # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
         "min_skin_ratio_unfamiliar": None,
         "sure_not_skin": SURE_NOT_SKIN,
     }
+
+
+#: The photo-quality gates: measured on photos (bench/degradation.py), not fitted by training, so these values
+#: hold for every model, whatever an older artifact stored.
+PHOTO_GATES = ("min_judge_side", "min_sharpness", "min_luma", "refuse_small_faces")
+
+
+def model_thresholds(stored: dict | None) -> dict:
+    """A model's thresholds: the defaults, what its artifact stored, then this module's photo-quality gates."""
+    defaults = default_thresholds()
+    return {**defaults, **(stored or {}), **{k: defaults[k] for k in PHOTO_GATES}}
 
 
 def signals(pre) -> dict:
@@ -68,7 +100,31 @@ def signals(pre) -> dict:
         "gray_std": float(pre.extras.get("gray_std", 255.0)),
         "laplacian_var": float(pre.extras.get("laplacian_var", 0.0)),
         "region_side": float(pre.extras.get("region_side", float("inf"))),
+        "mean_luma": float(pre.extras.get("mean_luma", 128.0)),
+        "small_face": pre.extras.get("small_face_side") is not None,
     }
+
+
+def photo_gate(sig: dict, thresholds: dict | None = None) -> str | None:
+    """The reason a photo cannot support any verdict (``too_dark``, ``no_colour``, ``too_small``, ``blurry``),
+    or None. Checked before the model's outputs: a photo that cannot show lesions gets "can't tell", never
+    "healthy" (which would reassure falsely), a condition, or "no skin" when a face is there."""
+    t = {**default_thresholds(), **(thresholds or {})}
+    # Darkness first: it also drains colourfulness (a dark colour photo is not black and white) and sharpness.
+    if sig.get("mean_luma", 255.0) < t["min_luma"]:
+        return "too_dark"
+    if sig.get("no_colour"):
+        return "no_colour"
+    # A face is there but has fewer pixels than the model needs to see spots or redness (or to judge "not
+    # skin"), or is so small in the frame that it was not cropped: the person is asked to come closer.
+    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
+        return "too_small"
+    if not sig["face_found"] and sig.get("small_face") and t["refuse_small_faces"]:
+        return "too_small"
+    # After size: a face blown up from few pixels is soft too, and "come closer" is the tip that fixes it.
+    if quality.sharpness(sig.get("laplacian_var", float("inf")), sig.get("mean_luma", 255.0)) < t["min_sharpness"]:
+        return "blurry"
+    return None
 
 
 def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
@@ -76,12 +132,9 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     (summing to 1); ``reject``: calibrated probability of "not a face or skin"; ``sig`` from ``signals``,
     with the photo's ``feature_distance`` from the skin photos (``ml.core.ood``) where the model has one."""
     t = {**default_thresholds(), **(thresholds or {})}
-    if sig.get("no_colour"):
-        return core.UNCERTAIN, "no_colour"
-    if sig["face_found"] and sig.get("region_side", float("inf")) < t["min_judge_side"]:
-        # A face is there, but its crop has fewer pixels than the model needs to see spots or redness (or to
-        # judge "not skin"): no class, however confident the network is; the person is asked to come closer.
-        return core.UNCERTAIN, "too_small"
+    gate = photo_gate(sig, t)
+    if gate:
+        return core.UNCERTAIN, gate
     far = t["max_feature_distance"] is not None and sig.get("feature_distance", 0.0) >= t["max_feature_distance"]
     if reject >= t["reject"] or far:
         looks_skin = t["min_skin_ratio_unfamiliar"] is not None and (

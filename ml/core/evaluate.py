@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
+from . import data, lesion_eval
 from .preprocess import InvalidImage
 from .report import evaluation_report, ita_group, utkface_group
 
@@ -48,4 +48,6 @@ def evaluate(predictor, data_dirs, subset=None, batch_size: int = 16, progress=N
         report["per_source"] = {}
     report["invalid"] = invalid
     report["model_version"] = predictor.version
+    if getattr(predictor, "lesion_head", None) is not None:
+        report["lesions"] = lesion_eval.lesion_figures(items, preds, data_dirs)
     return report

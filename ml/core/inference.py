@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
-from . import artifact, calibration, decision, gradcam, ood
+from . import artifact, calibration, decision, gradcam, lesion_model, ood
 from .lesions import LesionFindings
 from .model import (
     build_top,
@@ -24,7 +25,14 @@ from .model import (
     set_trained_weights,
 )
 from .openvino_net import NetOutput
-from .preprocess import InvalidImage, Preprocessed, load_rgb, preprocess, vgg_input  # noqa: F401 (re-export)
+from .preprocess import (  # noqa: F401 (re-export)
+    InvalidImage,
+    Preprocessed,
+    face_oval_mask,
+    load_rgb,
+    preprocess,
+    vgg_input,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +72,17 @@ def choose_runtime(requested: str | None = None) -> str:
 class FeatureExtractor:
     """Frozen VGG16 blocks 1-4 as a compiled tf.function; bfloat16 (oneDNN/AMX) when the CPU supports it."""
 
-    def __init__(self, input_size: int, base_weights, fast: bool = True):
+    def __init__(self, input_size: int, base_weights, fast: bool = True, maps4: bool = False):
+        import keras
         import tensorflow as tf
 
         self.dtype = "mixed_bfloat16" if (fast and bf16_supported()) else "float32"
         self.input_size = input_size
         self.model = build_trunk(input_size, base_weights, dtype=self.dtype)
-        model = self.model
+        self.with_maps4 = maps4
+        # block4_conv3 before its pooling comes out too where a lesion readout reads it
+        model = (keras.Model(self.model.input, [self.model.output, self.model.get_layer("block4_conv3").output])
+                 if maps4 else self.model)
 
         @tf.function(
             input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)],
@@ -78,16 +90,27 @@ class FeatureExtractor:
             autograph=False,
         )
         def run(x):
-            return tf.cast(model(x, training=False), tf.float32)
+            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), model(x, training=False))
 
         self._run = run
 
     def __call__(self, crops_uint8: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        return self.extract(crops_uint8, batch_size)[0]
+
+    def extract(self, crops_uint8: np.ndarray, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray | None]:
+        """-> (block 4's pooled features (N, h, w, 512), block4_conv3's maps (N, 512, 2h, 2w) or None)."""
         crops_uint8 = np.asarray(crops_uint8)
-        outs = []
+        feats, maps = [], []
         for i in range(0, len(crops_uint8), batch_size):
-            outs.append(self._run(vgg_input(crops_uint8[i : i + batch_size])).numpy())
-        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+            out = self._run(vgg_input(crops_uint8[i : i + batch_size]))
+            if self.with_maps4:
+                feats.append(out[0].numpy())
+                maps.append(np.moveaxis(out[1].numpy(), -1, 1))
+            else:
+                feats.append(out.numpy())
+        if not feats:
+            return np.zeros((0,), np.float32), None
+        return np.concatenate(feats), (np.concatenate(maps) if maps else None)
 
 
 @dataclass
@@ -138,7 +161,7 @@ class Predictor:
             else None
         )
         self.reject_temperature = float(meta.get("reject_temperature", 1.0))
-        self.thresholds = {**decision.default_thresholds(), **meta["thresholds"]}
+        self.thresholds = decision.model_thresholds(meta["thresholds"])
         self.version = str(meta.get("name") or self.artifact_dir.name)
         try:
             base, base_id = load_base_weights(base_weights_path)
@@ -160,6 +183,11 @@ class Predictor:
         self._w2 = np.asarray(trained["head_logits/kernel"], np.float32).astype(np.float64)
         # the skin photos' feature statistics for the "not skin" distance (``ml.core.ood``), where trained
         self._ood = {"means": extra["ood_means"], "precision": extra["ood_precision"]} if "ood_means" in extra else None
+        # the lesion readout, where the artifact has a lesion head: it reads block4_conv3's maps of the same pass
+        try:
+            self.lesion_head = lesion_model.load(self.artifact_dir)
+        except ValueError as exc:
+            raise artifact.ArtifactError(str(exc)) from exc
         self._extractor: FeatureExtractor | None = None
         self._top: Any = None
         self._run_top: Any = None
@@ -171,7 +199,7 @@ class Predictor:
             precision = openvino_net.choose_precision(precision or (None if fast else "f32"), base_id)
             self.net = openvino_net.OpenVINONet.for_artifact(
                 self.input_size, base, trained, self._n_out, precision=precision, base_id=base_id,
-                kinds=self.head_inputs,
+                kinds=self.head_inputs, maps4=self.lesion_head is not None,
             )
             self.precision = self.net.dtype
         else:
@@ -183,7 +211,8 @@ class Predictor:
     def extractor(self) -> FeatureExtractor:
         """VGG16 blocks 1-4 on TensorFlow (built on first use)."""
         if self._extractor is None:
-            self._extractor = FeatureExtractor(self.input_size, self._base, fast=self._fast)
+            self._extractor = FeatureExtractor(self.input_size, self._base, fast=self._fast,
+                                               maps4=self.lesion_head is not None)
         return self._extractor
 
     @property
@@ -227,7 +256,8 @@ class Predictor:
         if self.net is not None:
             out = self.net(crops_uint8, skin_weights)
             return out._replace(logits=out.logits.astype(np.float64))
-        return self.forward(self.extractor(crops_uint8), skin_weights)
+        features, maps4 = self.extractor.extract(crops_uint8)
+        return self.forward(features, skin_weights)._replace(maps4=maps4)
 
     def forward(self, features: np.ndarray, skin_weights: np.ndarray | None = None) -> NetOutput:
         """block4 features (N, h, w, 512) [and skin weights (N, h, w)] -> ``NetOutput`` (TensorFlow)."""
@@ -267,9 +297,23 @@ class Predictor:
         weights = None if skin_weights is None else skin_weights[j]
         return gradcam.cam_from_head(out.conv[j], out.pen[j], self._w1, self._w2, class_index, kinds, block4, weights)
 
-    def _finish(self, pre: Preprocessed, probs, reject, heat_map=None, distance=0.0) -> Prediction:
+    def lesions(self, out: NetOutput, j: int, pre: Preprocessed) -> LesionFindings | None:
+        """The lesions on photo ``j`` of a batch, in the photo's own pixels (None without a lesion head)."""
+        if self.lesion_head is None or out.maps4 is None:
+            return None
+        visible = None
+        if pre.oval is not None:  # only the face oval is shown to the model; the rest is blended away
+            visible = face_oval_mask(self.input_size, pre.oval[:2], pre.oval[2:])
+            grid = out.maps4.shape[-1]
+            visible = cv2.resize(visible, (grid, grid), interpolation=cv2.INTER_AREA)
+        boxes = self.lesion_head.find(out.maps4[j], self.input_size, visible)
+        return self.lesion_head.findings(boxes, pre.box, self.input_size, float(pre.extras.get("scale", 1.0)))
+
+    def _finish(self, pre: Preprocessed, probs, reject, heat_map=None, distance=0.0, lesions=None) -> Prediction:
         sig = {**decision.signals(pre), "feature_distance": float(distance)}
         label, reason = decision.decide(list(probs), self.classes, sig, float(reject), self.thresholds)
+        judged = label in self.classes or reason == "low_confidence"
+        lesion_findings = lesions() if (judged and lesions is not None) else None
         top_i = int(np.argmax(probs))
         heat = None
         if heat_map is not None:
@@ -284,6 +328,7 @@ class Predictor:
             top_probability=float(probs[top_i]),
             heatmap_jpeg=heat,
             reason=reason,
+            lesions=lesion_findings,
             details={
                 "argmax": self.classes[top_i],
                 "reject": float(reject),
@@ -336,7 +381,8 @@ class Predictor:
                     if with_heatmap:
                         def heat_map(c, j=j, net=net, weights=weights, pre=p):
                             return self.heatmap_map(net, j, c, weights, pre)
-                    out.append(self._finish(p, probs[j], reject[j], heat_map, distances[j]))
+                    out.append(self._finish(p, probs[j], reject[j], heat_map, distances[j],
+                                            lambda j=j, net=net, pre=p: self.lesions(net, j, pre)))
                 else:
                     out.append(p)
             if progress:

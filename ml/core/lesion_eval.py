@@ -6,6 +6,9 @@ Pure numpy. A predicted lesion is right when its centre lies inside a marked box
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 
 
@@ -17,8 +20,10 @@ def centre_hits(pred_boxes, true_boxes) -> tuple[int, int]:
         return 0, 0
     cx, cy = (pred[:, 0] + pred[:, 2]) / 2, (pred[:, 1] + pred[:, 3]) / 2
     inside = (
-        (cx[:, None] >= true[None, :, 0]) & (cx[:, None] <= true[None, :, 2])
-        & (cy[:, None] >= true[None, :, 1]) & (cy[:, None] <= true[None, :, 3])
+        (cx[:, None] >= true[None, :, 0])
+        & (cx[:, None] <= true[None, :, 2])
+        & (cy[:, None] >= true[None, :, 1])
+        & (cy[:, None] <= true[None, :, 3])
     )
     return int(inside.any(axis=1).sum()), int(inside.any(axis=0).sum())
 
@@ -49,7 +54,9 @@ def lesion_scores(pred_boxes: list, true_boxes: list, true_grades=None, pred_gra
     }
     if true_grades is not None and pred_grades is not None:
         pairs = [(t, p) for t, p in zip(true_grades, pred_grades, strict=True) if t is not None]
-        out["grade_accuracy"] = round(sum((p if p is not None else 0) == t for t, p in pairs) / len(pairs), 4) if pairs else None
+        out["grade_accuracy"] = (
+            round(sum((p if p is not None else 0) == t for t, p in pairs) / len(pairs), 4) if pairs else None
+        )
         out["grade_within_one"] = (
             round(sum(abs((p if p is not None else 0) - t) <= 1 for t, p in pairs) / len(pairs), 4) if pairs else None
         )
@@ -73,3 +80,50 @@ def count_summary(counts) -> dict:
 
 def _round(v):
     return None if v is None else round(v, 4)
+
+
+def read_marked(data_dir) -> dict[str, tuple[list, int | None]]:
+    """A data folder's marked lesions (``acne04_lesions.csv``, ``acne04_grades.csv``), by absolute photo path:
+    (boxes in the stored photo's pixels, grade). Empty when the folder has no lesion files."""
+    root = Path(data_dir)
+    lesions_csv, grades_csv = root / "acne04_lesions.csv", root / "acne04_grades.csv"
+    if not (lesions_csv.is_file() and grades_csv.is_file()):
+        return {}
+    boxes: dict[str, list] = {}
+    with open(lesions_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            boxes.setdefault(row["path"], []).append([float(row[k]) for k in ("x0", "y0", "x1", "y1")])
+    marked = {}
+    with open(grades_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            grade = row.get("grade", "")
+            marked[str((root / row["path"]).resolve())] = (boxes.get(row["path"], []), int(grade) if grade else None)
+    return marked
+
+
+def lesion_figures(items, predictions, data_dirs) -> dict | None:
+    """``evaluate_model``'s lesion figures: on photos with marked lesions the contract's scores (a photo the
+    model does not judge counts as no lesions found, and is counted in ``not_judged``); on every other photo
+    the counts found, per label and source (healthy faces should show few or none). None without marks."""
+    marked: dict = {}
+    for d in data_dirs:
+        marked.update(read_marked(d))
+    if not marked:
+        return None
+    pred_boxes, true_boxes, true_grades, pred_grades, not_judged = [], [], [], [], 0
+    others: dict[str, list[int]] = {}
+    for item, pred in zip(items, predictions, strict=True):
+        found = getattr(pred, "lesions", None)
+        key = str(Path(item.path).resolve())
+        if key in marked:
+            boxes, grade = marked[key]
+            not_judged += found is None
+            pred_boxes.append(list(found.boxes) if found else [])
+            pred_grades.append(found.grade if found else None)
+            true_boxes.append(boxes)
+            true_grades.append(grade)
+        elif found is not None:
+            others.setdefault(f"{item.label}/{item.source}", []).append(found.count)
+    scores = lesion_scores(pred_boxes, true_boxes, true_grades, pred_grades)
+    scores["not_judged"] = not_judged
+    return {"marked": scores, "counts_elsewhere": {k: count_summary(v) for k, v in sorted(others.items())}}

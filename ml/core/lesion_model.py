@@ -25,7 +25,9 @@ WEIGHTS_FILE = "lesions.npz"
 METADATA_FILE = "lesions.json"
 #: block4_conv3's stride in crop pixels.
 STRIDE = 8
-KEYS = tuple(f"{layer}/{part}" for layer in ("lesion_reduce", "lesion_conv", "lesion_out") for part in ("kernel", "bias"))
+KEYS = tuple(
+    f"{layer}/{part}" for layer in ("lesion_reduce", "lesion_conv", "lesion_out") for part in ("kernel", "bias")
+)
 
 
 def _relu(x):
@@ -75,8 +77,13 @@ class LesionHead:
         x0, y0, x1, _y1 = crop_box
         k = (x1 - x0) / crop_size
         boxes = tuple(
-            ((x0 + a * k) * photo_scale, (y0 + b * k) * photo_scale, (x0 + c * k) * photo_scale,
-             (y0 + d * k) * photo_scale, s)
+            (
+                (x0 + a * k) * photo_scale,
+                (y0 + b * k) * photo_scale,
+                (x0 + c * k) * photo_scale,
+                (y0 + d * k) * photo_scale,
+                s,
+            )
             for a, b, c, d, s in boxes_crop
         )
         return LesionFindings(count=len(boxes), grade=grade_of(len(boxes), self.grade_upper), boxes=boxes)
@@ -86,13 +93,12 @@ class LesionHead:
 
 
 def decode(scores: np.ndarray, sizes: np.ndarray, threshold: float, stride: float) -> list[tuple]:
-    """Peaks of the centre scores (a 3x3 local maximum at or above ``threshold``) -> boxes in crop pixels.
+    """Peaks of the centre scores (a 3x3 local maximum at or above ``threshold``) -> boxes in crop pixels,
+    within the crop.
     Each centre is refined to the score-weighted mean of its 3x3 neighbourhood (sub-cell precision)."""
     h, w = scores.shape
     padded = np.pad(scores, 1, constant_values=-1.0)
-    local_max = np.max(
-        np.stack([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]), axis=0
-    )
+    local_max = np.max(np.stack([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]), axis=0)
     ys, xs = np.nonzero((scores >= threshold) & (scores >= local_max))
     boxes = []
     for y, x in zip(ys.tolist(), xs.tolist(), strict=True):
@@ -102,7 +108,9 @@ def decode(scores: np.ndarray, sizes: np.ndarray, threshold: float, stride: floa
         cy = float((patch * gy).sum() / patch.sum() + 0.5) * stride
         cx = float((patch * gx).sum() / patch.sum() + 0.5) * stride
         bw, bh = (float(v) for v in sizes[y, x])
-        boxes.append((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, float(scores[y, x])))
+        # a lesion box lies inside the crop analysed (a size regressed past its edge is cut there)
+        boxes.append((max(0.0, cx - bw / 2), max(0.0, cy - bh / 2), min(w * stride, cx + bw / 2),
+                      min(h * stride, cy + bh / 2), float(scores[y, x])))
     boxes.sort(key=lambda b: -b[4])
     return boxes
 
@@ -147,8 +155,9 @@ def heatmap_targets(centres, sizes, grid: int, stride: float) -> tuple[np.ndarra
     size_t = np.zeros((grid, grid, 2), np.float32)
     size_mask = np.zeros((grid, grid), np.float32)
     yy, xx = np.mgrid[0:grid, 0:grid]
-    for (cx, cy), (bw, bh) in zip(np.asarray(centres, np.float32).reshape(-1, 2),
-                                  np.asarray(sizes, np.float32).reshape(-1, 2), strict=True):
+    for (cx, cy), (bw, bh) in zip(
+        np.asarray(centres, np.float32).reshape(-1, 2), np.asarray(sizes, np.float32).reshape(-1, 2), strict=True
+    ):
         gx, gy = cx / stride - 0.5, cy / stride - 0.5
         ix, iy = int(round(gx)), int(round(gy))
         if not (0 <= ix < grid and 0 <= iy < grid):

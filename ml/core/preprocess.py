@@ -164,7 +164,7 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImage("expected a uint8 RGB array")
     height, width = rgb.shape[:2]
-    face = faces.detect_face(rgb) if detect and min(height, width) >= 24 else None
+    face, small_face = faces.detect_faces(rgb) if detect and min(height, width) >= 24 else (None, None)
     if face is not None:
         box = face_crop_box(face, width, height)
     else:
@@ -199,7 +199,11 @@ def preprocess(image, size: int = DEFAULT_SIZE, detect: bool = True, source_scal
             "ita": tone,
             "gray_std": float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std()),
             "laplacian_var": quality.laplacian_variance(small, normalised=True),
+            "mean_luma": quality.mean_luma(small),
+            # a face too small in the frame to be cropped: its box's longer side in the photo's own pixels
+            "small_face_side": max(small_face.w, small_face.h) * scale if small_face else None,
             "region_side": min(y1 - y0, x1 - x0) * scale,  # in the photo's own pixels (decision.MIN_JUDGE_SIDE)
+            "scale": scale,  # the photo's own pixels per decoded pixel (readouts map boxes back with it)
         },
     )
 

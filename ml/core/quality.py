@@ -38,6 +38,16 @@ def laplacian_variance(rgb: np.ndarray, normalised: bool = False) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
+#: Darkening a photo by a factor k scales its Laplacian variance by k squared: below this mean luma the variance
+#: is scaled back up as if the photo were this bright, so a dim but sharp photo does not read as blurry.
+SHARPNESS_REF_LUMA = 100.0
+
+
+def sharpness(laplacian_var: float, mean_luma: float) -> float:
+    """The Laplacian variance corrected for exposure (``SHARPNESS_REF_LUMA``); what the ``blurry`` gate reads."""
+    return laplacian_var * (SHARPNESS_REF_LUMA / min(max(mean_luma, 1.0), SHARPNESS_REF_LUMA)) ** 2
+
+
 def mean_luma(rgb: np.ndarray) -> float:
     return float(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).mean())
 

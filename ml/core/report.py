@@ -139,3 +139,26 @@ def plot_confusion(rep, path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def format_lesions(figures: dict) -> str:
+    """``evaluate``'s lesion figures as text: the marked photos' scores, then the counts found elsewhere."""
+    m = figures["marked"]
+
+    def f(v, spec=".3f"):
+        return "n/a" if v is None else format(v, spec)
+
+    lines = [
+        "== acne lesions (photos with marked lesions) ==",
+        f"photos: {m['photos']} ({m['not_judged']} not judged: counted as none found)",
+        f"count MAE: {f(m['count_mae'], '.2f')}  bias: {f(m['count_bias'], '+.2f')}  "
+        f"Pearson r: {f(m['count_pearson_r'])}",
+        f"grade accuracy: {f(m.get('grade_accuracy'))}  within one grade: {f(m.get('grade_within_one'))}",
+        f"boxes: precision {f(m['box_precision'])} (predicted centres inside a marked lesion), "
+        f"recall {f(m['box_recall'])} (marked lesions found)",
+    ]
+    if figures.get("counts_elsewhere"):
+        lines.append("lesions found on other photos (label/source: median, 90th percentile, photos):")
+        for key, c in figures["counts_elsewhere"].items():
+            lines.append(f"  {key}: {c['median']:.0f}, {c['p90']:.0f}, {c['photos']}")
+    return "\n".join(lines)

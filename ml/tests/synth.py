@@ -111,3 +111,48 @@ def make_dataset(root, per_class: int = 8, size: int = 64, with_manifest: bool =
     if with_manifest:
         (root / "manifest.csv").write_text("path,label,source\n" + "\n".join(rows) + "\n")
     return root
+
+
+def spotted_skin(size: int = 64, n_spots: int = 4, seed: int = 0) -> tuple[np.ndarray, list[tuple]]:
+    """Smooth skin with ``n_spots`` dark-red round spots -> (image, their boxes (x0, y0, x1, y1))."""
+    rng = np.random.default_rng(seed)
+    img = np.ones((size, size, 3), np.float32) * (np.array((222, 176, 148), np.float32) + rng.normal(0, 4, 3))
+    img += rng.normal(0, 3, (size, size, 1))
+    boxes = []
+    r = max(2, size // 16)
+    for _ in range(n_spots):
+        cx, cy = (int(v) for v in rng.integers(size // 4, size - size // 4, 2))
+        cv2.circle(img, (cx, cy), r, (150, 50, 50), -1)
+        boxes.append((cx - r, cy - r, cx + r, cy + r))
+    return np.clip(img, 0, 255).astype(np.uint8), boxes
+
+
+def make_lesion_dataset(root, n_acne: int = 30, per_healthy_source: int = 4, size: int = 64) -> Path:
+    """A skin4-like folder with marked lesions: ``acne/`` photos of the ACNE04 source with their boxes and
+    grades (``acne04_lesions.csv``, ``acne04_grades.csv``) and spotless faces of the healthy sources."""
+    from ml.core.lesions import grade_of
+    from ml.core.training.lesions import NEGATIVE_SOURCES
+
+    root = Path(root)
+    (root / "acne").mkdir(parents=True, exist_ok=True)
+    (root / "healthy").mkdir(parents=True, exist_ok=True)
+    manifest, lesion_rows, grade_rows = [], [], []
+    for i in range(n_acne):
+        n = 1 + i % 7
+        img, boxes = spotted_skin(size, n, seed=500 + i)
+        grade = grade_of(n, (2, 4, 6))
+        rel = f"acne/acne04_roboflow__levle{grade}_{i}.jpg"
+        Image.fromarray(img).save(root / rel, quality=95)
+        manifest.append(f"{rel},acne,acne04_roboflow")
+        lesion_rows += [f"{rel},{x0},{y0},{x1},{y1}" for x0, y0, x1, y1 in boxes]
+        grade_rows.append(f"{rel},{grade},{n}")
+    for s, source in enumerate(NEGATIVE_SOURCES):
+        for i in range(per_healthy_source):
+            img, _ = spotted_skin(size, 0, seed=900 + 10 * s + i)
+            rel = f"healthy/{source}__{i}.jpg"
+            Image.fromarray(img).save(root / rel, quality=95)
+            manifest.append(f"{rel},healthy,{source}")
+    (root / "manifest.csv").write_text("path,label,source\n" + "\n".join(manifest) + "\n")
+    (root / "acne04_lesions.csv").write_text("path,x0,y0,x1,y1\n" + "\n".join(lesion_rows) + "\n")
+    (root / "acne04_grades.csv").write_text("path,grade,lesions\n" + "\n".join(grade_rows) + "\n")
+    return root

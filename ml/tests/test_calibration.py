@@ -57,7 +57,8 @@ def test_decide_refusals_and_their_reasons():
     # A face too small to judge (its crop under MIN_JUDGE_SIDE pixels) gets no class: "retake closer".
     tiny, small = {"region_side": 55.0}, {"region_side": 95.0}
     assert decide({**_sig(True, 0.8), **tiny}) == ("uncertain", "too_small")
-    assert decide({**_sig(True, 0.8), **small}) == ("acne", "confident")  # small (a warning) but judged
+    assert decide({**_sig(True, 0.8), **small}) == ("uncertain", "too_small")  # 128 px since issue 29
+    assert decide({**_sig(True, 0.8), "region_side": 140.0}) == ("acne", "confident")
     assert decide({**_sig(False, 0.8), **tiny}) == ("acne", "confident")  # a small skin close-up, no face
     assert decide({**_sig(True, 0.8, no_colour=True), **tiny}) == ("uncertain", "no_colour")
     assert decide({**_sig(True, 0.8), **tiny}, reject=0.9) == ("uncertain", "too_small")  # a face was found

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ml.core import combine as combine_module
+from ml.core import decision
 from ml.core.combine import PHOTOS_DISAGREE, combine
 from ml.core.inference import Prediction
 
@@ -39,7 +40,7 @@ def test_one_photo_keeps_its_own_result(photo):
     assert result.probabilities == photo.probabilities
     assert result.quality == photo.quality
     assert result.top_probability == max(photo.probabilities.values())
-    assert result.counted == (photo.label != "no_skin" and photo.reason != "no_colour",)
+    assert result.counted == (photo.label != "no_skin" and photo.reason not in decision.PHOTO_GATE_REASONS,)
 
 
 def test_photos_that_agree_give_their_condition_and_the_mean_of_their_probabilities():
@@ -83,6 +84,20 @@ def test_black_and_white_photos_do_not_count_and_alone_leave_the_scan_uncertain(
     result = combine([WALL, GREY], THRESHOLDS)
     assert (result.label, result.reason) == ("uncertain", "no_colour")
     assert result.quality["no_colour"] is True
+
+
+def test_a_blurred_dark_or_too_small_photo_does_not_count_and_the_scan_names_its_problem():
+    """Issue 29: such a photo's scores (a confident "healthy" from a blurred face) must not reassure."""
+    healthy = probs(0.001, 0.001, 0.997, 0.001)
+    blurred = Photo("uncertain", healthy, reason="blurry", quality={"blurry": True})
+    dark = Photo("uncertain", healthy, reason="too_dark", quality={"too_dark": True})
+    far = Photo("uncertain", healthy, reason="too_small", quality={"too_small": True})
+    result = combine([blurred, ACNE], THRESHOLDS)
+    assert (result.label, result.reason) == ("acne", "confident") and result.counted == (False, True)
+    assert result.probabilities == ACNE.probabilities
+    assert (combine([blurred, dark], THRESHOLDS).label, combine([blurred, dark], THRESHOLDS).reason) == (
+        "uncertain", "blurry")  # the front photo's problem, never "healthy"
+    assert combine([WALL, far, dark], THRESHOLDS).reason == "too_small"  # a face is there: not "no skin"
 
 
 def test_photos_unsure_alone_can_be_clear_together():

@@ -32,7 +32,9 @@ def test_predict_image_json_on_non_face_images(active_tiny, tmp_path, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert len(lines) == len(paths)
     for row in lines:
-        assert set(row) == {"path", "label", "reason", "probabilities", "quality", "model_version"}
+        assert set(row) == {"path", "label", "reason", "probabilities", "quality", "lesions", "model_version"}
+        judged = row["reason"] == "low_confidence"  # uncertain between conditions, but skin the model judged
+        assert (row["lesions"] is None) != judged
         assert row["label"] in {"uncertain", "no_skin"}, row
         assert row["model_version"] == "tiny-vgg16-test"
 

@@ -155,12 +155,15 @@ def test_predictor_reports_missing_base_weights(tiny_artifact, tmp_path):
 
 
 def test_a_face_too_small_to_judge_is_uncertain_retake_closer(predictor):
-    """The face is found, but its crop has under 80 px (decision.MIN_JUDGE_SIDE): no class, whatever the
-    network says (issue 23); the 400 px sample (a 95 px crop) is only warned about."""
-    small = Image.open(SAMPLES / "astronaut_face.jpg").convert("RGB").resize((240, 240), Image.LANCZOS)
-    p = predictor.predict(small, with_heatmap=False)
-    assert not p.quality["no_face"] and p.quality["too_small"], p.details
-    assert (p.label, p.reason) == ("uncertain", "too_small")
-    assert "Come closer" in p.reason_text
-    sample = predictor.predict(Image.open(SAMPLES / "astronaut_face.jpg").convert("RGB"), with_heatmap=False)
-    assert sample.quality["too_small"] and sample.reason != "too_small"
+    """The face is found, but its crop has under 128 px of the photo (decision.MIN_JUDGE_SIDE, measured in
+    issue 29): no class, whatever the network says. The 400 px sample's crop is 95 px; twice as large, judged."""
+    sample = Image.open(SAMPLES / "astronaut_face.jpg").convert("RGB")
+    for small in (sample.resize((240, 240), Image.LANCZOS), sample):
+        p = predictor.predict(small, with_heatmap=False)
+        assert not p.quality["no_face"] and p.quality["too_small"], p.details
+        assert (p.label, p.reason) == ("uncertain", "too_small")
+        assert "Come closer" in p.reason_text
+    larger = predictor.predict(sample.resize((800, 800), Image.LANCZOS), with_heatmap=False)
+    assert not larger.quality["too_small"] and larger.reason != "too_small"
+
+

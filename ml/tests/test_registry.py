@@ -6,6 +6,7 @@ import shutil
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from PIL import Image
 
 from ml import runtime
 from ml.core.artifact import SHIPPED_MODEL_DIR
@@ -83,8 +84,12 @@ def test_shipped_model_is_small_registers_and_judges_real_photos():
     call_command("register_model", str(SHIPPED), "--activate")
     predictor = runtime.get_predictor()
     assert predictor.classes == ["acne", "eczema", "healthy", "rosacea"]
-    p = predictor.predict(str(SAMPLES / "astronaut_face.jpg"))
+    sample = Image.open(SAMPLES / "astronaut_face.jpg").convert("RGB")
+    close = sample.crop((98, 4, 254, 199)).resize((480, 600), Image.LANCZOS)  # her face fills the photo
+    p = predictor.predict(close)
     assert p.label == "healthy" and not p.quality["no_face"]
     assert p.heatmap_jpeg[:2] == b"\xff\xd8"
+    far = predictor.predict(sample, with_heatmap=False)  # a 95 px face crop: too small to judge (issue 29)
+    assert (far.label, far.reason) == ("uncertain", "too_small")
     for name in ("chelsea_cat.jpg", "coffee_cup.jpg"):
         assert predictor.predict(str(SAMPLES / name), with_heatmap=False).label == "no_skin", name

@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from review import services
 from review.models import AuditEvent, Review
@@ -22,21 +21,14 @@ pytestmark = [
 
 
 @pytest.fixture
-def review_page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+def review_page(chromium):
+    """A page of its own in the session's Chromium (conftest.chromium)."""
+    with chromium.using() as browser:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
         page.set_default_timeout(20_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-            # Playwright's sync API runs the test in a greenlet with its own context, and Django keeps
-            # one DB connection per context: close the ones opened here, or the test DB cannot be dropped.
-            connections.close_all()
+        yield page
+        context.close()
 
 
 def test_reviewer_reviews_two_scans_and_dashboard_updates(live_server, review_page, make_scan, model_version,

@@ -25,9 +25,9 @@
   var hint = document.getElementById("camera-hint");
   var SIDE = 256, DARK = 50, BRIGHT = 215, BLUR = 60, GREY_CHROMA = 6;
   // A face is "too small" below this share of the photo's shorter side (a face filling the outline is about
-  // 0.5), or when its crop would be under the server's 100 px (ml/core/quality.MIN_REGION_SIDE, the face box
-  // plus 15 % margins) and come back "too small to judge".
-  var MIN_FACE_SHARE = 0.3, MIN_FACE_PIXELS = 100 / 1.3;
+  // 0.5), or when its crop (the face box plus 15 % margins) would be under the 128 px below which the server
+  // answers "too small to judge" (ml/core/decision.MIN_JUDGE_SIDE, measured in issue 29).
+  var MIN_FACE_SHARE = 0.3, MIN_FACE_PIXELS = 128 / 1.3;
   var text = JSON.parse(document.getElementById("capture-messages").textContent);  // in the page's language
   var objectUrl = null, stream = null, hintTimer = null, detector = null;
 

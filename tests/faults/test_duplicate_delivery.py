@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnosis import services
 from diagnosis.models import Scan
-from diagnosis.tasks import handle_analysis_messages
+from diagnosis.tasks import analyse_scan
 from tests.support import face_like_jpeg, media_files, wait_for_status
 from tests.worker import WorkerProcess, flush_broker
 
@@ -19,7 +19,7 @@ def test_duplicate_concurrent_delivery_writes_one_result(user, active_model, tmp
     try:
         worker.wait_ready()
         for _ in range(2):  # the very same message twice, e.g. a visibility-timeout redelivery
-            handle_analysis_messages.apply_async((str(scan.id),), task_id=f"dup-{scan.id}")
+            analyse_scan.apply_async((str(scan.id),), task_id=f"dup-{scan.id}")
         done = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
         import time
 

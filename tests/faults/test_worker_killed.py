@@ -53,17 +53,25 @@ def test_poison_message_stops_after_max_attempts(user, live_worker, settings):
     assert wait_for_status(upload(user).id, {"done"}, timeout=120).status == "done"
 
 
-def test_a_whole_worker_killed_mid_task_recovers_within_two_minutes(user, active_model, tmp_path):
-    """Finding L2 (round three): a killed worker (a container killed: main process and children) held the
-    scan's message until Redis's 300 s visibility timeout. Now it comes back after the default timeout
-    (CELERY_VISIBILITY_TIMEOUT) and the next worker analyses it."""
+#: The workers of the whole-worker kill run with this visibility timeout: the redelivery is the same code path
+#: as with the default, without waiting out its 60 s (the default is checked on its own, below).
+SHORT_VISIBILITY_TIMEOUT = 8
+
+
+def test_a_killed_workers_message_comes_back_within_a_minute_by_default():
+    """Finding L2 (round three): Redis's 300 s default held a killed worker's message for five minutes."""
     from django.conf import settings
 
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= 60
+
+
+def test_a_whole_worker_killed_mid_task_recovers_after_the_visibility_timeout(user, active_model, tmp_path):
+    """A killed worker (a container killed: main process and children) holds the scan's message until the
+    visibility timeout (CELERY_VISIBILITY_TIMEOUT); then it comes back and the next worker analyses it."""
     from tests.worker import WorkerProcess, flush_broker
 
-    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= 60
     flush_broker()
-    first = WorkerProcess(tmp_path / "worker-1.log").wait_ready()
+    first = WorkerProcess(tmp_path / "worker-1.log", CELERY_VISIBILITY_TIMEOUT=SHORT_VISIBILITY_TIMEOUT).wait_ready()
     scan = upload(user)
     try:
         deadline = time.monotonic() + 60
@@ -75,7 +83,7 @@ def test_a_whole_worker_killed_mid_task_recovers_within_two_minutes(user, active
         first.proc.wait()
     finally:
         first.stop()
-    second = WorkerProcess(tmp_path / "worker-2.log").wait_ready()
+    second = WorkerProcess(tmp_path / "worker-2.log", CELERY_VISIBILITY_TIMEOUT=SHORT_VISIBILITY_TIMEOUT).wait_ready()
     try:
         scan = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
         print(f"done {time.monotonic() - killed:.1f} s after the kill")

@@ -86,8 +86,15 @@ def read_lesion_photos(data_dir) -> list[LesionPhoto]:
         for row in csv.DictReader(fh):
             path = str(root / row["path"])
             grade = int(row["grade"])
-            photos.append(LesionPhoto(path, np.asarray(boxes.get(row["path"], []), np.float32).reshape(-1, 4), grade,
-                                      "acne04_roboflow", _split_of(path, f"g{grade}")))
+            photos.append(
+                LesionPhoto(
+                    path,
+                    np.asarray(boxes.get(row["path"], []), np.float32).reshape(-1, 4),
+                    grade,
+                    "acne04_roboflow",
+                    _split_of(path, f"g{grade}"),
+                )
+            )
     return photos
 
 
@@ -119,8 +126,15 @@ def photo_crop(photo: LesionPhoto, size: int) -> Crop:
     grid = size // STRIDE
     visible = visible_cells(pre, size)
     keep = np.array([_visible_at(visible, c, size) for c in centres], bool) if len(centres) else np.zeros(0, bool)
-    return Crop(pre.crop, centres[keep], sizes[keep], visible, photo, pre.box,
-                {"face_found": pre.face_found, "grid": grid, "scale": 1.0})
+    return Crop(
+        pre.crop,
+        centres[keep],
+        sizes[keep],
+        visible,
+        photo,
+        pre.box,
+        {"face_found": pre.face_found, "grid": grid, "scale": 1.0},
+    )
 
 
 def visible_cells(pre, size: int) -> np.ndarray:
@@ -163,19 +177,31 @@ def mosaic_crop(photos: list[LesionPhoto], k: int, size: int) -> Crop:
                 centres.append((tx * tile + cx, ty * tile + cy))
                 sizes.append(((bx1 - bx0) * s, (by1 - by0) * s))
     grid = size // STRIDE
-    return Crop(crop, np.asarray(centres, np.float32).reshape(-1, 2), np.asarray(sizes, np.float32).reshape(-1, 2),
-                np.ones((grid, grid), np.float32), None, (0, 0, size, size), {"mosaic": k})
+    return Crop(
+        crop,
+        np.asarray(centres, np.float32).reshape(-1, 2),
+        np.asarray(sizes, np.float32).reshape(-1, 2),
+        np.ones((grid, grid), np.float32),
+        None,
+        (0, 0, size, size),
+        {"mosaic": k},
+    )
 
 
-def mosaics(acne: list[LesionPhoto], healthy: list[LesionPhoto], n: int, size: int, seed: int = 0,
-            acne_share: float = 0.6) -> list[Crop]:
+def mosaics(
+    acne: list[LesionPhoto], healthy: list[LesionPhoto], n: int, size: int, seed: int = 0, acne_share: float = 0.6
+) -> list[Crop]:
     """``n`` mosaics, two thirds 2x2 and one third 3x3, each tile ACNE04 with probability ``acne_share``."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         k = 3 if i % 3 == 2 else 2
-        tiles = [acne[rng.integers(len(acne))] if (rng.random() < acne_share or not healthy)
-                 else healthy[rng.integers(len(healthy))] for _ in range(k * k)]
+        tiles = [
+            acne[rng.integers(len(acne))]
+            if (rng.random() < acne_share or not healthy)
+            else healthy[rng.integers(len(healthy))]
+            for _ in range(k * k)
+        ]
         out.append(mosaic_crop(tiles, k, size))
     return out
 
@@ -211,21 +237,34 @@ def targets(crops: list[Crop], size: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return np.stack(heat), np.stack(size_t), np.stack(mask)
 
 
-def fit_head(maps: np.ndarray, heat: np.ndarray, size_t: np.ndarray, size_mask: np.ndarray, hidden: int = 64,
-             epochs: int = 40, lr: float = 1e-3, seed: int = 0, progress=None) -> dict[str, np.ndarray]:
+def fit_head(
+    maps: np.ndarray,
+    heat: np.ndarray,
+    size_t: np.ndarray,
+    size_mask: np.ndarray,
+    hidden: int = 64,
+    epochs: int = 40,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress=None,
+) -> dict[str, np.ndarray]:
     """Trains the head on block4_conv3 maps (N, 512, h, w) -> weights for ``LesionHead``."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     x_all = np.moveaxis(maps, 1, -1)  # (N, h, w, 512) float16
-    scale = (1.0 / np.maximum(np.sqrt((x_all[::4].astype(np.float32) ** 2).mean(axis=(0, 1, 2))), 1e-3)).astype(np.float32)
+    scale = (1.0 / np.maximum(np.sqrt((x_all[::4].astype(np.float32) ** 2).mean(axis=(0, 1, 2))), 1e-3)).astype(
+        np.float32
+    )
     inp = keras.Input(x_all.shape[1:], name="maps4")
     x = keras.layers.Rescaling(scale, name="lesion_norm")(inp)
     x = keras.layers.SpatialDropout2D(0.1)(x)
     x = keras.layers.Conv2D(hidden, 1, activation="relu", name="lesion_reduce")(x)
     x = keras.layers.Conv2D(hidden, 3, padding="same", activation="relu", name="lesion_conv")(x)
-    out = keras.layers.Conv2D(3, 1, name="lesion_out", bias_initializer=keras.initializers.Constant([-4.0, 2.5, 2.5]))(x)
+    out = keras.layers.Conv2D(3, 1, name="lesion_out", bias_initializer=keras.initializers.Constant([-4.0, 2.5, 2.5]))(
+        x
+    )
     model = keras.Model(inp, out)
 
     def loss(y_true, y_pred):
@@ -247,8 +286,11 @@ def fit_head(maps: np.ndarray, heat: np.ndarray, size_t: np.ndarray, size_mask: 
             if progress:
                 progress(epoch + 1, epochs, float((logs or {}).get("loss", 0.0)))
 
-    x_f32 = tf.data.Dataset.from_tensor_slices((x_all, y)).shuffle(len(y), seed=seed).batch(16).map(
-        lambda a, b: (tf.cast(a, tf.float32), b)
+    x_f32 = (
+        tf.data.Dataset.from_tensor_slices((x_all, y))
+        .shuffle(len(y), seed=seed)
+        .batch(16)
+        .map(lambda a, b: (tf.cast(a, tf.float32), b))
     )
     schedule = keras.callbacks.LearningRateScheduler(lambda e, _lr: lr * (0.1 if e >= int(epochs * 0.75) else 1.0))
     model.fit(x_f32, epochs=epochs, verbose=0, callbacks=[Progress(), schedule])
@@ -271,10 +313,16 @@ def find_all(head: LesionHead, maps: np.ndarray, crops: list[Crop], size: int) -
     return out
 
 
-def choose_threshold(head: LesionHead, maps: np.ndarray, crops: list[Crop], size: int,
-                     grid=np.round(np.arange(0.15, 0.71, 0.05), 2)) -> tuple[float, list[dict]]:
+#: The centre thresholds tried on the choosing photos.
+THRESHOLD_GRID = tuple(round(0.15 + 0.05 * i, 2) for i in range(12))
+
+
+def choose_threshold(
+    head: LesionHead, maps: np.ndarray, crops: list[Crop], size: int, grid=None
+) -> tuple[float, list[dict]]:
     """The centre threshold with the lowest count error on the choosing photos (every marked lesion counts,
     hidden or not, as the figures count them)."""
+    grid = THRESHOLD_GRID if grid is None else grid
     trials = []
     scores = [head.maps(m) for m in maps]
     for t in grid:
@@ -295,10 +343,12 @@ def _decode_visible(scores, sizes, crop: Crop, threshold: float, size: int):
 
 def evaluate_crops(head: LesionHead, maps: np.ndarray, crops: list[Crop], size: int) -> dict:
     """The contract's figures on photos with marked lesions (count MAE, r, grade accuracy, boxes)."""
+    photos = [c.photo for c in crops if c.photo is not None]
+    if len(photos) != len(crops):
+        raise ValueError("figures are measured on photos, not mosaics")
     found = find_all(head, maps, crops, size)
-    true_boxes = [list(c.photo.boxes) for c in crops]
     pred_grades = [grade_of(len(b), head.grade_upper) for b in found]
-    return lesion_eval.lesion_scores(found, true_boxes, [c.photo.grade for c in crops], pred_grades)
+    return lesion_eval.lesion_scores(found, [list(p.boxes) for p in photos], [p.grade for p in photos], pred_grades)
 
 
 def fit_grade_upper(counts, grades) -> tuple[int, int, int]:
@@ -317,7 +367,7 @@ def fit_grade_upper(counts, grades) -> tuple[int, int, int]:
                 acc = accuracy((a, b, c))
                 if acc > best_acc + 1e-9:
                     best, best_acc = (a, b, c), acc
-    return tuple(int(v) for v in best)  # type: ignore[return-value]
+    return (int(best[0]), int(best[1]), int(best[2]))
 
 
 class Clock:
@@ -332,8 +382,19 @@ class Clock:
 CACHE_FORMAT = "lesions-1"
 
 
-def train(data_dir, out_dir, input_size: int = 320, base_weights_path=None, epochs: int = 40, hidden: int = 64,
-          n_mosaics: int = 600, negatives_per_source: int = 200, cache_dir=None, seed: int = 0, log=print) -> dict:
+def train(
+    data_dir,
+    out_dir,
+    input_size: int = 320,
+    base_weights_path=None,
+    epochs: int = 40,
+    hidden: int = 64,
+    n_mosaics: int = 600,
+    negatives_per_source: int = 200,
+    cache_dir=None,
+    seed: int = 0,
+    log=print,
+) -> dict:
     """Trains, chooses and measures a lesion head; writes it into ``out_dir`` (``lesion_model.save``)."""
     from ..lesion_model import save
     from ..model import load_base_weights
@@ -352,12 +413,15 @@ def train(data_dir, out_dir, input_size: int = 320, base_weights_path=None, epoc
         def report(i, n):
             if i == n or i % 200 < 8:
                 log(f"  {what}: {i}/{n} ({clock()} s)")
+
         return report
 
     cache = None
     if cache_dir:
-        key = hashlib.sha256(f"{CACHE_FORMAT}:{input_size}:{base_id}:{extractor.precision}:{n_mosaics}:"
-                             f"{negatives_per_source}:{seed}:{len(acne)}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(
+            f"{CACHE_FORMAT}:{input_size}:{base_id}:{extractor.precision}:{n_mosaics}:"
+            f"{negatives_per_source}:{seed}:{len(acne)}".encode()
+        ).hexdigest()[:16]
         cache = Path(cache_dir) / f"lesion-maps-{key}.npz"
     photos = acne + healthy
     crops = [photo_crop(p, input_size) for p in photos]
@@ -376,38 +440,67 @@ def train(data_dir, out_dir, input_size: int = 320, base_weights_path=None, epoc
     heat, size_t, size_mask = targets(everything, input_size)
     train_idx = [i for i, c in enumerate(everything) if c.photo is None or c.photo.split == "train"]
     log(f"  training the head on {len(train_idx)} crops ({clock()} s)")
-    weights = fit_head(maps[train_idx], heat[train_idx], size_t[train_idx], size_mask[train_idx], hidden=hidden,
-                       epochs=epochs, seed=seed,
-                       progress=lambda e, n, loss: log(f"  epoch {e}/{n} loss {loss:.4f} ({clock()} s)"))
+    weights = fit_head(
+        maps[train_idx],
+        heat[train_idx],
+        size_t[train_idx],
+        size_mask[train_idx],
+        hidden=hidden,
+        epochs=epochs,
+        seed=seed,
+        progress=lambda e, n, loss: log(f"  epoch {e}/{n} loss {loss:.4f} ({clock()} s)"),
+    )
     head = LesionHead(weights=weights, version=Path(out_dir).name)
 
     def subset(split, source=None):
-        idx = [i for i, c in enumerate(crops) if c.photo.split == split and (source is None or c.photo.source == source)]
+        idx = [
+            i for i, c in enumerate(crops) if c.photo.split == split and (source is None or c.photo.source == source)
+        ]
         return maps[idx], [crops[i] for i in idx]
 
     choose_maps, choose_crops = subset("choose")
     head.threshold, trials = choose_threshold(head, choose_maps, choose_crops, input_size)
     acne_choose = [(m, c) for m, c in zip(choose_maps, choose_crops, strict=True) if c.photo.grade is not None]
     counts = [len(head.find(m, input_size, c.visible)) for m, c in acne_choose]
-    hayashi_acc = float(np.mean([grade_of(max(n, 1)) == c.photo.grade for n, (_m, c) in zip(counts, acne_choose, strict=True)]))
+    hayashi_acc = float(
+        np.mean([grade_of(max(n, 1)) == c.photo.grade for n, (_m, c) in zip(counts, acne_choose, strict=True)])
+    )
     head.grade_upper = fit_grade_upper(counts, [c.photo.grade for _m, c in acne_choose])
     report: dict = {
-        "data": {"acne04_photos": len(acne), "healthy_faces": len(healthy), "mosaics": len(mosaic_crops),
-                 "splits": {s: sum(p.split == s for p in photos) for s in ("train", "choose", "test")}},
+        "data": {
+            "acne04_photos": len(acne),
+            "healthy_faces": len(healthy),
+            "mosaics": len(mosaic_crops),
+            "splits": {s: sum(p.split == s for p in photos) for s in ("train", "choose", "test")},
+        },
         "features": f"OpenVINO {extractor.precision}, block4_conv3 at {input_size} px",
-        "threshold": head.threshold, "threshold_trials": trials,
-        "grade_upper": list(head.grade_upper), "choose_grade_accuracy_hayashi_limits": round(hayashi_acc, 4),
+        "threshold": head.threshold,
+        "threshold_trials": trials,
+        "grade_upper": list(head.grade_upper),
+        "choose_grade_accuracy_hayashi_limits": round(hayashi_acc, 4),
     }
     for split in ("choose", "test"):
         m, c = subset(split, "acne04_roboflow")
         report[f"acne04_{split}"] = evaluate_crops(head, m, c, input_size)
         for source in NEGATIVE_SOURCES:
             m, c = subset(split, source)
-            report[f"healthy_{split}_{source}"] = lesion_eval.count_summary(len(b) for b in find_all(head, m, c, input_size))
+            report[f"healthy_{split}_{source}"] = lesion_eval.count_summary(
+                len(b) for b in find_all(head, m, c, input_size)
+            )
     report["seconds"] = clock()
-    save(out_dir, head, {"input_size": input_size, "base_weights_id": base_id, "hidden": hidden, "epochs": epochs,
-                         "trained_on": "ACNE04 (acne04_roboflow) lesion boxes; healthy faces of "
-                                       + ", ".join(NEGATIVE_SOURCES) + " as photos without lesions",
-                         "figures": report})
+    save(
+        out_dir,
+        head,
+        {
+            "input_size": input_size,
+            "base_weights_id": base_id,
+            "hidden": hidden,
+            "epochs": epochs,
+            "trained_on": "ACNE04 (acne04_roboflow) lesion boxes; healthy faces of "
+            + ", ".join(NEGATIVE_SOURCES)
+            + " as photos without lesions",
+            "figures": report,
+        },
+    )
     log(f"lesions: saved to {out_dir} ({clock()} s)")
     return report

@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         from ml.core.evaluate import evaluate
-        from ml.core.report import format_report, plot_confusion
+        from ml.core.report import format_lesions, format_report, plot_confusion
 
         predictor = load_predictor_or_fail(opts.get("model"))
         t0 = time.time()
@@ -46,6 +46,8 @@ class Command(BaseCommand):
             if loso:
                 self.stdout.write(format_report(loso, "== held-out sources (leave one source out, from training) =="))
         self.stdout.write(format_report(report, "== this evaluation (data given with --data) =="))
+        if report.get("lesions"):
+            self.stdout.write(format_lesions(report["lesions"]))
         if opts.get("json_out"):
             with open(opts["json_out"], "w") as f:
                 json.dump(report, f, indent=2, default=float)

@@ -49,6 +49,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{path}: {label}\n  why: {pred.reason_text}\n  probabilities: {probs}\n  quality flags: {flags}"
                 )
+                if pred.lesions is not None:
+                    grade = pred.lesions.grade_name or "none to grade"
+                    self.stdout.write(f"  acne lesions: {pred.lesions.count} found (grade: {grade})")
         if failed == len(opts["paths"]):
             raise CommandError("no image could be read")
 
