@@ -22,15 +22,8 @@ def test_an_acne_photo_analysed_by_a_live_worker_shows_its_spots(client, user, l
     scan = wait_for_status(Scan.objects.get().id, {"done", "failed"}, timeout=120)
     assert scan.status == "done", scan.error
     assert scan.label == "acne"
-    if scan.lesions is None:
-        from ml.runtime import get_predictor
-
-        with scan.image.open("rb") as stored:
-            in_process = get_predictor().predict(stored.read())
-        if in_process.lesions is None:
-            pytest.skip("the session's tiny model has no lesion head (yet): nothing for the worker to store")
     found = LesionFindings.from_json(scan.lesions)
-    assert found is not None, "the model found lesions in process, but the worker stored none"
+    assert found is not None, "the worker stored no lesion findings"  # the tiny model has a lesion head
     assert found.count == len(found.boxes) and (found.grade is None) == (found.count == 0)
     for x0, y0, x1, y1, _score in found.boxes:  # in the stored photo's own pixels
         assert 0 <= x0 < x1 <= scan.image_width + 1 and 0 <= y0 < y1 <= scan.image_height + 1
