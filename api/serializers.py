@@ -10,9 +10,11 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
+from diagnosis import readouts
 from diagnosis.models import CONDITIONS, NOTE_MAX_LENGTH, Condition, Label, PhotoView, Scan
 from diagnosis.results import quality_messages, reason_text
 from diagnosis.selectors import analysis_state, scan_photos
+from ml.core.lesions import GRADES
 from review.models import ReviewLabel
 from review.selectors import review_of
 
@@ -160,6 +162,35 @@ class ReviewLabelField(serializers.CharField):
 class ReviewSerializer(serializers.Serializer):
     label = ReviewLabelField()  # type: ignore[assignment]  # a field named like Field.label
     reviewed_at = serializers.DateTimeField(source="created_at", help_text="When staff reviewed the scan.")
+    lesion_grade = serializers.IntegerField(
+        allow_null=True, min_value=0, max_value=3,
+        help_text="The reviewer's acne grade, 0-3 as `lesions.grade` (`null`: not graded); it may correct the "
+        "model's.",
+    )
+
+
+class LesionsSerializer(serializers.Serializer):
+    """The acne spots the lesion readout found on one photo: an estimate, a screening aid."""
+
+    count = serializers.IntegerField(min_value=0, help_text="How many spots were found (an estimate).")
+    grade = serializers.IntegerField(
+        allow_null=True, min_value=0, max_value=3,
+        help_text="The Hayashi grade of the count: 0 mild (1-5 spots on the half face), 1 moderate (6-20), "
+        "2 severe (21-50), 3 very severe (over 50: see a doctor); `null` without spots.",
+    )
+    grade_name = serializers.ChoiceField(
+        choices=list(GRADES), allow_null=True, help_text="`grade` as a name: " + ", ".join(f"`{g}`" for g in GRADES)
+        + "."
+    )
+    summary = serializers.CharField(
+        help_text="The count in words to show the user, e.g. \"About 14 spots: moderate acne\" (the grade only for "
+        "a photo read as acne)."
+    )
+    boxes = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=5, max_length=5),
+        help_text="Each spot as `[x0, y0, x1, y1, score]`: a box in the stored photo's own pixels (after EXIF "
+        "orientation; `image_url` serves that photo) and the model's score, 0..1.",
+    )
 
 
 class AnalysisStateSerializer(serializers.Serializer):
@@ -204,6 +235,10 @@ class ScanPhotoSerializer(serializers.Serializer):
     counted = serializers.SerializerMethodField(
         help_text="Whether this photo counted towards the scan's result (it shows skin, in colour); `null` until "
         "done."
+    )
+    lesions = serializers.SerializerMethodField(
+        help_text="The acne spots found on this photo (count, grade, boxes), once done; `null` when the model has "
+        "no lesion readout or the photo was not judged."
     )
 
     def _url(self, photo, kind):
@@ -257,6 +292,10 @@ class ScanPhotoSerializer(serializers.Serializer):
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_counted(self, photo):
         return photo.counted
+
+    @extend_schema_field(LesionsSerializer(allow_null=True))
+    def get_lesions(self, photo):
+        return readouts.LESIONS.api_value(photo)
 
 
 class ScanAcceptedSerializer(serializers.Serializer):
@@ -326,6 +365,11 @@ class ScanSerializer(ScanAcceptedSerializer):
         "conditions; `no_skin` only when no photo shows skin. The top-level `image_url`, `thumbnail_url`, "
         "`heatmap_url` and `heatmap_box` are the front photo's."
     )
+    lesions = serializers.SerializerMethodField(
+        help_text="Once done, the acne spots found on the front photo (count, Hayashi grade, boxes in its "
+        "pixels): an estimate, a screening aid; `null` when the model has no lesion readout or the photo was not "
+        "judged. Each photo's own are in `photos`."
+    )
     analysis = serializers.SerializerMethodField(
         help_text="While `queued` or `analysing`: `{state, reason, detail}` with `state` `running`, or `paused` "
         "(`reason` `model_unavailable` or `broker_unreachable`) when analysis cannot run now; the photo is kept "
@@ -344,6 +388,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     def get_photos(self, scan):
         context = {"request": self.context.get("request"), "scan_id": scan.id}
         return ScanPhotoSerializer(scan_photos(scan), many=True, context=context).data
+
+    @extend_schema_field(LesionsSerializer(allow_null=True))
+    def get_lesions(self, scan):
+        return readouts.LESIONS.api_value(scan_photos(scan)[0])  # the front photo's, like `heatmap_box`
 
     @extend_schema_field(AnalysisStateSerializer(allow_null=True))
     def get_analysis(self, scan):
@@ -438,10 +486,24 @@ SeriesSerializer = _per_condition(
 )
 
 
+class LesionPointSerializer(serializers.Serializer):
+    scan_id = serializers.UUIDField(help_text="The scan.")
+    created_at = serializers.DateTimeField(help_text="When the scan was taken.")
+    label = serializers.ChoiceField(choices=Label.choices, help_text="The scan's result.")  # type: ignore[assignment]
+    count = serializers.IntegerField(help_text="The spots found on the scan's front photo (an estimate).")
+    grade = serializers.IntegerField(allow_null=True, help_text="Its acne grade, 0-3 (`null` without spots).")
+    grade_name = serializers.CharField(help_text="The grade in the reader's language; empty unless the scan "
+                                       "was read as acne.")
+
+
 class HistorySummarySerializer(serializers.Serializer):
     classes = serializers.ListField(
         child=serializers.ChoiceField(choices=CONDITIONS), help_text="The conditions the model knows."
     )
     points = PointSerializer(many=True, help_text="Every finished scan, oldest first.")
     series = SeriesSerializer(help_text="Per class, the confidence over time (oldest first), ready to chart.")
+    lesions = LesionPointSerializer(
+        many=True, help_text="The spots counted on each of these scans that has lesion findings, oldest first: "
+        "\"Am I improving?\" in spots. Chart it against `created_at` (real time)."
+    )
     disclaimer = serializers.CharField(help_text=DISCLAIMER_HELP)

@@ -433,7 +433,8 @@ class HistorySummaryView(ApiView):
         summary="Per class, the confidence of your finished scans over time (for a chart)",
         description="Only finished (`done`) scans that got a class (not `uncertain` or `no_skin`), oldest first. "
         "`series` is ready for a line chart per "
-        "class; `points` has the same data per scan. Optionally limited to a date range.",
+        "class; `points` has the same data per scan; `lesions` the spots counted on those with lesion findings. "
+        "Optionally limited to a date range.",
         parameters=[s.DateRangeSerializer],
         responses={200: s.HistorySummarySerializer, **errors(400, 401)},
     )
@@ -441,7 +442,7 @@ class HistorySummaryView(ApiView):
         query = s.DateRangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         summary = selectors.confidence_series(request.user, **query.validated_data)
-        return Response({**summary, "disclaimer": _(settings.DISCLAIMER)})
+        return Response({**summary, "lesions": summary["lesions"]["points"], "disclaimer": _(settings.DISCLAIMER)})
 
 
 # --- account ----------------------------------------------------------------------------------

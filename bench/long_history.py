@@ -1,6 +1,6 @@
 """Pages with a long history: one user with 1,000 scans; time the pages that list them.
 
-Usage: python bench/long_history.py [--scans 1000] [--runs 30] [--db-name facediag_longhist]
+Usage: python bench/long_history.py [--scans 1000] [--runs 30] [--db-name facediag_longhist] [--lesions N]
 
 Self-contained: creates a scratch PostgreSQL database (user postgres on 127.0.0.1, trust auth), migrates it,
 seeds --scans finished scans for one user (bulk insert, about a quarter of them reviewed) and a reviewer,
@@ -13,7 +13,8 @@ then requests, in-process through Django's test client (no network, no web serve
 
 Each after 3 warm-up requests, --runs times. Prints, per page, p50/p95/max in ms and the number of SQL
 queries, the CPU model and the load average, then drops the database. Goal: p95 <= 150 ms each, and a
-query count that does not grow with the number of scans (the tests assert it).
+query count that does not grow with the number of scans (the tests assert it). ``--lesions N``: every scan
+read as acne carries lesion findings of N boxes (the history's lesion chart reads them with the chart data).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def pg_admin(sql):
         conn.execute(sql)
 
 
-def seed(n_scans):
-    """One user with n_scans finished scans (newest first over ~3 years), a reviewer, some reviews."""
+def seed(n_scans, lesions=0):
+    """One user with n_scans finished scans (newest first over ~3 years), a reviewer, some reviews; with
+    ``lesions`` boxes on every acne scan's front photo when ``lesions`` > 0."""
     import random
     from datetime import timedelta
 
@@ -52,6 +54,7 @@ def seed(n_scans):
 
     from accounts.models import User
     from diagnosis.models import CONDITIONS, Scan
+    from ml.core.lesions import LesionFindings, grade_of
     from ml.models import ModelVersion
     from review.models import Review
     from review.services import ensure_reviewer_group
@@ -71,7 +74,9 @@ def seed(n_scans):
         probs = {c: round(w / total, 4) for c, w in zip(CONDITIONS, weights, strict=True)}
         label = max(probs, key=probs.get)
         created = now - timedelta(hours=i * 26)
-        scans.append(Scan(
+        boxes = tuple((10.0 * k, 20.0, 10.0 * k + 8, 28.0, 0.8) for k in range(lesions))
+        found = LesionFindings(lesions, grade_of(lesions), boxes).to_json() if lesions and label == "acne" else None
+        scans.append(Scan(lesions=found,
             owner=owner, status=Scan.Status.DONE, label=label, probabilities=probs, top_probability=probs[label],
             quality={"no_face": False, "blurry": i % 7 == 0, "too_dark": False, "too_bright": False,
                      "too_small": False},
@@ -119,6 +124,7 @@ def main(argv=None):
     ap.add_argument("--scans", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--db-name", default="facediag_longhist")
+    ap.add_argument("--lesions", type=int, default=0, help="boxes on every acne scan's lesion findings")
     args = ap.parse_args(argv)
 
     os.environ.update(
@@ -147,7 +153,7 @@ def main(argv=None):
         setup_test_environment()
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        owner, reviewer = seed(args.scans)
+        owner, reviewer = seed(args.scans, args.lesions)
         print(f"[long_history] seeded {args.scans} scans in {time.perf_counter() - started:.1f} s", flush=True)
 
         user_client, reviewer_client, api_client = Client(), Client(), Client()

@@ -116,6 +116,9 @@ class Scan(models.Model):
     # Each photo's own result, front first: {view, label, reason, probabilities, quality, counted}; the
     # scan's label, probabilities and quality above combine them (ml.core.combine). Empty until analysed.
     photo_results = models.JSONField(default=list, blank=True)
+    # The front photo's lesion readout (ml.core.lesions.LesionFindings.to_json(): count, grade, boxes in the
+    # stored photo's pixels); null when the model has no lesion head or the photo was not judged.
+    lesions = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -166,6 +169,7 @@ class ScanPhoto(models.Model):
     thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
     heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
     heatmap_box = models.JSONField(default=list, blank=True)  # as Scan.heatmap_box
+    lesions = models.JSONField(null=True, blank=True)  # as Scan.lesions
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -25,11 +25,13 @@ from facediag_site.lib import dates
 
 from . import results, selectors
 from .models import CONDITIONS, Scan
+from .readouts import lesions as lesion_readout
 
 #: A report covers at most this many scans (newest kept), so one request cannot build a huge file.
 MAX_REPORT_SCANS = 100
 PHOTO_SIDE_CM = 5.0
 SIDE_PHOTO_CM = 2.4  # a multi-photo scan's left and right photos, under the front one
+LESION_COLOUR = "#D55E00"  # acne's colour in the trend chart and on the history page
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,60 @@ def trend_figure(scans):
 
 
 def trend_chart_png(scans) -> bytes | None:
-    fig = trend_figure(scans)
+    return _png(trend_figure(scans))
+
+
+def _png(fig) -> bytes | None:
     if fig is None:
         return None
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def lesion_points(scans) -> list[tuple]:
+    """(scan, its front photo's findings) for the scans with a class and lesion findings, oldest first."""
+    found = [(s, lesion_readout.findings(s)) for s in scans if s.label in CONDITIONS]
+    return [(s, f) for s, f in found if f is not None]
+
+
+def lesion_figure(scans):
+    """The spots counted on each scan over real time (a scan a month later sits a month further right, as on
+    the history page), dates under it in the person's time zone and date style; None without findings."""
+    points = lesion_points(scans)
+    if not points:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.2, 2.6), dpi=150, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    # Days since the first scan: a plain number axis, so the dates below are the pages' own words.
+    start = points[0][0].created_at
+    days = [(s.created_at - start).total_seconds() / 86400 for s, _f in points]
+    ax.plot(days, [f.count for _s, f in points], color=LESION_COLOUR, marker="o", linewidth=1.6, markersize=4)
+    ax.set_ylim(bottom=0, top=max(5, max(f.count for _s, f in points) * 1.15))
+    ax.set_ylabel(_("Spots (estimate)"))
+    ax.grid(alpha=.3)
+    span = max(days[-1], 1.0)
+    ticks = [span * i / (MAX_TREND_TICKS - 1) for i in range(MAX_TREND_TICKS)] if days[-1] > 0 else [0.0]
+    ax.set_xticks(ticks, [dates.day(start + timedelta(days=t)) for t in ticks], fontsize=7.5)
+    ax.set_xlim(-0.03 * span, span * 1.03)
+    return fig
+
+
+def lesion_chart_png(scans) -> bytes | None:
+    return _png(lesion_figure(scans))
+
+
+def lesion_cell(scan) -> str:
+    """The summary table's spots column: "14 (moderate)", "–" without findings."""
+    found = lesion_readout.findings(scan) if scan.label in CONDITIONS else None
+    if found is None:
+        return "–"
+    name = lesion_readout.grade_name(found.grade) if scan.label == "acne" else ""
+    return f"{found.count} ({name})" if name else str(found.count)
 
 
 def _photo_flowable(photo, side_cm):
@@ -152,13 +202,21 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
         else:
             story.append(Paragraph(escape(_("No scan in this period got a result for each condition, so there "
                                             "is no trend.")), body))
+        lesion_chart = lesion_chart_png(scans)
+        if lesion_chart:
+            story.append(Paragraph(escape(_("Spots counted")), styles["Heading2"]))
+            story.append(PdfImage(io.BytesIO(lesion_chart), width=17 * cm, height=17 * cm * 2.6 / 7.2))
+            story.append(Paragraph(escape(_("The acne spots the model counted on each scan's front photo, over "
+                                            "time. Counts are estimates, not a diagnosis: light, angle and "
+                                            "make-up change them.")), small))
         story.append(Paragraph(escape(_("Summary")), styles["Heading2"]))
-        rows = [[_("Date"), _("Result"), _("Top match"), _("Note")]]
+        rows = [[_("Date"), _("Result"), _("Top match"), _("Spots"), _("Note")]]
         for scan in scans:
             view = results.result_view(scan)
             top = f"{scan.top_probability * 100:.0f}%" if view.has_class and scan.top_probability is not None else "–"
-            rows.append([dates.when(scan.created_at), view.verdict, top, Paragraph(escape(scan.note[:120]), small)])
-        table = Table(rows, colWidths=[3.6 * cm, 4.4 * cm, 2.2 * cm, 6.8 * cm], repeatRows=1)
+            rows.append([dates.when(scan.created_at), view.verdict, top, lesion_cell(scan),
+                         Paragraph(escape(scan.note[:120]), small)])
+        table = Table(rows, colWidths=[3.4 * cm, 4.0 * cm, 2.0 * cm, 2.6 * cm, 5.0 * cm], repeatRows=1)
         table.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 9),
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde3ea")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -188,6 +246,12 @@ def _scan_block(scan, styles, body, small):
     text = [Paragraph(f"<b>{escape(dates.when(scan.created_at))}: {escape(view.verdict)}</b>", body)]
     if view.has_class:
         text.append(Paragraph(" · ".join(f"{title} {p * 100:.0f}%" for _c, title, p in view.probabilities), body))
+        spots = lesion_readout.lesion_view(scan, scan.label)
+        if spots is not None:
+            estimate = _("%(summary)s (an estimate by the model)") % {"summary": spots.summary}
+            text.append(Paragraph(f"<b>{escape(estimate)}</b>", body))
+            if spots.see_a_doctor:
+                text.append(Paragraph(escape(spots.see_a_doctor), body))
     else:
         text.append(Paragraph(escape(view.reason), body))
     for message in view.quality_messages:
@@ -204,6 +268,8 @@ def _scan_block(scan, styles, body, small):
             line = f"{reading.view_title}: {reading.verdict}"
             if reading.top_probability is not None:
                 line += f" {reading.top_probability * 100:.0f}%"
+            if reading.lesions:
+                line += f" · {reading.lesions}"
             if not reading.counted:
                 line += " (" + _("not counted: %(why)s") % {"why": reading.not_counted_because} + ")"
             text.append(Paragraph(escape(line), small))

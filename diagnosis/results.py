@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from facediag_site.lib import dates
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
+from .readouts import lesions as lesion_readout
+from .readouts.heatmap import overlay_style
 
 VERDICTS = {
     Label.ACNE: _("Likely acne"),
@@ -227,19 +229,8 @@ def verdict_text(scan) -> str:
 
 
 def heatmap_overlay_style(scan) -> str:
-    """CSS that lays the heatmap over the photo exactly where the analysed crop was, or "" when the
-    scan has no usable box (older scans: the page then swaps the photo for the heatmap)."""
-    box = scan.heatmap_box or []
-    if len(box) != 4:
-        return ""
-    try:
-        x0, y0, x1, y1 = (min(max(float(v), 0.0), 1.0) for v in box)
-    except (TypeError, ValueError):
-        return ""
-    if x1 <= x0 or y1 <= y0:
-        return ""
-    return (f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;"
-            f"width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%")
+    """CSS that lays the heatmap over the photo where the analysed crop was (``readouts.heatmap``)."""
+    return overlay_style(scan)
 
 
 @dataclass(frozen=True)
@@ -255,6 +246,7 @@ class PhotoResultView:
     top_probability: float | None = None  # only when this photo got a class
     counted: bool | None = None
     not_counted_because: str = ""
+    lesions: str = ""  # the spots counted on this photo in words ("About 5 spots: mild acne"), for acne
 
 
 def photo_result_views(photos) -> list[PhotoResultView]:
@@ -273,6 +265,7 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             top_probability=photo.top_probability,
             counted=photo.counted,
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
+            lesions=spots.summary if (spots := lesion_readout.lesion_view(files, photo.label)) else "",
         ))
     return views
 

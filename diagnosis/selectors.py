@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from . import signals
 from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
+from .readouts import lesions as lesion_readout
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -102,21 +103,24 @@ def has_chart_points(owner: User, **filters: Any) -> bool:
 def confidence_series(
     owner: User, *, label: str | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> dict[str, Any]:
-    """Per condition, the confidence of each finished scan over time (oldest first), for charts.
+    """Per condition, the confidence of each finished scan over time (oldest first), for charts; and under
+    ``lesions``, ``{"points": [...]}``: the spots counted on those scans' front photos that have lesion findings
+    (``readouts.lesions.series_points``), from the same rows.
 
     Only scans that got a class count: "uncertain" and "no skin" results carry no usable confidences.
     The filters are the history page's, so the chart shows the same scans as the list.
     """
     # Plain rows, not model instances: this runs over the whole history (1,000+ scans for some people).
-    rows = (
+    rows = list(
         chart_scans(owner, label=label, date_from=date_from, date_to=date_to)
         .order_by("created_at")
         .select_related(None)
-        .values_list("id", "created_at", "label", "probabilities")
+        # the lesion findings' count and grade only: their boxes stay in the database
+        .values_list("id", "created_at", "label", "probabilities", "lesions__count", "lesions__grade")
     )
     points: list[dict[str, Any]] = []
     series: dict[str, list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
-    for scan_id, created_at, scan_label, stored in rows:
+    for scan_id, created_at, scan_label, stored, _count, _grade in rows:
         when = created_at.isoformat()
         probabilities = {c: round(float(stored.get(c, 0.0)), 4) for c in CONDITIONS}
         points.append(
@@ -124,7 +128,12 @@ def confidence_series(
         )
         for c in CONDITIONS:
             series[c].append({"t": when, "y": probabilities[c]})
-    return {"classes": list(CONDITIONS), "points": points, "series": series}
+    lesions = lesion_readout.series_points([(i, t, lb, n, g) for i, t, lb, _p, n, g in rows if n is not None])
+    return {"classes": list(CONDITIONS), "points": points, "series": series, "lesions": {"points": lesions}}
+
+
+def has_lesion_points(owner: User, **filters: Any) -> bool:
+    return chart_scans(owner, **filters).filter(lesions__isnull=False).exists()
 
 
 def stuck_scans(older_than: datetime) -> QuerySet[Scan, uuid.UUID]:

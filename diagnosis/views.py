@@ -213,11 +213,14 @@ def history(request):
     has_chart = selectors.has_chart_points(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
     )
+    has_lesions = has_chart and selectors.has_lesion_points(
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    )
     report_form = ReportForm(initial={"date_from": filters.get("date_from"), "date_to": filters.get("date_to")},
                              auto_id="report_%s")
     return render(request, "diagnosis/history.html", {
         "form": form, "scans": page, "page": page, "query": query.urlencode(),
-        "filtered": any(filters.values()) if filters else False, "has_chart": has_chart,
+        "filtered": any(filters.values()) if filters else False, "has_chart": has_chart, "has_lesions": has_lesions,
         "conditions": CONDITIONS, "report_form": report_form,
         "condition_titles": [(c, results.condition_title(c)) for c in CONDITIONS],
     })
@@ -228,9 +231,11 @@ def history(request):
 def history_chart_data(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    return JsonResponse(results.with_local_times(selectors.confidence_series(
+    data = results.with_local_times(selectors.confidence_series(
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
-    )))
+    ))
+    results.with_local_times(data["lesions"])  # the spots counted, dated as the pages write dates
+    return JsonResponse(data)
 
 
 @login_required

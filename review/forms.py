@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.models import Label, quality_flag_name
+from diagnosis.readouts.lesions import GRADE_NAMES
 from ml.models import ModelVersion
 
 from . import selectors
@@ -54,6 +55,11 @@ class QueueFilterForm(forms.Form):
 
 class ReviewForm(forms.Form):
     label = forms.ChoiceField(choices=ReviewLabel.choices, widget=forms.RadioSelect, label=_("Your label"))
+    # Shown only for a scan with lesion findings; kept only with the label acne (review.services.save_review).
+    lesion_grade = forms.TypedChoiceField(
+        choices=[("", _("Not graded"))] + [(str(g), name) for g, name in enumerate(GRADE_NAMES)],
+        coerce=int, empty_value=None, required=False, label=_("Acne grade (Hayashi: spots on the half face)"),
+    )
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                               label=_("Comment (optional, not shown to the user)"))
 

@@ -3,12 +3,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.models import CONDITIONS, with_conditions
+from ml.core.lesions import GRADES
 
 # A reviewer's label: a condition, or "the photo cannot be judged".
 ReviewLabel = with_conditions("ReviewLabel", __name__, ("UNUSABLE", "unusable", _("Unusable photo")))
 
 
 USABLE_LABELS = tuple(CONDITIONS)  # every review label except "unusable"
+#: A reviewer's acne grade: ml.core.lesions.GRADES by number (0 mild ... 3 very severe).
+LESION_GRADE_CHOICES = list(enumerate(GRADES))
 
 
 class AuditEventImmutable(Exception):
@@ -25,6 +28,11 @@ class Review(models.Model):
     label = models.CharField(max_length=12, choices=ReviewLabel.choices, db_index=True)
     model_label = models.CharField(max_length=12, blank=True, help_text="The model's label when it was reviewed.")
     comment = models.TextField(blank=True, max_length=2000)
+    # The reviewer's acne grade (Hayashi 0-3, ml.core.lesions.GRADES) for a scan read as acne, beside what the
+    # lesion readout said when it was reviewed; null where not graded. Exported as lesion_grades.csv.
+    lesion_grade = models.PositiveSmallIntegerField(null=True, blank=True, choices=LESION_GRADE_CHOICES)
+    model_lesion_grade = models.PositiveSmallIntegerField(null=True, blank=True, choices=LESION_GRADE_CHOICES)
+    model_lesion_count = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,6 +41,10 @@ class Review(models.Model):
 
     def __str__(self):
         return f"Review of {self.scan_id}: {self.label}"
+
+    @property
+    def lesion_grade_corrected(self) -> bool:
+        return self.lesion_grade is not None and self.lesion_grade != self.model_lesion_grade
 
     @property
     def usable(self):

@@ -23,10 +23,12 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label, Scan
+from diagnosis.readouts.lesions import findings as lesion_findings
 from diagnosis.storage import STORAGE_ERRORS, read_bytes
 from facediag_site import metrics
 from ml import selectors as ml_selectors
 from ml import services as ml_services
+from ml.core.lesions import GRADES
 from ml.core.report import ita_group
 from ml.models import ModelVersion
 
@@ -54,6 +56,10 @@ REVIEWER_PERMISSIONS = (
 )
 EXPORT_SOURCE = "facediag_review"
 MANIFEST_FIELDS = ("path", "label", "source", "model_label", "reviewed_at")
+#: Reviewers' acne grades beside the manifest: ``path`` and ``grade`` as in ACNE04's acne04_grades.csv, so the
+#: lesion training can read both; what the lesion readout said, for the corrections.
+LESION_GRADES_CSV = "lesion_grades.csv"
+LESION_GRADE_FIELDS = ("path", "grade", "model_grade", "model_count", "source", "reviewed_at")
 
 
 class ReviewNotAllowed(Exception):
@@ -82,10 +88,19 @@ def record_image_view(*, scan: Scan, user: Actor, kind: str) -> AuditEvent:
 # --- reviews -----------------------------------------------------------------------------------------------
 
 
-def save_review(*, scan: Scan, reviewer: User, label: str, comment: str = "") -> tuple[Review, bool]:
-    """Create or update the scan's review and audit it. Returns (review, created)."""
+def save_review(
+    *, scan: Scan, reviewer: User, label: str, comment: str = "", lesion_grade: int | None = None
+) -> tuple[Review, bool]:
+    """Create or update the scan's review and audit it. Returns (review, created).
+
+    ``lesion_grade``: the reviewer's acne grade (0-3, ``ml.core.lesions.GRADES``), kept beside what the lesion
+    readout said (the correction, exported like the labels); only for an acne label, else dropped."""
     if label not in ReviewLabel.values:
         raise ReviewNotAllowed(_("Unknown label %(label)r.") % {"label": label})
+    if lesion_grade is not None and not 0 <= lesion_grade < len(GRADES):
+        raise ReviewNotAllowed(_("Unknown acne grade %(grade)r.") % {"grade": lesion_grade})
+    if label != ReviewLabel.ACNE:
+        lesion_grade = None  # a grade of acne only for a photo of acne
     with transaction.atomic():
         # Lock the scan row: two reviewers submitting at once serialise here instead of colliding.
         locked = Scan.objects.select_for_update().get(pk=scan.pk)
@@ -96,14 +111,23 @@ def save_review(*, scan: Scan, reviewer: User, label: str, comment: str = "") ->
         found = Review.objects.filter(scan=locked).first()
         created = found is None
         previous = None if found is None else found.label
+        previous_grade = None if found is None else found.lesion_grade
         review = Review(scan=locked, model_label=locked.label) if found is None else found
         review.reviewer = reviewer
         review.label = label
         review.comment = comment or ""
+        model_findings = lesion_findings(locked)
+        review.model_lesion_count = model_findings.count if model_findings else None
+        review.model_lesion_grade = model_findings.grade if model_findings else None
+        review.lesion_grade = lesion_grade
         review.save()
         detail = {"label": label, "model_label": review.model_label, "has_comment": bool(review.comment)}
+        if lesion_grade is not None or previous_grade is not None:
+            detail.update(lesion_grade=lesion_grade, model_lesion_grade=review.model_lesion_grade)
         if not created:
             detail["previous_label"] = previous
+            if previous_grade != lesion_grade:
+                detail["previous_lesion_grade"] = previous_grade
         record_event(
             actor=reviewer,
             action=AuditEvent.Action.REVIEW_CREATED if created else AuditEvent.Action.REVIEW_UPDATED,
@@ -166,6 +190,7 @@ class ExportResult:
     written: int
     skipped: int
     per_label: dict[str, int]
+    lesion_grades: int = 0  # rows of lesion_grades.csv
 
 
 def _is_previous_export(path: Path) -> bool:
@@ -201,6 +226,7 @@ def export_reviewed(
     total = len(reviews)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     rows: list[dict[str, str]] = []
+    grades: list[dict[str, str]] = []
     skipped, per_label = 0, {label: 0 for label in USABLE_LABELS}
     try:
         for label in USABLE_LABELS:
@@ -223,6 +249,13 @@ def export_reviewed(
                     }
                 )
                 per_label[review.label] += 1
+                if review.lesion_grade is not None:
+                    grades.append({
+                        "path": rel, "grade": str(review.lesion_grade),
+                        "model_grade": "" if review.model_lesion_grade is None else str(review.model_lesion_grade),
+                        "model_count": "" if review.model_lesion_count is None else str(review.model_lesion_count),
+                        "source": EXPORT_SOURCE, "reviewed_at": review.updated_at.date().isoformat(),
+                    })
             if progress:
                 progress(i, total)
         rows.sort(key=lambda r: r["path"])  # order by hash: reveals nothing about upload or review order
@@ -230,6 +263,11 @@ def export_reviewed(
             writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS)
             writer.writeheader()
             writer.writerows(rows)
+        grades.sort(key=lambda r: r["path"])
+        with open(tmp / LESION_GRADES_CSV, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=LESION_GRADE_FIELDS)
+            writer.writeheader()
+            writer.writerows(grades)
         tmp.chmod(0o755)
         if out.exists():
             old = out.with_name(f".{out.name}-old-{tmp.name[-8:]}")
@@ -244,9 +282,9 @@ def export_reviewed(
     record_event(
         actor=actor,
         action=AuditEvent.Action.EXPORT_CREATED,
-        detail={"written": len(rows), "skipped": skipped, "per_label": per_label},
+        detail={"written": len(rows), "skipped": skipped, "per_label": per_label, "lesion_grades": len(grades)},
     )
-    return ExportResult(out=out, written=len(rows), skipped=skipped, per_label=per_label)
+    return ExportResult(out=out, written=len(rows), skipped=skipped, per_label=per_label, lesion_grades=len(grades))
 
 
 # --- results of each model version, kept apart from the scan's -------------------------------------------

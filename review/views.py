@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label, quality_flag_name
+from diagnosis.readouts import lesions as lesion_readout
 
 from . import charts, selectors, services
 from .forms import DashboardFilterForm, QueueFilterForm, ReviewForm
@@ -75,7 +76,7 @@ def review_page(request, scan_id):
             try:
                 review, created = services.save_review(
                     scan=scan, reviewer=request.user, label=form.cleaned_data["label"],
-                    comment=form.cleaned_data["comment"],
+                    comment=form.cleaned_data["comment"], lesion_grade=form.cleaned_data["lesion_grade"],
                 )
             except services.ReviewNotAllowed as exc:
                 messages.error(request, str(exc))
@@ -90,10 +91,12 @@ def review_page(request, scan_id):
         status = 400
     else:
         initial = {}
+        model_grade = found.grade if (found := lesion_readout.findings(scan)) else None
         if existing is not None:
-            initial = {"label": existing.label, "comment": existing.comment}
+            initial = {"label": existing.label, "comment": existing.comment,
+                       "lesion_grade": existing.lesion_grade if existing.lesion_grade is not None else model_grade}
         elif scan.label in CONDITIONS:
-            initial = {"label": scan.label}
+            initial = {"label": scan.label, "lesion_grade": model_grade}
         form = ReviewForm(initial=initial)
     following = selectors.next_in_queue(request.user, scan, **filters)
     probabilities = sorted(
@@ -106,6 +109,7 @@ def review_page(request, scan_id):
         "review/review_scan.html",
         {
             "scan": scan, "form": form, "existing": existing, "probabilities": probabilities, "flags": flags,
+            "lesions": lesion_readout.lesion_view(scan, scan.label, any_label=True),  # whatever the model's label
             "qs": qs, "next_scan": following, "can_confirm": scan.label in CONDITIONS,
             "remaining": selectors.review_queue(request.user, **filters).count(),
         },

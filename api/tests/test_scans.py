@@ -215,7 +215,8 @@ def test_review_is_included_when_present(auth_client, user, other_user):
     scan = make_scan(user, status=Scan.Status.DONE, label="acne")
     review = Review.objects.create(scan=scan, reviewer=other_user, label="rosacea", model_label="acne")
     body = auth_client.get(detail(scan.id)).json()
-    assert body["review"] == {"label": "rosacea", "reviewed_at": body["review"]["reviewed_at"]}
+    assert body["review"] == {"label": "rosacea", "reviewed_at": body["review"]["reviewed_at"],
+                              "lesion_grade": None}  # added with the lesion readout: not graded
     assert body["review"]["reviewed_at"].startswith(review.created_at.strftime("%Y-%m-%dT%H:%M"))
     listed = auth_client.get(LIST).json()["results"][0]
     assert listed["review"]["label"] == "rosacea"

@@ -26,7 +26,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from facediag_site import metrics
 
-from .. import storage
+from .. import readouts, storage
 from ..models import CONDITIONS, PHOTO_VIEWS, PhotoView, Scan, ScanPhoto
 from .queue import enqueue_analysis
 from .shadow import after_batch
@@ -255,6 +255,9 @@ def store_result(
     views = [PhotoView.FRONT.value] + [p.view for p in extras]
     model_version = ModelVersion.objects.filter(name=predictions[0].model_version).first()
     heatmaps = _save_heatmaps(scan, token, predictions, combined)
+    # Each photo's readouts (heatmap, lesions) as columns of its row: the one mapping, the same for every photo.
+    rows = [readouts.row_fields(p, {"heatmap": name, "heatmap_box": box})
+            for p, (name, box) in zip(predictions, heatmaps, strict=True)]
     photo_results = [_photo_result(view, p, counted)
                      for view, p, counted in zip(views, predictions, combined.counted, strict=True)]
     probabilities = {c: float(combined.probabilities.get(c, 0.0)) for c in CONDITIONS}
@@ -269,16 +272,15 @@ def store_result(
                 quality=combined.quality,
                 photo_results=photo_results,
                 model_version=model_version,
-                heatmap=heatmaps[0][0],
-                heatmap_box=heatmaps[0][1],
+                **rows[0],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),
                 updated_at=timezone.now(),
             )
             if written:  # the scan row is locked by the update until commit: no other result can land
-                for photo, (name, box) in zip(extras, heatmaps[1:], strict=True):
-                    ScanPhoto.objects.filter(id=photo.id).update(heatmap=name, heatmap_box=box)
+                for photo, fields in zip(extras, rows[1:], strict=True):
+                    ScanPhoto.objects.filter(id=photo.id).update(**fields)
     except OperationalError as exc:
         written = 0
         _delete_heatmaps(heatmaps)

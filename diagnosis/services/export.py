@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 
-from .. import storage
+from .. import readouts, storage
 from ..models import PhotoView, Scan
 from ..selectors import clinician_review, scan_photos
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 def scan_as_dict(scan: Scan) -> dict[str, Any]:
     """One scan as it appears in data.json."""
     review = clinician_review(scan)
+    photos = scan_photos(scan)
     return {
         "id": str(scan.id),
         "created_at": scan.created_at.isoformat(),
@@ -36,11 +37,13 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
         "error": scan.error,
         "image_file": f"images/{scan.id}.jpg" if scan.image else None,
         "review": {"label": review.label, "reviewed_at": review.reviewed_at.isoformat()} if review else None,
-        # Every photo of the scan, front first, with what it showed on its own (the front one is image_file).
+        "lesions": readouts.LESIONS.api_value(photos[0]),  # the front photo's, as in the API
+        # Every photo of the scan, front first, with what it showed on its own (the front one is image_file)
+        # and its readouts (the heatmap's crop box, the lesions), by name.
         "photos": [
             {"view": photo.view, "image_file": _image_file(scan, photo.view) if photo.files.image else None,
-             "result": photo.result}
-            for photo in scan_photos(scan)
+             "result": photo.result, "readouts": readouts.api_values(photo)}
+            for photo in photos
         ],
     }
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext, ngettext
 
 from diagnosis import results, selectors
 from diagnosis.models import Label, quality_flag_name
+from diagnosis.readouts import lesions as lesion_readout
 from facediag_site.lib import dates
 
 register = template.Library()
@@ -65,3 +66,35 @@ def day(value):
 def flag_names(quality):
     """The quality flags that are set, by name in the reader's language ("too dark", not "too_dark")."""
     return [quality_flag_name(flag) for flag, on in sorted((quality or {}).items()) if on]
+
+
+@register.simple_tag
+def scan_lesions(scan):
+    """The front photo's lesions as the pages show them (readouts.lesions.LesionView), or None: only for a
+    finished scan read as acne that has findings."""
+    if scan.status != scan.Status.DONE:
+        return None
+    return lesion_readout.lesion_view(scan, scan.label)
+
+
+@register.filter
+def lesion_summary(scan):
+    """ "About 14 spots: moderate acne" for a finished scan with findings, else "" (lists, compare sides)."""
+    found = lesion_readout.findings(scan) if scan.status == scan.Status.DONE else None
+    if found is None or scan.label not in results.CONDITIONS:
+        return ""
+    return lesion_readout.summary_text(found, scan.label)
+
+
+@register.simple_tag
+def lesion_change(before, after):
+    """ "14 → 6 spots in 26 days" between two finished scans with findings, else ""."""
+    if before.status != before.Status.DONE or after.status != after.Status.DONE:
+        return ""
+    return lesion_readout.change_text(before, after)
+
+
+@register.filter
+def acne_grade_name(grade):
+    """An acne grade (0-3) by name in the reader's language ("severe")."""
+    return lesion_readout.grade_name(grade)

@@ -15,6 +15,9 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan
+from diagnosis.services import analysis
+from ml.core.inference import Prediction
+from ml.core.lesions import LesionFindings, grade_of
 from tests.support import face_like_jpeg
 
 PROBABILITIES = {"acne": 0.81, "eczema": 0.09, "healthy": 0.06, "rosacea": 0.04}
@@ -134,4 +137,39 @@ def make_multi_photo_scan(owner, *, views=("left", "right"), status=Scan.Status.
     elif status != Scan.Status.QUEUED:
         scan.status = status
         scan.save()
+    return scan
+
+
+# --- lesion findings, stored the worker's way ---------------------------------------------------------
+
+def findings(count, *, size=12.0, left=10.0, top=20.0):
+    """``count`` boxes in a row, in the photo's pixels, with the grade the lesion model gives that count."""
+    boxes = tuple((left + i * (size + 2), top, left + i * (size + 2) + size, top + size, 0.9) for i in range(count))
+    return LesionFindings(count=count, grade=grade_of(count), boxes=boxes)
+
+
+def prediction(label="acne", lesions=None, top=0.8):
+    probabilities = {c: (1 - top) / 3 for c in CONDITIONS}
+    if label in CONDITIONS:
+        probabilities[label] = top
+    return Prediction(label=label, probabilities=probabilities, quality={"blurry": False}, model_version="none",
+                      top_probability=top, reason="confident" if label in CONDITIONS else "low_confidence",
+                      heatmap_jpeg=face_like_jpeg(size=(32, 32)), details={"crop_box": [0.1, 0.1, 0.9, 0.9]},
+                      lesions=lesions)
+
+
+def analysed(scan, *predictions):
+    """The scan's result stored by the worker's own mapping, as if the model had returned ``predictions``."""
+    token = analysis.claim_scan(scan.id, "task-lesions")
+    assert analysis.store_result(scan, token, list(predictions)) == "done"
+    scan.refresh_from_db()
+    return scan
+
+
+def acne_scan(owner, count, *, days_ago=0):
+    scan = analysed(make_scan(owner), prediction("acne", findings(count)))
+    if days_ago:
+        moment = timezone.now() - timedelta(days=days_ago)
+        Scan.objects.filter(pk=scan.pk).update(created_at=moment)
+        scan.created_at = moment
     return scan

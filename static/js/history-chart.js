@@ -1,12 +1,13 @@
 // The history chart: each condition's match over time (Chart.js, vendored), straight lines between scans
 // (no invented values), one condition or all. Dates and times come written by the server (the person's
 // time zone and the page's date style, p.when / p.day / p.time), so they read as in the list; numbers are
-// formatted in the page's language.
+// formatted in the page's language. Below it, when scans have lesion findings, the spots counted over time.
 (function () {
   "use strict";
   var canvas = document.getElementById("history-chart");
   if (!canvas) { return; }
   var language = document.documentElement.lang || undefined;
+  var lesionCanvas = document.getElementById("lesion-chart");
 
   // The table alternative: the very same points as the chart, one row per scan, dates in the reader's locale.
   function fillTable(data) {
@@ -41,6 +42,95 @@
     healthy: { colour: "#009E73", point: "triangle" },
     rosacea: { colour: "#CC79A7", point: "rectRot" }
   };
+  // The spots counted over time: a real time axis (a scan a month later sits a month further right), so
+  // "Am I improving?" reads as a slope; ticks evenly spaced in time, dated in the person's zone and language.
+  function fillLesionTable(points) {
+    var body = document.getElementById("lesion-table-body");
+    if (!body) { return; }
+    points.forEach(function (p) {
+      var row = document.createElement("tr");
+      var head = document.createElement("th");
+      head.scope = "row";
+      var link = document.createElement("a");
+      link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
+      var time = document.createElement("time");
+      time.dateTime = p.created_at;
+      time.textContent = p.when;
+      link.appendChild(time);
+      head.appendChild(link);
+      row.appendChild(head);
+      var count = document.createElement("td");
+      count.className = "num";
+      count.textContent = p.count.toLocaleString(language);
+      row.appendChild(count);
+      var grade = document.createElement("td");
+      grade.textContent = p.grade_name || "–";
+      row.appendChild(grade);
+      body.appendChild(row);
+    });
+  }
+
+  function timeTicks(first, last, count) {
+    if (last <= first) { return [first]; }
+    var ticks = [];
+    for (var i = 0; i < count; i++) { ticks.push(first + (last - first) * i / (count - 1)); }
+    return ticks;
+  }
+
+  function drawLesions(points) {
+    fillLesionTable(points);
+    if (!window.Chart || !points.length) { return; }
+    var times = points.map(function (p) { return Date.parse(p.created_at); });
+    var first = times[0], last = times[times.length - 1];
+    var pad = Math.max((last - first) * 0.03, 12 * 3600 * 1000);  // a lone scan still gets a visible span
+    var dayFormat;
+    try {
+      dayFormat = new Intl.DateTimeFormat(language, { day: "numeric", month: "short", timeZone: lesionCanvas.dataset.timeZone || undefined });
+    } catch (e) {
+      dayFormat = new Intl.DateTimeFormat(language, { day: "numeric", month: "short" });
+    }
+    var colour = styles.acne.colour;
+    new window.Chart(lesionCanvas, {
+      type: "line",
+      data: { datasets: [{
+        label: lesionCanvas.dataset.series || "Spots",
+        data: points.map(function (p, i) { return { x: times[i], y: p.count }; }),
+        borderColor: colour, backgroundColor: colour, pointStyle: "circle", pointRadius: 4, borderWidth: 2,
+        tension: 0
+      }] },
+      options: {
+        locale: language,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: function (items) { return points[items[0].dataIndex].when; },
+              label: function (item) {
+                var p = points[item.dataIndex];
+                return item.dataset.label + ": " + p.count.toLocaleString(language) + (p.grade_name ? " (" + p.grade_name + ")" : "");
+              }
+            }
+          }
+        },
+        scales: {
+          x: {
+            type: "linear", min: first - pad, max: last + pad,
+            afterBuildTicks: function (axis) {
+              axis.ticks = timeTicks(first, last, points.length > 1 ? 5 : 1).map(function (v) { return { value: v }; });
+            },
+            ticks: { maxRotation: 0, callback: function (value) { return dayFormat.format(new Date(value)); } }
+          },
+          y: { beginAtZero: true, ticks: { precision: 0 },
+               title: { display: true, text: lesionCanvas.dataset.axis || "Spots" } }
+        }
+      }
+    });
+    lesionCanvas.dataset.drawn = String(points.length);
+  }
+
   var picker = document.getElementById("chart-condition");
   var titles = {};  // condition -> its name in the page's language
   (canvas.dataset.titles || "").split("|").forEach(function (pair) {
@@ -57,6 +147,7 @@
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (data) {
       fillTable(data);
+      if (lesionCanvas && data.lesions) { drawLesions(data.lesions.points); }
       if (!window.Chart) { return; }
       var labels = data.points.map(function (p) { return [p.day, p.time]; });
       var datasets = data.classes.map(function (c) {
@@ -104,6 +195,7 @@
       }
     })
     .catch(function () {
+      if (lesionCanvas) { lesionCanvas.parentNode.hidden = true; }
       var box = canvas.parentNode;
       var p = document.createElement("p");
       p.textContent = canvas.dataset.failed || "The chart could not be loaded. The table below has the same data.";
