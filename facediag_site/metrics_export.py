@@ -130,7 +130,9 @@ _redis_client: dict[str, Any] = {}
 def broker_queue_length() -> int | None:
     """LLEN of the default Celery queue on a Redis broker; None for other brokers."""
     url = str(getattr(settings, "CELERY_BROKER_URL", ""))
-    if not url.startswith(("redis://", "rediss://")):
+    if url.startswith("redis+socket://"):  # the embedded default's Redis: redis-py reads the cache's spelling
+        url = settings.REDIS_URL
+    elif not url.startswith(("redis://", "rediss://")):
         return None
     import redis
 

@@ -7,10 +7,11 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from . import embedded_redis
 from .media_storage import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker (made by SiteConfig.ready)
+VAR_DIR = BASE_DIR / "var"  # embedded default: the SQLite DB (made by SiteConfig.ready) and the Redis socket
 
 env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV", default=True):  # scripts/run.sh keeps the local secret key in .env
@@ -152,15 +153,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
-if env("REDIS_URL", default=""):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL")),
-                          # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
-                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+# Redis: REDIS_URL, else the embedded default's own Redis on a Unix socket under var/redis/, which the run
+# command starts (facediag_site.embedded_redis). Broker and cache both: rate limits and the worker's heartbeat
+# are shared by every local process.
+EMBEDDED_REDIS = not env("REDIS_URL", default="")
+REDIS_URL = env("REDIS_URL", default="") or embedded_redis.redis_url()
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": env("REDIS_CACHE_URL", default=REDIS_URL),
+                      # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
+                      "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 
 # Trusted reverse proxies in front of the app: X-Forwarded-For counts for client addresses (rate limits,
 # lockouts) only when this is set; 0 (the default) ignores the header, which any client can forge.
@@ -229,31 +230,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@faced
 # a mail server that hangs holds that worker at most this long per attempt.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
-# Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).
-REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
-        # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
-        # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
-        "unacked_restore_interval": 5,
-        "unacked_restore_throttle": 1,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
-else:
-    CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,  # the worker polls the folder; keep upload-to-result snappy
-    }
+# Celery: the Redis above (kombu spells a Unix socket redis+socket://).
+CELERY_BROKER_URL = embedded_redis.broker_url(REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
+    # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
+    # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# Each worker records a heartbeat in the cache this often; /healthz/ fails its "worker" check when none has
+# been seen for WORKER_HEARTBEAT_STALE_SECONDS (facediag_site.heartbeat).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -295,6 +287,8 @@ SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
 SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
 SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
+# A scan waiting longer than this has its page say "taking longer than usual" instead of "a few seconds".
+SCAN_SLOW_AFTER_SECONDS = env.int("SCAN_SLOW_AFTER_SECONDS", default=30)
 SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0 keeps images
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

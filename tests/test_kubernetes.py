@@ -172,7 +172,8 @@ def test_web_probes_call_healthz_with_an_allowed_host():
         assert http["path"].startswith("/healthz/")
         host = {h["name"]: h["value"] for h in http["httpHeaders"]}["Host"]
         assert host in config["DJANGO_ALLOWED_HOSTS"].split(",")
-    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz/"  # the full check: database, broker, model
+    # database, cache, broker, model: everything but the worker's heartbeat (web serves while workers restart)
+    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz/?ready=1"
 
 
 def test_only_containers_that_mount_a_metrics_folder_name_one():
