@@ -282,10 +282,15 @@ DRIFT_MAX_SCANS = env.int("DRIFT_MAX_SCANS", default=20000)  # per window: a uni
 # Scan pipeline
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)
+# Pixels one photo may be decoded at (diagnosis.imaging): JPEGs are decoded reduced to fit; PNG and WebP above
+# it are refused from their header (bench/upload_memory.py has the memory per format).
+SCAN_DECODE_MAX_PIXELS = env.int("SCAN_DECODE_MAX_PIXELS", default=16_000_000)
 SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
 SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
+# Uploads refused as damaged (each cost a decode) per user; past it the account's uploads are refused undecoded.
+SCAN_REFUSED_UPLOAD_RATE = env("THROTTLE_REFUSED_UPLOADS", default="10/hour")
 SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
 # A scan waiting longer than this has its page say "taking longer than usual" instead of "a few seconds".
 SCAN_SLOW_AFTER_SECONDS = env.int("SCAN_SLOW_AFTER_SECONDS", default=30)

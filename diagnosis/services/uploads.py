@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from facediag_site import metrics
 
-from .. import storage
+from .. import rate_limits, storage
 from ..imaging import CleanImage, UploadRejected, clean_upload, read_upload
 from ..models import EXTRA_VIEWS, MAX_PHOTOS_PER_SCAN, PHOTO_VIEWS, PhotoView, Scan, ScanPhoto, photo_field
 from .queue import enqueue_analysis
@@ -59,6 +59,7 @@ def _clean_photo(uploaded_file: UploadedFile | None, view: str) -> CleanImage:
             max_pixels=settings.SCAN_MAX_PIXELS,
             min_side=settings.SCAN_MIN_SIDE,
             stored_max_side=settings.SCAN_STORED_MAX_SIDE,
+            decode_max_pixels=settings.SCAN_DECODE_MAX_PIXELS,
         )
     except UploadRejected as exc:
         if view == PhotoView.FRONT:
@@ -89,8 +90,15 @@ def create_scan(
         existing = Scan.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    clean = _clean_photo(uploaded_file, PhotoView.FRONT)
-    extra_clean = {view: _clean_photo(extras[view], view) for view in EXTRA_VIEWS if view in extras}
+    left = rate_limits.refused_uploads_left(owner)
+    if not left.allowed:  # before any decoding: damaged files must not keep the web's CPU from others
+        raise UploadRejected("too_many_refused_uploads", rate_limits.refused_uploads_message(left), 429)
+    try:
+        clean = _clean_photo(uploaded_file, PhotoView.FRONT)
+        extra_clean = {view: _clean_photo(extras[view], view) for view in EXTRA_VIEWS if view in extras}
+    except UploadRejected as exc:
+        rate_limits.count_refused_upload(owner, exc.code)
+        raise
     scan = Scan(
         owner=owner,
         note=(note or "")[:NOTE_MAX_LENGTH],
