@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.LoginRefusedMiddleware",
     "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "facediag_site.metrics_export.PrometheusAfterMiddleware",  # django_prometheus's, method labels bounded
 ]
 
 ROOT_URLCONF = "facediag_site.urls"

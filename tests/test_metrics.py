@@ -173,3 +173,16 @@ def test_a_broken_hook_never_breaks_the_work(monkeypatch, user):
     monkeypatch.setattr(metrics.SCANS_ACCEPTED, "inc", lambda *a: 1 / 0)
     scan, created = services.create_scan(owner=user, uploaded_file=jpeg_upload())
     assert created and Scan.objects.filter(pk=scan.pk).exists()
+
+
+def test_random_http_methods_collapse_into_one_label_value(client):
+    """Finding M2 (issue 30): each unknown method name made new series (10,000 gave 157k, a 16.6 MB scrape)."""
+    import secrets
+
+    for _ in range(25):
+        client.generic(f"X{secrets.token_hex(4).upper()}", "/")
+    methods = {dict(labels).get("method") for (name, labels) in samples(client.get("/metrics"))
+               if name.startswith("django_http") and "method" in dict(labels)}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
+                       "<invalid method>"}, methods
+    assert "<invalid method>" in methods
