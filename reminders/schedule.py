@@ -1,6 +1,7 @@
 """When the next reminder is due: the chosen interval later, at a fixed local hour in the person's time zone."""
 
 import calendar
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -9,8 +10,15 @@ from .models import Frequency
 LOCAL_SEND_HOUR = 9  # 09:00 where the person lives: a morning reminder, never at night
 
 
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names, listed once per process: available_timezones() walks ~600 files each call, and
+    every request with a time zone asks."""
+    return frozenset(available_timezones())
+
+
 def valid_time_zone(name: str) -> bool:
-    return name in available_timezones()
+    return name in known_time_zones()
 
 
 def zone(name: str) -> ZoneInfo:
