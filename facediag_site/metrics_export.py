@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, make_server
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -171,9 +171,35 @@ class MetricsEndpointMiddleware:
 # --- the Celery worker's endpoint ----------------------------------------------------------------------
 
 
+class _NamelessServerHandler(ServerHandler):
+    server_software = None  # type: ignore[assignment]  # wsgiref then writes no Server header
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """No log line per scrape, and no ``Server: WSGIServer/0.2 CPython/3.x`` (the web sends none either)."""
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
         pass  # one line per scrape would drown the worker's log
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # http.server's, without its Server header (used for the errors it answers itself, e.g. a bad request)
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def handle(self) -> None:
+        # wsgiref.simple_server's, with a ServerHandler that names no server software
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _NamelessServerHandler(self.rfile, self.wfile,  # type: ignore[arg-type]  # stubs: IO[bytes]
+                                         self.get_stderr(), self.get_environ(), multithread=False)
+        handler.request_handler = self  # type: ignore[attr-defined]  # backpointer for logging, as wsgiref does
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]  # a WSGIServer
 
 
 def worker_metrics_app() -> Callable[..., Iterable[bytes]]:

@@ -186,3 +186,32 @@ def test_random_http_methods_collapse_into_one_label_value(client):
     assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
                        "<invalid method>"}, methods
     assert "<invalid method>" in methods
+
+
+def test_the_worker_metrics_port_names_no_server_software(tmp_path, monkeypatch):
+    """Finding L5 (issue 30): the worker's metrics port sent `Server: WSGIServer/0.2 CPython/3.11.7`."""
+    import http.client
+    import socket
+
+    from facediag_site.metrics_export import start_worker_metrics_server
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    server = start_worker_metrics_server(0, "127.0.0.1")
+    assert server is not None
+    try:
+        port = server.server_port
+        for path in ("/healthz", "/metrics"):  # the probe's answer, and the 200 a local scraper gets
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and response.getheader("Server") is None, response.getheaders()
+            connection.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:  # an error http.server answers
+            raw.sendall(b"GET / too-many-words HTTP/1.1\r\n\r\n")  # a 400 from http.server itself
+            answer = raw.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.") and " 400 " in answer.split("\r\n")[0]
+        assert "\r\nserver:" not in answer.lower(), answer
+    finally:
+        server.shutdown()
+        server.server_close()
