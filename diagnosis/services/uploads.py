@@ -118,7 +118,9 @@ def create_scan(
         with transaction.atomic():
             scan.save(force_insert=True)
             ScanPhoto.objects.bulk_create(photos)
-            transaction.on_commit(lambda: enqueue_analysis(scan.id))
+            # robust: once committed, the scan and its files stay whatever a callback does; the sweeper
+            # queues a scan whose message was not published
+            transaction.on_commit(lambda: enqueue_analysis(scan.id), robust=True)
     except IntegrityError:
         storage.delete_scan_files(scan, photos)
         existing = Scan.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
