@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from facediag_site import metrics
 
-from .. import rate_limits, storage
+from .. import backpressure, rate_limits, storage
 from ..imaging import CleanImage, UploadRejected, clean_upload, read_upload
 from ..models import EXTRA_VIEWS, MAX_PHOTOS_PER_SCAN, PHOTO_VIEWS, PhotoView, Scan, ScanPhoto, photo_field
 from .queue import enqueue_analysis
@@ -133,6 +133,7 @@ def create_scan(
     count = 1 + len(photos)
     logger.info("scan %s uploaded (%d photo%s)", scan.id, count, "" if count == 1 else "s")
     metrics.scan_accepted()
+    backpressure.note_accepted()
     return scan, True
 
 
