@@ -322,6 +322,8 @@ FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml
 
 # Reminder e-mails' one-click unsubscribe links expire (reminders go out at most monthly).
 REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
+# A reminder round holds a worker at most about this long, then queues the rest behind waiting analyses.
+REMINDER_ROUND_SECONDS = env.float("REMINDER_ROUND_SECONDS", default=1.0)
 
 # The name people see in pages and e-mails.
 SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")
