@@ -156,7 +156,6 @@ STORAGES = {
 # Redis: REDIS_URL, else the embedded default's own Redis on a Unix socket under var/redis/, which the run
 # command starts (facediag_site.embedded_redis). Broker and cache both: rate limits and the worker's heartbeat
 # are shared by every local process.
-EMBEDDED_REDIS = not env("REDIS_URL", default="")
 REDIS_URL = env("REDIS_URL", default="") or embedded_redis.redis_url()
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                       "LOCATION": env("REDIS_CACHE_URL", default=REDIS_URL),

@@ -37,7 +37,7 @@ class RunCommand:
 
     def __init__(self, tmp_path, tiny_artifact_dir, *supervise_args):
         self.tmp_path = tmp_path
-        self.env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+        self.env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_CACHE_URL", "DATABASE_URL")}
         self.env.update(
             DJANGO_SETTINGS_MODULE="facediag_site.settings",
             DJANGO_SECRET_KEY="embedded-default-test-key",
