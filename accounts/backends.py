@@ -32,11 +32,13 @@ class LoginGuardBackend(ModelBackend):
         if user is None:
             lockout.record_failure(account, ip)
             return None
-        lockout.record_success(account, ip)
         if not self.user_can_authenticate(user):  # the right password of an unconfirmed account
+            # Not a success: whoever registered someone else's address must not make their own address one
+            # the account "logged in from" (soft delays only) once the owner takes the account.
             request.login_unconfirmed = True
             services.unconfirmed_login(user, site_url=request.build_absolute_uri("/"), language=get_language())
             return None
+        lockout.record_success(account, ip)
         return user
 
     def _user_with_password(self, username, password):

@@ -96,6 +96,16 @@ def count(scope, value, limit, window=WINDOW_SECONDS, units: int = 1):
     return Decision(False, max(1, int(start + window - moment + 0.999)), key=key, units=units)
 
 
+def peek(scope, value, limit, window=WINDOW_SECONDS):
+    """Whether `count` would still allow one more in the current window, counting nothing."""
+    moment = now()
+    start = int(moment // window) * window
+    counted = fail_open(lambda: cache.get(f"{_key(scope, value)}:{start}"), None) or 0
+    if counted < limit:
+        return Decision(True)
+    return Decision(False, max(1, int(start + window - moment + 0.999)))
+
+
 def refund(decision):
     """Take back a request counted by `count` that turned out not to count (e.g. a refused upload)."""
 

@@ -32,9 +32,11 @@ class AccountEmail(StrEnum):
     PASSWORD_RESET = "password_reset"
 
 
-def queue_account_email(kind: AccountEmail, user_id: int, *, site_url: str, language: str = "") -> None:
+def queue_account_email(kind: AccountEmail, user_id: int | None, *, site_url: str, language: str = "") -> None:
     """Hand the e-mail to a worker once the transaction commits. Talking to the mail server inside the
-    request would tell, by its time, which addresses have accounts (and slow every sign-up and reset)."""
+    request would tell, by its time, which addresses have accounts (and slow every sign-up and reset).
+    ``user_id`` None queues a task that sends nothing: the same work in the request whether or not there is
+    an account."""
 
     def publish() -> None:
         from celery import current_app
@@ -122,14 +124,14 @@ def unconfirmed_login(user: User, *, site_url: str, language: str = "") -> None:
         queue_account_email(AccountEmail.CONFIRM, user.pk, site_url=site_url, language=language)
 
 
-def send_account_email(kind: str, user_id: int, *, site_url: str, language: str = "") -> bool:
+def send_account_email(kind: str, user_id: int | None, *, site_url: str, language: str = "") -> bool:
     """Build and send one account e-mail (called by the worker). False when there is nothing to send any more
     (the account is gone, or already confirmed). Errors of the mail server propagate, for the task to retry."""
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     if user is None:
         return False
     site_url = site_url.rstrip("/")

@@ -165,6 +165,21 @@ def profile(request):
     return render(request, "accounts/profile.html", context)
 
 
+#: Clear-Site-Data when a session ends (finding M5 of issue 30): the browser drops what it kept for the
+#: person (HTTP cache; with "storage" also the service worker's kept upload page, which holds their user id
+#: and CSRF token, and the photos waiting offline). A deleted account leaves nothing on the device; a logout
+#: keeps the device's storage (its photos waiting offline belong to that account and are only sent by it).
+LOGOUT_SITE_DATA = '"cache"'
+DELETED_ACCOUNT_SITE_DATA = '"cache", "storage"'
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = LOGOUT_SITE_DATA
+        return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_delete(request):
@@ -174,5 +189,7 @@ def account_delete(request):
         logout(request)
         services.delete_account(user)
         messages.success(request, _("Your account, scans and photos were deleted."))
-        return redirect("home")
+        response = redirect("home")
+        response["Clear-Site-Data"] = DELETED_ACCOUNT_SITE_DATA
+        return response
     return render(request, "accounts/delete_account.html", {"form": form})

@@ -32,6 +32,8 @@ FAMILY_CLAIM = "fam"
 REUSED_MESSAGE = gettext_lazy(
     "This refresh token was already used. Every token of this login is revoked: log in again."
 )
+ENDED_MESSAGE = gettext_lazy("This login has ended (you logged out, or it was revoked). Log in again.")
+ACCOUNT_GONE_MESSAGE = gettext_lazy("The account of this token no longer exists.")
 PASSWORD_CHANGED_MESSAGE = gettext_lazy(
     "The password of this account was changed, which ended every login made with the old one. Log in again "
     "with the new password."
@@ -59,14 +61,15 @@ def rotate_refresh_token(raw: str) -> dict[str, str]:
         # (The stubs say Token; simplejwt takes the encoded string, and outstand() is newer than the stubs.)
         refresh: Any = RefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
-        if revoked_by_password_change(raw):  # not a reuse: say what happened
-            raise InvalidToken(str(PASSWORD_CHANGED_MESSAGE)) from None
+        ended = why_login_ended(raw)  # not a reuse: say what happened, and warn nobody
+        if ended:
+            raise InvalidToken(str(ended)) from None
         if revoke_family_if_reused(raw):
             raise InvalidToken(str(REUSED_MESSAGE)) from None
         raise InvalidToken(exc.args[0]) from None
     user = get_user_model().objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None:
-        raise InvalidToken(gettext("The account of this token no longer exists."))
+        raise InvalidToken(str(ACCOUNT_GONE_MESSAGE))
     if not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed(gettext("No active account found for the given token."), "no_active_account")
     family = _family(refresh.payload)
@@ -83,6 +86,36 @@ def rotate_refresh_token(raw: str) -> dict[str, str]:
     refresh.set_iat()
     refresh.outstand()
     return {"access": access, "refresh": str(refresh)}
+
+
+def why_login_ended(raw: str) -> Any:
+    """For a genuine, unexpired refresh token refused as revoked without being reused, the sentence saying
+    why: its account was deleted, its password changed, or its login ended (logout: the token was revoked
+    and nothing was rotated from it). None otherwise (then a revoked token was used before: a reuse)."""
+    try:
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # the encoded string
+    except TokenBackendError:
+        return None
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or jwt_settings.JTI_CLAIM not in payload:
+        return None
+    user_id = payload.get(jwt_settings.USER_ID_CLAIM)
+    if user_id is None or not get_user_model().objects.filter(pk=user_id).exists():
+        return ACCOUNT_GONE_MESSAGE
+    if revoked_by_password_change(raw):
+        return PASSWORD_CHANGED_MESSAGE
+    issued = OutstandingToken.objects.filter(jti=payload[jwt_settings.JTI_CLAIM]).first()
+    if issued is not None and not _has_successor(issued, _family(payload)):
+        return ENDED_MESSAGE
+    return None
+
+
+def _has_successor(issued: OutstandingToken, family: str) -> bool:
+    """Whether a token of the same family was issued after `issued`: it was rotated, so presenting it again
+    is a reuse."""
+    if issued.user_id is None:
+        return False
+    later = OutstandingToken.objects.filter(user_id=issued.user_id, created_at__gt=issued.created_at).only("token")
+    return any(_family(jwt.decode(t.token, options={"verify_signature": False})) == family for t in later)
 
 
 def revoked_by_password_change(raw: str) -> bool:

@@ -15,6 +15,8 @@ min and max of each kind, and `MEDIAN_MS existing=<n> new=<n>`.
 """
 
 import argparse
+import atexit
+import contextlib
 import os
 import statistics
 import sys
@@ -42,7 +44,13 @@ def main():
                       DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789"),
                       THROTTLE_REGISTER="1000000/hour", AUTH_RATE_LIMIT_PER_IP="1000000",
                       AUTH_RATE_LIMIT_PER_ACCOUNT="1000000",
-                      CELERY_FILESYSTEM_BROKER_DIR=f"{tmp}/broker")
+                      FACEDIAG_EMBEDDED_REDIS_DIR=f"{tmp}/redis")
+    if not os.environ.get("REDIS_URL"):  # the broker and cache of the embedded default, for this bench only
+        from facediag_site.embedded_redis import running
+
+        redis_server = contextlib.ExitStack()
+        redis_server.enter_context(running(Path(tmp) / "redis"))
+        atexit.register(redis_server.close)
     import django
 
     django.setup()

@@ -10,6 +10,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from facediag_site.lib.uploads import too_large_message
 
 ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
+JPEG_FORMATS = ("JPEG", "MPO")  # decoded at 1/2, 1/4 or 1/8 of their size when asked (DCT scaling)
+#: Pixels a web worker may decode for one photo (SCAN_DECODE_MAX_PIXELS): a JPEG is decoded reduced to fit,
+#: other formats (no reduced decoding in Pillow) above it are refused from their header, before decoding.
+DEFAULT_DECODE_MAX_PIXELS = 16_000_000
+#: A WebP pixel costs about three PNG or JPEG pixels while decoding (libwebp's canvas, its copy, Pillow's
+#: image): 190 MB for 12 MP against 83 MB (bench/upload_memory.py). Its share of the budget is that much less.
+DECODE_COST = {"WEBP": 3}
 THUMBNAIL_SIDE = 256
 DOWNSCALE_MODES = ("RGB", "RGBA", "L", "LA")  # modes Pillow resizes as they are (no conversion copy first)
 
@@ -42,7 +49,38 @@ def _reject_not_image():
     )
 
 
-def _open(data, max_pixels, draft_side):
+def _too_many_pixels(limit, message=None):
+    return UploadRejected(
+        "image_too_large",
+        message or _("The image has too many pixels (limit %(megapixels)d megapixels). Upload a smaller photo.")
+        % {"megapixels": limit // 1_000_000},
+        413,
+    )
+
+
+def _fit_decode_budget(image, draft_side, decode_max_pixels):
+    """Before decoding: a JPEG is set to decode reduced, to about ``draft_side`` and within the budget; any
+    other format whose full size is over the budget is refused (its header gave the size; nothing decoded)."""
+    width, height = image.size
+    if image.format in JPEG_FORMATS:
+        # DCT scaling (1/2, 1/4, 1/8): a 40 MP photo never exists at full size. Pillow's draft() takes the
+        # largest scale keeping both sides at least the size asked for, and can be called once only.
+        scale = next((s for s in (8, 4, 2) if min(width, height) // s >= draft_side), 1)
+        while scale < 8 and -(-width // scale) * -(-height // scale) > decode_max_pixels:
+            scale *= 2  # a long thin photo: reduce further than its short side alone would
+        if scale > 1:
+            image.draft("RGB", (max(1, width // scale), max(1, height // scale)))
+    limit = decode_max_pixels // DECODE_COST.get(image.format, 1)
+    if image.width * image.height <= limit:
+        return
+    if image.format in JPEG_FORMATS:
+        raise _too_many_pixels(limit)
+    raise _too_many_pixels(limit, _(
+        "The image has too many pixels for a %(format)s file (limit %(megapixels)s megapixels). Upload a JPEG or a "
+        "smaller photo.") % {"format": ALLOWED_FORMATS[image.format], "megapixels": f"{limit / 1e6:.0f}"})
+
+
+def _open(data, max_pixels, draft_side, decode_max_pixels=DEFAULT_DECODE_MAX_PIXELS):
     # Pillow's process-wide bomb limit is set once, in ml.core.preprocess; uploads are held to max_pixels here.
     try:
         with warnings.catch_warnings():
@@ -54,20 +92,13 @@ def _open(data, max_pixels, draft_side):
                 raise Image.DecompressionBombError("too many pixels")
             if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":  # MPO: a phone's multi-picture JPEG
                 raise UploadRejected("animated_image", _("Animated images are not supported. Upload a still photo."))
-            if image.format in ("JPEG", "MPO"):
-                # DCT scaling while decoding: a 40 MP photo never exists in memory at full size.
-                image.draft("RGB", (draft_side, draft_side))
+            _fit_decode_budget(image, draft_side, decode_max_pixels)
             image.load()
             return image
     except UploadRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRejected(
-            "image_too_large",
-            _("The image has too many pixels (limit %(megapixels)d megapixels). Upload a smaller photo.")
-            % {"megapixels": max_pixels // 1_000_000},
-            413,
-        ) from None
+        raise _too_many_pixels(max_pixels) from None
     except UnidentifiedImageError:
         raise _reject_not_image() from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -96,13 +127,15 @@ def _exif_transpose(image):
         return image
 
 
-def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side):
-    """Validate raw upload bytes and return a metadata-free, upright RGB JPEG plus a thumbnail."""
+def clean_upload(data, *, max_bytes, max_pixels, min_side, stored_max_side,
+                 decode_max_pixels=DEFAULT_DECODE_MAX_PIXELS):
+    """Validate raw upload bytes and return a metadata-free, upright RGB JPEG plus a thumbnail. At most
+    ``decode_max_pixels`` are ever decoded (see _fit_decode_budget)."""
     if not data:
         raise UploadRejected("empty_file", _("The file is empty (0 bytes). Choose a photo to upload."))
     if len(data) > max_bytes:
         raise UploadRejected("file_too_large", too_large_message(max_bytes), 413)
-    image = _open(data, max_pixels, stored_max_side)
+    image = _open(data, max_pixels, stored_max_side, decode_max_pixels)
     if min(image.size) < min_side:
         raise UploadRejected(
             "image_too_small",

@@ -19,6 +19,32 @@ def check_upload(user, photos: int = 1) -> ratelimit.Decision:
     return decision
 
 
+#: Refusals that cost the web worker a decode (CPU and memory) before the file proved damaged.
+COSTLY_REFUSALS = ("corrupt_image",)
+
+
+def refused_uploads_left(user) -> ratelimit.Decision:
+    """Whether `user` may still upload: an account whose uploads were refused as damaged more than
+    SCAN_REFUSED_UPLOAD_RATE allows (env THROTTLE_REFUSED_UPLOADS, e.g. 10/hour) is refused before decoding
+    anything until the window ends, so damaged files cannot keep the web's CPU from other people."""
+    limit, window = ratelimit.parse_rate(settings.SCAN_REFUSED_UPLOAD_RATE)
+    return ratelimit.peek("refused-uploads", f"user-{user.pk}", limit, window)
+
+
+def count_refused_upload(user, code: str) -> None:
+    if code in COSTLY_REFUSALS:
+        limit, window = ratelimit.parse_rate(settings.SCAN_REFUSED_UPLOAD_RATE)
+        ratelimit.count("refused-uploads", f"user-{user.pk}", limit, window)
+
+
+def refused_uploads_message(decision) -> str:
+    minutes = max(1, round(decision.retry_after / 60))
+    return ngettext("Several of your recent files could not be read as photos. Try again in about %(minutes)d "
+                    "minute.",
+                    "Several of your recent files could not be read as photos. Try again in about %(minutes)d "
+                    "minutes.", minutes) % {"minutes": minutes}
+
+
 def refund_upload(decision) -> None:
     """The quota counts accepted photos only: a refused or repeated upload gives its count back."""
     ratelimit.refund(decision)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import signals
@@ -154,7 +156,8 @@ def waiting_scans() -> QuerySet[Scan, uuid.UUID]:
 
 
 def analysis_state(scan: Scan) -> dict[str, Any] | None:
-    """For a scan still waiting: whether analysis is running or paused, and why, in words."""
+    """For a scan still waiting: whether analysis is running or paused, and why, in words. A running scan
+    waiting longer than SCAN_SLOW_AFTER_SECONDS has the reason ``slow``: its page stops promising seconds."""
     if scan.status in (Scan.Status.DONE, Scan.Status.FAILED):
         return None
     from facediag_site.health import analysis_pause_reason
@@ -168,6 +171,11 @@ def analysis_state(scan: Scan) -> dict[str, Any] | None:
             "detail": _("Analysis is paused: %(problem)s. Your photo is kept and will be analysed automatically.")
             % {"problem": problem},
         }
+    waited = (timezone.now() - scan.created_at).total_seconds()
+    if waited > settings.SCAN_SLOW_AFTER_SECONDS:
+        return {"state": "running", "reason": "slow",
+                "detail": _("Taking longer than usual: we are on it. Your photo is kept; this page updates by "
+                            "itself.")}
     return {"state": "running", "reason": None, "detail": _("Your photo is being analysed.")}
 
 

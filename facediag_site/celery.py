@@ -10,6 +10,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _add_heartbeat() -> None:
+    from .heartbeat import WorkerHeartbeat  # /healthz/ tells a dead or stuck worker by its silence
+
+    app.steps["worker"].add(WorkerHeartbeat)
+
+
+_add_heartbeat()
+
+
 @setup_logging.connect
 def use_django_logging(**_kwargs):
     """Workers and beat log like the web (JSON lines with request ids, LOG_LEVEL), not in Celery's format."""

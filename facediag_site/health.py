@@ -1,4 +1,4 @@
-"""Health of what analysis depends on: database, cache, broker, and a loadable active model.
+"""Health of what analysis depends on: database, cache, broker, a loadable active model, and a live worker.
 
 Each check returns None when healthy, else a short sentence saying what is wrong. ``/healthz/`` runs all
 of them; scan pages use ``analysis_pause_reason`` to tell a person why their scan is waiting.
@@ -57,6 +57,24 @@ def check_broker(timeout: float = 2.0) -> str | None:
     return None
 
 
+def check_worker() -> str | None:
+    """A worker's heartbeat (facediag_site.heartbeat) seen within WORKER_HEARTBEAT_STALE_SECONDS."""
+    from django.conf import settings
+
+    from .heartbeat import last_heartbeat
+
+    try:
+        seen = last_heartbeat()
+    except Exception as exc:
+        return f"the cache is unreachable ({type(exc).__name__})"
+    if seen is None:
+        return "no analysis worker has reported yet"
+    silent = time.time() - seen
+    if silent > settings.WORKER_HEARTBEAT_STALE_SECONDS:
+        return f"no analysis worker has been seen for {silent:.0f} s"
+    return None
+
+
 def check_model() -> str | None:
     from ml.selectors import active_model_problem
 
@@ -64,15 +82,23 @@ def check_model() -> str | None:
 
 
 CHECKS: dict[str, Callable[[], str | None]] = {
-    "database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model
+    "database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model,
+    "worker": check_worker,
 }
+#: What a web process needs to serve (its readiness): a missing worker is no reason to stop serving pages.
+WEB_CHECKS = ("database", "cache", "broker", "model")
 
 
-def run_checks() -> dict[str, str | None]:
+def run_checks(names: tuple[str, ...] | None = None) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
     for name, check in CHECKS.items():
+        if names is not None and name not in names:
+            continue
         if name != "database" and results.get("database"):
             results[name] = "not checked: the database is down"
+            continue
+        if name == "worker" and results.get("cache"):
+            results[name] = "not checked: the cache is down"
             continue
         results[name] = check()
     return results

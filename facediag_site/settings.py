@@ -7,10 +7,11 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from . import embedded_redis
 from .media_storage import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # embedded default: SQLite DB and the filesystem broker (made by SiteConfig.ready)
+VAR_DIR = BASE_DIR / "var"  # embedded default: the SQLite DB (made by SiteConfig.ready) and the Redis socket
 
 env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV", default=True):  # scripts/run.sh keeps the local secret key in .env
@@ -68,7 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.LoginRefusedMiddleware",
     "facediag_site.error_pages.MethodNotAllowedPageMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "facediag_site.metrics_export.PrometheusAfterMiddleware",  # django_prometheus's, method labels bounded
 ]
 
 ROOT_URLCONF = "facediag_site.urls"
@@ -152,15 +153,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Cache: Redis when configured, else files shared by every local process (rate limits need sharing).
-if env("REDIS_URL", default=""):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": env("REDIS_CACHE_URL", default=env("REDIS_URL")),
-                          # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
-                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+# Redis: REDIS_URL, else the embedded default's own Redis on a Unix socket under var/redis/, which the run
+# command starts (facediag_site.embedded_redis). Broker and cache both: rate limits and the worker's heartbeat
+# are shared by every local process.
+REDIS_URL = env("REDIS_URL", default="") or embedded_redis.redis_url()
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": env("REDIS_CACHE_URL", default=REDIS_URL),
+                      # Fail fast when Redis is down: request limits then fail open (accounts.ratelimit).
+                      "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 
 # Trusted reverse proxies in front of the app: X-Forwarded-For counts for client addresses (rate limits,
 # lockouts) only when this is set; 0 (the default) ignores the header, which any client can forge.
@@ -229,31 +229,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="FaceDiag <no-reply@faced
 # a mail server that hangs holds that worker at most this long per attempt.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
-# Celery: Redis when REDIS_URL is set, else an embedded filesystem broker (no server needed).
-REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
-        # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
-        # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
-        "unacked_restore_interval": 5,
-        "unacked_restore_throttle": 1,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
-else:
-    CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,  # the worker polls the folder; keep upload-to-result snappy
-    }
+# Celery: the Redis above (kombu spells a Unix socket redis+socket://).
+CELERY_BROKER_URL = embedded_redis.broker_url(REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message a dead worker held comes back after this long (then its scan is analysed again). Above the
+    # longest hold of a live worker: a prefetched batch waiting for the one before it, retries' countdowns.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60),
+    # Look for such messages every 5 s (kombu's default looks every 10 s and scans every 10th time).
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# Each worker records a heartbeat in the cache this often; /healthz/ fails its "worker" check when none has
+# been seen for WORKER_HEARTBEAT_STALE_SECONDS (facediag_site.heartbeat).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -290,11 +281,18 @@ DRIFT_MAX_SCANS = env.int("DRIFT_MAX_SCANS", default=20000)  # per window: a uni
 # Scan pipeline
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)
+# Pixels one photo may be decoded at (diagnosis.imaging): JPEGs are decoded reduced to fit; PNG and WebP above
+# it are refused from their header (bench/upload_memory.py has the memory per format).
+SCAN_DECODE_MAX_PIXELS = env.int("SCAN_DECODE_MAX_PIXELS", default=16_000_000)
 SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
 SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
+# Uploads refused as damaged (each cost a decode) per user; past it the account's uploads are refused undecoded.
+SCAN_REFUSED_UPLOAD_RATE = env("THROTTLE_REFUSED_UPLOADS", default="10/hour")
 SCAN_STUCK_AFTER_SECONDS = env.int("SCAN_STUCK_AFTER_SECONDS", default=300)
+# A scan waiting longer than this has its page say "taking longer than usual" instead of "a few seconds".
+SCAN_SLOW_AFTER_SECONDS = env.int("SCAN_SLOW_AFTER_SECONDS", default=30)
 SCAN_IMAGE_RETENTION_DAYS = env.int("SCAN_IMAGE_RETENTION_DAYS", default=0)  # 0 keeps images
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCAN_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -323,6 +321,8 @@ FACEDIAG_MODELS_DIR = Path(env("FACEDIAG_MODELS_DIR", default=str(BASE_DIR / "ml
 
 # Reminder e-mails' one-click unsubscribe links expire (reminders go out at most monthly).
 REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
+# A reminder round holds a worker at most about this long, then queues the rest behind waiting analyses.
+REMINDER_ROUND_SECONDS = env.float("REMINDER_ROUND_SECONDS", default=1.0)
 
 # The name people see in pages and e-mails.
 SITE_NAME = env("FACEDIAG_SITE_NAME", default="FaceDiag")

@@ -15,7 +15,7 @@ urlpatterns = [
     path("offline/", views.offline, name="offline"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
          name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", accounts_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("", include("diagnosis.urls")),
     path("review/", include("review.urls")),

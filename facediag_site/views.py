@@ -9,14 +9,16 @@ from . import health
 
 @never_cache
 def healthz(request):
-    """Database, cache, broker and the active model: 200 when all are usable, else 503 naming what is down.
+    """Database, cache, broker, the active model and a worker's heartbeat: 200 when all are usable, else 503
+    naming what is down.
 
     ``?live=1`` checks only that the process answers (a liveness probe that must not restart a web
-    container because, say, no model is active yet).
+    container because, say, no model is active yet). ``?ready=1`` leaves out the worker: a web process
+    stays in service while the workers are replaced (the readiness probes of compose and Kubernetes).
     """
     if request.GET.get("live"):
         return JsonResponse({"status": "ok"})
-    results = health.run_checks()
+    results = health.run_checks(health.WEB_CHECKS if request.GET.get("ready") else None)
     down = {name: problem for name, problem in results.items() if problem}
     checks = {name: problem or "ok" for name, problem in results.items()}
     body: dict[str, object] = {"status": "down" if down else "ok", "checks": checks}

@@ -1,13 +1,13 @@
-from zoneinfo import available_timezones
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from facediag_site.lib.dates import known_time_zones
 
 from .models import Frequency
 
 
 def time_zone_choices():
-    zones = sorted(name for name in available_timezones() if "/" in name or name == "UTC")
+    zones = sorted(name for name in known_time_zones() if "/" in name or name == "UTC")
     return [("", _("Choose your time zone"))] + [(name, name.replace("_", " ")) for name in zones]
 
 

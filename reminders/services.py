@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -91,28 +92,47 @@ def _reminder_email(pref: ReminderPreference) -> EmailMultiAlternatives:
     return message
 
 
-def send_due_reminders(now: datetime | None = None) -> int:
-    """Send every reminder that is due, each at most once even with several workers; returns how many."""
+def send_due_reminders(now: datetime | None = None, budget_seconds: float | None = None) -> int:
+    """Send every reminder that is due, each at most once even with several workers; returns how many.
+    With ``budget_seconds`` the round stops once that long has passed (see send_reminder_round)."""
+    return send_reminder_round(now, budget_seconds)[0]
+
+
+def send_reminder_round(now: datetime | None = None, budget_seconds: float | None = None) -> tuple[int, bool]:
+    """(how many were sent, whether the round stopped with reminders still due because ``budget_seconds``
+    ran out; at least one is sent). The worker's task then queues the rest behind the analyses queued
+    meanwhile: 100 mails in one go kept a scan uploaded 2 s later waiting 39.7 s (finding M4 of issue 30).
+    One connection to the mail server serves the whole round."""
+    from django.core.mail import get_connection
+
     now = now or timezone.now()
+    started = time.monotonic()
     due_ids = list(ReminderPreference.objects.filter(next_due_at__lte=now).exclude(frequency=Frequency.OFF)
                    .values_list("id", flat=True))
     sent = 0
-    for pref_id in due_ids:
-        with transaction.atomic():
-            pref = (ReminderPreference.objects.select_for_update(skip_locked=True).select_related("user")
-                    .filter(id=pref_id, next_due_at__lte=now, user__is_active=True)
-                    .exclude(frequency=Frequency.OFF).first())
-            if pref is None:  # another worker has it, or it changed meanwhile
-                continue
-            try:
-                reminder_email(pref).send()
-            except Exception:  # the mail server's problem: keep it due and try on the next round
-                logger.exception("reminder for user %s could not be sent", pref.user_id)
-                continue
-            pref.last_sent_at = now
-            pref.next_due_at = schedule.next_due(now, pref.frequency, pref.time_zone)
-            pref.save(update_fields=["last_sent_at", "next_due_at", "updated_at"])
-            sent += 1
+    stopped_early = False
+    with get_connection() as connection:
+        for index, pref_id in enumerate(due_ids):
+            if budget_seconds is not None and index and time.monotonic() - started >= budget_seconds:
+                stopped_early = True
+                break
+            with transaction.atomic():
+                pref = (ReminderPreference.objects.select_for_update(skip_locked=True).select_related("user")
+                        .filter(id=pref_id, next_due_at__lte=now, user__is_active=True)
+                        .exclude(frequency=Frequency.OFF).first())
+                if pref is None:  # another worker has it, or it changed meanwhile
+                    continue
+                try:
+                    message = reminder_email(pref)
+                    message.connection = connection
+                    message.send()
+                except Exception:  # the mail server's problem: keep it due and try on the next round
+                    logger.exception("reminder for user %s could not be sent", pref.user_id)
+                    continue
+                pref.last_sent_at = now
+                pref.next_due_at = schedule.next_due(now, pref.frequency, pref.time_zone)
+                pref.save(update_fields=["last_sent_at", "next_due_at", "updated_at"])
+                sent += 1
     if sent:
-        logger.info("sent %d reminder e-mails", sent)
-    return sent
+        logger.info("sent %d reminder e-mails%s", sent, "; the rest in the next round" if stopped_early else "")
+    return sent, stopped_early

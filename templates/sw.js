@@ -55,6 +55,8 @@ function page(request, url) {
     if (keep && response.ok && !response.redirected) {
       var copy = response.clone();
       caches.open(PAGES).then(function (cache) { cache.put(url.pathname, copy); });
+    } else if (keep) {  // sent to the login page (or refused): the session has ended, however it ended
+      caches.delete(PAGES);  // the kept page holds the previous person's user id and CSRF token
     }
     return response;
   }).catch(function () {

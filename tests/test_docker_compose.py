@@ -80,7 +80,7 @@ def test_compose_requires_an_email_url():
 
 def test_web_health_check_fails_on_an_error_status_and_the_image_carries_the_model(services):
     probe = services["web"]["healthcheck"]["test"]
-    assert "-f" in "".join(probe) and probe[-1].endswith("/healthz/")  # curl -f: a 503 fails the check
+    assert "-f" in "".join(probe) and probe[-1].endswith("/healthz/?ready=1")  # curl -f: a 503 fails the check
     for name in ("web", "worker", "beat"):
         assert "FACEDIAG_VGG16_WEIGHTS" not in services[name]["environment"]  # the base is in the repository
     assert f"ml/artifacts/{SHIPPED_MODEL_DIR.name} " in services["web"]["command"]

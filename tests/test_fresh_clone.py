@@ -1,7 +1,7 @@
 """A clone of the repository with nothing beside it runs the product's real path with the shipped model.
 
-Clone -> migrate -> register the shipped model -> a worker on the embedded default (SQLite, filesystem
-broker) -> an upload through the REST API -> `done` with a real label. No `../shared`, no
+Clone -> migrate -> register the shipped model -> the run command's worker on the embedded default (SQLite,
+the embedded Redis) -> an upload through the REST API -> `done` with a real label. No `../shared`, no
 FACEDIAG_VGG16_WEIGHTS: the model and its ImageNet base come from git alone.
 """
 
@@ -76,35 +76,19 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
         return done.stdout
 
     manage("migrate", "--noinput")
-    run_script = (clone / "scripts" / "run.sh").read_text()
+    run_script = (clone / "scripts" / "_prepare.sh").read_text()  # run.sh has the supervisor run it
     assert f"register_model ml/artifacts/{SHIPPED_MODEL_DIR.name} --activate" in run_script  # what a newcomer runs
     manage("register_model", f"ml/artifacts/{SHIPPED_MODEL_DIR.name}", "--activate")
-    log_path = tmp_path / "worker.log"
+    log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "facediag_site",
-                "worker",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-            ],
-            cwd=clone,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # what scripts/run.sh execs: the embedded Redis, a worker and beat under the supervisor (no web here)
+        run = subprocess.Popen([sys.executable, "-m", "facediag_site.supervise", "--no-web"], cwd=clone, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_for_worker_ready(worker, log_path)
+            wait_for_worker_ready(run, log_path)
             out = manage("shell", "-c", UPLOAD_THROUGH_THE_API)
         finally:
-            stop_process_group(worker)
+            stop_process_group(run, timeout=90)
 
     result = json.loads(out.split("RESULT ", 1)[1])
     worker_log = log_path.read_text(errors="replace")[-3000:]

@@ -172,7 +172,8 @@ def test_web_probes_call_healthz_with_an_allowed_host():
         assert http["path"].startswith("/healthz/")
         host = {h["name"]: h["value"] for h in http["httpHeaders"]}["Host"]
         assert host in config["DJANGO_ALLOWED_HOSTS"].split(",")
-    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz/"  # the full check: database, broker, model
+    # database, cache, broker, model: everything but the worker's heartbeat (web serves while workers restart)
+    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz/?ready=1"
 
 
 def test_only_containers_that_mount_a_metrics_folder_name_one():
@@ -254,3 +255,26 @@ def test_config_names_only_settings_the_app_reads_and_no_secret():
     for key in config:
         assert f'"{key}"' in settings_source, key
         assert not any(word in key for word in ("SECRET", "PASSWORD", "TOKEN", "DATABASE_URL")), key
+
+
+def test_only_the_ingress_controller_and_monitoring_reach_the_web():
+    """Finding L7 (issue 30): with NUM_PROXIES=1 the web takes the last X-Forwarded-For hop as the client: a
+    pod that could call the web Service directly would choose its own address for the per-IP limits."""
+    config = by_kind("ConfigMap", "facediag-config")[0]["data"]
+    assert config["NUM_PROXIES"] == "1"
+    web = containers(by_kind("Deployment", "facediag-web")[0])
+    policies = [p for p in by_kind("NetworkPolicy")
+                if p["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component") == "web"]
+    assert len(policies) == 1
+    spec = policies[0]["spec"]
+    assert spec["policyTypes"] == ["Ingress"] and spec["ingress"]
+    port = web[0]["ports"][0]["containerPort"]
+    for rule in spec["ingress"]:
+        assert rule["from"], "an empty `from` lets every pod in"
+        for peer in rule["from"]:
+            assert set(peer) == {"namespaceSelector"} and peer["namespaceSelector"]["matchLabels"]
+        assert [p["port"] for p in rule["ports"]] == [port]
+    allowed = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+               for rule in spec["ingress"] for peer in rule["from"]}
+    assert allowed == {"ingress-nginx", "monitoring"}
+    assert "facediag" not in allowed  # not the app's own namespace: its other pods have no business there

@@ -173,3 +173,45 @@ def test_a_broken_hook_never_breaks_the_work(monkeypatch, user):
     monkeypatch.setattr(metrics.SCANS_ACCEPTED, "inc", lambda *a: 1 / 0)
     scan, created = services.create_scan(owner=user, uploaded_file=jpeg_upload())
     assert created and Scan.objects.filter(pk=scan.pk).exists()
+
+
+def test_random_http_methods_collapse_into_one_label_value(client):
+    """Finding M2 (issue 30): each unknown method name made new series (10,000 gave 157k, a 16.6 MB scrape)."""
+    import secrets
+
+    for _ in range(25):
+        client.generic(f"X{secrets.token_hex(4).upper()}", "/")
+    methods = {dict(labels).get("method") for (name, labels) in samples(client.get("/metrics"))
+               if name.startswith("django_http") and "method" in dict(labels)}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
+                       "<invalid method>"}, methods
+    assert "<invalid method>" in methods
+
+
+def test_the_worker_metrics_port_names_no_server_software(tmp_path, monkeypatch):
+    """Finding L5 (issue 30): the worker's metrics port sent `Server: WSGIServer/0.2 CPython/3.11.7`."""
+    import http.client
+    import socket
+
+    from facediag_site.metrics_export import start_worker_metrics_server
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    server = start_worker_metrics_server(0, "127.0.0.1")
+    assert server is not None
+    try:
+        port = server.server_port
+        for path in ("/healthz", "/metrics"):  # the probe's answer, and the 200 a local scraper gets
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and response.getheader("Server") is None, response.getheaders()
+            connection.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:  # an error http.server answers
+            raw.sendall(b"GET / too-many-words HTTP/1.1\r\n\r\n")  # a 400 from http.server itself
+            answer = raw.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.") and " 400 " in answer.split("\r\n")[0]
+        assert "\r\nserver:" not in answer.lower(), answer
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -86,3 +86,33 @@ def test_a_forged_token_revokes_nothing(api_client, user):
     header, payload, _ = token.split(".")
     assert refresh(api_client, f"{header}.{payload}.forgedsignature").status_code == 401
     assert refresh(api_client, token).status_code == 200
+
+
+def test_after_logout_the_refresh_says_the_login_ended_and_warns_of_no_reuse(api_client, user, caplog):
+    """Finding L2 (issue 30): after a logout the token's error said "already used... revoked" and the log
+    had a false reuse warning."""
+    token = obtain_tokens(api_client, user.email)["refresh"]
+    assert api_client.post(reverse("api:logout"), {"refresh": token}, format="json").status_code == 204
+    with caplog.at_level("WARNING", logger="api.services"):
+        error = error_of(refresh(api_client, token))
+    assert error["code"] == "token_not_valid" and "login has ended" in error["message"]
+    assert "already used" not in error["message"]
+    assert not [r for r in caplog.records if "reuse" in r.getMessage()]
+
+
+def test_after_account_deletion_the_refresh_says_the_account_is_gone(api_client, user, caplog):
+    from accounts import services as account_services
+
+    token = obtain_tokens(api_client, user.email)["refresh"]
+    account_services.delete_account(user)
+    with caplog.at_level("WARNING", logger="api.services"):
+        error = error_of(refresh(api_client, token))
+    assert "no longer exists" in error["message"] and "already used" not in error["message"]
+    assert not [r for r in caplog.records if "reuse" in r.getMessage()]
+
+
+def test_a_logged_out_token_whose_login_was_rotated_before_is_still_a_reuse(api_client, user):
+    first = obtain_tokens(api_client, user.email)["refresh"]
+    second = refresh(api_client, first).json()["refresh"]
+    assert api_client.post(reverse("api:logout"), {"refresh": second}, format="json").status_code == 204
+    assert "already used" in error_of(refresh(api_client, first))["message"]  # rotated from: a real reuse

@@ -223,6 +223,7 @@ def _clean_photo(uploaded_file: UploadedFile | None, view: str) -> CleanImage:
             max_pixels=settings.SCAN_MAX_PIXELS,
             min_side=settings.SCAN_MIN_SIDE,
             stored_max_side=settings.SCAN_STORED_MAX_SIDE,
+            decode_max_pixels=settings.SCAN_DECODE_MAX_PIXELS,
         )
     except UploadRejected as exc:
         if view == PhotoView.FRONT:
@@ -255,8 +256,15 @@ def create_scan(
         existing = Scan.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    clean = _clean_photo(uploaded_file, PhotoView.FRONT)
-    extra_clean = {view: _clean_photo(extras[view], view) for view in EXTRA_VIEWS if view in extras}
+    left = rate_limits.refused_uploads_left(owner)
+    if not left.allowed:  # before any decoding: damaged files must not keep the web's CPU from others
+        raise UploadRejected("too_many_refused_uploads", rate_limits.refused_uploads_message(left), 429)
+    try:
+        clean = _clean_photo(uploaded_file, PhotoView.FRONT)
+        extra_clean = {view: _clean_photo(extras[view], view) for view in EXTRA_VIEWS if view in extras}
+    except UploadRejected as exc:
+        rate_limits.count_refused_upload(owner, exc.code)
+        raise
     scan = Scan(owner=owner, note=note, idempotency_key=idempotency_key, image_width=clean.width,
                 image_height=clean.height)
     photos: list[ScanPhoto] = []
@@ -271,7 +279,9 @@ def create_scan(
         with transaction.atomic():
             scan.save(force_insert=True)
             ScanPhoto.objects.bulk_create(photos)
-            transaction.on_commit(lambda: enqueue_analysis(scan.id))
+            # robust: once committed, the scan and its files stay whatever a callback does; the sweeper
+            # queues a scan whose message was not published
+            transaction.on_commit(lambda: enqueue_analysis(scan.id), robust=True)
     except IntegrityError:
         storage.delete_scan_files(scan, photos)
         existing = Scan.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
@@ -284,4 +294,5 @@ def create_scan(
     count = 1 + len(photos)
     logger.info("scan %s uploaded (%d photo%s)", scan.id, count, "" if count == 1 else "s")
     metrics.scan_accepted()
+    backpressure.note_accepted()
     return scan, True

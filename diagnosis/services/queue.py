@@ -31,8 +31,8 @@ def enqueue_analysis(scan_id: uuid.UUID | str) -> bool:
 
 def broker_lost_its_messages() -> bool:
     """True once after a Redis broker came back empty (restarted without persistence, flushed): every message
-    it held is gone. The sentinel is set when missing, so the next call answers False. Other brokers (the
-    embedded filesystem one) keep their messages: False. Raises when the broker cannot be reached."""
+    it held is gone. The sentinel is set when missing, so the next call answers False. Non-Redis brokers
+    answer False. Raises when the broker cannot be reached."""
     with current_app.connection_for_write() as connection:
         client = getattr(connection.default_channel, "client", None)
         if client is None or not hasattr(client, "set"):

@@ -51,3 +51,14 @@ def test_rejected_photos_do_not_use_up_the_hourly_quota_on_the_web(settings, use
         assert bad.status_code in (400, 415)
     assert user_client.post(reverse("diagnosis:upload"), {"image": jpeg_upload()}).status_code == 302
     assert user_client.post(reverse("diagnosis:upload"), {"image": jpeg_upload()}).status_code == 429
+
+
+def test_a_burst_within_one_reading_does_not_overshoot_the_limit(settings, user_client, monkeypatch):
+    """Finding L6 (issue 30): a reading was reused for 1 s, so a burst was accepted against an old backlog
+    (60 accepted against a limit of 40). Here the clock stands still: the whole burst falls in one reading."""
+    settings.SCAN_BACKLOG_LIMIT_SECONDS, settings.SCAN_ANALYSIS_RATE, settings.SCAN_UPLOAD_RATE = 6, 1.0, "100/hour"
+    monkeypatch.setattr(backpressure.time, "monotonic", lambda: 1000.0)
+    statuses = [user_client.post(reverse("diagnosis:upload"), {"image": jpeg_upload()}).status_code
+                for _ in range(10)]
+    assert statuses.count(302) == 7 and statuses[7:] == [503, 503, 503]  # as if measured at every upload
+    assert Scan.objects.count() == 7

@@ -109,3 +109,23 @@ def test_huge_upload_is_refused_from_its_content_length(user_client, settings):
                                 CONTENT_LENGTH=str(50 * 1024 * 1024))
     assert response.status_code == 413 and "larger than" in response.content.decode()
     assert not Scan.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_on_commit_callback_keeps_the_stored_scan_and_its_files(user, monkeypatch, caplog):
+    """Finding L8 (issue 30): when a callback run at commit raised, the committed scan lost its files (and
+    later failed "photo no longer stored")."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from diagnosis import services
+    from diagnosis.services import uploads
+    from tests.support import face_like_jpeg
+
+    def publishing_bug(scan_id):
+        raise RuntimeError("a bug while publishing")
+
+    monkeypatch.setattr(uploads, "enqueue_analysis", publishing_bug)
+    scan, created = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
+    scan.refresh_from_db()
+    assert created and scan.status == "queued"
+    assert scan.image.storage.exists(scan.image.name) and scan.thumbnail.storage.exists(scan.thumbnail.name)

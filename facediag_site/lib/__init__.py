@@ -2,5 +2,5 @@
 
 - ``errors``: the JSON error envelope every API error and site-wide JSON error uses;
 - ``uploads``: the upload-size rule and its message;
-- ``local_dirs``: the folders the embedded defaults (SQLite, filesystem broker) need, made at start-up.
+- ``local_dirs``: the folders the embedded default (SQLite) needs, made at start-up.
 """

@@ -9,6 +9,7 @@ e-mails all use these, so the same scan reads the same everywhere ("4 Dec 2026, 
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, tzinfo
 from zoneinfo import available_timezones
 
@@ -42,6 +43,13 @@ def time_of_day(moment: datetime, zone: tzinfo | None = None) -> str:
     return formats.time_format(_local(moment, zone), "TIME_FORMAT")
 
 
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names, listed once per process: available_timezones() walks ~600 files each call, and
+    every request with a time zone asks."""
+    return frozenset(available_timezones())
+
+
 def valid_time_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone this machine knows (the profile's, the device's cookie)."""
-    return name in available_timezones()
+    return name in known_time_zones()

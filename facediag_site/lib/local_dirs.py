@@ -9,14 +9,11 @@ from django.conf import settings
 
 
 def local_dirs() -> list[Path]:
-    """The folders that must exist: the SQLite database's, and the filesystem broker's."""
+    """The folders that must exist: the SQLite database's."""
     dirs = []
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith(".sqlite3") and str(database["NAME"]) != ":memory:":
         dirs.append(Path(database["NAME"]).parent)
-    if settings.CELERY_BROKER_URL == "filesystem://":
-        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        dirs += [Path(options[key]) for key in ("data_folder_in", "processed_folder", "control_folder")]
     return dirs
 
 

@@ -135,3 +135,31 @@ def test_an_unsubscribe_link_expires(client, user, settings):
     assert ReminderPreference.objects.get(user=user).frequency == Frequency.WEEKLY
     assert client.post(reverse("reminders:unsubscribe", args=[recent])).status_code == 200
     assert ReminderPreference.objects.get(user=user).frequency == Frequency.OFF
+
+
+def test_a_reminder_round_yields_the_worker_to_analyses_queued_meanwhile(django_user_model, settings):
+    """Finding M4 (issue 30): a round sent its mails one by one on the analysis worker: with 100 due, a scan
+    uploaded 2 s later waited 39.7 s. A round now stops after REMINDER_ROUND_SECONDS (here 0: one mail) and
+    queues the next round behind what was queued meanwhile, until none is due."""
+    from celery.signals import before_task_publish
+
+    from reminders import tasks
+
+    settings.REMINDER_ROUND_SECONDS = 0
+    for n in range(3):
+        person = django_user_model.objects.create_user(email=f"remind{n}@example.com", password="x-long-pass")
+        services.set_preference(person, frequency=Frequency.WEEKLY, time_zone="UTC", now=at(2020, 1, 1))
+    published = []
+
+    def seen(sender=None, **_kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(seen, weak=False)
+    try:
+        assert tasks.send_due_reminders() == 1
+        assert published == ["reminders.tasks.send_due_reminders"]  # the rest, behind the queue
+        assert tasks.send_due_reminders() == 1 and tasks.send_due_reminders() == 1
+        assert len(published) == 2  # the last round found nothing more due: no further round
+    finally:
+        before_task_publish.disconnect(seen)
+    assert len(mail.outbox) == 3

@@ -26,9 +26,10 @@
         if (data.status !== status) { status = data.status; show(status); }
         var detail = document.getElementById("analysis-detail");
         if (detail && data.analysis) {
-          var paused = data.analysis.state === "paused";
-          detail.textContent = paused ? data.analysis.detail : detail.dataset.running;  // in the page's language
-          detail.className = paused ? "paused" : "";
+          // paused, or running but slow: the server's sentence; else the page's promise of a few seconds
+          var reason = data.analysis.reason;
+          detail.textContent = reason ? data.analysis.detail : detail.dataset.running;  // in the page's language
+          detail.className = data.analysis.state === "paused" ? "paused" : (reason === "slow" ? "slow" : "");
         }
         if (status === "done" || status === "failed") { window.location.reload(); return; }
         delay = Math.min(delay * 1.2, 5000);

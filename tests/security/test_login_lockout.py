@@ -86,3 +86,23 @@ def test_the_api_token_endpoint_shares_the_lockout(client, user, settings):
     response = client.post(reverse("api:token"), {"email": user.email, "password": PASSWORD},
                            content_type="application/json", REMOTE_ADDR="198.51.100.2")
     assert response.status_code == 429 and response.json()["error"]["code"] == "locked_out"
+
+
+def test_an_unconfirmed_registrations_right_password_does_not_make_its_address_known(
+        client, django_user_model, settings, clock):
+    """Finding L1 (issue 30): a right-password attempt on an unconfirmed registration counted as a login
+    success, so the squatter's address kept the owner's soft delays after the real owner took the account."""
+    squatter_ip = "203.0.113.80"
+    squatted = django_user_model.objects.create_user(email="owner@example.com", password="squatter-pass-123",
+                                                     email_verified_at=None)  # a sign-up nobody confirmed
+    assert login(client, squatted.email, "squatter-pass-123", squatter_ip).status_code == 200  # refused: unconfirmed
+    # the owner takes the account (confirmation by their own new sign-up or a reset): a new password, confirmed
+    squatted.set_password(PASSWORD)
+    squatted.email_verified_at = squatted.date_joined
+    squatted.save()
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        login(client, squatted.email, "guess", squatter_ip)
+    locked = login(client, squatted.email, "guess", squatter_ip)
+    assert locked.status_code == 429
+    clock(60)  # a soft delay (the owner's own address) would be over by now; a lock is not
+    assert login(client, squatted.email, PASSWORD, squatter_ip).status_code == 429

@@ -58,3 +58,27 @@ def test_the_console_backend_is_refused_in_any_setting():
 def test_an_smtp_url_configures_smtp():
     result = settings_value("EMAIL_HOST", DJANGO_SECURE="true", EMAIL_URL="smtp+tls://u:p@smtp.example.org:587")
     assert result.returncode == 0 and result.stdout.strip() == "smtp.example.org", result.stderr
+
+
+def test_a_reset_publishes_one_task_whether_or_not_the_address_has_an_account(
+        client, user, django_capture_on_commit_callbacks):
+    """Finding L3 (issue 30): the task was published only for an existing account, ~2 ms a reset's time told
+    apart. Now an unknown address publishes one too, which sends nothing."""
+    from celery.signals import before_task_publish
+
+    from accounts import services
+
+    published = []
+
+    def seen(sender=None, **_kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(seen, weak=False)
+    try:
+        for email in (user.email, "nobody-here@example.com"):
+            with django_capture_on_commit_callbacks(execute=True):
+                assert client.post(reverse("password_reset"), {"email": email}).status_code == 302
+    finally:
+        before_task_publish.disconnect(seen)
+    assert published == [services.ACCOUNT_EMAIL_TASK, services.ACCOUNT_EMAIL_TASK]
+    assert services.send_account_email("password_reset", None, site_url="http://testserver/") is False
