@@ -293,7 +293,7 @@ def fit_head(
         .map(lambda a, b: (tf.cast(a, tf.float32), b))
     )
     schedule = keras.callbacks.LearningRateScheduler(lambda e, _lr: lr * (0.1 if e >= int(epochs * 0.75) else 1.0))
-    model.fit(x_f32, epochs=epochs, verbose=0, callbacks=[Progress(), schedule])
+    model.fit(x_f32, epochs=epochs, verbose=0, shuffle=False, callbacks=[Progress(), schedule])  # shuffled above
     weights = {"lesion_norm/scale": scale}
     for name in ("lesion_reduce", "lesion_conv", "lesion_out"):
         kernel, bias = model.get_layer(name).get_weights()
