@@ -355,7 +355,8 @@ class ScanSerializer(ScanAcceptedSerializer):
         "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `blurry` / `too_dark` (too blurred "
         "or too dark to show lesions: retake steadier / in better light), `unfamiliar_skin` (looks like "
         "skin, but unlike the photos the model learned from), `photos_disagree` (a scan's photos look like "
-        "different conditions); `null` before."
+        "different conditions), `lesions_found` (called acne: healthy-looking overall, but many acne lesions "
+        "counted); `null` before."
     )
     reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
     photos = serializers.SerializerMethodField(

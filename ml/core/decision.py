@@ -56,6 +56,8 @@ REASONS = {
     "and take it again.",
     "too_dark": "This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
     "daylight or good indoor light.",
+    "lesions_found": "The face looked healthy to the model overall, but it counted many spots that look like "
+    "acne lesions.",
 }
 
 
@@ -157,3 +159,12 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     if probs[top] < t["uncertain"] or probs[top] - second < t["margin"]:
         return core.UNCERTAIN, "low_confidence"
     return classes[top], "confident"
+
+
+def with_lesion_evidence(label: str, reason: str, lesion_count: int | None, healthy_limit: int | None):
+    """A photo called healthy on which the lesion readout counts at least ``healthy_limit`` lesions is called
+    acne (reason ``lesions_found``): many spots are no reassurance. ``healthy_limit`` None: no such rule
+    (a lesion head without a measured limit, or none)."""
+    if healthy_limit is not None and label == "healthy" and lesion_count is not None and lesion_count >= healthy_limit:
+        return "acne", "lesions_found"
+    return label, reason

@@ -314,6 +314,9 @@ class Predictor:
         label, reason = decision.decide(list(probs), self.classes, sig, float(reject), self.thresholds)
         judged = label in self.classes or reason == "low_confidence"
         lesion_findings = lesions() if (judged and lesions is not None) else None
+        if lesion_findings is not None and self.lesion_head is not None:
+            label, reason = decision.with_lesion_evidence(label, reason, lesion_findings.count,
+                                                          self.lesion_head.healthy_limit)
         top_i = int(np.argmax(probs))
         heat = None
         if heat_map is not None:

@@ -50,6 +50,9 @@ class LesionHead:
     threshold: float = 0.3
     grade_upper: tuple[int, ...] = HAYASHI_UPPER
     version: str = ""
+    #: From this many lesions a photo the classifier calls healthy is called acne (None: no such rule);
+    #: chosen by bench/lesion_verdict.py on held-out sources.
+    healthy_limit: int | None = None
 
     def maps(self, maps4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """block4_conv3 maps of one crop (512, H, W) -> (centre scores (H, W) in [0, 1], box sizes (H, W, 2))."""
@@ -89,7 +92,8 @@ class LesionHead:
         return LesionFindings(count=len(boxes), grade=grade_of(len(boxes), self.grade_upper), boxes=boxes)
 
     def to_metadata(self) -> dict:
-        return {"threshold": self.threshold, "grade_upper": list(self.grade_upper), "version": self.version}
+        return {"threshold": self.threshold, "grade_upper": list(self.grade_upper), "version": self.version,
+                "healthy_limit": self.healthy_limit}
 
 
 def decode(scores: np.ndarray, sizes: np.ndarray, threshold: float, stride: float) -> list[tuple]:
@@ -146,6 +150,7 @@ def load(art_dir) -> LesionHead | None:
         threshold=float(meta.get("threshold", 0.3)),
         grade_upper=tuple(int(v) for v in meta.get("grade_upper", HAYASHI_UPPER)),
         version=str(meta.get("version", "")),
+        healthy_limit=None if meta.get("healthy_limit") is None else int(meta["healthy_limit"]),
     )
 
 

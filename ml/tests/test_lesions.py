@@ -173,3 +173,31 @@ def test_both_runtimes_give_the_lesion_head_the_same_maps(tiny_artifact_dir, tin
     assert maps[0].shape == maps[1].shape == (512, 4, 4)
     assert np.corrcoef(maps[0].ravel(), maps[1].ravel())[0, 1] > 0.95  # float against int8 block4_conv3
     assert _readout(on_tf, photo) is not None
+
+
+def test_many_lesions_are_no_reassurance():
+    from ml.core.decision import with_lesion_evidence
+
+    assert with_lesion_evidence("healthy", "confident", 12, 10) == ("acne", "lesions_found")
+    assert with_lesion_evidence("healthy", "confident", 9, 10) == ("healthy", "confident")
+    assert with_lesion_evidence("rosacea", "confident", 40, 10) == ("rosacea", "confident")  # only "healthy" moves
+    assert with_lesion_evidence("healthy", "confident", 40, None) == ("healthy", "confident")  # no measured limit
+
+
+def test_a_predictor_applies_its_heads_healthy_limit(tmp_path, tiny_artifact_dir, tiny_dataset):
+    art = tmp_path / "art"
+    shutil.copytree(tiny_artifact_dir, art)
+    head = lesion_model.load(art)
+    head.healthy_limit = 1
+    lesion_model.save(art, head)
+    photos = [str(p) for p in sorted((tiny_dataset[0] / "healthy").glob("*.jpg"))]
+    plain = Predictor(tiny_artifact_dir).predict_many(photos)
+    strict = Predictor(art).predict_many(photos)
+    moved = 0
+    for before, after in zip(plain, strict, strict=True):
+        if before.label == "healthy" and before.lesions is not None and before.lesions.count >= 1:
+            assert (after.label, after.reason) == ("acne", "lesions_found")
+            moved += 1
+        else:
+            assert (after.label, after.reason) == (before.label, before.reason)
+    assert moved, "some healthy verdict came with lesions on the tiny model"
