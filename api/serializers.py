@@ -195,7 +195,11 @@ class LesionsSerializer(serializers.Serializer):
 
 class AnalysisStateSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["running", "paused"], help_text="`paused`: analysis cannot run now.")
-    reason = serializers.CharField(allow_null=True, help_text="`model_unavailable` or `broker_unreachable`.")
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="`model_unavailable` or `broker_unreachable` (paused); `slow` (running, but taking longer than "
+        "usual).",
+    )
     detail = serializers.CharField(help_text="What is happening, as a sentence to show the user.")
 
 
@@ -372,7 +376,8 @@ class ScanSerializer(ScanAcceptedSerializer):
         "judged. Each photo's own are in `photos`."
     )
     analysis = serializers.SerializerMethodField(
-        help_text="While `queued` or `analysing`: `{state, reason, detail}` with `state` `running`, or `paused` "
+        help_text="While `queued` or `analysing`: `{state, reason, detail}` with `state` `running` (`reason` "
+        "`slow` once it takes longer than usual), or `paused` "
         "(`reason` `model_unavailable` or `broker_unreachable`) when analysis cannot run now; the photo is kept "
         "and analysed automatically once it can. `null` once the scan is finished."
     )
