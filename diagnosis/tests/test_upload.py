@@ -118,13 +118,13 @@ def test_a_failing_on_commit_callback_keeps_the_stored_scan_and_its_files(user, 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from diagnosis import services
-    from diagnosis.services import uploads
+    from diagnosis.services import intake
     from tests.support import face_like_jpeg
 
     def publishing_bug(scan_id):
         raise RuntimeError("a bug while publishing")
 
-    monkeypatch.setattr(uploads, "enqueue_analysis", publishing_bug)
+    monkeypatch.setattr(intake, "enqueue_analysis", publishing_bug)
     scan, created = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
     scan.refresh_from_db()
     assert created and scan.status == "queued"
