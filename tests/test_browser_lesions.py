@@ -38,6 +38,7 @@ def test_the_spots_toggle_on_the_photo_and_the_lesion_chart(live_server, browser
     page.goto(f"{live_server.url}/scans/")
     page.wait_for_selector('#lesion-chart[data-drawn="2"]')
     assert page.locator("#lesion-table-body tr").count() == 2
+    page.click("#lesion-table summary")  # the table alternative is folded under the chart
     cells = page.locator("#lesion-table-body tr").first.locator("td").all_inner_texts()
     assert cells == ["14", "moderate"]
     if SHOTS:
