@@ -84,6 +84,14 @@ class Part:
         self.proc.wait()
 
 
+def web_command(host: str, port: int | str, workers: int | str) -> list[str]:
+    """The web part's command line: gunicorn with the project's config (access log and all)."""
+    venv_bin = Path(sys.executable).parent
+    gunicorn = str(venv_bin / "gunicorn") if (venv_bin / "gunicorn").exists() else "gunicorn"
+    return [gunicorn, "-c", "gunicorn.conf.py", "facediag_site.wsgi", "--bind", f"{host}:{port}", "--workers",
+            str(workers)]
+
+
 class Supervisor:
     def __init__(self, args: argparse.Namespace):
         self.args = args
@@ -100,7 +108,7 @@ class Supervisor:
         return env
 
     def build(self) -> None:
-        py, venv_bin, env = sys.executable, Path(sys.executable).parent, self.base_env()
+        py, env = sys.executable, self.base_env()
         var = ROOT / "var"
         var.mkdir(exist_ok=True)
         metrics = Path(self.args.metrics_dir) if self.args.metrics_dir else None
@@ -121,10 +129,8 @@ class Supervisor:
             web_env = dict(env)
             if metrics:
                 web_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics / "web")
-            gunicorn = str(venv_bin / "gunicorn") if (venv_bin / "gunicorn").exists() else "gunicorn"
-            self.parts.append(Part("web", [gunicorn, "-c", "gunicorn.conf.py", "facediag_site.wsgi", "--bind",
-                                           f"{self.args.host}:{self.args.port}", "--workers",
-                                           str(self.args.web_workers)], web_env))
+            self.parts.append(Part("web", web_command(self.args.host, self.args.port, self.args.web_workers),
+                                   web_env))
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)

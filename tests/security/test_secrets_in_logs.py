@@ -36,12 +36,11 @@ PASSWORD = "correct horse battery"
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def run_sh_web_command():
-    """The gunicorn line of scripts/run.sh, as run.sh runs it."""
-    lines = [line for line in (ROOT / "scripts/run.sh").read_text().splitlines()
-             if re.match(r"\s*\S*gunicorn\s", line)]
-    assert len(lines) == 1, lines
-    return lines[0].strip()
+def run_sh_web_command(host, port, workers):
+    """The web command of scripts/run.sh: its supervisor's web part, as the supervisor starts it."""
+    from facediag_site.supervise import web_command
+
+    return web_command(host, port, workers)
 
 
 class WebServer:
@@ -54,7 +53,7 @@ class WebServer:
         env = worker_env(HOST="127.0.0.1", PORT=self.port, WEB_WORKERS=1, DJANGO_READ_DOT_ENV="false",
                          FACEDIAG_SITE_URL=self.base)
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(["bash", "-c", "exec " + run_sh_web_command()], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen(run_sh_web_command("127.0.0.1", self.port, 1), cwd=ROOT, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout=60):
@@ -198,5 +197,5 @@ def test_docker_compose_runs_gunicorn_like_run_sh():
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    for command in (run_sh_web_command(), compose["services"]["web"]["command"]):
+    for command in (" ".join(run_sh_web_command("127.0.0.1", 8000, 2)), compose["services"]["web"]["command"]):
         assert re.search(r"gunicorn .*(-c|--config)[ =]gunicorn\.conf\.py", command), command
