@@ -139,6 +139,9 @@ def test_a_block5_only_head_from_older_models_runs_the_same_on_both(tiny_artifac
     ov32 = Predictor(tmp_path / "older", runtime="openvino", fast=False)
     crops = _crops(tf.input_size)
     for got, want in zip(ov32.network(crops), tf.network(crops), strict=True):
+        if want is None:  # maps4: no lesion head, no block4_conv3 output on either runtime
+            assert got is None
+            continue
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(want).max())))
     assert ov32.predict(Image.fromarray(skin_image("acne", 96, seed=3))).details["feature_distance"] == 0.0
 
