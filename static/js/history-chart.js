@@ -9,22 +9,27 @@
   var language = document.documentElement.lang || undefined;
   var lesionCanvas = document.getElementById("lesion-chart");
 
+  // A table row that starts with the scan's date, linked to the scan.
+  function scanRow(p) {
+    var row = document.createElement("tr");
+    var head = document.createElement("th");
+    head.scope = "row";
+    var link = document.createElement("a");
+    link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
+    var time = document.createElement("time");
+    time.dateTime = p.created_at;
+    time.textContent = p.when;
+    link.appendChild(time);
+    head.appendChild(link);
+    row.appendChild(head);
+    return row;
+  }
   // The table alternative: the very same points as the chart, one row per scan, dates in the reader's locale.
   function fillTable(data) {
     var body = document.getElementById("chart-table-body");
     if (!body) { return; }
     data.points.forEach(function (p) {
-      var row = document.createElement("tr");
-      var head = document.createElement("th");
-      head.scope = "row";
-      var link = document.createElement("a");
-      link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
-      var time = document.createElement("time");
-      time.dateTime = p.created_at;
-      time.textContent = p.when;
-      link.appendChild(time);
-      head.appendChild(link);
-      row.appendChild(head);
+      var row = scanRow(p);
       data.classes.forEach(function (c) {
         var cell = document.createElement("td");
         cell.className = "num";
@@ -48,17 +53,7 @@
     var body = document.getElementById("lesion-table-body");
     if (!body) { return; }
     points.forEach(function (p) {
-      var row = document.createElement("tr");
-      var head = document.createElement("th");
-      head.scope = "row";
-      var link = document.createElement("a");
-      link.href = canvas.dataset.scanUrl.replace("00000000-0000-0000-0000-000000000000", p.scan_id);
-      var time = document.createElement("time");
-      time.dateTime = p.created_at;
-      time.textContent = p.when;
-      link.appendChild(time);
-      head.appendChild(link);
-      row.appendChild(head);
+      var row = scanRow(p);
       var count = document.createElement("td");
       count.className = "num";
       count.textContent = p.count.toLocaleString(language);
