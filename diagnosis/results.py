@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from facediag_site.lib import dates
+from ml.core.decision import confidence_word
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
 from .readouts import lesions as lesion_readout
@@ -26,7 +27,24 @@ VERDICTS = {
     Label.UNCERTAIN: _("Can't tell from this photo"),
     Label.NO_SKIN: _("No skin found in this photo"),
 }
+#: A class whose calibrated probability is under ml.core.decision.LIKELY_PROBABILITY: said with less certainty.
+POSSIBLE_VERDICTS = {
+    Label.ACNE: _("Possibly acne"),
+    Label.ECZEMA: _("Possibly eczema"),
+    Label.ROSACEA: _("Possibly rosacea"),
+    Label.HEALTHY: _("Possibly healthy"),
+}
 NO_RESULT = _("No result yet")
+
+
+def verdict_words(label: str | None, top_probability: float | None) -> str:
+    """The result in plain words: "Likely acne" / "Looks healthy" when the model is sure enough, "Possibly
+    acne" when the class is less sure, "Can't tell from this photo" and the like without a class."""
+    if not label:
+        return str(NO_RESULT)
+    if confidence_word(label, top_probability) == "possibly":
+        return str(POSSIBLE_VERDICTS[label])
+    return str(VERDICTS.get(label, NO_RESULT))
 
 # Why no class was given, per label; a quality flag or the scan's own reason is more specific and wins.
 NO_CLASS_REASONS = {
@@ -207,8 +225,8 @@ def result_view(scan) -> ResultView:
             ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
             key=lambda item: item[2], reverse=True,
         )
-        return ResultView(verdict=str(VERDICTS[label]), has_class=True, condition=CONDITION_INFO[label],
-                          probabilities=probabilities, quality_messages=messages)
+        return ResultView(verdict=verdict_words(label, scan.top_probability), has_class=True,
+                          condition=CONDITION_INFO[label], probabilities=probabilities, quality_messages=messages)
     code = scan.reason or ""
     flags = {flag for flag, on in (scan.quality or {}).items() if on}
     if code in REASON_MESSAGES:
@@ -227,7 +245,7 @@ def result_view(scan) -> ResultView:
 
 
 def verdict_text(scan) -> str:
-    return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)
+    return verdict_words(scan.label, scan.top_probability)
 
 
 def heatmap_overlay_style(scan) -> str:
@@ -263,7 +281,7 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             continue
         views.append(PhotoResultView(
             **common,
-            verdict=str(VERDICTS.get(photo.label, NO_RESULT)),
+            verdict=verdict_words(photo.label, photo.top_probability),
             top_probability=photo.top_probability,
             counted=photo.counted,
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
