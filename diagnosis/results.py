@@ -157,6 +157,8 @@ REASON_MESSAGES = {
                 "steady and take it again."),
     "too_dark": _("This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
                   "daylight or good indoor light."),
+    "no_face": _("No face was found in this photo, so it cannot show that the skin is clear. Take a photo of "
+                 "your whole face."),
     "lesions_found": _("The face looked healthy to the model overall, but it counted many spots that look "
                        "like acne lesions."),
     "unfamiliar_skin": _("This looks like skin, but not like the photos the model learned from, so it cannot "

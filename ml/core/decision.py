@@ -42,8 +42,15 @@ MIN_LUMA = 40.0
 LIKELY_PROBABILITY = 0.7
 #: The reasons ``photo_gate`` gives: the photo cannot show lesions, so its scores mean nothing.
 PHOTO_GATE_REASONS = ("too_dark", "no_colour", "too_small", "blurry")
+#: A "healthy" reading of a photo in which no face was found (``healthy_needs_face``): a skin-coloured wall
+#: around a face too small to find, or a half-face close-up, reads healthy because nothing in it looks like
+#: a lesion (bench/degradation.py: 60 % of ACNE04 close-ups pasted small into a wall). Reassurance needs a face.
+NO_FACE_FOR_HEALTHY = "no_face"
+#: The reasons whose photo cannot support a verdict, so it does not count in a multi-photo scan (ml.core.combine).
+UNSUPPORTED_REASONS = (*PHOTO_GATE_REASONS, NO_FACE_FOR_HEALTHY)
 #: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
-NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
+NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False,
+                    "healthy_needs_face": False}
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -61,6 +68,8 @@ REASONS = {
     "and take it again.",
     "too_dark": "This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
     "daylight or good indoor light.",
+    "no_face": "No face was found in this photo, so it cannot show that the skin is clear. Take a photo of your "
+    "whole face.",
     "lesions_found": "The face looked healthy to the model overall, but it counted many spots that look like "
     "acne lesions.",
 }
@@ -79,6 +88,7 @@ def default_thresholds() -> dict:
         "min_sharpness": MIN_SHARPNESS,
         "min_luma": MIN_LUMA,
         "refuse_small_faces": True,
+        "healthy_needs_face": True,
         "max_feature_distance": None,  # models trained before the distance check have none
         # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
         # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
@@ -89,7 +99,7 @@ def default_thresholds() -> dict:
 
 #: The photo-quality gates: measured on photos (bench/degradation.py), not fitted by training, so these values
 #: hold for every model, whatever an older artifact stored.
-PHOTO_GATES = ("min_judge_side", "min_sharpness", "min_luma", "refuse_small_faces")
+PHOTO_GATES = ("min_judge_side", "min_sharpness", "min_luma", "refuse_small_faces", "healthy_needs_face")
 
 
 def model_thresholds(stored: dict | None) -> dict:
@@ -163,6 +173,8 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     second = probs[order[1]] if len(order) > 1 else 0.0
     if probs[top] < t["uncertain"] or probs[top] - second < t["margin"]:
         return core.UNCERTAIN, "low_confidence"
+    if classes[top] == "healthy" and not sig["face_found"] and t["healthy_needs_face"]:
+        return core.UNCERTAIN, NO_FACE_FOR_HEALTHY
     return classes[top], "confident"
 
 
