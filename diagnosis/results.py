@@ -216,19 +216,51 @@ class ResultView:
     quality_messages: list = field(default_factory=list)
     retake_steps: tuple = ()
     kind: str = "class"  # "class", "uncertain" or "no_skin": how the page and history tell them apart
+    photo_problems: list = field(default_factory=list)  # a multi-photo scan: which photo could not be used, why
+
+
+#: A photo of a multi-photo scan by its side, as a sentence's subject.
+_THE_PHOTO = {"front": _("the front photo"), "left": _("the left photo"), "right": _("the right photo")}
+#: What was wrong with a photo that did not count, by its reason (or "no_skin" for a photo without skin).
+_PHOTO_PROBLEMS = {
+    "blurry": _("%(photo)s is blurry"),
+    "too_dark": _("%(photo)s is too dark"),
+    "too_small": _("in %(photo)s the face is too small"),
+    "no_colour": _("%(photo)s is black and white"),
+    "no_face": _("in %(photo)s no face was found"),
+    "no_skin": _("%(photo)s shows no skin"),
+}
+
+
+def photo_problems(photo_results) -> list[str]:
+    """For a scan of several photos, one sentence per photo that could not be used, naming it: "The left
+    photo is blurry." (``photo_results``: Scan.photo_results). Empty for a one-photo scan: its reason says it."""
+    if len(photo_results or []) < 2:
+        return []
+    sentences = []
+    for result in photo_results:
+        problem = "no_skin" if result.get("label") == Label.NO_SKIN else result.get("reason", "")
+        photo = _THE_PHOTO.get(result.get("view", ""))
+        if result.get("counted", True) or problem not in _PHOTO_PROBLEMS or photo is None:
+            continue
+        sentence = str(_PHOTO_PROBLEMS[problem]) % {"photo": photo}
+        sentences.append(sentence[:1].upper() + sentence[1:] + ".")
+    return sentences
 
 
 def result_view(scan) -> ResultView:
     """What the result page shows for a finished scan. No percentages or heatmap without a class."""
     label = scan.label
     messages = quality_messages(scan.quality)
+    problems = photo_problems(scan.photo_results)
     if label in CONDITIONS:
         probabilities = sorted(
             ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
             key=lambda item: item[2], reverse=True,
         )
         return ResultView(verdict=verdict_words(label, scan.top_probability), has_class=True,
-                          condition=CONDITION_INFO[label], probabilities=probabilities, quality_messages=messages)
+                          condition=CONDITION_INFO[label], probabilities=probabilities, quality_messages=messages,
+                          photo_problems=problems)
     code = scan.reason or ""
     flags = {flag for flag, on in (scan.quality or {}).items() if on}
     if code in REASON_MESSAGES:
@@ -242,7 +274,7 @@ def result_view(scan) -> ResultView:
     # The flag that is the reason itself (e.g. no_colour) is not repeated below it.
     rest = [quality_message(f) for f in sorted(flags) if f != code and quality_message(f) != reason]
     return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
-                      quality_messages=rest, retake_steps=retake_steps(label, code, flags),
+                      quality_messages=rest, retake_steps=retake_steps(label, code, flags), photo_problems=problems,
                       kind="no_skin" if label == Label.NO_SKIN else "uncertain")
 
 
