@@ -71,7 +71,8 @@ def test_healthy_needs_a_face_but_a_condition_does_not():
     # the ungated curve (bench/degradation.py) and an artifact that stored otherwise
     assert decision.decide(SURE_HEALTHY, CLASSES, no_face, 0.01, {"uncertain": 0.4, **decision.NO_QUALITY_GATES}) \
         == ("healthy", "confident")
-    assert decision.model_thresholds({"healthy_needs_face": False})["healthy_needs_face"] is True
+    assert decision.model_thresholds({"uncertain": 0.4})["healthy_needs_face"] is True  # v6.1 stored none
+    assert decision.model_thresholds({"healthy_needs_face": False})["healthy_needs_face"] is False
 
 
 def test_the_gates_hold_whatever_an_artifact_stored():
