@@ -337,7 +337,8 @@
 
   // ml/core/faces.detect_faces: -> {face: the largest face of a judgeable size or null, small: else a face
   // under MIN_FACE_FRACTION of the shorter side or null}, in the pixels of ``px`` ({data, width, height}).
-  function detectFaces(px, lookForSmall) {
+  // ``noTiles``: look for a small face in the whole-photo pass only (a live view: the tiles are too slow).
+  function detectFaces(px, lookForSmall, noTiles) {
     if (lookForSmall === undefined) { lookForSmall = true; }
     var w = px.width, h = px.height, minSide = spec.min_face_fraction * Math.min(h, w), small = [], names = ["short", "full"];
     var whole = { x: 0, y: 0, w: w, h: h };
@@ -350,7 +351,7 @@
       small = small.concat(found.filter(function (f) { return f.score >= spec.small_face_score; }));
     }
     if (!lookForSmall) { return { face: null, small: null }; }
-    if (!small.length && Math.min(h, w) >= spec.tile_from_side) {
+    if (!noTiles && !small.length && Math.min(h, w) >= spec.tile_from_side) {
       var tile = Math.floor(Math.min(h, w) / 2), step = Math.floor(tile * 3 / 4);
       var starts = function (size) {
         var s = [];
