@@ -74,7 +74,7 @@ _TIPS_FOR = {
     "pixel_noise": ("aim_at_face", "steady"),
     "no_colour": ("colour",),
     "too_small": ("come_closer",),
-    "no_face": ("whole_face",),
+    "no_face": ("whole_face", "come_closer"),
     "too_dark": ("light",),
     "too_bright": ("bright",),
     "blurry": ("steady",),
