@@ -9,10 +9,8 @@ from PIL import Image
 
 from accounts.services import update_profile
 from diagnosis.models import CONDITIONS
-from diagnosis.storage import read_bytes
 from diagnosis.tests.factories import make_scan
 from ml.models import ModelVersion
-from ml.runtime import load_version
 from ml.services import register_model
 from ml.tests.synth import skin_image
 from review import services
@@ -33,8 +31,24 @@ def _run(*args):
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def right_photos(model_variants):
+    """Two generated skin photos per condition that the "right" model calls that condition (the session's tiny
+    model is trained afresh, so they are searched for), found once for the module: no database involved."""
+    from ml.core.inference import Predictor
+
+    right = Predictor(model_variants["right"])
+    photos = []
+    for label in CONDITIONS:
+        candidates = [_jpeg(skin_image(label, 96, seed=seed)) for seed in range(24)]
+        called = right.predict_many(candidates)
+        photos += [(photo, label) for photo, p in zip(candidates, called, strict=True) if p.label == label][:2]
+    assert len(photos) == 8
+    return photos
+
+
 @pytest.fixture
-def reviewed_world(user, reviewer, model_variants, fresh_models, settings):
+def reviewed_world(user, reviewer, model_variants, right_photos, fresh_models, settings):
     """Eight consented scans of generated skin, two that the "right" model calls each condition, reviewed with
     the labels it gives them; "rotated-1" is active and disagrees with the reviewers on every scan. Every
     version is re-scored on them with the command an operator runs."""
@@ -42,16 +56,9 @@ def reviewed_world(user, reviewer, model_variants, fresh_models, settings):
     update_profile(user, consent_training=True)
     versions = {key: register_model(path)[0] for key, path in model_variants.items()}
     register_model(model_variants["rotated-1"], activate=True)
-    right = load_version(versions["right"])
-    photos = []
-    for label in CONDITIONS:  # the session's tiny model is trained afresh: find photos it calls `label`
-        candidates = [_jpeg(skin_image(label, 96, seed=seed)) for seed in range(24)]
-        called = right.predict_many(candidates)
-        photos += [photo for photo, p in zip(candidates, called, strict=True) if p.label == label][:2]
-    assert len(photos) == 8
-    for photo in photos:
+    for photo, right_label in right_photos:  # reviewed with what the "right" model calls the photo
         scan = make_scan(user, status="done", label="acne", photo=photo, model_version=versions["rotated-1"])
-        services.save_review(scan=scan, reviewer=reviewer, label=right.predict(read_bytes(scan.image.name)).label)
+        services.save_review(scan=scan, reviewer=reviewer, label=right_label)
     for version in versions.values():
         assert f"{version.name}: 8 of 8 reviewed scans scored" in _run("rescore_reviewed", version.name)
     return {key: ModelVersion.objects.get(pk=v.pk) for key, v in versions.items()}
