@@ -1,8 +1,9 @@
 """The decode budget (issue 30, finding M1): no upload makes a web worker decode more than
-SCAN_DECODE_MAX_PIXELS, whatever its format, and damaged files count against a per-account limit.
+SCAN_DECODE_MAX_PIXELS, whatever its format, and damaged files count against a per-account limit; what is
+decoded keeps one full-size buffer (finding 12).
 
-Memory is measured in a fresh process (VmHWM, its own peak RSS), as in test_imaging_memory.py. Before the
-budget, the outside test's 80 KB WebP of 16383x2400 took a process +604 MB (bench/upload_memory.py).
+Memory is measured in a fresh process (VmHWM, its own peak RSS). Before the budget, the outside test's 80 KB
+WebP of 16383x2400 took a process +604 MB (bench/upload_memory.py).
 """
 
 import io
@@ -63,6 +64,21 @@ def clean_in_a_fresh_process(tmp_path, data):
                                               "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_cleaning_the_largest_png_within_the_budget_keeps_one_full_size_buffer(tmp_path):
+    """A 6300x6300 PNG used to peak ~450 MB above the start (several full-size copies); the decoded image is
+    now shrunk in place first, so one full-size buffer exists."""
+    side = 3990  # 15.9 MP: just under SCAN_DECODE_MAX_PIXELS
+    image = Image.linear_gradient("L").resize((side, side)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    del image
+    assert len(out.getvalue()) < 1024 * 1024  # small file, huge canvas
+    figures = clean_in_a_fresh_process(tmp_path, out.getvalue())
+    assert figures["outcome"] == [2048, 2048]
+    full_size_mb = side * side * 4 / 2**20  # one decoded buffer
+    assert figures["growth_mb"] < full_size_mb + 80, figures
 
 
 def test_the_outside_tests_long_thin_webp_is_refused_from_its_header(tmp_path):
