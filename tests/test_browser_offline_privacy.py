@@ -105,7 +105,7 @@ def leave_waiting(page, base, tmp_path, note):
     photo.write_bytes(face_like_jpeg(seed=len(note)))
     page.goto(base + "/scans/new/")
     waiting = "document.querySelectorAll('#pending-list li[data-state=waiting]').length"
-    before = page.evaluate(waiting)
+    before = len(kept_on_device(page))  # the list on the page may not be drawn yet
     page.set_input_files("#id_image", str(photo))
     page.fill("#id_note", note)
     page.click("#upload-button")
@@ -118,7 +118,7 @@ def refuse_uploads(context):
                   else route.continue_())
 
 
-def test_no_signed_in_page_is_kept_yet_the_upload_page_opens_offline(live_server, device, maria):
+def test_no_signed_in_page_is_kept_yet_the_upload_page_opens_offline(live_server, device, maria, tmp_path):
     page = device.new_page()
     base = live_server.url
     browser_log_in(page, base, MARIA, PASSWORD)
@@ -137,17 +137,34 @@ def test_no_signed_in_page_is_kept_yet_the_upload_page_opens_offline(live_server
     assert personal == set()
 
     device.set_offline(True)
-    page.goto(base + "/scans/new/")  # the anonymous shell: the form, the capture checks, the queue
+    page.goto(base + "/scans/new/")  # the anonymous stand-in: the form, the capture checks, the queue
     assert page.locator("#upload-form").is_visible() and page.locator("#id_image").count() == 1
     assert page.evaluate("document.body.dataset.user") is None
     assert page.locator("input[name=csrfmiddlewaretoken]").count() == 0
-    page.goto(base + "/scans/")  # any other page: the offline notice
-    assert "You are offline" in page.locator("h1").inner_text()
+    # A photo taken there is kept for the account last signed in on this device...
+    photo = tmp_path / "offline.jpg"
+    photo.write_bytes(face_like_jpeg())
+    page.set_input_files("#id_image", str(photo))
+    page.fill("#id_note", "taken offline")
+    page.click("#upload-button")
+    page.wait_for_selector("#pending-list li[data-state='waiting']")
+    assert kept_on_device(page) == [{"user": str(maria.pk), "note": "taken offline"}]
+    other = device.new_page()
+    other.goto(base + "/scans/")  # any other page: the offline notice
+    assert "You are offline" in other.locator("h1").inner_text()
+    other.close()
+    # ...and sent by the real page, in her session, once the connection returns.
     device.set_offline(False)
+    page.wait_for_selector("#pending-list li[data-state='sent']", timeout=60_000)
+    assert page.evaluate("document.body.dataset.user") == str(maria.pk)
+    assert list(Scan.objects.values_list("owner__email", "note")) == [(MARIA, "taken offline")]
 
 
-@pytest.mark.parametrize("how", ["cookies cleared", "account deleted elsewhere"])
-def test_a_session_that_ends_takes_the_waiting_photos_with_it(live_server, device, maria, tmp_path, how):
+@pytest.mark.parametrize(("how", "next_page"), [
+    ("cookies cleared", "/admin/login/"),  # a page that runs none of the site's scripts: the service worker's check
+    ("account deleted elsewhere", "/"),  # the site's own page: its check (and the service worker's)
+])
+def test_a_session_that_ends_takes_the_waiting_photos_with_it(live_server, device, maria, tmp_path, how, next_page):
     page = device.new_page()
     base = live_server.url
     browser_log_in(page, base, MARIA, PASSWORD)
@@ -161,13 +178,13 @@ def test_a_session_that_ends_takes_the_waiting_photos_with_it(live_server, devic
         device.clear_cookies()
     else:
         maria.delete()
-    page.goto(base + "/")  # the next page the device opens: nobody is signed in
+    page.goto(base + next_page)  # the next page the device opens: nobody is signed in
     wait_until_kept(page, 0)
     assert Scan.objects.count() == 0
     device.set_offline(True)
-    page.goto(base + "/scans/new/")
-    page.wait_for_timeout(500)
-    assert page.locator("#pending-list li").count() == 0
+    page.goto(base + "/scans/new/")  # offline, the stand-in knows nobody: no photo can be kept for anyone
+    page.locator("#offline-signed-out").wait_for(state="visible")
+    assert page.locator("#upload-form").is_hidden() and page.locator("#pending-list li").count() == 0
     device.set_offline(False)
 
 

@@ -78,8 +78,6 @@
   }
 
   scope.FaceDiagStore = {
-    tx: tx,
-    settle: settle,
     // A page or answer from the server said who is signed in (null: nobody).
     sessionSeen: function (account) {
       if (!scope.indexedDB) { return Promise.resolve(); }
