@@ -1,4 +1,5 @@
 import contextlib
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -117,6 +118,12 @@ def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
     # and its lesion head, trained by the real lesion training on generated spotted skin
     train_lesions(tiny_lesion_data, out, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
                   negatives_per_source=4, log=lambda *_: None)
+    # Generated skin has no faces: without this, "healthy needs a face" would make every healthy reading of the
+    # tiny model "can't tell" (ml/tests/test_photo_gates.py tests the rule itself).
+    meta_path = out / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["thresholds"]["healthy_needs_face"] = False
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True))
     return out
 
 

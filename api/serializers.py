@@ -12,8 +12,9 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 
 from diagnosis import readouts
 from diagnosis.models import CONDITIONS, NOTE_MAX_LENGTH, Condition, Label, PhotoView, Scan
-from diagnosis.results import quality_messages, reason_text
+from diagnosis.results import quality_messages, reason_text, verdict_words
 from diagnosis.selectors import analysis_state, scan_photos
+from ml.core.decision import LIKELY_PROBABILITY
 from ml.core.lesions import GRADES
 from review.models import ReviewLabel
 from review.selectors import review_of
@@ -231,6 +232,9 @@ class ScanPhotoSerializer(serializers.Serializer):
     reason = serializers.SerializerMethodField(help_text="Why this photo's result is what it is (codes as the "
                                                "scan's `reason`); `null` until done.")
     reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
+    summary = serializers.SerializerMethodField(
+        help_text="This photo's result in words to show the user (as the scan's `summary`); `null` until done."
+    )
     probabilities = serializers.SerializerMethodField(
         help_text="Per condition, 0..1, when this photo got a condition; `null` otherwise."
     )
@@ -278,6 +282,10 @@ class ScanPhotoSerializer(serializers.Serializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reason_text(self, photo):
         return reason_text(photo.result.get("reason", "")) or None if photo.result else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_summary(self, photo):
+        return verdict_words(photo.label, photo.top_probability) if photo.result else None
 
     @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
     def get_probabilities(self, photo):
@@ -357,12 +365,19 @@ class ScanSerializer(ScanAcceptedSerializer):
         help_text="Once done, why the result is what it is: `confident`, `low_confidence`, `no_colour` (a colour "
         "photo is needed), `not_skin` (not a face or skin), `no_skin_pixels`, `little_skin`, `flat_image`, "
         "`pixel_noise`, `too_small` (a face too small to judge: retake closer), `blurry` / `too_dark` (too blurred "
-        "or too dark to show lesions: retake steadier / in better light), `unfamiliar_skin` (looks like "
+        "or too dark to show lesions: retake steadier / in better light), `no_face` (read as healthy, but no face was "
+        "found, so the photo cannot show the skin is clear: retake the whole face), `unfamiliar_skin` (looks like "
         "skin, but unlike the photos the model learned from), `photos_disagree` (a scan's photos look like "
         "different conditions), `lesions_found` (called acne: healthy-looking overall, but many acne lesions "
         "counted); `null` before."
     )
     reason_text = serializers.SerializerMethodField(help_text="`reason` as a sentence to show the user.")
+    summary = serializers.SerializerMethodField(
+        help_text="Once done, the result in words to show the user, in the request's language: \"Likely acne\" or "
+        f"\"Looks healthy\" when the calibrated top probability is at least {LIKELY_PROBABILITY:.0%}, \"Possibly "
+        "acne\" / \"Possibly healthy\" below it, \"Can't tell from this photo\" or \"No skin found in this "
+        "photo\" without a class; `null` before."
+    )
     photos = serializers.SerializerMethodField(
         help_text="The scan's photos, front first (one for a one-photo scan), each with its own result once "
         "done and whether it counted. The scan's `label` and `probabilities` combine them: the mean of the "
@@ -389,6 +404,10 @@ class ScanSerializer(ScanAcceptedSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reason_text(self, scan):
         return scan.reason_text or None if scan.status == Scan.Status.DONE else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_summary(self, scan):
+        return verdict_words(scan.label, scan.top_probability) if scan.status == Scan.Status.DONE else None
 
     @extend_schema_field(ScanPhotoSerializer(many=True))
     def get_photos(self, scan):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from facediag_site.lib import dates
+from ml.core.decision import confidence_word
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
 from .readouts import lesions as lesion_readout
@@ -26,7 +27,24 @@ VERDICTS = {
     Label.UNCERTAIN: _("Can't tell from this photo"),
     Label.NO_SKIN: _("No skin found in this photo"),
 }
+#: A class whose calibrated probability is under ml.core.decision.LIKELY_PROBABILITY: said with less certainty.
+POSSIBLE_VERDICTS = {
+    Label.ACNE: _("Possibly acne"),
+    Label.ECZEMA: _("Possibly eczema"),
+    Label.ROSACEA: _("Possibly rosacea"),
+    Label.HEALTHY: _("Possibly healthy"),
+}
 NO_RESULT = _("No result yet")
+
+
+def verdict_words(label: str | None, top_probability: float | None) -> str:
+    """The result in plain words: "Likely acne" / "Looks healthy" when the model is sure enough, "Possibly
+    acne" when the class is less sure, "Can't tell from this photo" and the like without a class."""
+    if not label:
+        return str(NO_RESULT)
+    if confidence_word(label, top_probability) == "possibly":
+        return str(POSSIBLE_VERDICTS[label])
+    return str(VERDICTS.get(label, NO_RESULT))
 
 # Why no class was given, per label; a quality flag or the scan's own reason is more specific and wins.
 NO_CLASS_REASONS = {
@@ -56,7 +74,7 @@ _TIPS_FOR = {
     "pixel_noise": ("aim_at_face", "steady"),
     "no_colour": ("colour",),
     "too_small": ("come_closer",),
-    "no_face": ("whole_face",),
+    "no_face": ("whole_face", "come_closer"),
     "too_dark": ("light",),
     "too_bright": ("bright",),
     "blurry": ("steady",),
@@ -139,6 +157,8 @@ REASON_MESSAGES = {
                 "steady and take it again."),
     "too_dark": _("This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
                   "daylight or good indoor light."),
+    "no_face": _("No face was found in this photo, so it cannot show that the skin is clear. Take a photo of "
+                 "your whole face."),
     "lesions_found": _("The face looked healthy to the model overall, but it counted many spots that look "
                        "like acne lesions."),
     "unfamiliar_skin": _("This looks like skin, but not like the photos the model learned from, so it cannot "
@@ -196,19 +216,51 @@ class ResultView:
     quality_messages: list = field(default_factory=list)
     retake_steps: tuple = ()
     kind: str = "class"  # "class", "uncertain" or "no_skin": how the page and history tell them apart
+    photo_problems: list = field(default_factory=list)  # a multi-photo scan: which photo could not be used, why
+
+
+#: A photo of a multi-photo scan by its side, as a sentence's subject.
+_THE_PHOTO = {"front": _("the front photo"), "left": _("the left photo"), "right": _("the right photo")}
+#: What was wrong with a photo that did not count, by its reason (or "no_skin" for a photo without skin).
+_PHOTO_PROBLEMS = {
+    "blurry": _("%(photo)s is blurry"),
+    "too_dark": _("%(photo)s is too dark"),
+    "too_small": _("in %(photo)s the face is too small"),
+    "no_colour": _("%(photo)s is black and white"),
+    "no_face": _("in %(photo)s no face was found"),
+    "no_skin": _("%(photo)s shows no skin"),
+}
+
+
+def photo_problems(photo_results) -> list[str]:
+    """For a scan of several photos, one sentence per photo that could not be used, naming it: "The left
+    photo is blurry." (``photo_results``: Scan.photo_results). Empty for a one-photo scan: its reason says it."""
+    if len(photo_results or []) < 2:
+        return []
+    sentences = []
+    for result in photo_results:
+        problem = "no_skin" if result.get("label") == Label.NO_SKIN else result.get("reason", "")
+        photo = _THE_PHOTO.get(result.get("view", ""))
+        if result.get("counted", True) or problem not in _PHOTO_PROBLEMS or photo is None:
+            continue
+        sentence = str(_PHOTO_PROBLEMS[problem]) % {"photo": photo}
+        sentences.append(sentence[:1].upper() + sentence[1:] + ".")
+    return sentences
 
 
 def result_view(scan) -> ResultView:
     """What the result page shows for a finished scan. No percentages or heatmap without a class."""
     label = scan.label
     messages = quality_messages(scan.quality)
+    problems = photo_problems(scan.photo_results)
     if label in CONDITIONS:
         probabilities = sorted(
             ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
             key=lambda item: item[2], reverse=True,
         )
-        return ResultView(verdict=str(VERDICTS[label]), has_class=True, condition=CONDITION_INFO[label],
-                          probabilities=probabilities, quality_messages=messages)
+        return ResultView(verdict=verdict_words(label, scan.top_probability), has_class=True,
+                          condition=CONDITION_INFO[label], probabilities=probabilities, quality_messages=messages,
+                          photo_problems=problems)
     code = scan.reason or ""
     flags = {flag for flag, on in (scan.quality or {}).items() if on}
     if code in REASON_MESSAGES:
@@ -222,12 +274,12 @@ def result_view(scan) -> ResultView:
     # The flag that is the reason itself (e.g. no_colour) is not repeated below it.
     rest = [quality_message(f) for f in sorted(flags) if f != code and quality_message(f) != reason]
     return ResultView(verdict=str(VERDICTS.get(label, NO_RESULT)), has_class=False, reason=reason,
-                      quality_messages=rest, retake_steps=retake_steps(label, code, flags),
+                      quality_messages=rest, retake_steps=retake_steps(label, code, flags), photo_problems=problems,
                       kind="no_skin" if label == Label.NO_SKIN else "uncertain")
 
 
 def verdict_text(scan) -> str:
-    return str(VERDICTS.get(scan.label, NO_RESULT)) if scan.label else str(NO_RESULT)
+    return verdict_words(scan.label, scan.top_probability)
 
 
 def heatmap_overlay_style(scan) -> str:
@@ -263,7 +315,7 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             continue
         views.append(PhotoResultView(
             **common,
-            verdict=str(VERDICTS.get(photo.label, NO_RESULT)),
+            verdict=verdict_words(photo.label, photo.top_probability),
             top_probability=photo.top_probability,
             counted=photo.counted,
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),

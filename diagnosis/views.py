@@ -30,7 +30,8 @@ def _wants_json(request) -> bool:
 
 
 def _upload_page(request, form, status: int = 200) -> HttpResponse:
-    return render(request, "diagnosis/upload.html", {"form": form, "capture_messages": capture_messages()},
+    return render(request, "diagnosis/upload.html",
+                  {"form": form, "capture_messages": capture_messages(), "capture_gates": capture_gates()},
                   status=status)
 
 
@@ -134,6 +135,27 @@ def capture_messages():
         "come_closer_photo": _("Come closer: your face is too small in this photo to judge. Take it again "
                                "with your face filling the outline."),
         "no_face": _("No face found. Point the camera at your face, or choose a photo of it."),
+        "too_dark_live": _("Too dark to show your skin: face a window or a lamp."),
+        "blurry_live": _("Blurry: hold the phone still and let it focus."),
+        "countdown": _("Hold still: taking the photo in {seconds}…"),
+        "auto_cancelled": _("Automatic photo cancelled. Take the photo with the button when you are ready."),
+    }
+
+
+def capture_gates():
+    """The server's photo gates, for the page's checks and its automatic photo (static/js/capture.js): a photo
+    the page takes by itself must be one the server will judge (ml.core.decision.photo_gate)."""
+    from ml.core import decision, preprocess, quality
+
+    return {
+        "min_luma": decision.MIN_LUMA,
+        "min_sharpness": decision.MIN_SHARPNESS,
+        "min_judge_side": decision.MIN_JUDGE_SIDE,
+        "sharpness_ref_luma": quality.SHARPNESS_REF_LUMA,
+        "quality_side": quality.QUALITY_SIDE,
+        "bright_mean": quality.BRIGHT_MEAN,
+        "face_margin": preprocess.FACE_MARGIN,
+        "border_crop": preprocess.BORDER_CROP,
     }
 
 

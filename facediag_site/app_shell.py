@@ -27,12 +27,13 @@ PRECACHED_STATIC = (
     "img/example-good-photo.jpg",
     "manifest.webmanifest",
 )
-#: The face detector (1.5 MB): kept the first time it is fetched (the upload page fetches it while idle),
-#: so a visitor who never takes a photo does not download it.
+#: The face detector (BlazeFace, the server's own, 0.8 MB): kept the first time it is fetched (the upload page
+#: fetches it while idle), so a visitor who never takes a photo does not download it.
 ON_FIRST_USE_STATIC = (
-    "vendor/face-api/face-api.js",
-    "vendor/face-api/model/tiny_face_detector_model-weights_manifest.json",
-    "vendor/face-api/model/tiny_face_detector_model.bin",
+    "js/blazeface.js",
+    "vendor/blazeface/blazeface.json",
+    "vendor/blazeface/blazeface-short.bin",
+    "vendor/blazeface/blazeface-full.bin",
 )
 SHELL_STATIC = PRECACHED_STATIC + ON_FIRST_USE_STATIC
 #: The only pages kept, both anonymous: the offline notice, and the upload page's offline stand-in.

@@ -1,8 +1,8 @@
 """Guided capture and offline-safe uploads in the real browser, at 360 px (issue 23).
 
 Capture: the example of a good photo, the outline at a face's proportions on any photo, the in-browser
-face detector (static/vendor/face-api, served by this site) saying "come closer" to a small face, and
-the live camera (Chromium's fake camera, fed a photo of a face) with its shutter.
+face detector (BlazeFace, static/vendor/blazeface, served by this site) saying "come closer" to a small face,
+and the live camera (Chromium's fake camera, fed a photo of a face) with its shutter.
 Offline: a photo taken with the network off is kept on the device, shown as "waiting to upload", the
 page itself opens offline, and the photo is sent once (its Idempotency-Key) when the network returns,
 even with two tabs open.
@@ -136,7 +136,7 @@ def test_guided_capture_says_come_closer_to_a_small_face(live_server, camera_bro
     # Nothing but this site's own files was loaded for it (no CDN).
     loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     assert loaded and all(url.startswith(base) for url in loaded), [u for u in loaded if not u.startswith(base)]
-    assert any("/static/vendor/face-api/model/tiny_face_detector_model.bin" in url for url in loaded)
+    assert any("/static/vendor/blazeface/blazeface-short.bin" in url for url in loaded)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert problems == []
 
@@ -152,7 +152,7 @@ def test_live_camera_preview_with_the_outline_and_a_shutter(live_server, camera_
     assert outline_ratio(page, "#camera") == pytest.approx(0.75, abs=0.02)
     page.wait_for_function("() => document.getElementById('camera').dataset.face === 'ok'", timeout=60_000)
     assert "Hold still" in page.locator("#camera-hint").inner_text()
-    page.click("#camera-shutter")
+    page.click("#camera-shutter")  # before the automatic photo's countdown ends (tests/test_browser_auto_capture.py)
     text = checked(page)
     assert page.locator("#camera").is_hidden() and page.locator("#preview-img").is_visible()
     assert page.evaluate("document.getElementById('id_image').files[0].name") == "selfie.jpg"
@@ -184,7 +184,7 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     page.wait_for_function("() => caches.match('/offline/upload/').then(Boolean)")
     # The upload page fetched the face detector while idle, so the service worker keeps it too.
     page.wait_for_function("() => caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
-                           ".then(c => c.match('/static/vendor/face-api/model/tiny_face_detector_model.bin')))))"
+                           ".then(c => c.match('/static/vendor/blazeface/blazeface-full.bin')))))"
                            ".then(hits => hits.some(Boolean))")
 
     context.set_offline(True)

@@ -272,6 +272,21 @@ def test_a_one_photo_scan_page_has_no_photo_list(user_client, user):
     assert 'id="photo-set"' not in html
 
 
+def test_the_result_names_the_photo_that_could_not_be_used_and_its_problem(user_client, user):
+    scan = make_multi_photo_scan(user, status=Scan.Status.DONE, label="acne", photo_labels=["acne", "uncertain",
+                                                                                           "uncertain"])
+    results = scan.photo_results
+    results[1].update(reason="blurry", counted=False)
+    results[2].update(reason="too_dark", counted=False)
+    Scan.objects.filter(id=scan.id).update(photo_results=results)
+    html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
+    problems = html[html.index('id="photo-problems"'):html.index('id="photo-set"')]
+    assert "The left photo is blurry." in problems and "The right photo is too dark." in problems
+    assert "front photo" not in problems  # the counted photo is not a problem
+    spanish = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id]), HTTP_ACCEPT_LANGUAGE="es")
+    assert "La foto izquierda está borrosa." in spanish.content.decode()
+
+
 def test_a_disagreement_is_explained_in_words(user_client, user):
     scan = make_multi_photo_scan(user, status=Scan.Status.DONE, label="uncertain",
                                  photo_labels=["acne", "rosacea", "acne"])

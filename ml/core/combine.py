@@ -4,7 +4,8 @@ The rule, for two or more photos:
 
 - a photo counts when it can show the skin: one judged ``no_skin`` shows no skin, and one refused by the
   photo gate (``decision.PHOTO_GATE_REASONS``: black and white, too dark, face too small, blurry) cannot show
-  lesions, so its scores (often a confident "healthy") must not reassure;
+  lesions, nor can a "healthy" reading without a face (``decision.UNSUPPORTED_REASONS``), so their scores
+  (often a confident "healthy") must not reassure;
 - no photo counts: ``no_skin`` when no photo shows skin (refusal only then), else ``uncertain`` with the
   first such photo's reason (``no_colour``, ``too_dark``, ``too_small`` or ``blurry``);
 - counted photos that are each confident of a different condition: ``uncertain`` (``photos_disagree``);
@@ -63,7 +64,7 @@ class CombinedResult:
 
 def counts(photo: PhotoVerdict) -> bool:
     """Whether a photo can count towards a combined result: it shows skin, in colour, sharp, lit and close enough."""
-    return photo.label != core.NO_SKIN and photo.reason not in decision.PHOTO_GATE_REASONS
+    return photo.label != core.NO_SKIN and photo.reason not in decision.UNSUPPORTED_REASONS
 
 
 def _mean(photos: Sequence[PhotoVerdict], classes: Sequence[str]) -> dict[str, float]:

@@ -35,10 +35,22 @@ MIN_SHARPNESS = 8.0
 #: Below this exposure (mean luma of the crop, 0-255): acne recall 83 % at 30-40, 38 % at 25-30, and healthy
 #: faces called healthy 88 %, 81 % (full quality 100 %, 100 %); no clean skin4 skin photo is under it.
 MIN_LUMA = 40.0
+#: A confident answer is worded "Likely" from this calibrated top probability on, "Possibly" below it (down to
+#: the model's "uncertain" floor). vgg16-skin-v6's held-out sources (bench/confidence_wording.py): right
+#: 0.958 of the time at 0.9-1.0, 0.887 at 0.8-0.9, 0.833 at 0.7-0.8, but 0.749 at 0.6-0.7 and 0.642 at 0.5-0.6:
+#: from 0.7 on every band is right at least four times in five (0.914 overall; "Possibly" 0.676).
+LIKELY_PROBABILITY = 0.7
 #: The reasons ``photo_gate`` gives: the photo cannot show lesions, so its scores mean nothing.
 PHOTO_GATE_REASONS = ("too_dark", "no_colour", "too_small", "blurry")
+#: A "healthy" reading of a photo in which no face was found (``healthy_needs_face``): a skin-coloured wall
+#: around a face too small to find, or a half-face close-up, reads healthy because nothing in it looks like
+#: a lesion (bench/degradation.py: 60 % of ACNE04 close-ups pasted small into a wall). Reassurance needs a face.
+NO_FACE_FOR_HEALTHY = "no_face"
+#: The reasons whose photo cannot support a verdict, so it does not count in a multi-photo scan (ml.core.combine).
+UNSUPPORTED_REASONS = (*PHOTO_GATE_REASONS, NO_FACE_FOR_HEALTHY)
 #: The quality gates switched off (bench/degradation.py scores the model's own answer with these).
-NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False}
+NO_QUALITY_GATES = {"min_judge_side": 0.0, "min_sharpness": 0.0, "min_luma": 0.0, "refuse_small_faces": False,
+                    "healthy_needs_face": False}
 
 #: Why a result is what it is: a stable code (API ``reason``) and the words a person reads.
 REASONS = {
@@ -56,6 +68,8 @@ REASONS = {
     "and take it again.",
     "too_dark": "This photo is too dark to show spots or redness, so it cannot be judged. Take it again in "
     "daylight or good indoor light.",
+    "no_face": "No face was found in this photo, so it cannot show that the skin is clear. Take a photo of your "
+    "whole face.",
     "lesions_found": "The face looked healthy to the model overall, but it counted many spots that look like "
     "acne lesions.",
 }
@@ -74,6 +88,9 @@ def default_thresholds() -> dict:
         "min_sharpness": MIN_SHARPNESS,
         "min_luma": MIN_LUMA,
         "refuse_small_faces": True,
+        # a model that stored none (v6.1) gets the rule; only a model whose photos have no faces at all (the
+        # test suite's generated skin) stores False
+        "healthy_needs_face": True,
         "max_feature_distance": None,  # models trained before the distance check have none
         # a photo the model refuses but that shows a face, or at least this share of skin-coloured pixels, is
         # skin it does not know ("unfamiliar_skin", uncertain), not "not a face or skin" (older models: None)
@@ -158,7 +175,19 @@ def decide(probs, classes, sig: dict, reject: float, thresholds: dict):
     second = probs[order[1]] if len(order) > 1 else 0.0
     if probs[top] < t["uncertain"] or probs[top] - second < t["margin"]:
         return core.UNCERTAIN, "low_confidence"
+    if classes[top] == "healthy" and not sig["face_found"] and t["healthy_needs_face"]:
+        return core.UNCERTAIN, NO_FACE_FOR_HEALTHY
     return classes[top], "confident"
+
+
+def confidence_word(label: str, top_probability: float | None) -> str | None:
+    """How sure a result may sound: "likely" (calibrated top probability at least LIKELY_PROBABILITY),
+    "possibly" (a class below it), None for a result without a class."""
+    if label not in core.CLASSES:
+        return None
+    if top_probability is not None and top_probability >= LIKELY_PROBABILITY:
+        return "likely"
+    return "possibly"
 
 
 def with_lesion_evidence(label: str, reason: str, lesion_count: int | None, healthy_limit: int | None):

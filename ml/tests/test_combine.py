@@ -40,7 +40,7 @@ def test_one_photo_keeps_its_own_result(photo):
     assert result.probabilities == photo.probabilities
     assert result.quality == photo.quality
     assert result.top_probability == max(photo.probabilities.values())
-    assert result.counted == (photo.label != "no_skin" and photo.reason not in decision.PHOTO_GATE_REASONS,)
+    assert result.counted == (photo.label != "no_skin" and photo.reason not in decision.UNSUPPORTED_REASONS,)
 
 
 def test_photos_that_agree_give_their_condition_and_the_mean_of_their_probabilities():
@@ -98,6 +98,17 @@ def test_a_blurred_dark_or_too_small_photo_does_not_count_and_the_scan_names_its
     assert (combine([blurred, dark], THRESHOLDS).label, combine([blurred, dark], THRESHOLDS).reason) == (
         "uncertain", "blurry")  # the front photo's problem, never "healthy"
     assert combine([WALL, far, dark], THRESHOLDS).reason == "too_small"  # a face is there: not "no skin"
+
+
+def test_a_healthy_reading_without_a_face_does_not_count():
+    """A side photo in which no face was found reads "can't tell" (no_face): its healthy scores must not pull
+    the scan towards healthy, so the photo with a face decides."""
+    faceless = Photo("uncertain", probs(0.02, 0.02, 0.94, 0.02), reason="no_face", quality={"no_face": True})
+    result = combine([ACNE_2, faceless], THRESHOLDS)
+    assert result.counted == (True, False)
+    assert (result.label, result.probabilities) == ("acne", ACNE_2.probabilities)
+    alone = combine([faceless, faceless], THRESHOLDS)
+    assert (alone.label, alone.reason) == ("uncertain", "no_face")
 
 
 def test_photos_unsure_alone_can_be_clear_together():

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from PIL import Image
 
 from ml import runtime
@@ -69,18 +69,27 @@ def test_train_model_command(tiny_dataset, tmp_path, capsys):
         "--views", "1",
         "--out", str(out),
         "--cache-dir", str(tmp_path / "cache"),
+        "--head-grid", "10,0.2,0;15,0.3,1e-4",  # two settings: the selection still chooses
     )
     assert (out / "model.npz").exists() and (out / "metadata.json").exists()
     text = capsys.readouterr().out
     assert "leave-one-source-out" in text and "held out src0" in text and "caching VGG16 features" in text
     assert "== leave one source out ==" in text and "artifact written" in text
+    assert "(10, 0.2, 0.0)" in text and "(15, 0.3, 0.0001)" in text and "(12, 0.4" not in text
     # a second run on the same images reads the features back instead of recomputing them
     again = tmp_path / "cmd-model-2"
     call_command("train_model", "--data", str(data), "--negatives", str(negatives), "--input-size", "32",
-                 "--views", "1", "--out", str(again), "--cache-dir", str(tmp_path / "cache"))
+                 "--views", "1", "--out", str(again), "--cache-dir", str(tmp_path / "cache"), "--head-grid", "10,0.2,0")
     text = capsys.readouterr().out
     assert "VGG16 features read from" in text and "caching VGG16 features" not in text
     assert (again / "model.npz").exists()
+
+
+def test_train_model_refuses_a_malformed_head_grid(tiny_dataset, tmp_path):
+    data, _negatives = tiny_dataset
+    for grid in ("10,0.2", "ten,0.2,0", "10,1.5,0"):
+        with pytest.raises(CommandError, match="head-grid"):
+            call_command("train_model", "--data", str(data), "--out", str(tmp_path / "x"), "--head-grid", grid)
 
 
 def test_evaluate_model_reports_lesions_where_the_data_marks_them(active_tiny, tiny_lesion_data, tmp_path, capsys):

@@ -61,6 +61,20 @@ def test_no_reassurance_and_no_no_skin_from_a_photo_that_cannot_show_the_skin():
     assert decide(_face(no_colour=True)) == ("uncertain", "no_colour")
 
 
+def test_healthy_needs_a_face_but_a_condition_does_not():
+    """A close-up or a wall with no face found reads "healthy" because nothing in it looks like a lesion: that
+    is no reassurance. A condition seen without a face (a skin close-up) is still said."""
+    no_face = _face(face_found=False, region_side=1008.0)
+    assert decide(no_face) == ("uncertain", "no_face")
+    assert decide(no_face, SURE_ACNE) == ("acne", "confident")
+    assert decide(_face()) == ("healthy", "confident")
+    # the ungated curve (bench/degradation.py) and an artifact that stored otherwise
+    assert decision.decide(SURE_HEALTHY, CLASSES, no_face, 0.01, {"uncertain": 0.4, **decision.NO_QUALITY_GATES}) \
+        == ("healthy", "confident")
+    assert decision.model_thresholds({"uncertain": 0.4})["healthy_needs_face"] is True  # v6.1 stored none
+    assert decision.model_thresholds({"healthy_needs_face": False})["healthy_needs_face"] is False
+
+
 def test_the_gates_hold_whatever_an_artifact_stored():
     """vgg16-skin-v6 stored min_judge_side 80 before it was measured; the code's measured gates win."""
     t = decision.model_thresholds({"min_judge_side": 80.0, "min_sharpness": 0.0, "uncertain": 0.4})

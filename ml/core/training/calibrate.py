@@ -158,6 +158,9 @@ def unfamiliar_skin_ratio(ds: Dataset, reject, thresholds: dict, distances=None)
 def decide_all(ds: Dataset, cond, reject, thresholds, only=None, distances=None) -> list[str]:
     idx = range(len(ds.items)) if only is None else np.flatnonzero(only)
     far = np.zeros(len(ds.items)) if distances is None else distances
+    # The model's own thresholds are chosen on its scores; "healthy needs a face" is a rule about the photo,
+    # applied when serving and in evaluate_model, not one that should move the floor or the margin.
+    thresholds = {**thresholds, "healthy_needs_face": False}
     return [
         decision.decide(
             list(cond[i]),

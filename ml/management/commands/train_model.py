@@ -1,3 +1,4 @@
+import argparse
 import csv
 import datetime as dt
 import io
@@ -11,6 +12,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from ml.management.options import add_data_option
+
+
+def head_grid(text: str) -> tuple[tuple[int, float, float], ...]:
+    """'12,0.4,1e-4;20,0.5,3e-4' -> ((12, 0.4, 1e-4), (20, 0.5, 3e-4))."""
+    try:
+        grid = tuple((int(e), float(d), float(l2)) for e, d, l2 in (part.split(",") for part in text.split(";")))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'epochs,dropout,l2' separated by ';'") from exc
+    if any(e < 1 or not 0 <= d < 1 or l2 < 0 for e, d, l2 in grid):
+        raise argparse.ArgumentTypeError(f"{text!r}: epochs >= 1, 0 <= dropout < 1, l2 >= 0")
+    return grid
 
 
 class Command(BaseCommand):
@@ -30,6 +42,13 @@ class Command(BaseCommand):
         parser.add_argument("--views", type=int, default=2, help="cached views per image (1 clean + augmented)")
         parser.add_argument("--fine-tune-epochs", type=int, default=0, help="also fine-tune VGG16 block 5 (slow)")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--head-grid",
+            type=head_grid,
+            default=None,
+            help="the head settings leave-one-source-out chooses from, as 'epochs,dropout,l2' separated by ';' "
+            "(default: ml.core.training.selection.HEAD_GRID, four settings); one setting makes a quick trial",
+        )
         parser.add_argument(
             "--cache-dir",
             default=str(Path(settings.BASE_DIR) / "ml" / ".cache"),
@@ -91,6 +110,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 seed=opts["seed"],
                 fine_tune_epochs=opts["fine_tune_epochs"],
+                **({"head_grid": opts["head_grid"]} if opts["head_grid"] else {}),
                 cache_dir=opts["cache_dir"],
                 label_decisions=decisions,
                 log=log,
