@@ -166,17 +166,20 @@ def profile(request):
 
 
 #: Clear-Site-Data when a session ends (finding M5 of issue 30): the browser drops what it kept for the
-#: person (HTTP cache; with "storage" also the service worker's kept upload page, which holds their user id
-#: and CSRF token, and the photos waiting offline). A deleted account leaves nothing on the device; a logout
-#: keeps the device's storage (its photos waiting offline belong to that account and are only sent by it).
-LOGOUT_SITE_DATA = '"cache"'
+#: person: the HTTP cache, and with "storage" the photos waiting offline, the service worker and its caches
+#: (which hold no signed-in page any more: templates/sw.js). A deleted account leaves nothing on the device;
+#: so does a logout, unless the person chose to keep their waiting photos for their next sign-in here
+#: (static/js/offline-uploads.js asks, and sends waiting=keep).
+KEEP_WAITING_SITE_DATA = '"cache"'
+LOGOUT_SITE_DATA = '"cache", "storage"'
 DELETED_ACCOUNT_SITE_DATA = '"cache", "storage"'
 
 
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
+        keep = request.POST.get("waiting") == "keep"
         response = super().post(request, *args, **kwargs)
-        response["Clear-Site-Data"] = LOGOUT_SITE_DATA
+        response["Clear-Site-Data"] = KEEP_WAITING_SITE_DATA if keep else LOGOUT_SITE_DATA
         return response
 
 

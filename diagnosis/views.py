@@ -100,6 +100,17 @@ def upload(request):
     return redirect("diagnosis:scan-detail", scan_id=scan.id)
 
 
+@require_GET
+def offline_upload(request):
+    """The upload page's offline stand-in, kept by the service worker: the same form and checks, rendered
+    for nobody (no user id, no CSRF token); static/js/offline-uploads.js keeps its photos on the device for
+    the account last signed in here (finding M5 of issue 30)."""
+    from facediag_site.lib.anonymous_pages import render_anonymous
+
+    return render_anonymous(request, "diagnosis/upload.html",
+                            {"form": UploadForm(), "capture_messages": capture_messages()})
+
+
 def capture_messages():
     """What the capture script says, in the page's language (read by static/js/upload-capture.js)."""
     return {

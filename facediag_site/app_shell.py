@@ -2,7 +2,8 @@
 
 ``static/js/offline-uploads.js`` keeps photos taken offline on the device and sends them later; the
 service worker (``/sw.js``, ``templates/sw.js``) only makes the pages that take them open without a
-connection. It never keeps a person's scans, photos or API answers.
+connection. It never keeps a page a person was signed in to, nor their scans, photos or API answers: offline,
+the upload page is an anonymous stand-in (``/offline/upload/``) that names nobody and holds no CSRF token.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ PRECACHED_STATIC = (
     "js/site.js",
     "js/capture.js",
     "js/offline-uploads.js",
+    "js/offline-store.js",
     "img/favicon.svg",
     "img/icon-192.png",
     "img/icon-512.png",
@@ -34,9 +36,11 @@ ON_FIRST_USE_STATIC = (
     "vendor/blazeface/blazeface-full.bin",
 )
 SHELL_STATIC = PRECACHED_STATIC + ON_FIRST_USE_STATIC
-#: Pages kept for offline use: the offline notice (anonymous) and, once opened online, the upload page.
+#: The only pages kept, both anonymous: the offline notice, and the upload page's offline stand-in.
 OFFLINE_PAGE = "/offline/"
-CACHED_PAGES = ("/scans/new/",)
+OFFLINE_UPLOAD_PAGE = "/offline/upload/"
+#: Offline, a page's anonymous stand-in (any other page: the offline notice).
+OFFLINE_STAND_INS = {"/scans/new/": OFFLINE_UPLOAD_PAGE}
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +56,9 @@ def shell_version() -> str:
 
 
 def precached_urls() -> list[str]:
-    return [OFFLINE_PAGE, *[static(name) for name in PRECACHED_STATIC]]
+    return [OFFLINE_PAGE, OFFLINE_UPLOAD_PAGE, *[static(name) for name in PRECACHED_STATIC]]
 
 
 def shell_urls() -> list[str]:
     """Every URL the service worker keeps (at install, or on first use)."""
-    return [OFFLINE_PAGE, *[static(name) for name in SHELL_STATIC]]
+    return [OFFLINE_PAGE, OFFLINE_UPLOAD_PAGE, *[static(name) for name in SHELL_STATIC]]

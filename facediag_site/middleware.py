@@ -98,3 +98,31 @@ class PrivateResponsesMiddleware:
             patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ("Cookie",))
         return response
+
+
+#: The response header that tells the service worker who is signed in (templates/sw.js).
+ACCOUNT_HEADER = "FaceDiag-Account"
+
+
+class SessionAccountHeaderMiddleware:
+    """Every page says who it was served to (a user id, or "none"), so the service worker can tell when a
+    session has ended however it ended (cookies cleared, expired, the account deleted elsewhere) and drop
+    the photos waiting on the device that belong to someone else (finding M5 of issue 30). Only pages
+    (HTML, 200): an error page or a redirect is not a statement about the session; nor are the anonymous
+    offline pages the service worker keeps (facediag_site.lib.anonymous_pages)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code != 200 or not response.get("Content-Type", "").startswith("text/html")
+                or getattr(response, "offline_stand_in", False)):
+            return response
+        user = getattr(request, "user", None)
+        try:
+            account = str(user.pk) if user is not None and user.is_authenticated else "none"
+        except DatabaseError:
+            return response
+        response[ACCOUNT_HEADER] = account
+        return response

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "accounts.middleware.ProfileLanguageMiddleware",
     "accounts.middleware.ProfileTimeZoneMiddleware",
     "facediag_site.middleware.PrivateResponsesMiddleware",
+    "facediag_site.middleware.SessionAccountHeaderMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

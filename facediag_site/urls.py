@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("sw.js", views.service_worker, name="service-worker"),
     path("offline/", views.offline, name="offline"),
+    path("offline/upload/", diagnosis_views.offline_upload, name="offline-upload"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
          name="login"),
     path("logout/", accounts_views.LogoutView.as_view(), name="logout"),

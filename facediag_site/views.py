@@ -31,14 +31,16 @@ def healthz(request):
 def service_worker(request):
     """The service worker, served from the site's root so it may look after every page (its scope)."""
     from django.shortcuts import render
+    from django.templatetags.static import static
 
     from . import app_shell
 
     response = render(request, "sw.js", {"version": app_shell.shell_version(),
+                                         "store_url": static("js/offline-store.js"),
                                          "shell_json": json.dumps(app_shell.shell_urls()),
                                          "precache_json": json.dumps(app_shell.precached_urls()),
                                          "offline_page": app_shell.OFFLINE_PAGE,
-                                         "cached_pages_json": json.dumps(list(app_shell.CACHED_PAGES))},
+                                         "offline_pages_json": json.dumps(app_shell.OFFLINE_STAND_INS)},
                       content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"  # browsers check for a new version on every visit
     return response
@@ -46,9 +48,7 @@ def service_worker(request):
 
 @require_GET
 def offline(request):
-    """What a page that cannot load says while offline (kept by the service worker)."""
-    from django.shortcuts import render
+    """What a page that cannot load says while offline (kept by the service worker: anonymous)."""
+    from .lib.anonymous_pages import render_anonymous
 
-    response = render(request, "offline.html")
-    response["Cache-Control"] = "no-cache"
-    return response
+    return render_anonymous(request, "offline.html")

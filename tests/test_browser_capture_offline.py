@@ -177,11 +177,11 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     problems = watch_errors(page)
     base = live_server.url
     log_in(page, base)
-    # The service worker takes charge and keeps the app shell (and, once opened, the upload page).
+    # The service worker takes charge and keeps the app shell, with the upload page's anonymous stand-in.
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_function("() => caches.keys().then(k => k.some(n => n.startsWith('facediag-shell-')))")
     page.reload()
-    page.wait_for_function("() => caches.open('facediag-pages').then(c => c.match('/scans/new/')).then(Boolean)")
+    page.wait_for_function("() => caches.match('/offline/upload/').then(Boolean)")
     # The upload page fetched the face detector while idle, so the service worker keeps it too.
     page.wait_for_function("() => caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
                            ".then(c => c.match('/static/vendor/blazeface/blazeface-full.bin')))))"
@@ -211,9 +211,11 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     other.goto(base + "/scans/new/")
     other.wait_for_selector("#pending-list li[data-state='waiting']")
 
-    # Back online: both tabs try; the photo is sent once, with its key, and shown as sent.
+    # Back online: both tabs open the real page again and try; the photo is sent once, with its key, and
+    # shown as sent.
     context.set_offline(False)
     page.wait_for_selector("#pending-list li[data-state='sent']", timeout=60_000)
+    other.wait_for_selector("body[data-user]")
     page.evaluate("window.dispatchEvent(new Event('online'))")
     other.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(1500)

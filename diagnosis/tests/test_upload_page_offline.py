@@ -64,12 +64,14 @@ def test_the_service_worker_keeps_the_shell_and_nothing_personal(client):
     assert response["Cache-Control"] == "no-cache"
     script = response.content.decode()
     shell = json.loads(re.search(r"var SHELL_FILES = (\[.*?\]);", script).group(1))
-    assert "/offline/" in shell and "/static/js/capture.js" in shell
+    assert "/offline/" in shell and "/offline/upload/" in shell and "/static/js/capture.js" in shell
     assert "/static/vendor/blazeface/blazeface-short.bin" in shell and "/static/js/blazeface.js" in shell
     assert not [url for url in shell if url.startswith(("/api/", "/media/", "/scans/"))]
     for url in shell:  # every kept file exists, or the service worker would not install
         assert client.get(url).status_code == 200, url
-    assert json.loads(re.search(r"var CACHED_PAGES = (\[.*?\]);", script).group(1)) == ["/scans/new/"]
+    # No signed-in page is kept: offline, the upload page is an anonymous stand-in (tests/test_session_end.py).
+    stand_ins = json.loads(re.search(r"var OFFLINE_PAGES = (\{.*?\});", script).group(1))
+    assert stand_ins == {"/scans/new/": "/offline/upload/"}
     # Installing downloads the small shell only; the 0.8 MB face detector is kept on first use.
     precache = json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))
     assert set(precache) < set(shell) and not [url for url in precache if "blazeface" in url]

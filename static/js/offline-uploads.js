@@ -1,55 +1,34 @@
-// Uploads that survive a lost connection. A photo is first kept on the device (IndexedDB), then sent with
-// its Idempotency-Key; offline it stays "waiting to upload" and is sent by itself when the connection
-// returns (the "online" event, page loads, a retry every 30 s). Never twice: one tab at a time holds a
-// photo's lock, a sent photo leaves the store before the next round, and the server makes one scan per key
-// even if an answer is lost and the photo goes again. Photos are kept per signed-in person and sent only
-// in that person's session.
+// Uploads that survive a lost connection. A photo is first kept on the device (IndexedDB, through
+// static/js/offline-store.js), then sent with its Idempotency-Key; offline it stays "waiting to upload" and
+// is sent by itself when the connection returns (the "online" event, page loads, a retry every 30 s). Never
+// twice: one tab at a time holds a photo's lock, a sent photo leaves the store before the next round, and
+// the server makes one scan per key even if an answer is lost and the photo goes again.
+// Photos belong to one account (finding M5 of issue 30): kept with its id, sent only in its session, each
+// can be deleted, and logging out asks what to do with them. Offline, the upload page is an anonymous
+// stand-in (/offline/upload/, kept by the service worker): it keeps photos for the account last seen signed
+// in on this device and sends nothing; once the connection returns it reloads into the real page.
 (function () {
   "use strict";
-  var user = document.body.dataset.user;
-  if (!user || !window.indexedDB || !window.fetch || !window.FormData) { return; }
-  var DB = "facediag-uploads", STORE = "pending", RETRY_MS = 30000;
+  var store = window.FaceDiagStore;
+  if (!store || !window.indexedDB || !window.fetch || !window.FormData) { return; }
+  var standIn = "offlineStandIn" in document.body.dataset;
+  var RETRY_MS = 30000;
+  var user = standIn ? null : document.body.dataset.user || null;  // the stand-in: the store says, below
   var uploadUrl = document.body.dataset.uploadUrl;
   var section = document.getElementById("pending-uploads");
   var list = document.getElementById("pending-list");
   var banner = document.getElementById("pending-banner");
   var sentHere = [];  // {key, url, thumb}: shown as "sent" until the page is left
-  var dbPromise = null, flushing = null;
-
-  function open() {
-    if (!dbPromise) {
-      dbPromise = new Promise(function (resolve, reject) {
-        var req = indexedDB.open(DB, 1);
-        req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "key" }); };
-        req.onsuccess = function () { resolve(req.result); };
-        req.onerror = function () { reject(req.error); };
-      });
-    }
-    return dbPromise;
-  }
-
-  function tx(mode, work) {
-    return open().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var t = db.transaction(STORE, mode);
-        var result = work(t.objectStore(STORE));
-        t.oncomplete = function () { resolve(result && "result" in result ? result.result : undefined); };
-        t.onerror = function () { reject(t.error); };
-        t.onabort = function () { reject(t.error); };
-      });
-    });
-  }
+  var flushing = null, ready = null;
 
   function mine() {
-    return tx("readonly", function (store) { return store.getAll(); }).then(function (items) {
-      return (items || []).filter(function (item) { return item.user === user; })
+    return store.all().then(function (items) {
+      return (items || []).filter(function (item) { return item.user === user && !item.parked; })
         .sort(function (a, b) { return a.created - b.created; });
     });
   }
 
-  function get(key) { return tx("readonly", function (store) { return store.get(key); }); }
-  function put(item) { return tx("readwrite", function (store) { return store.put(item); }); }
-  function remove(key) { return tx("readwrite", function (store) { return store.delete(key); }); }
+  var get = store.get, put = store.put, remove = store.remove;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -110,7 +89,7 @@
 
   function flush() {
     if (flushing) { return flushing; }
-    if (navigator.onLine === false) { return render(); }
+    if (navigator.onLine === false || standIn) { return render(); }
     flushing = mine().then(function (items) {
       var waiting = items.filter(function (item) { return item.state !== "refused"; });
       return waiting.reduce(function (chain, item) {
@@ -163,13 +142,15 @@
           why.className = "error";
           why.textContent = item.error;
           r.body.appendChild(why);
-          var drop = document.createElement("button");
-          drop.type = "button";
-          drop.className = "secondary";
-          drop.textContent = section.dataset.remove;
-          drop.addEventListener("click", function () { remove(item.key).then(render); });
-          r.body.appendChild(drop);
         }
+        var drop = document.createElement("button");  // every kept photo can go, waiting or refused
+        drop.type = "button";
+        drop.className = "secondary";
+        drop.textContent = section.dataset.remove;
+        drop.addEventListener("click", function () {
+          remove(item.key).then(render).then(function () { if (list.firstChild) { focusFirstButton(); } });
+        });
+        r.body.appendChild(drop);
         list.appendChild(r.li);
       });
       sentHere.forEach(function (sent) {
@@ -181,39 +162,100 @@
     }).catch(function () {});
   }
 
+  function focusFirstButton() {  // after a delete, keyboard focus stays in the list
+    var next = list.querySelector("button");
+    if (next) { next.focus(); } else if (section) { section.focus(); }
+  }
+
   // -- the upload form's way in (static/js/capture.js) ----------------------------------------------------
   window.FaceDiagUploads = {
-    available: function () { return true; },
+    available: function () { return Boolean(user); },
     // Keep first, then send: -> {url} once sent, or {message} when it waits (or was refused).
-    submit: function (photo) {
-      var form = document.getElementById("upload-form");
-      var item = { key: photo.key, user: user, blob: photo.file, name: photo.file.name, note: photo.note,
-                   left: photo.left || null, leftName: photo.left ? photo.left.name : "",
-                   right: photo.right || null, rightName: photo.right ? photo.right.name : "",
-                   created: Date.now(), state: "waiting" };
-      return put(item).then(function () {
-        if (navigator.onLine === false) {
-          return render().then(function () { return { message: form.dataset.offline }; });
-        }
-        return sendKept(item.key).then(function (result) {
-          if (result.outcome === "sent") {
-            sentHere = sentHere.filter(function (s) { return s.key !== item.key; });
-            return { url: result.url };
-          }
-          return render().then(function () {
-            return { message: result.outcome === "refused" ? result.message : form.dataset.offline };
-          });
-        });
-      }, function () {  // no storage on this device (a private window): send it straight away
-        return send(item).then(function (result) {
-          return result.outcome === "sent" ? { url: result.url } : { message: result.message || form.dataset.offline };
-        });
-      });
-    }
+    submit: function (photo) { return ready.then(function () { return keepThenSend(photo); }); }
   };
 
-  window.addEventListener("online", flush);
-  window.addEventListener("pageshow", flush);
-  setInterval(function () { if (navigator.onLine !== false) { flush(); } }, RETRY_MS);
-  flush();
+  function keepThenSend(photo) {
+    var form = document.getElementById("upload-form");
+    var item = { key: photo.key, user: user, blob: photo.file, name: photo.file.name, note: photo.note,
+                 left: photo.left || null, leftName: photo.left ? photo.left.name : "",
+                 right: photo.right || null, rightName: photo.right ? photo.right.name : "",
+                 created: Date.now(), state: "waiting" };
+    return put(item).then(function () {
+      if (navigator.onLine === false || standIn) {  // the stand-in keeps; the real page sends, later
+        return render().then(function () { return { message: form.dataset.offline }; });
+      }
+      return sendKept(item.key).then(function (result) {
+        if (result.outcome === "sent") {
+          sentHere = sentHere.filter(function (s) { return s.key !== item.key; });
+          return { url: result.url };
+        }
+        return render().then(function () {
+          return { message: result.outcome === "refused" ? result.message : form.dataset.offline };
+        });
+      });
+    }, function () {  // no storage on this device (a private window): send it straight away
+      if (standIn) { return { message: form.dataset.offline }; }
+      return send(item).then(function (result) {
+        return result.outcome === "sent" ? { url: result.url } : { message: result.message || form.dataset.offline };
+      });
+    });
+  }
+
+  // -- logging out: the person says what happens to their waiting photos (templates/base.html's dialog) ----
+  function askAtLogout() {
+    var form = document.getElementById("logout-form");
+    var dialog = document.getElementById("logout-dialog");
+    if (!form || !dialog || !dialog.showModal) { return; }  // without the dialog the server clears them all
+    var choice = form.elements.waiting;
+    var leave = function (how) {
+      choice.value = how;
+      var done = how === "keep" ? store.park(user) : store.removeAll(user);
+      done.catch(function () {}).then(function () { form.submit(); });
+    };
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      mine().catch(function () { return []; }).then(function (items) {
+        if (!items.length) { form.submit(); return; }
+        document.getElementById("logout-dialog-count").textContent = String(items.length);
+        dialog.showModal();
+      });
+    });
+    document.getElementById("logout-keep").addEventListener("click", function () { leave("keep"); });
+    document.getElementById("logout-delete").addEventListener("click", function () { leave("delete"); });
+    document.getElementById("logout-cancel").addEventListener("click", function () { dialog.close(); });
+  }
+
+  // -- the offline stand-in: back online, the real page (the person's session decides) ---------------------
+  function backOnline() {
+    var input = document.getElementById("id_image");
+    if (navigator.onLine === false || (input && input.files && input.files.length)) { return; }
+    fetch("/healthz/?live=1", { cache: "no-store" }).then(function (response) {
+      if (response.ok) { window.location.reload(); }
+    }, function () {});
+  }
+
+  function start() {
+    if (standIn) {
+      var form = document.getElementById("upload-form");
+      var signedOut = document.getElementById("offline-signed-out");
+      if (!user) {  // nobody was signed in here: no photo can be kept for anyone
+        if (form) { form.hidden = true; }
+        if (signedOut) { signedOut.hidden = false; }
+        return;
+      }
+      window.addEventListener("online", backOnline);
+      setInterval(backOnline, RETRY_MS);
+      return render();
+    }
+    askAtLogout();
+    window.addEventListener("online", flush);
+    window.addEventListener("pageshow", flush);
+    setInterval(function () { if (navigator.onLine !== false) { flush(); } }, RETRY_MS);
+    return flush();
+  }
+
+  // The page's session first settles the store (static/js/site.js), so nothing of another account shows.
+  ready = standIn ? store.account().then(function (account) { user = account; })
+    : (store.settled || Promise.resolve()).catch(function () {});
+  ready.then(function () { if (user || standIn) { start(); } }).catch(function () {});
 })();

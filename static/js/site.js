@@ -24,12 +24,13 @@
   // Installable and offline-safe: the service worker keeps the app shell (templates/sw.js).
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});
-    var logout = document.getElementById("logout-form");
-    if (logout) {
-      logout.addEventListener("submit", function () {  // the kept upload page goes with the session
-        if (navigator.serviceWorker.controller) { navigator.serviceWorker.controller.postMessage("forget-pages"); }
-      });
-    }
+  }
+  // This page came from the server, so it says who is signed in (data-session: an id, or "none"): photos
+  // waiting on the device that are not theirs go, however the last session ended
+  // (static/js/offline-store.js). The offline stand-in of the upload page speaks for nobody (no data-session).
+  var store = window.FaceDiagStore, session = document.body.dataset.session;
+  if (store && session) {
+    store.settled = store.sessionSeen(session === "none" ? null : session);
   }
 
   // The device's time zone, in a cookie: pages show local times before the person chooses a time zone
