@@ -22,6 +22,7 @@ from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from facediag_site.lib import dates
+from facediag_site.lib.numbers import percent
 
 from . import results, selectors
 from .models import CONDITIONS, Scan
@@ -213,7 +214,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
         rows = [[_("Date"), _("Result"), _("Top match"), _("Spots"), _("Note")]]
         for scan in scans:
             view = results.result_view(scan)
-            top = f"{scan.top_probability * 100:.0f}%" if view.has_class and scan.top_probability is not None else "–"
+            top = percent(scan.top_probability) if view.has_class and scan.top_probability is not None else "–"
             rows.append([dates.when(scan.created_at), view.verdict, top, lesion_cell(scan),
                          Paragraph(escape(scan.note[:120]), small)])
         table = Table(rows, colWidths=[3.4 * cm, 4.0 * cm, 2.0 * cm, 2.6 * cm, 5.0 * cm], repeatRows=1)
@@ -245,7 +246,7 @@ def _scan_block(scan, styles, body, small):
     view = results.result_view(scan)
     text = [Paragraph(f"<b>{escape(dates.when(scan.created_at))}: {escape(view.verdict)}</b>", body)]
     if view.has_class:
-        text.append(Paragraph(" · ".join(f"{title} {p * 100:.0f}%" for _c, title, p in view.probabilities), body))
+        text.append(Paragraph(" · ".join(f"{title} {percent(p)}" for _c, title, p in view.probabilities), body))
         spots = lesion_readout.lesion_view(scan, scan.label)
         if spots is not None:
             estimate = _("%(summary)s (an estimate by the model)") % {"summary": spots.summary}
@@ -267,7 +268,7 @@ def _scan_block(scan, styles, body, small):
         for reading in results.photo_result_views(photos):
             line = f"{reading.view_title}: {reading.verdict}"
             if reading.top_probability is not None:
-                line += f" {reading.top_probability * 100:.0f}%"
+                line += f" {percent(reading.top_probability)}"
             if reading.lesions:
                 line += f" · {reading.lesions}"
             if not reading.counted:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from facediag_site.lib import dates
+from facediag_site.lib.numbers import percent
 from ml.core.decision import confidence_word
 
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
@@ -349,8 +350,8 @@ def change_summary(before, after) -> str:
     if round(abs(new - old) * 100) < LITTLE_CHANGE_POINTS:
         return gettext("Little change %(span)s: no condition's match moved by %(points)d points or more.") % {
             "span": span, "points": LITTLE_CHANGE_POINTS}
-    values = {"span": span, "condition": condition_title(condition).lower(), "old": f"{old * 100:.0f}%",
-              "new": f"{new * 100:.0f}%"}
+    values = {"span": span, "condition": condition_title(condition).lower(), "old": percent(old),
+              "new": percent(new)}
     if new < old:
         return gettext("The %(condition)s match went down from %(old)s to %(new)s %(span)s.") % values
     return gettext("The %(condition)s match went up from %(old)s to %(new)s %(span)s.") % values

@@ -31,6 +31,8 @@ def test_spanish_meters_show_their_values(live_server, browser_page, person):  #
     # The drawn bar is as long as the value says (not an empty track).
     widths = page.eval_on_selector_all("meter", "ms => ms.map(m => m.getBoundingClientRect().width)")
     assert all(w > 0 for w in widths)
+    # and the figures beside them as Spanish writes a percentage: "82 %", a no-break space before the sign
+    assert page.locator("table.probabilities td.num").first.inner_text() == "82\u00a0%"
     page.goto(f"{live_server.url}/review/scans/{scans['to_review'].id}/")
     assert page.eval_on_selector_all("meter", "ms => ms.map(m => m.value)") == pytest.approx([0.45, 0.3, 0.2, 0.05])
 
@@ -54,6 +56,8 @@ def test_the_chart_speaks_the_pages_language_and_time_zone(live_server, browser_
     local = Scan.objects.get(id=scans["first"].id).created_at.astimezone(__import__("zoneinfo").ZoneInfo(
         "Pacific/Auckland"))
     assert first.endswith(local.strftime("%H:%M"))  # the profile's time zone, not the browser's
+    cells = page.locator("#chart-table-body tr").first.locator("td").all_inner_texts()
+    assert cells and all(re.fullmatch(r"\d{1,3}\u00a0%", c) for c in cells), cells  # "82 %" (Intl, in Spanish)
 
 
 def test_compare_slider_moves_between_before_and_after(live_server, browser_page, person):  # noqa: F811

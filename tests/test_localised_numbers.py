@@ -92,3 +92,36 @@ def test_no_page_writes_a_localised_number_into_an_attribute_or_json(spanish_rev
     chart = spanish_reviewer.get(reverse("diagnosis:chart-data"))
     assert not re.search(r'"-?\d+,\d+"', chart.content.decode())
     assert json.loads(chart.content)["points"][0]["probabilities"]["acne"] == 0.6987
+
+
+def test_percentages_are_written_in_the_readers_language(client, user):
+    """ "87 %" in Spanish (CLDR: a no-break space before the sign), "87%" in English: on the result page, the
+    history list, the compare sentence and the PDF report (issue 32, point 1)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diagnosis.models import Scan
+
+    client.force_login(user)
+    before = ScanFactory(owner=user, label="acne", probabilities={"acne": 0.82, "eczema": 0.07, "healthy": 0.06,
+                                                                  "rosacea": 0.05}, top_probability=0.82)
+    Scan.objects.filter(id=before.id).update(created_at=timezone.now() - timedelta(days=3))
+    after = ScanFactory(owner=user, label="acne", probabilities={"acne": 0.22, "eczema": 0.07, "healthy": 0.66,
+                                                                 "rosacea": 0.05}, top_probability=0.66)
+    result = reverse("diagnosis:scan-detail", args=[before.id])
+    compare = reverse("diagnosis:compare") + f"?scan={before.id}&scan={after.id}"
+    for language, written in (("en", "82%"), ("es", "82\u00a0%")):
+        for url in (result, reverse("diagnosis:history"), compare):
+            html = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert written in html, (language, url)
+    assert "82 %" not in client.get(result, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    import io
+
+    from pypdf import PdfReader
+
+    for language, written in (("en", "82%"), ("es", "82\u00a0%")):
+        pdf = client.get(reverse("diagnosis:report"), HTTP_ACCEPT_LANGUAGE=language)
+        assert pdf.status_code == 200
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert written in text or written.replace("\u00a0", " ") in text, (language, text[:2000])

@@ -4,7 +4,7 @@ from django.utils.translation import gettext, ngettext
 from diagnosis import results, selectors
 from diagnosis.models import Label, quality_flag_name
 from diagnosis.readouts import lesions as lesion_readout
-from facediag_site.lib import dates
+from facediag_site.lib import dates, numbers
 
 register = template.Library()
 
@@ -12,7 +12,7 @@ register = template.Library()
 @register.filter
 def percent(value):
     try:
-        return f"{float(value) * 100:.0f}%"
+        return numbers.percent(float(value))
     except (TypeError, ValueError):
         return "—"
 

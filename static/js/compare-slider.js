@@ -9,10 +9,14 @@
   var sideBySide = document.getElementById("compare-side-by-side");
   if (sideBySide) { sideBySide.classList.add("with-slider"); }
 
+  // Read aloud in the page's language ("40 %" in Spanish), as the server writes it (facediag_site/lib/numbers.py).
+  var percent = new Intl.NumberFormat(document.documentElement.lang || "en", { style: "percent", maximumFractionDigits: 0 });
+
   function update() {
     var value = Number(range.value);
     slider.style.setProperty("--split", value + "%");
-    range.setAttribute("aria-valuetext", range.dataset.before + " " + value + "% · " + range.dataset.after + " " + (100 - value) + "%");
+    range.setAttribute("aria-valuetext", range.dataset.before + " " + percent.format(value / 100) + " · " +
+                       range.dataset.after + " " + percent.format((100 - value) / 100));
   }
   range.addEventListener("input", update);
   // Dragging on the photos themselves moves the line too (a phone's thumb lands there first).

@@ -7,6 +7,8 @@
   var canvas = document.getElementById("history-chart");
   if (!canvas) { return; }
   var language = document.documentElement.lang || undefined;
+  // "87 %" in Spanish, "87%" in English: as the server writes it (facediag_site/lib/numbers.py).
+  var percent = new Intl.NumberFormat(language, { style: "percent", maximumFractionDigits: 0 });
   var lesionCanvas = document.getElementById("lesion-chart");
 
   // A table row that starts with the scan's date, linked to the scan.
@@ -33,7 +35,7 @@
       data.classes.forEach(function (c) {
         var cell = document.createElement("td");
         cell.className = "num";
-        cell.textContent = Math.round(p.probabilities[c] * 100) + "%";
+        cell.textContent = percent.format(p.probabilities[c]);
         row.appendChild(cell);
       });
       body.appendChild(row);
@@ -168,13 +170,13 @@
             tooltip: {
               callbacks: {
                 title: function (items) { return data.points[items[0].dataIndex].when; },
-                label: function (item) { return item.dataset.label + ": " + item.parsed.y + "%"; }
+                label: function (item) { return item.dataset.label + ": " + percent.format(item.parsed.y / 100); }
               }
             }
           },
           scales: {
             x: { ticks: { autoSkip: true, maxRotation: 0 } },
-            y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } },
+            y: { min: 0, max: 100, ticks: { callback: function (v) { return percent.format(v / 100); } },
                  title: { display: true, text: canvas.dataset.axis || "Match" } }
           }
         }
