@@ -92,6 +92,13 @@ def web_command(host: str, port: int | str, workers: int | str) -> list[str]:
             str(workers)]
 
 
+def site_url(host: str, port: int) -> str:
+    """The address this run serves the site on, for links in e-mails: an address for every interface
+    (0.0.0.0, ::) is reached as localhost on this machine; set FACEDIAG_SITE_URL for a public name."""
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1", "") else host
+    return f"http://{shown}:{port}"
+
+
 class Supervisor:
     def __init__(self, args: argparse.Namespace):
         self.args = args
@@ -103,6 +110,8 @@ class Supervisor:
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        # Links in e-mails sent outside a request (reminders) point at where this run serves, unless set.
+        env.setdefault("FACEDIAG_SITE_URL", site_url(self.args.host, self.args.port))
         if not env.get("REDIS_URL"):
             env["FACEDIAG_EMBEDDED_REDIS_DIR"] = str(embedded_redis.redis_dir())  # the same socket for every part
         return env

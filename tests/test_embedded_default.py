@@ -123,3 +123,16 @@ def test_a_part_that_keeps_dying_stops_the_whole_product_loudly(tmp_path, tiny_a
     assert "FaceDiag STOPPED: the beat exited 2 times within 600 s" in run.log()
     assert "Warm shutdown" in run.log()  # the worker was stopped, not left running without its sweeper
     assert not (tmp_path / "redis" / "redis.sock").exists()
+
+
+def test_the_run_commands_parts_link_e_mails_to_where_it_serves(monkeypatch):
+    """Reminder e-mails are sent by the worker, outside any request: their links use FACEDIAG_SITE_URL, which
+    the run command sets to its own host and port unless the operator did (issue 32, point 8)."""
+    from facediag_site.supervise import Supervisor, parse_args
+
+    monkeypatch.delenv("FACEDIAG_SITE_URL", raising=False)
+    assert Supervisor(parse_args(["--port", "9123"])).base_env()["FACEDIAG_SITE_URL"] == "http://localhost:9123"
+    served = parse_args(["--host", "skin.lan", "--port", "8443"])
+    assert Supervisor(served).base_env()["FACEDIAG_SITE_URL"] == "http://skin.lan:8443"
+    monkeypatch.setenv("FACEDIAG_SITE_URL", "https://skin.example")
+    assert Supervisor(parse_args(["--port", "9123"])).base_env()["FACEDIAG_SITE_URL"] == "https://skin.example"
