@@ -25,7 +25,6 @@ PRECACHED_STATIC = (
     "img/icon-192.png",
     "img/icon-512.png",
     "img/example-good-photo.jpg",
-    "manifest.webmanifest",
 )
 #: The face detector (BlazeFace, the server's own, 0.8 MB): kept the first time it is fetched (the upload page
 #: fetches it while idle), so a visitor who never takes a photo does not download it.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", diagnosis_views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("sw.js", views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", views.web_manifest, name="web-manifest"),
     path("offline/", views.offline, name="offline"),
     path("offline/upload/", diagnosis_views.offline_upload, name="offline-upload"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),

@@ -52,3 +52,46 @@ def offline(request):
     from .lib.anonymous_pages import render_anonymous
 
     return render_anonymous(request, "offline.html")
+
+
+@require_GET
+def web_manifest(request):
+    """The installable app's manifest in the reader's language (name, description, shortcuts), served as
+    application/manifest+json: a static file was English only and went out as application/octet-stream."""
+    from django.templatetags.static import static
+    from django.urls import reverse
+    from django.utils.translation import get_language, get_language_bidi
+    from django.utils.translation import gettext as _
+
+    def icon(name, sizes, kind, **extra):
+        return {"src": static(name), "sizes": sizes, "type": kind, **extra}
+
+    manifest = {
+        "id": "/",
+        "name": _("FaceDiag skin screening"),
+        "short_name": "FaceDiag",
+        "description": _("Track your facial skin over time. A screening aid, not a diagnosis."),
+        "lang": get_language(),
+        "dir": "rtl" if get_language_bidi() else "ltr",
+        "start_url": reverse("diagnosis:upload"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f6f8fb",
+        "theme_color": "#2a63a0",
+        "categories": ["health", "medical"],
+        "icons": [
+            icon("img/favicon.svg", "any", "image/svg+xml"),
+            icon("img/icon-192.png", "192x192", "image/png"),
+            icon("img/icon-512.png", "512x512", "image/png"),
+            icon("img/icon-512.png", "512x512", "image/png", purpose="maskable"),
+        ],
+        "shortcuts": [
+            {"name": _("New scan"), "url": reverse("diagnosis:upload")},
+            {"name": _("History"), "url": reverse("diagnosis:history")},
+        ],
+    }
+    response = JsonResponse(manifest, content_type="application/manifest+json",
+                            json_dumps_params={"ensure_ascii": False})
+    response["Vary"] = "Accept-Language, Cookie"  # the language follows the browser or the profile
+    return response

@@ -1,6 +1,5 @@
 """Error pages, icons, e-mails and button words a person meets outside the main flow."""
 
-import json
 import re
 
 import pytest
@@ -52,13 +51,24 @@ def test_500_page_renders_without_a_request_context():
     assert "Something went wrong on our side" in html and 'href="/"' in html
 
 
-def test_favicon_and_web_manifest_are_linked_and_valid(client):
+def test_favicon_and_web_manifest_are_linked_and_valid(client, settings):
     html = client.get(reverse("home")).content.decode()
-    assert 'rel="icon"' in html and 'rel="manifest"' in html
-    manifest = json.loads(open(finders.find("manifest.webmanifest")).read())
+    assert 'rel="icon"' in html and f'rel="manifest" href="{reverse("web-manifest")}"' in html
+    response = client.get(reverse("web-manifest"))
+    assert response["Content-Type"] == "application/manifest+json"  # was application/octet-stream
+    manifest = response.json()
     assert manifest["name"] and manifest["start_url"] == "/scans/new/" and manifest["scope"] == "/"
+    assert manifest["lang"].startswith("en")
     for icon in manifest["icons"]:
-        assert finders.find(icon["src"]), icon["src"]
+        assert finders.find(icon["src"].removeprefix(settings.STATIC_URL)), icon["src"]
+
+
+def test_the_web_manifest_speaks_the_readers_language(client):
+    manifest = client.get(reverse("web-manifest"), HTTP_ACCEPT_LANGUAGE="es").json()
+    assert manifest["lang"] == "es"
+    assert "detección" in manifest["name"].lower() or "cribado" in manifest["name"].lower(), manifest["name"]
+    assert "no es un diagnóstico" in manifest["description"]
+    assert [s["name"] for s in manifest["shortcuts"]] == ["Nuevo análisis", "Historial"]
 
 
 def test_reset_e_mail_is_signed_with_the_site_name(client, user, settings, account_mail):
