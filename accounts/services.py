@@ -89,6 +89,24 @@ def sign_up(*, email: str, password: str, site_url: str, language: str = "") -> 
             continue
 
 
+def resend_sign_up_email(*, email: str, site_url: str, language: str = "") -> None:
+    """"Send it again" on the check-your-e-mail page: the e-mail a sign-up of ``email`` would send now (the
+    confirmation link, or "you already have an account"), or nothing for an unknown address, with the same
+    work and answer either way. At most AUTH_RATE_LIMIT_PER_ACCOUNT times an hour per address."""
+    from . import ratelimit
+
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    if not ratelimit.hit("signup-resend", email, settings.AUTH_RATE_LIMIT_PER_ACCOUNT):
+        return
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        queue_account_email(AccountEmail.CONFIRM, None, site_url=site_url, language=language)  # sends nothing
+        return
+    kind = AccountEmail.CONFIRM if user.email_verified_at is None else AccountEmail.ALREADY_REGISTERED
+    queue_account_email(kind, user.pk, site_url=site_url, language=language)
+
+
 def confirmation_link_path(user: User) -> str:
     """Path of the confirmation e-mail's link (single use, see accounts.tokens)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))

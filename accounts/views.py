@@ -22,6 +22,9 @@ from .forms import (
     SignupForm,
 )
 
+#: The address just signed up with, for the check-your-e-mail page (this browser's session only).
+SIGNUP_EMAIL_SESSION_KEY = "signup_email"
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
@@ -42,12 +45,25 @@ def signup(request):
         except ValidationError as exc:
             form.add_error("password1", exc)
         else:
+            request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]  # shown, and sent again
             return redirect("signup-done")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@require_http_methods(["GET", "POST"])
 def signup_done(request):
-    return render(request, "registration/signup_done.html")
+    """"Check your e-mail": names the address signed up with (kept in this browser's session only) and
+    offers to send the e-mail again. The answer is the same whether or not the address has an account."""
+    email = request.session.get(SIGNUP_EMAIL_SESSION_KEY, "")
+    if request.method == "POST" and email:
+        if not ratelimit.hit("signup-ip", ratelimit.client_ip(request), settings.AUTH_RATE_LIMIT_PER_IP):
+            return render(request, "registration/rate_limited.html", status=429)
+        services.resend_sign_up_email(email=email, site_url=request.build_absolute_uri("/"),
+                                      language=translation.get_language())
+        messages.success(request, _("We sent the e-mail again. It can take a few minutes; look in the spam "
+                                    "folder too."))
+        return redirect("signup-done")
+    return render(request, "registration/signup_done.html", {"email": email})
 
 
 @require_http_methods(["GET", "POST"])

@@ -96,3 +96,33 @@ def test_password_reset_for_unknown_email_looks_the_same(client, account_mail):
     assert response.status_code == 302
     assert response.url == reverse("password_reset_done")
     assert len(mail.outbox) == 0
+
+
+def test_check_your_e_mail_names_the_address_and_sends_it_again(client, account_mail):
+    """Issue 32, point 12: the page repeats the address and offers to send the e-mail again; the same answer
+    whether or not the address has an account."""
+    response = client.post(reverse("signup"), {"email": "New.Person@Example.com", "password1": "a long passphrase 42",
+                                               "password2": "a long passphrase 42"}, follow=True)
+    assert "new.person@example.com" in response.content.decode().lower()
+    assert 'id="resend-signup-email"' in response.content.decode()
+    assert len(account_mail.outbox) == 1
+    again = client.post(reverse("signup-done"), follow=True)
+    assert again.status_code == 200 and "We sent the e-mail again" in again.content.decode()
+    assert len(account_mail.outbox) == 2
+    assert account_mail.outbox[0].subject == account_mail.outbox[1].subject  # the same confirmation e-mail
+    assert "/accounts/confirm/" in account_mail.outbox[1].body
+
+
+def test_sending_again_is_limited_per_address(client, account_mail, settings):
+    settings.AUTH_RATE_LIMIT_PER_ACCOUNT = 2
+    client.post(reverse("signup"), {"email": "limit@example.com", "password1": "a long passphrase 42",
+                                    "password2": "a long passphrase 42"})
+    for _ in range(4):
+        assert client.post(reverse("signup-done")).status_code == 302  # the same answer every time
+    assert len(account_mail.outbox) == 1 + 2
+
+
+def test_without_a_sign_up_in_this_browser_the_page_names_no_address(client):
+    html = client.get(reverse("signup-done")).content.decode()
+    assert "the address you gave" in html and 'id="resend-signup-email"' not in html
+    assert client.post(reverse("signup-done")).status_code == 200  # nothing to send again

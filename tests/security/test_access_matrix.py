@@ -22,6 +22,8 @@ PUBLIC = {
     "confirm-email",  # authenticated by its signed single-use token (and the password)
     "sign-in-link",  # the confirmation view under the path of older e-mails' sign-in links
     "service-worker", "offline",  # the installable app's service worker and its offline notice: nothing personal
+    "web-manifest",  # the installable app's manifest: names, icons, the same for everyone of a language
+    "offline-upload",  # the upload page's anonymous offline stand-in (names nobody, no CSRF token)
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
