@@ -191,3 +191,46 @@ def test_a_failure_and_the_analysis_state_in_spanish(user_client, user):
                           error="The photo could not be analysed (ValueError). Try another photo.")
     data = user_client.get(reverse("diagnosis:scan-status", args=[crashed.id]), HTTP_ACCEPT_LANGUAGE="es").json()
     assert data["error"] == "No se pudo analizar la foto (ValueError). Prueba con otra foto."
+
+
+#: "usted" forms in Spanish messages: Django's own catalogue speaks so; the site says "tú" everywhere.
+USTED = re.compile(r"\b(Su contraseña|Por favor|[Ii]ntroduzca|[Vv]uelva|Asegúrese|Observe)\b")
+
+
+def test_djangos_own_messages_say_tu_like_the_rest_of_the_site(user_client):
+    """Issue 32, point 3: a wrong old password said "Su contraseña antigua es incorrecta. Por favor, vuelva a
+    introducirla"; our catalogue now words Django's messages as the site does."""
+    page = user_client.post(reverse("password_change"), {"old_password": "not it", "new_password1": "1234",
+                                                         "new_password2": "12345"}, HTTP_ACCEPT_LANGUAGE="es")
+    html = page.content.decode()
+    assert "Tu contraseña antigua no es correcta" in html and "Las dos contraseñas no coinciden" in html
+    assert not USTED.search(html), USTED.search(html)
+    from django.test import Client
+
+    client = Client()  # signed out
+    signup = client.post(reverse("signup"), {"email": "not an address", "password1": "1234", "password2": "1234"},
+                         HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Introduce una dirección de correo electrónico válida" in signup and not USTED.search(signup)
+    login = client.post(reverse("login"), {"username": "nobody@example.com", "password": "wrong"},
+                        HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert not USTED.search(login)
+
+
+def test_the_listed_framework_messages_are_djangos_own():
+    """A listed string that is not exactly Django's msgid (a straight apostrophe, a changed word) would
+    translate nothing: each must occur in Django's source."""
+    import ast
+
+    import django
+
+    source = Path(django.__file__).parent
+    django_text = "".join(p.read_text(encoding="utf-8") for sub in ("forms", "core", "contrib/auth")
+                          for p in (source / sub).rglob("*.py"))
+    django_text = re.sub(r'"\s*\n\s*"', "", django_text)  # implicit concatenation across lines
+    listed = [node.value for node in ast.walk(ast.parse(Path(settings.BASE_DIR, "facediag_site",
+                                                             "framework_messages.py").read_text()))
+              if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" not in node.value
+              and not node.value.startswith(("Django", "``"))]
+    assert len(listed) >= 12
+    for text in listed:
+        assert text in django_text, text
