@@ -8,6 +8,7 @@ page itself opens offline, and the photo is sent once (its Idempotency-Key) when
 even with two tabs open.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -194,6 +195,9 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     page.click("#upload-button")
     page.wait_for_selector("#pending-list li[data-state='waiting']")
     assert "Waiting to upload" in page.locator("#pending-uploads").inner_text()
+    # written as every page writes a time (issue 32, point 6): "7 Dec 2026, 00:02", never "0:02"
+    waited = page.locator("#pending-list li[data-state='waiting'] .meta").first.inner_text()
+    assert re.fullmatch(r" · \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", waited), waited
     assert "offline" in page.locator("#upload-state").inner_text()
     kept = kept_on_device(page)
     assert [(k["note"], k["state"]) for k in kept] == [("Taken on the train", "waiting")]

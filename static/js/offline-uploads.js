@@ -87,8 +87,11 @@
     return attempt();
   }
 
+  // A flush asked for while one runs (the "online" event while a try is still hanging) runs after it,
+  // instead of being dropped until the next 30 s retry.
+  var flushAgain = false;
   function flush() {
-    if (flushing) { return flushing; }
+    if (flushing) { flushAgain = true; return flushing; }
     if (navigator.onLine === false || standIn) { return render(); }
     flushing = mine().then(function (items) {
       var waiting = items.filter(function (item) { return item.state !== "refused"; });
@@ -97,6 +100,7 @@
       }, Promise.resolve());
     }).catch(function () {}).then(function () {
       flushing = null;
+      if (flushAgain) { flushAgain = false; return flush(); }
       return render();
     });
     return flushing;
@@ -134,8 +138,10 @@
         r.li.dataset.key = item.key;
         var when = document.createElement("span");
         when.className = "meta";
+        // the pages' style: "7 dic 2026, 00:02" (two-digit hours, 24 h), as facediag_site/lib/dates.py writes it
         when.textContent = " · " + new Date(item.created).toLocaleString(document.documentElement.lang || undefined,
-                                                                          { dateStyle: "medium", timeStyle: "short" });
+                                                                          { day: "numeric", month: "short", year: "numeric",
+                                                                            hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
         r.body.appendChild(when);
         if (refused && item.error) {
           var why = document.createElement("p");
@@ -248,7 +254,10 @@
       return render();
     }
     askAtLogout();
-    window.addEventListener("online", flush);
+    // "online" can come a moment before requests get through: try again within seconds, not in 30 s.
+    window.addEventListener("online", function () {
+      [0, 1000, 3000, 7000].forEach(function (ms) { setTimeout(flush, ms); });
+    });
     window.addEventListener("pageshow", flush);
     setInterval(function () { if (navigator.onLine !== false) { flush(); } }, RETRY_MS);
     return flush();
