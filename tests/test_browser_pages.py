@@ -187,3 +187,29 @@ def test_desktop_table_headers_keep_whole_words(live_server, browser_page, perso
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(live_server.url + "/scans/")
             assert page.eval_on_selector_all("table.history.cards thead th", headers) == [], (language, width)
+
+
+def test_the_chart_spaces_scans_by_their_time_and_the_picker_narrows_the_tooltip(live_server, browser_page,
+                                                                                   person):  # noqa: F811
+    """Issue 32, point 4: every scan had the same width, so 26 days looked like one minute; and with the picker
+    on Acne the tooltip still listed all four conditions."""
+    from tests.test_browser_mobile import make_scan
+
+    user, _scans = person
+    make_scan(user, 27, "acne", {"acne": 0.75, "eczema": 0.1, "healthy": 0.1, "rosacea": 0.05}, seed=9)
+    page = browser_page
+    log_in(page, live_server.url)
+    page.goto(live_server.url + "/scans/")
+    page.wait_for_selector("#history-chart[data-drawn='4']", state="attached")
+    xs = page.evaluate("Chart.getChart(document.getElementById('history-chart')).getDatasetMeta(0).data"
+                       ".map(p => p.x)")  # scans 28, 27, 14 and 1 days ago
+    assert xs == sorted(xs)
+    one_day, thirteen_days = xs[1] - xs[0], xs[2] - xs[1]
+    assert 0.04 < one_day / thirteen_days < 0.12, xs  # 1/13: proportional to time, not one slot per scan
+    page.select_option("#chart-condition", "acne")
+    chart = "Chart.getChart(document.getElementById('history-chart'))"
+    point = page.evaluate(f"(() => {{ const p = {chart}.getDatasetMeta(0).data[2]; return [p.x, p.y]; }})()")
+    box = page.locator("#history-chart").bounding_box()
+    page.mouse.move(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_function(f"() => {chart}.tooltip.opacity > 0")
+    assert page.evaluate(f"{chart}.tooltip.dataPoints.map(d => d.dataset.key)") == ["acne"]

@@ -74,18 +74,30 @@
     return ticks;
   }
 
-  function drawLesions(points) {
-    fillLesionTable(points);
-    if (!window.Chart || !points.length) { return; }
-    var times = points.map(function (p) { return Date.parse(p.created_at); });
+  // Both charts' x axis: real time (26 days apart reads as 26 days, two scans a minute apart as one spot),
+  // ticks evenly spaced in time, dated in the person's zone (data-time-zone) and language.
+  function timeScale(times, zone) {
     var first = times[0], last = times[times.length - 1];
     var pad = Math.max((last - first) * 0.03, 12 * 3600 * 1000);  // a lone scan still gets a visible span
     var dayFormat;
     try {
-      dayFormat = new Intl.DateTimeFormat(language, { day: "numeric", month: "short", timeZone: lesionCanvas.dataset.timeZone || undefined });
+      dayFormat = new Intl.DateTimeFormat(language, { day: "numeric", month: "short", timeZone: zone || undefined });
     } catch (e) {
       dayFormat = new Intl.DateTimeFormat(language, { day: "numeric", month: "short" });
     }
+    return {
+      type: "linear", min: first - pad, max: last + pad,
+      afterBuildTicks: function (axis) {
+        axis.ticks = timeTicks(first, last, times.length > 1 ? 5 : 1).map(function (v) { return { value: v }; });
+      },
+      ticks: { maxRotation: 0, callback: function (value) { return dayFormat.format(new Date(value)); } }
+    };
+  }
+
+  function drawLesions(points) {
+    fillLesionTable(points);
+    if (!window.Chart || !points.length) { return; }
+    var times = points.map(function (p) { return Date.parse(p.created_at); });
     var colour = styles.acne.colour;
     new window.Chart(lesionCanvas, {
       type: "line",
@@ -113,13 +125,7 @@
           }
         },
         scales: {
-          x: {
-            type: "linear", min: first - pad, max: last + pad,
-            afterBuildTicks: function (axis) {
-              axis.ticks = timeTicks(first, last, points.length > 1 ? 5 : 1).map(function (v) { return { value: v }; });
-            },
-            ticks: { maxRotation: 0, callback: function (value) { return dayFormat.format(new Date(value)); } }
-          },
+          x: timeScale(times, lesionCanvas.dataset.timeZone),
           y: { beginAtZero: true, ticks: { precision: 0 },
                title: { display: true, text: lesionCanvas.dataset.axis || "Spots" } }
         }
@@ -146,28 +152,32 @@
       fillTable(data);
       if (lesionCanvas && data.lesions) { drawLesions(data.lesions.points); }
       if (!window.Chart) { return; }
-      var labels = data.points.map(function (p) { return [p.day, p.time]; });
+      if (!data.points.length) { return; }
+      var times = data.points.map(function (p) { return Date.parse(p.created_at); });
       var datasets = data.classes.map(function (c) {
         var style = styles[c] || { colour: "#56606e", point: "circle" };
         return {
           key: c,
           label: titles[c] || c,
-          data: data.points.map(function (p) { return Math.round(p.probabilities[c] * 100); }),
+          data: data.points.map(function (p, i) { return { x: times[i], y: Math.round(p.probabilities[c] * 100) }; }),
           borderColor: style.colour, backgroundColor: style.colour, pointStyle: style.point,
           pointRadius: 4, borderWidth: 2, tension: 0, spanGaps: false
         };
       });
       var chart = new window.Chart(canvas, {
         type: "line",
-        data: { labels: labels, datasets: datasets },
+        data: { datasets: datasets },
         options: {
           locale: language,
           responsive: true,
           maintainAspectRatio: false,
+          parsing: false,
           interaction: { mode: "index", intersect: false },
           plugins: {
             legend: { labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8 } },
             tooltip: {
+              // only the conditions shown: with the picker on one condition, the tooltip names that one
+              filter: function (item) { return item.chart.isDatasetVisible(item.datasetIndex); },
               callbacks: {
                 title: function (items) { return data.points[items[0].dataIndex].when; },
                 label: function (item) { return item.dataset.label + ": " + percent.format(item.parsed.y / 100); }
@@ -175,7 +185,7 @@
             }
           },
           scales: {
-            x: { ticks: { autoSkip: true, maxRotation: 0 } },
+            x: timeScale(times, canvas.dataset.timeZone),
             y: { min: 0, max: 100, ticks: { callback: function (v) { return percent.format(v / 100); } },
                  title: { display: true, text: canvas.dataset.axis || "Match" } }
           }
