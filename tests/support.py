@@ -2,6 +2,7 @@
 
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -102,3 +103,16 @@ def browser_log_in(page, base, email, password):
     page.fill("#id_password", password)
     page.click("main button[type=submit]")
     page.wait_for_url("**/scans/new/")
+
+
+def service_worker_ready(page, timeout=30.0):
+    """The service worker has installed (its shell kept) and looks after this page."""
+    deadline = time.monotonic() + timeout
+    while not (state := page.evaluate("""async () => ({
+            controlled: navigator.serviceWorker.controller !== null,
+            shell: (await caches.keys()).some(n => n.startsWith('facediag-shell-'))})"""))["controlled"] \
+            or not state["shell"]:
+        assert time.monotonic() < deadline, state
+        if state["shell"]:  # installed while this page was loading (its claim came too early): reload
+            page.reload()
+        page.wait_for_timeout(200)

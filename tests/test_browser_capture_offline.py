@@ -10,6 +10,7 @@ even with two tabs open.
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from diagnosis.models import Scan
-from tests.support import browser_log_in
+from tests.support import browser_log_in, service_worker_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -179,8 +180,7 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     base = live_server.url
     log_in(page, base)
     # The service worker takes charge and keeps the app shell, with the upload page's anonymous stand-in.
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.wait_for_function("() => caches.keys().then(k => k.some(n => n.startsWith('facediag-shell-')))")
+    service_worker_ready(page)
     page.reload()
     page.wait_for_function("() => caches.match('/offline/upload/').then(Boolean)")
     # The upload page fetched the face detector while idle, so the service worker keeps it too.
@@ -216,9 +216,13 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     other.wait_for_selector("#pending-list li[data-state='waiting']")
 
     # Back online: both tabs open the real page again and try; the photo is sent once, with its key, and
-    # shown as sent.
+    # shown as sent by the tab that sent it (either may win the race for it).
     context.set_offline(False)
-    page.wait_for_selector("#pending-list li[data-state='sent']", timeout=60_000)
+    sent = "#pending-list li[data-state='sent']"
+    deadline = time.monotonic() + 60
+    while not (page.locator(sent).count() or other.locator(sent).count()):
+        assert time.monotonic() < deadline, "the photo was not sent by either tab"
+        page.wait_for_timeout(250)
     other.wait_for_selector("body[data-user]")
     page.evaluate("window.dispatchEvent(new Event('online'))")
     other.evaluate("window.dispatchEvent(new Event('online'))")
@@ -227,7 +231,34 @@ def test_a_photo_taken_offline_waits_on_the_device_and_is_sent_once(live_server,
     assert len(scans) == 1
     assert scans[0].idempotency_key == kept[0]["key"] and scans[0].note == "Taken on the train"
     assert kept_on_device(page) == []
-    link = page.locator("#pending-list li[data-state='sent'] a").get_attribute("href")
-    assert link == f"/scans/{scans[0].id}/"
+    sender = page if page.locator(sent).count() else other
+    assert sender.locator(f"{sent} a").get_attribute("href") == f"/scans/{scans[0].id}/"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert [p for p in problems if "net::ERR_INTERNET_DISCONNECTED" not in p and "Failed to fetch" not in p] == []
+
+
+def test_a_photo_refused_after_waiting_is_explained_once_and_not_kept(live_server, camera_browser, person, tmp_path):
+    """Issue 32, point 10: files the server refuses piled up as "Not accepted" cards with broken thumbnails,
+    kept on the device until removed one by one. Now the refusal is shown on the page where it happened,
+    without a thumbnail, and the file is gone from the device."""
+    page = camera_browser.new_page()
+    log_in(page, live_server.url)
+    page.goto(live_server.url + "/scans/new/")
+    page.wait_for_function("() => window.FaceDiagUploads && window.FaceDiagUploads.available()")
+    not_a_photo = tmp_path / "holiday.jpg"
+    not_a_photo.write_bytes(b"these are not the pixels of any photo " * 40)
+    camera_browser.set_offline(True)
+    page.set_input_files("#id_image", str(not_a_photo))
+    page.click("#upload-button")
+    page.wait_for_selector("#pending-list li[data-state='waiting']")
+    assert len(kept_on_device(page)) == 1
+    camera_browser.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    card = page.wait_for_selector("#pending-list li[data-state='refused']", timeout=30_000)
+    assert "not a photo we can read" in card.inner_text()
+    assert not card.query_selector("img:not([hidden])")  # no broken thumbnail
+    assert kept_on_device(page) == []  # not kept: nothing to remove one by one
+    assert Scan.objects.count() == 0
+    page.reload()
+    page.wait_for_function("() => window.FaceDiagUploads")
+    assert page.locator("#pending-list li").count() == 0  # explained once

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from diagnosis.models import Scan
-from tests.support import browser_log_in, face_like_jpeg
+from tests.support import browser_log_in, face_like_jpeg, service_worker_ready
 from tests.test_browser_mobile import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -84,19 +84,6 @@ def everything_cached(page):
         }
         return out;
     }""")
-
-
-def service_worker_ready(page, timeout=30.0):
-    """The service worker has installed (its shell kept) and looks after this page."""
-    deadline = time.monotonic() + timeout
-    while not (state := page.evaluate("""async () => ({
-            controlled: navigator.serviceWorker.controller !== null,
-            shell: (await caches.keys()).some(n => n.startsWith('facediag-shell-'))})"""))["controlled"] \
-            or not state["shell"]:
-        assert time.monotonic() < deadline, state
-        if state["shell"]:  # installed while this page was loading (its claim came too early): reload
-            page.reload()
-        page.wait_for_timeout(200)
 
 
 def leave_waiting(page, base, tmp_path, note):

@@ -19,6 +19,7 @@
   var list = document.getElementById("pending-list");
   var banner = document.getElementById("pending-banner");
   var sentHere = [];  // {key, url, thumb}: shown as "sent" until the page is left
+  var refusedHere = [];  // {key, message}: refused by the server, deleted from the device, shown on this page
   var flushing = null, ready = null;
 
   function mine() {
@@ -70,10 +71,9 @@
             sentHere.push({ key: key, url: result.url, thumb: URL.createObjectURL(item.blob) });
             return remove(key).then(function () { return result; });
           }
-          if (result.outcome === "refused") {
-            item.state = "refused";
-            item.error = result.message;
-            return put(item).then(function () { return result; });
+          if (result.outcome === "refused") {  // explained once, on this page, and not kept on the device
+            refusedHere.push({ key: key, message: result.message, created: item.created });
+            return remove(key).then(function () { return result; });
           }
           return result;
         });
@@ -113,8 +113,8 @@
     var li = document.createElement("li");
     li.dataset.state = state;
     var img = document.createElement("img");
-    img.src = thumbUrl;
     img.alt = "";
+    if (thumbUrl) { img.src = thumbUrl; } else { img.hidden = true; }  // a refused file may be no picture at all
     var body = document.createElement("div");
     var status = document.createElement(link ? "a" : "span");
     status.className = "pending-state";
@@ -128,13 +128,17 @@
 
   function render() {
     return mine().then(function (items) {
-      if (banner) { banner.hidden = !items.some(function (item) { return item.state !== "refused"; }); }
+      items = items.filter(function (item) {  // kept refused by an older version of this page: shown once, gone
+        if (item.state !== "refused") { return true; }
+        refusedHere.push({ key: item.key, message: item.error || "" });
+        remove(item.key).catch(function () {});
+        return false;
+      });
+      if (banner) { banner.hidden = !items.length; }
       if (!section || !list) { return; }
       list.textContent = "";
       items.forEach(function (item) {
-        var refused = item.state === "refused";
-        var r = row(URL.createObjectURL(item.blob), refused ? "refused" : "waiting",
-                    refused ? label("refused") : label("waiting"));
+        var r = row(URL.createObjectURL(item.blob), "waiting", label("waiting"));
         r.li.dataset.key = item.key;
         var when = document.createElement("span");
         when.className = "meta";
@@ -143,13 +147,7 @@
                                                                           { day: "numeric", month: "short", year: "numeric",
                                                                             hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
         r.body.appendChild(when);
-        if (refused && item.error) {
-          var why = document.createElement("p");
-          why.className = "error";
-          why.textContent = item.error;
-          r.body.appendChild(why);
-        }
-        var drop = document.createElement("button");  // every kept photo can go, waiting or refused
+        var drop = document.createElement("button");  // every waiting photo can go
         drop.type = "button";
         drop.className = "secondary";
         drop.textContent = section.dataset.remove;
@@ -164,7 +162,18 @@
         r.li.dataset.key = sent.key;
         list.appendChild(r.li);
       });
-      section.hidden = !items.length && !sentHere.length;
+      refusedHere.forEach(function (refused) {  // gone from the device already: shown on this page only
+        var r = row("", "refused", label("refused"));
+        r.li.dataset.key = refused.key;
+        if (refused.message) {
+          var why = document.createElement("p");
+          why.className = "error";
+          why.textContent = refused.message;
+          r.body.appendChild(why);
+        }
+        list.appendChild(r.li);
+      });
+      section.hidden = !items.length && !sentHere.length && !refusedHere.length;
     }).catch(function () {});
   }
 
@@ -194,6 +203,9 @@
         if (result.outcome === "sent") {
           sentHere = sentHere.filter(function (s) { return s.key !== item.key; });
           return { url: result.url };
+        }
+        if (result.outcome === "refused") {  // the form says why, once: no card, nothing kept
+          refusedHere = refusedHere.filter(function (r) { return r.key !== item.key; });
         }
         return render().then(function () {
           return { message: result.outcome === "refused" ? result.message : form.dataset.offline };
