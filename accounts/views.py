@@ -45,7 +45,8 @@ def signup(request):
         except ValidationError as exc:
             form.add_error("password1", exc)
         else:
-            request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]  # shown, and sent again
+            # shown, and sent again: the address the e-mail went to (services.sign_up's normal form)
+            request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"].strip().lower()
             return redirect("signup-done")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 

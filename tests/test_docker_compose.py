@@ -72,9 +72,13 @@ def test_secrets_are_required_not_defaulted():
     assert "MINIO_ROOT_PASSWORD" in result.stderr or "FACEDIAG_S3_SECRET_ACCESS_KEY" in result.stderr
 
 
-def test_compose_requires_an_email_url():
+def test_compose_requires_an_email_url(tmp_path):
     env = {k: v for k, v in {**os.environ, **REQUIRED_SECRETS}.items() if k != "EMAIL_URL"}
-    result = subprocess.run([*compose_command(), "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    # an empty env file: the run command's own .env (it sets EMAIL_URL) must not stand in for the operator's
+    no_dot_env = tmp_path / "empty.env"
+    no_dot_env.write_text("")
+    result = subprocess.run([*compose_command(), "--env-file", str(no_dot_env), "config"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
     assert result.returncode != 0 and "EMAIL_URL" in result.stderr
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 from accounts.services import update_profile
 from diagnosis.models import CONDITIONS
+from diagnosis.storage import read_bytes
 from diagnosis.tests.factories import make_scan
 from ml.models import ModelVersion
 from ml.services import register_model
@@ -32,9 +33,10 @@ def _run(*args):
 
 
 @pytest.fixture(scope="module")
-def right_photos(model_variants):
-    """Two generated skin photos per condition that the "right" model calls that condition (the session's tiny
-    model is trained afresh, so they are searched for), found once for the module: no database involved."""
+def right_model(model_variants):
+    """The "right" model loaded once for the module (no database involved), and two generated skin photos per
+    condition that it calls that condition (the session's tiny model is trained afresh, so they are searched
+    for)."""
     from ml.core.inference import Predictor
 
     right = Predictor(model_variants["right"])
@@ -42,13 +44,13 @@ def right_photos(model_variants):
     for label in CONDITIONS:
         candidates = [_jpeg(skin_image(label, 96, seed=seed)) for seed in range(24)]
         called = right.predict_many(candidates)
-        photos += [(photo, label) for photo, p in zip(candidates, called, strict=True) if p.label == label][:2]
+        photos += [photo for photo, p in zip(candidates, called, strict=True) if p.label == label][:2]
     assert len(photos) == 8
-    return photos
+    return right, photos
 
 
 @pytest.fixture
-def reviewed_world(user, reviewer, model_variants, right_photos, fresh_models, settings):
+def reviewed_world(user, reviewer, model_variants, right_model, fresh_models, settings):
     """Eight consented scans of generated skin, two that the "right" model calls each condition, reviewed with
     the labels it gives them; "rotated-1" is active and disagrees with the reviewers on every scan. Every
     version is re-scored on them with the command an operator runs."""
@@ -56,9 +58,10 @@ def reviewed_world(user, reviewer, model_variants, right_photos, fresh_models, s
     update_profile(user, consent_training=True)
     versions = {key: register_model(path)[0] for key, path in model_variants.items()}
     register_model(model_variants["rotated-1"], activate=True)
-    for photo, right_label in right_photos:  # reviewed with what the "right" model calls the photo
+    right, photos = right_model
+    for photo in photos:  # reviewed with what the "right" model calls the stored photo (re-encoded on upload)
         scan = make_scan(user, status="done", label="acne", photo=photo, model_version=versions["rotated-1"])
-        services.save_review(scan=scan, reviewer=reviewer, label=right_label)
+        services.save_review(scan=scan, reviewer=reviewer, label=right.predict(read_bytes(scan.image.name)).label)
     for version in versions.values():
         assert f"{version.name}: 8 of 8 reviewed scans scored" in _run("rescore_reviewed", version.name)
     return {key: ModelVersion.objects.get(pk=v.pk) for key, v in versions.items()}
