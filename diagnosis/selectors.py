@@ -186,6 +186,14 @@ def analysis_backlog() -> int:
     return Scan.objects.filter(status__in=(Scan.Status.QUEUED, Scan.Status.ANALYSING)).count()
 
 
+def oldest_waiting_scan_age(now: datetime | None = None) -> float:
+    """Seconds since the oldest scan still waiting (queued or being analysed) was uploaded; 0 when none waits.
+    Backpressure caps how many scans wait, not how long: during an outage this grows the whole time."""
+    oldest = (Scan.objects.filter(status__in=(Scan.Status.QUEUED, Scan.Status.ANALYSING))
+              .order_by("created_at").values_list("created_at", flat=True).first())
+    return max(0.0, ((now or timezone.now()) - oldest).total_seconds()) if oldest else 0.0
+
+
 def scans_finished_since(moment: datetime) -> int:
     """Scans of every owner whose analysis ended (done or failed) at or after ``moment``."""
     return Scan.objects.filter(completed_at__gte=moment).count()

@@ -21,7 +21,11 @@ DASHBOARD = MONITORING / "grafana" / "dashboards" / "facediag.json"
 PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"
 #: Metrics the web's /metrics computes at scrape time (facediag_site.metrics_export.ScanStateCollector).
 SCRAPE_TIME = {"facediag_queue_length", "facediag_scans_backlog", "facediag_analysis_rate", "facediag_backlog_seconds",
-               "facediag_backlog_limit_seconds", "facediag_model_active", "facediag_active_model_info"}
+               "facediag_backlog_limit_seconds", "facediag_model_active", "facediag_active_model_info",
+               "facediag_model_failing", "facediag_model_recent_scans", "facediag_oldest_waiting_scan_age_seconds",
+               # review.metrics.DriftCollector: present once a drift report exists
+               "facediag_drift_detected", "facediag_drift_check_drifted", "facediag_drift_report_age_seconds",
+               "facediag_drift_checks_run"}
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")
 
 
@@ -53,7 +57,10 @@ def test_alert_rules_pass_their_promtool_unit_tests():
 def test_every_alert_the_issue_asks_for_is_defined_and_unit_tested():
     alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r}
     wanted = {"FaceDiagQueueBacklogGrowing", "FaceDiagUploadToDoneSlow", "FaceDiagScanFailureRateHigh",
-              "FaceDiagNoActiveModel", "FaceDiagWorkerDown", "FaceDiagNoWorkers", "FaceDiagNoSkinRateDoubled"}
+              "FaceDiagNoActiveModel", "FaceDiagWorkerDown", "FaceDiagNoWorkers", "FaceDiagNoSkinRateDoubled",
+              # issue 31: read from the database at scrape time
+              "FaceDiagModelFailing", "FaceDiagScansWaitingTooLong", "FaceDiagDriftDetected",
+              "FaceDiagDriftCheckStale"}
     assert wanted <= alerts
     tested = set()
     for path in RULE_TESTS:
