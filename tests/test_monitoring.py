@@ -69,6 +69,25 @@ def test_every_alert_the_issue_asks_for_is_defined_and_unit_tested():
     assert alerts <= tested | {"FaceDiagWebDown"}, alerts - tested  # each one seen firing in a unit test
 
 
+def test_every_alert_has_a_summary_a_description_and_a_runbook_section():
+    """Issue 31: no alert had a runbook, three had no description."""
+    runbooks = (ROOT / "docs" / "runbooks.md").read_text()
+    sections = {line[3:].strip().lower() for line in runbooks.splitlines() if line.startswith("## ")}
+    alerts = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r]
+    for rule in alerts:
+        notes = rule["annotations"]
+        assert notes.get("summary") and notes.get("description"), rule["alert"]
+        assert notes.get("runbook_url") == f"docs/runbooks.md#{rule['alert'].lower()}", rule["alert"]
+    assert sections == {rule["alert"].lower() for rule in alerts}  # one section per alert, none stale
+
+
+def test_add_workers_is_advised_only_while_a_worker_is_up():
+    """Issue 31: with no worker up, "add workers" is the wrong advice (FaceDiagNoWorkers says what to do)."""
+    for rule in (r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r):
+        if "add workers" in rule["annotations"]["description"].lower():
+            assert 'count(up{job="facediag-worker"} == 1) > 0' in rule["expr"], rule["alert"]
+
+
 def test_prometheus_config_is_valid_and_scrapes_what_compose_exposes():
     code, out = run("check", "config", "--syntax-only", str(PROMETHEUS_CONFIG))
     assert code == 0, out
