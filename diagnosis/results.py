@@ -180,6 +180,19 @@ ANALYSIS_FAILED = "The photo could not be analysed (%(problem)s). Try another ph
 _ANALYSIS_FAILED_STORED = re.compile(r"The photo could not be analysed \((\w+)\)\. Try another photo\.")
 
 
+#: Exceptions that a photo itself raises on its way into the network: the photo's fault, not the model's.
+PHOTO_PROBLEMS = frozenset({"UnidentifiedImageError", "DecompressionBombError"})
+
+
+def inference_problem(error: str) -> str | None:
+    """The exception the model raised, for a scan stored as failed at inference; None for any other failure
+    (a photo no longer stored, a photo the decoder refused, a crashed or busy worker)."""
+    match = _ANALYSIS_FAILED_STORED.fullmatch(error or "")
+    if match is None or match[1] in PHOTO_PROBLEMS:
+        return None
+    return match[1]
+
+
 def stored_error_text(error: str) -> str:
     """A failure stored on a scan in English (marked with gettext_noop where it is written), translated."""
     if not error:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from . import signals
 from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
 from .readouts import lesions as lesion_readout
+from .results import inference_problem
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -184,9 +186,75 @@ def analysis_backlog() -> int:
     return Scan.objects.filter(status__in=(Scan.Status.QUEUED, Scan.Status.ANALYSING)).count()
 
 
+def oldest_waiting_scan_age(now: datetime | None = None) -> float:
+    """Seconds since the oldest scan still waiting (queued or being analysed) was uploaded; 0 when none waits.
+    Backpressure caps how many scans wait, not how long: during an outage this grows the whole time."""
+    oldest = (Scan.objects.filter(status__in=(Scan.Status.QUEUED, Scan.Status.ANALYSING))
+              .order_by("created_at").values_list("created_at", flat=True).first())
+    return max(0.0, ((now or timezone.now()) - oldest).total_seconds()) if oldest else 0.0
+
+
 def scans_finished_since(moment: datetime) -> int:
     """Scans of every owner whose analysis ended (done or failed) at or after ``moment``."""
     return Scan.objects.filter(completed_at__gte=moment).count()
+
+
+@dataclass(frozen=True)
+class ModelServing:
+    """How the active version fared on the scans it finished lately (``model_serving``)."""
+
+    version: str | None
+    judged: int  # scans it finished: results and failures at inference (other failures are not its doing)
+    failed: int  # of those, failed at inference
+    problem: str | None  # the exception most of them raised
+
+    @property
+    def failed_share(self) -> float:
+        return self.failed / self.judged if self.judged else 0.0
+
+    @property
+    def failing(self) -> bool:
+        return self.failed >= settings.MODEL_FAILING_MIN_SCANS and self.failed_share >= settings.MODEL_FAILING_SHARE
+
+    def sentence(self) -> str | None:
+        """What /healthz/ says when the model is failing, else None."""
+        if not self.failing:
+            return None
+        return (f"the active model ({self.version}) failed {self.failed} of the last {self.judged} scans it "
+                f"analysed ({self.problem})")
+
+
+def model_serving(now: datetime | None = None) -> ModelServing:
+    """The active version's last MODEL_HEALTH_SCANS finished scans within MODEL_HEALTH_WINDOW_SECONDS, and
+    since it became active (a rollback starts it afresh), read from the database: the same answer in every
+    web process, every worker and at every scrape."""
+    from ml.selectors import active_version
+
+    version = active_version()
+    if version is None:
+        return ModelServing(version=None, judged=0, failed=0, problem=None)
+    since = (now or timezone.now()) - timedelta(seconds=settings.MODEL_HEALTH_WINDOW_SECONDS)
+    if version.activated_at and version.activated_at > since:
+        since = version.activated_at
+    finished = (Scan.objects.filter(completed_at__gte=since, status__in=(Scan.Status.DONE, Scan.Status.FAILED))
+                .order_by("-completed_at").values_list("status", "error")[: settings.MODEL_HEALTH_SCANS])
+    problems: Counter[str] = Counter()
+    judged = 0
+    for status, error in finished:
+        problem = inference_problem(error) if status == Scan.Status.FAILED else None
+        if status == Scan.Status.DONE or problem:
+            judged += 1
+        if problem:
+            problems[problem] += 1
+    top = problems.most_common(1)
+    return ModelServing(version=version.name, judged=judged, failed=sum(problems.values()),
+                        problem=top[0][0] if top else None)
+
+
+def inference_failures_since(moment: datetime) -> list[Scan]:
+    """Scans that failed at inference (the model's doing, not the photo's) at or after ``moment``, photo kept."""
+    failed = Scan.objects.filter(status=Scan.Status.FAILED, completed_at__gte=moment).exclude(image="")
+    return [scan for scan in failed.order_by("completed_at") if inference_problem(scan.error)]
 
 
 @dataclass(frozen=True)

@@ -75,10 +75,18 @@ def check_worker() -> str | None:
     return None
 
 
-def check_model() -> str | None:
+def check_model_loadable() -> str | None:
+    """An active version whose artifact and base weights are there and match (no inference run)."""
     from ml.selectors import active_model_problem
 
     return active_model_problem()
+
+
+def check_model() -> str | None:
+    """Loadable, and not failing the scans it analyses (diagnosis.selectors.model_serving, from the database)."""
+    from diagnosis.selectors import model_serving
+
+    return check_model_loadable() or model_serving().sentence()
 
 
 CHECKS: dict[str, Callable[[], str | None]] = {
@@ -89,11 +97,16 @@ CHECKS: dict[str, Callable[[], str | None]] = {
 WEB_CHECKS = ("database", "cache", "broker", "model")
 
 
-def run_checks(names: tuple[str, ...] | None = None) -> dict[str, str | None]:
+def run_checks(names: tuple[str, ...] | None = None, *, ready: bool = False) -> dict[str, str | None]:
+    """``ready``: a web process's readiness, whose model check is only "loadable": a model failing at
+    inference must not take the web out of service (uploads still queue; they are re-queued when a good
+    model serves again)."""
     results: dict[str, str | None] = {}
     for name, check in CHECKS.items():
         if names is not None and name not in names:
             continue
+        if ready and name == "model":
+            check = check_model_loadable
         if name != "database" and results.get("database"):
             results[name] = "not checked: the database is down"
             continue
@@ -111,7 +124,7 @@ def analysis_pause_reason() -> tuple[str, str] | None:
     if now - _pause_cache["at"] < (PAUSED_RECHECK_SECONDS if _pause_cache["value"] else PAUSE_CHECK_TTL):
         return _pause_cache["value"]
     value = None
-    problem = check_model()
+    problem = check_model_loadable()  # a model failing at inference fails scans; it does not pause them
     if problem:
         value = ("model_unavailable", problem)
     else:

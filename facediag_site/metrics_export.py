@@ -5,7 +5,10 @@ it comes from the loopback address without any proxy header (a reverse proxy on 
 otherwise make every visitor look local). Everything else gets 403.
 
 The web's scrape also reports, read at scrape time, what no single process counts: the Redis queue
-length, the scans waiting (queued or analysing), the backpressure limit, and the active model.
+length, the scans waiting (queued or analysing) and the oldest one's age, the backpressure limit, the active
+model and its health, and the latest drift check (``review.metrics``). These collectors are added to the
+scrape itself, never registered in a process's registry: in multiprocess mode the scrape reads only the
+shared files, and a collector registered in the default registry would not be seen.
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ class ScanStateCollector(Collector):
         yield from self._guarded("queue", self._queue)
         yield from self._guarded("backlog", self._backlog)
         yield from self._guarded("model", self._model)
+        yield from self._guarded("model health", self._model_health)
+        yield from self._guarded("oldest waiting scan", self._oldest_waiting)
 
     def _guarded(self, name: str, read: Callable[[], list[Metric]]) -> Iterator[Metric]:
         try:
@@ -125,6 +130,30 @@ class ScanStateCollector(Collector):
         return [active, info]
 
 
+    def _model_health(self) -> list[Metric]:
+        from diagnosis.selectors import model_serving
+
+        serving = model_serving()
+        failing = GaugeMetricFamily("facediag_model_failing", "1 when the active model failed at least "
+                                    "MODEL_FAILING_MIN_SCANS and MODEL_FAILING_SHARE of its recent scans at "
+                                    "inference (what /healthz/ reports), else 0.")
+        failing.add_metric([], 1 if serving.failing else 0)
+        analysed = GaugeMetricFamily("facediag_model_recent_scans", "Scans the active model finished in the "
+                                     "last MODEL_HEALTH_WINDOW_SECONDS (at most MODEL_HEALTH_SCANS), by outcome: "
+                                     "result or failed at inference.", labels=["outcome"])
+        analysed.add_metric(["result"], serving.judged - serving.failed)
+        analysed.add_metric(["inference_failed"], serving.failed)
+        return [failing, analysed]
+
+    def _oldest_waiting(self) -> list[Metric]:
+        from diagnosis.selectors import oldest_waiting_scan_age
+
+        age = GaugeMetricFamily("facediag_oldest_waiting_scan_age_seconds", "Seconds since the oldest scan "
+                                "still queued or being analysed was uploaded; 0 when none waits.")
+        age.add_metric([], oldest_waiting_scan_age())
+        return [age]
+
+
 _redis_client: dict[str, Any] = {}
 
 
@@ -143,8 +172,15 @@ def broker_queue_length() -> int | None:
     return int(client.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")))
 
 
+def scrape_collectors() -> list[Collector]:
+    """What the web's scrape reads from the database and the broker, whatever the registry."""
+    from review.metrics import DriftCollector
+
+    return [ScanStateCollector(), DriftCollector()]
+
+
 def web_metrics_text() -> bytes:
-    return generate_latest(_Combined(process_registry(), [ScanStateCollector()]))
+    return generate_latest(_Combined(process_registry(), scrape_collectors()))
 
 
 def metrics_response(request: HttpRequest) -> HttpResponse:

@@ -279,6 +279,16 @@ DRIFT_ALPHA = env.float("DRIFT_ALPHA", default=0.01)
 DRIFT_MIN_SCANS = env.int("DRIFT_MIN_SCANS", default=30)
 DRIFT_MAX_SCANS = env.int("DRIFT_MAX_SCANS", default=20000)  # per window: a uniform sample beyond this
 
+# Model health (diagnosis.selectors.model_serving): /healthz/ and facediag_model_failing say the active model
+# is failing when, of the last MODEL_HEALTH_SCANS scans it finished within MODEL_HEALTH_WINDOW_SECONDS, at least
+# MODEL_FAILING_MIN_SCANS and MODEL_FAILING_SHARE failed at inference. A new activation re-queues the scans
+# failed at inference within MODEL_FAILURE_REQUEUE_HOURS.
+MODEL_HEALTH_WINDOW_SECONDS = env.int("MODEL_HEALTH_WINDOW_SECONDS", default=600)
+MODEL_HEALTH_SCANS = env.int("MODEL_HEALTH_SCANS", default=50)
+MODEL_FAILING_MIN_SCANS = env.int("MODEL_FAILING_MIN_SCANS", default=3)
+MODEL_FAILING_SHARE = env.float("MODEL_FAILING_SHARE", default=0.5)
+MODEL_FAILURE_REQUEUE_HOURS = env.float("MODEL_FAILURE_REQUEUE_HOURS", default=24.0)
+
 # Scan pipeline
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)

@@ -18,7 +18,8 @@ def healthz(request):
     """
     if request.GET.get("live"):
         return JsonResponse({"status": "ok"})
-    results = health.run_checks(health.WEB_CHECKS if request.GET.get("ready") else None)
+    ready = bool(request.GET.get("ready"))
+    results = health.run_checks(health.WEB_CHECKS if ready else None, ready=ready)
     down = {name: problem for name, problem in results.items() if problem}
     checks = {name: problem or "ok" for name, problem in results.items()}
     body: dict[str, object] = {"status": "down" if down else "ok", "checks": checks}

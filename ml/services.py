@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .core import artifact
@@ -33,15 +33,32 @@ def resolve_artifact_path(stored: str) -> Path:
     return p if p.is_absolute() else Path(settings.BASE_DIR) / p
 
 
+class ActivationNeedsReason(ValueError):
+    """A forced activation would replace the active version without saying why."""
+
+
 def register_model(
-    path: str | Path, *, activate: bool = False, shadow: bool = False, name: str | None = None
+    path: str | Path,
+    *,
+    activate: bool = False,
+    activate_if_none: bool = False,
+    shadow: bool = False,
+    name: str | None = None,
+    actor: Any = None,
+    reason: str = "",
+    require_reason: bool = False,
 ) -> tuple[ModelVersion, bool]:
     """Add the artifact at ``path`` (directory or its metadata.json); idempotent on sha256.
 
-    ``activate`` makes it the active version at once (no promotion gate: for the first model and for
-    deployments); ``shadow`` makes it the shadow version instead. Returns (version, created).
-    Raises ``artifact.ArtifactError`` for an invalid artifact, ``ShadowNotAllowed`` for the active one.
+    ``activate_if_none`` makes it the active version only when no version is active (a fresh install: what
+    deployments ask for, so that a deploy never undoes a promotion). ``activate`` forces it active whatever
+    is active (no promotion gate: the first model, emergencies, tests); with ``require_reason`` (the command)
+    replacing another version that way needs a ``reason``. ``shadow`` makes it the shadow version instead.
+    ``actor`` (a user or an operator's name) and ``reason`` go to the audit trail. Returns (version, created).
+    Raises ``artifact.ArtifactError`` for an invalid artifact, ``ShadowNotAllowed`` for the active one,
+    ``ActivationNeedsReason`` for a forced replacement without a reason.
     """
+    reason = (reason or "").strip()
     art_dir = Path(path)
     if art_dir.is_file():
         art_dir = art_dir.parent
@@ -63,17 +80,32 @@ def register_model(
                 metrics=json.loads(json.dumps(meta.get("metrics", {}))),
             )
         if activate:
-            activate_version(version, via="register_model")
+            current = ModelVersion.objects.filter(active=True).exclude(pk=version.pk).first()
+            if current is not None and require_reason and not reason:
+                raise ActivationNeedsReason(
+                    f"{current.name} is active: replacing it without the promotion gate needs a reason"
+                )
+            activate_version(version, via="register_model --activate", actor=actor, reason=reason)
+        elif activate_if_none:
+            if not ModelVersion.objects.filter(active=True).exists():
+                try:
+                    with transaction.atomic():  # a savepoint: two deploys racing, the other one won
+                        activate_version(version, via="register_model --activate-if-none", actor=actor, reason=reason)
+                except IntegrityError:
+                    version.refresh_from_db()
         elif shadow:
             set_shadow(version)
     return version, created
 
 
-def activate_version(version: ModelVersion, *, via: str = "activate_version", actor: Any = None) -> ModelVersion:
+def activate_version(
+    version: ModelVersion, *, via: str = "activate_version", actor: Any = None, reason: str = ""
+) -> ModelVersion:
     """Make ``version`` the one whose results are served, and announce it (``ml.signals.model_activated``,
     inside the transaction; ``previous`` is the version it replaced, itself when it was active already).
 
-    ``actor``: the staff member who asked, passed on to the receivers (None: a command or the system).
+    ``actor``: the staff member who asked, or the operator's name from a command (None: the system), and
+    ``reason``, passed on to the receivers (the audit trail).
     It stops being the shadow if it was one. Announcing a re-activation too lets scans that waited for a
     repaired artifact of the same version go on at once.
     """
@@ -83,7 +115,8 @@ def activate_version(version: ModelVersion, *, via: str = "activate_version", ac
             ModelVersion.objects.filter(active=True).update(active=False)
             version.active, version.shadow, version.activated_at = True, False, timezone.now()
             version.save(update_fields=["active", "shadow", "activated_at"])
-        model_activated.send(sender=ModelVersion, version=version, previous=previous, via=via, actor=actor)
+        model_activated.send(sender=ModelVersion, version=version, previous=previous, via=via, actor=actor,
+                             reason=reason)
     return version
 
 

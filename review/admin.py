@@ -62,10 +62,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "action", "actor_display", "scan_id", "detail")
     list_filter = ("action", "created_at")
-    search_fields = ("=scan_id", "actor__email", "=actor_ref")
+    search_fields = ("=scan_id", "actor__email", "=actor_ref", "actor_name")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
-    fields = ("created_at", "action", "actor", "actor_ref", "scan_id", "detail")
+    fields = ("created_at", "action", "actor", "actor_ref", "actor_name", "scan_id", "detail")
     readonly_fields = fields
     actions = None
 
@@ -73,7 +73,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def actor_display(self, obj):
         if obj.actor is not None:
             return obj.actor.email
-        return f"deleted user #{obj.actor_ref}" if obj.actor_ref else "system"
+        if obj.actor_ref:
+            return f"deleted user #{obj.actor_ref}"
+        return f"{obj.actor_name} (command line)" if obj.actor_name else "system"
 
     def has_add_permission(self, request):
         return False

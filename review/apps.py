@@ -16,7 +16,6 @@ class ReviewConfig(AppConfig):
         from ml.models import ModelVersion
         from ml.signals import model_activated
 
-        from . import metrics
         from .receivers import answer_review_of_scan, audit_media_view, audit_model_activation, audit_note_view
         from .shadow import measure_batch
 
@@ -26,4 +25,3 @@ class ReviewConfig(AppConfig):
         # diagnosis sits below review and never imports it: it announces, review acts and answers.
         batch_results_stored.connect(measure_batch, sender=Scan, dispatch_uid="review.measure_batch")
         review_of_scan.connect(answer_review_of_scan, sender=Scan, dispatch_uid="review.answer_review_of_scan")
-        metrics.register()

@@ -2,8 +2,10 @@
 
 Reading the report at scrape time (instead of setting a gauge in the beat process that ran the check)
 gives every web process the same answer, whichever process ran the check and however many there are.
+The web's ``/metrics`` adds this collector to every scrape (``facediag_site.metrics_export``): registered in
+the default registry it would be lost in multiprocess mode, where a scrape reads only the shared files.
 Alert on ``facediag_drift_detected == 1``; ``facediag_drift_report_age_seconds`` tells a check that stopped
-running from a quiet one.
+running from a quiet one, ``facediag_drift_checks_run`` a check that had too few scans to test anything.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class DriftCollector(Collector):
             labels=["check"],
         )
         age = GaugeMetricFamily("facediag_drift_report_age_seconds", "Seconds since the latest drift report")
+        ran = GaugeMetricFamily("facediag_drift_checks_run", "Tests the latest drift report ran (0: too few "
+                                "scans on a side, DRIFT_MIN_SCANS; nothing was compared)")
         try:
             report = latest_drift_report()
         except DatabaseError:  # the database's own health check reports it; the scrape still answers
@@ -47,9 +51,11 @@ class DriftCollector(Collector):
             if check.get("ran"):
                 checks.add_metric([check["name"]], 1.0 if check.get("drifted") else 0.0)
         age.add_metric([], (timezone.now() - report.created_at).total_seconds())
+        ran.add_metric([], float(sum(1 for check in report.checks if check.get("ran"))))
         yield detected
         yield checks
         yield age
+        yield ran
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # no database query when the collector is registered
@@ -59,7 +65,8 @@ _collector = DriftCollector()
 
 
 def register(registry: CollectorRegistry = REGISTRY) -> None:
-    """Add the drift gauges to ``registry`` (the default one, which /metrics exposes); safe to call twice."""
+    """Add the drift gauges to ``registry`` (a test's own; /metrics adds the collector itself); safe to call
+    twice."""
     try:
         registry.register(_collector)
     except ValueError:  # already registered in this process

@@ -78,6 +78,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
     )
     actor_ref = models.CharField(max_length=64, blank=True, help_text="The actor's user id, kept after deletion.")
+    # Model changes made from the command line have no account: who ran it (--actor, else the OS user).
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The operator who ran the command.")
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
     scan_id = models.UUIDField(null=True, blank=True, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
@@ -87,7 +89,7 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_ref or 'system'}"
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_ref or self.actor_name or 'system'}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -13,9 +13,9 @@ def audit_note_view(sender, scan, user, **kwargs):
     services.record_event(actor=user, action=services.AuditEvent.Action.NOTE_VIEWED, scan_id=scan.pk)
 
 
-def audit_model_activation(sender, version, previous, via, actor=None, **kwargs):
+def audit_model_activation(sender, version, previous, via, actor=None, reason="", **kwargs):
     """A model version became active (``ml.signals.model_activated``), by whatever path."""
-    services.record_activation(version=version, previous=previous, via=via, actor=actor)
+    services.record_activation(version=version, previous=previous, via=via, actor=actor, reason=reason)
 
 
 def answer_review_of_scan(sender, scan, **kwargs):

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from accounts.models import User
     from ml.core.inference import Prediction
 
-    Actor = User | AnonymousUser | None
+    # A staff member, or the name of the operator who ran a management command (``--actor``, else the OS user).
+    Actor = User | AnonymousUser | str | None
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class ReviewNotAllowed(Exception):
 def record_event(
     *, actor: Actor, action: str, scan_id: uuid.UUID | None = None, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
+    if isinstance(actor, str):  # an operator at the command line: no account, a name
+        return AuditEvent.objects.create(actor_name=actor[:150], action=action, scan_id=scan_id, detail=detail or {})
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_ref=str(actor.pk) if actor is not None and actor.is_authenticated else "",
@@ -441,12 +444,16 @@ def rollback_model(*, actor: Actor = None, reason: str = "") -> tuple[ModelVersi
     return target, current
 
 
-def record_activation(*, version: ModelVersion, previous: ModelVersion | None, via: str, actor: Actor = None) -> None:
+def record_activation(
+    *, version: ModelVersion, previous: ModelVersion | None, via: str, actor: Actor = None, reason: str = ""
+) -> None:
     """Audit a change of active version, however it was made (a re-activation changes nothing: not audited)."""
     if previous is not None and previous.pk == version.pk:
         return
-    record_event(actor=actor, action=AuditEvent.Action.MODEL_ACTIVATED,
-                 detail={"version": version.name, "previous": previous.name if previous else None, "via": via})
+    detail = {"version": version.name, "previous": previous.name if previous else None, "via": via}
+    if reason:
+        detail["reason"] = reason
+    record_event(actor=actor, action=AuditEvent.Action.MODEL_ACTIVATED, detail=detail)
 
 
 # --- drift -------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ PY=.venv/bin/python
 echo "==> migrating the database"
 $PY manage.py migrate --noinput
 echo "==> registering the shipped model (its VGG16 base is committed under ml/weights/)"
-$PY manage.py register_model ml/artifacts/vgg16-skin-v6.1 --activate
+$PY manage.py register_model ml/artifacts/vgg16-skin-v6.1 --activate-if-none
 $PY manage.py setup_roles
 
 echo "==> classifying a sample photo with the active model (ml/samples/astronaut_face_close.jpg, public domain)"

@@ -77,8 +77,8 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
 
     manage("migrate", "--noinput")
     run_script = (clone / "scripts" / "_prepare.sh").read_text()  # run.sh has the supervisor run it
-    assert f"register_model ml/artifacts/{SHIPPED_MODEL_DIR.name} --activate" in run_script  # what a newcomer runs
-    manage("register_model", f"ml/artifacts/{SHIPPED_MODEL_DIR.name}", "--activate")
+    assert f"register_model ml/artifacts/{SHIPPED_MODEL_DIR.name} --activate-if-none" in run_script  # a newcomer's
+    assert ", active)" in manage("register_model", f"ml/artifacts/{SHIPPED_MODEL_DIR.name}", "--activate-if-none")
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
         # what scripts/run.sh execs: the embedded Redis, a worker and beat under the supervisor (no web here)

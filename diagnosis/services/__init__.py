@@ -12,7 +12,15 @@ Callers use the names re-exported here (``from diagnosis import services``).
 """
 
 from ..imaging import UploadRejected
-from .analysis import ScanNotRetryable, TransientAnalysisError, analyse_scan, analyse_scans, fail_scan, retry_scan
+from .analysis import (
+    ScanNotRetryable,
+    TransientAnalysisError,
+    analyse_scan,
+    analyse_scans,
+    fail_scan,
+    retry_inference_failures,
+    retry_scan,
+)
 from .export import build_data_export
 from .intake import check_photo_parts, create_scan
 from .queue import enqueue_analysis
@@ -21,7 +29,7 @@ from .uploads import delete_all_scans, delete_scan, update_scan_note
 
 __all__ = [
     "UploadRejected", "TransientAnalysisError", "ScanNotRetryable", "create_scan", "enqueue_analysis",
-    "analyse_scan", "analyse_scans", "retry_scan", "requeue_stuck_scans", "requeue_waiting_scans",
-    "update_scan_note", "delete_scan", "delete_all_scans", "purge_expired_images", "build_data_export",
-    "fail_scan", "check_photo_parts",
+    "analyse_scan", "analyse_scans", "retry_scan", "retry_inference_failures", "requeue_stuck_scans",
+    "requeue_waiting_scans", "update_scan_note", "delete_scan", "delete_all_scans", "purge_expired_images",
+    "build_data_export", "fail_scan", "check_photo_parts",
 ]

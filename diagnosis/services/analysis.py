@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -329,6 +329,23 @@ def _save_heatmaps(
 def _delete_heatmaps(heatmaps: Sequence[tuple[str, list[float]]]) -> None:
     for name, _box in heatmaps:
         storage.delete_quietly(name)
+
+
+def retry_inference_failures(since: datetime) -> int:
+    """Queue again, through ``retry_scan``, every scan that failed at inference since ``since`` (a model that
+    failed them was replaced or repaired); scans refused for their photo stay as they are."""
+    from ..selectors import inference_failures_since
+
+    queued = 0
+    for scan in inference_failures_since(since):
+        try:
+            retry_scan(scan)
+        except ScanNotRetryable:  # retried meanwhile, or its photo was deleted
+            continue
+        queued += 1
+    if queued:
+        logger.info("model activated: %d scans that failed at inference re-queued", queued)
+    return queued
 
 
 def retry_scan(scan: Scan) -> Scan:

@@ -86,10 +86,11 @@ def test_activation_is_dated_and_announced_with_the_previous_version(two_artifac
         activate_version(one, via="test")
     finally:
         model_activated.disconnect(dispatch_uid="test-listener")
-    assert heard == [(one.name, None, "register_model"), (two.name, one.name, "register_model"),
+    assert heard == [(one.name, None, "register_model --activate"), (two.name, one.name, "register_model --activate"),
                      (one.name, two.name, "test")]
     assert selectors.previous_version() == ModelVersion.objects.get(pk=two.pk)
-    assert "replaced without the promotion gate" in _run("register_model", str(second), "--activate")
+    assert "replaced without the promotion gate" in _run("register_model", str(second), "--activate",
+                                                         "--reason", "test")
 
 
 def test_the_shadow_predictor_is_loaded_once_and_let_go_when_stopped(two_artifacts):

@@ -1,8 +1,11 @@
 """The daily drift check: it flags an injected shift, stays quiet on an unchanged week, shows on the
 dashboard and raises the alert gauge."""
 
+import io
+
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -111,3 +114,24 @@ def test_identical_constant_windows_give_no_alarm_and_store_cleanly(user):
     assert check_drift.apply().get()["drifted"] is False
     report = DriftReport.objects.get()
     assert all(c["p_value"] == 1.0 for c in report.checks if c["ran"])
+
+
+def test_the_command_exits_1_on_drift(four_usual_weeks):
+    """Issue 31: `check_drift` exited 0 on drift, so a cron job or a CI step never noticed."""
+    user, version, rng = four_usual_weeks
+    add_scans(user, version, (0.1, 6.9), dark_filter_app, 150, rng)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="drift: a significant change") as drifted:
+        call_command("check_drift", stdout=out)
+    assert drifted.value.returncode == 1 and "DRIFT" in out.getvalue()
+
+
+def test_the_command_never_says_no_change_when_it_ran_no_test(user):
+    """Issue 31: with no baseline it ran no test, yet printed "no significant change"."""
+    rng = np.random.default_rng(3)
+    add_scans(user, ModelVersionFactory(active=True), (0.1, 6.9), usual, 40, rng)  # a recent week, no baseline
+    out = io.StringIO()
+    call_command("check_drift", stdout=out)
+    assert "no significant change" not in out.getvalue()
+    assert "no test ran" in out.getvalue() and "DRIFT_MIN_SCANS=30" in out.getvalue()
+    assert "facediag_drift_checks_run 0.0" in _gauges()

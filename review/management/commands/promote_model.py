@@ -12,8 +12,10 @@ class Command(BaseCommand):
         parser.add_argument("name", help="a registered model version's name")
         parser.add_argument("--force", action="store_true", help="activate even if the gate refuses (needs --reason)")
         parser.add_argument("--reason", default="", help="why (kept in the audit trail)")
+        parser.add_argument("--actor", help="who is asking, for the audit trail (default: the OS user)")
 
     def handle(self, *args, **opts):
+        from facediag_site.lib.operators import command_actor
         from ml.selectors import version_by_name
         from review import services
         from review.measures import format_comparison
@@ -22,7 +24,8 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"no registered version named {opts['name']!r}")
         try:
-            outcome = services.promote_model(version, force=opts["force"], reason=opts["reason"])
+            outcome = services.promote_model(version, force=opts["force"], reason=opts["reason"],
+                                             actor=command_actor(opts["actor"]))
         except services.PromotionError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(format_comparison(outcome.comparison, outcome.version, outcome.previous))
