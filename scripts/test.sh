@@ -20,7 +20,6 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy  # configuration and scope: [tool.mypy] in pyproject.toml
 echo "==> pytest"
-# FACEDIAG_TEST_WORKERS=2 (or auto) runs it in parallel with pytest-xdist: each worker has its own PostgreSQL
-# test database and Redis database (facediag_site/test_settings.py). One process (0) until a whole parallel
-# run has passed on a quiet machine (issue 34).
-exec .venv/bin/python -m pytest -n "${FACEDIAG_TEST_WORKERS:-0}" "$@"
+# In parallel with pytest-xdist, two processes by default (FACEDIAG_TEST_WORKERS: a number, auto, or 0 for one
+# process): each has its own PostgreSQL test database and Redis database (facediag_site/test_settings.py).
+exec .venv/bin/python -m pytest -n "${FACEDIAG_TEST_WORKERS:-2}" "$@"
