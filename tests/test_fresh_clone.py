@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,9 @@ print("RESULT " + json.dumps(body))
 def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_model(tmp_path):
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    alone = tmp_path / "alone"  # the clone's parent holds nothing else: no ../shared
-    alone.mkdir()
+    # the clone's parent holds nothing else: no ../shared. A short path, as a newcomer's would be: the embedded
+    # Redis's Unix socket must fit in 107 characters (pytest-xdist's tmp_path alone comes close).
+    alone = Path(tempfile.mkdtemp(prefix="fd-alone-", dir="/tmp"))
     clone = alone / "facediag"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=300)
     assert not (clone.parent / "shared").exists() and os.listdir(alone) == ["facediag"]
@@ -95,4 +97,4 @@ def test_a_clone_with_nothing_beside_it_analyses_an_api_upload_with_the_shipped_
     assert result["status"] == "done", (result, worker_log)
     assert result["label"] == "healthy" and result["model_version"] == SHIPPED_MODEL_DIR.name, result
     assert result["probabilities"]["healthy"] > 0.5 and result["disclaimer"]
-    shutil.rmtree(clone, ignore_errors=True)
+    shutil.rmtree(alone, ignore_errors=True)

@@ -90,7 +90,7 @@ def test_the_learning_loop_on_the_dashboard(live_server, review_page, django_use
     """Three versions measured on the same reviewed scans, and a drift check that found a change; with
     LEARNING_LOOP_SCREENSHOT=<file.png> the page is saved (the README's picture)."""
     import numpy as np
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
     from django.utils import timezone
 
     from ml.tests.factories import ModelVersionFactory
@@ -110,7 +110,8 @@ def test_the_learning_loop_on_the_dashboard(live_server, review_page, django_use
                    420, rng)
     add_scans(owner, active, (7.1, 34.9), usual, 4 * 160, rng)
     add_scans(owner, active, (0.1, 6.9), dark_filter_app, 160, rng)
-    call_command("check_drift", stdout=open(os.devnull, "w"))
+    with pytest.raises(CommandError, match="drift: a significant change"):  # it exits 1 on drift (issue 31)
+        call_command("check_drift", stdout=open(os.devnull, "w"))
     page = review_page
 
     page.goto(f"{live_server.url}/login/?next=/review/dashboard/")

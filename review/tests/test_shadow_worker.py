@@ -35,7 +35,9 @@ def test_a_real_worker_runs_the_shadow_beside_the_active_model(user, client, rev
             done = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
             assert done.status == "done", done.error
         deadline = time.monotonic() + 60
-        while ModelResult.objects.filter(kind="shadow").count() < BATCH:
+        stored_apart = f"shadow model {shadow.name}: {BATCH} result(s) stored apart"
+        # the worker logs the shadow's line just after storing its results: wait for both
+        while ModelResult.objects.filter(kind="shadow").count() < BATCH or stored_apart not in worker.log():
             assert time.monotonic() < deadline, worker.log()[-3000:]
             time.sleep(0.2)
         log = worker.log()
