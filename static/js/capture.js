@@ -263,11 +263,11 @@
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0);  // as the camera sees it (the view is mirrored)
-    form.dataset.captured = how;
     canvas.toBlob(function (blob) {
       closeCamera();
       var file = new File([blob], name === "id_image" ? "selfie.jpg" : name.replace("image_", "") + ".jpg", { type: "image/jpeg" });
       if (name === "id_image") { setFile(file); } else { setSideFile(name, file); }
+      form.dataset.captured = how;  // once the photo is in place (its checks say "pending" until they ran)
     }, "image/jpeg", 0.92);
   }
 
