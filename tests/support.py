@@ -1,6 +1,8 @@
 """Builders for test images and small helpers shared by the test modules."""
 
+import contextlib
 import io
+import shutil
 import struct
 import time
 import zlib
@@ -116,3 +118,23 @@ def service_worker_ready(page, timeout=30.0):
         if state["shell"]:  # installed while this page was loading (its claim came too early): reload
             page.reload()
         page.wait_for_timeout(200)
+
+
+@contextlib.contextmanager
+def fake_camera_browser(chromium, video):
+    """A 360 px Chromium context whose fake camera films ``video`` (a .y4m file), camera allowed; started by the
+    session's Playwright (``chromium`` fixture): the camera is a launch option, so it cannot be the session's
+    browser."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with chromium.using():
+        browser = chromium.playwright.chromium.launch(
+            executable_path=executable, headless=True,
+            args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={video}"])
+        try:
+            context = browser.new_context(viewport={"width": 360, "height": 740})
+            context.grant_permissions(["camera"])
+            context.set_default_timeout(60_000)  # two shared cores: the face detector can be slow to start
+            yield context
+        finally:
+            browser.close()

@@ -6,11 +6,11 @@ button still works; a blurred or dark face is never taken and the tip names the 
 three-photo scan use the same camera and checks, each with its own preview.
 """
 
-import shutil
 
 import pytest
 from PIL import ImageEnhance, ImageFilter
 
+from tests.support import fake_camera_browser
 from tests.test_browser_capture_offline import close_face, log_in, person, watch_errors, y4m  # noqa: F401
 from tests.test_browser_mobile import axe_violations
 
@@ -27,17 +27,8 @@ FILMS = {
 def camera(chromium, tmp_path, request):
     """A Chromium whose fake camera films the face ``request.param`` way."""
     video = y4m(FILMS[request.param](close_face((480, 600))), tmp_path / f"{request.param}.y4m")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with chromium.using():
-        browser = chromium.playwright.chromium.launch(
-            executable_path=executable, headless=True,
-            args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={video}"])
-        context = browser.new_context(viewport={"width": 360, "height": 740})
-        context.grant_permissions(["camera"])
-        context.set_default_timeout(60_000)
+    with fake_camera_browser(chromium, video) as context:
         yield context
-        browser.close()
 
 
 def open_camera(page, button="#take-photo"):

@@ -9,7 +9,6 @@ even with two tabs open.
 """
 
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from PIL import Image
 
 from diagnosis.models import Scan
-from tests.support import browser_log_in, service_worker_ready
+from tests.support import browser_log_in, fake_camera_browser, service_worker_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -65,17 +64,8 @@ def camera_browser(chromium, tmp_path):
     """A Chromium with a fake camera that films a face, started by the session's Playwright (the camera is
     a launch option, so it cannot be the session's browser)."""
     video = y4m(close_face((480, 600)), tmp_path / "face.y4m")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with chromium.using():
-        browser = chromium.playwright.chromium.launch(
-            executable_path=executable, headless=True,
-            args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={video}"])
-        context = browser.new_context(viewport={"width": 360, "height": 740})
-        context.grant_permissions(["camera"])
-        context.set_default_timeout(60_000)  # two shared cores: the detector can be slow to start
+    with fake_camera_browser(chromium, video) as context:
         yield context
-        browser.close()
 
 
 @pytest.fixture
