@@ -236,7 +236,7 @@ class ResultView:
 #: A photo of a multi-photo scan by its side, as a sentence's subject.
 _THE_PHOTO = {"front": _("the front photo"), "left": _("the left photo"), "right": _("the right photo")}
 #: What was wrong with a photo that did not count, by its reason (or "no_skin" for a photo without skin).
-_PHOTO_PROBLEMS = {
+_PHOTO_PROBLEM_SENTENCES = {
     "blurry": _("%(photo)s is blurry"),
     "too_dark": _("%(photo)s is too dark"),
     "too_small": _("in %(photo)s the face is too small"),
@@ -255,9 +255,9 @@ def photo_problems(photo_results) -> list[str]:
     for result in photo_results:
         problem = "no_skin" if result.get("label") == Label.NO_SKIN else result.get("reason", "")
         photo = _THE_PHOTO.get(result.get("view", ""))
-        if result.get("counted", True) or problem not in _PHOTO_PROBLEMS or photo is None:
+        if result.get("counted", True) or problem not in _PHOTO_PROBLEM_SENTENCES or photo is None:
             continue
-        sentence = str(_PHOTO_PROBLEMS[problem]) % {"photo": photo}
+        sentence = str(_PHOTO_PROBLEM_SENTENCES[problem]) % {"photo": photo}
         sentences.append(sentence[:1].upper() + sentence[1:] + ".")
     return sentences
 
