@@ -105,6 +105,18 @@ def refuse_uploads(context):
                   else route.continue_())
 
 
+def maria_offline_with_waiting_photos(device, base, tmp_path, *notes):
+    """Maria signed in on the device, its service worker in charge, and a photo per note waiting on it (every
+    upload's connection fails). Returns her page."""
+    page = device.new_page()
+    browser_log_in(page, base, MARIA, PASSWORD)
+    service_worker_ready(page)
+    refuse_uploads(device)
+    for note in notes:
+        leave_waiting(page, base, tmp_path, note)
+    return page
+
+
 def test_no_signed_in_page_is_kept_yet_the_upload_page_opens_offline(live_server, device, maria, tmp_path):
     page = device.new_page()
     base = live_server.url
@@ -152,12 +164,8 @@ def test_no_signed_in_page_is_kept_yet_the_upload_page_opens_offline(live_server
     ("account deleted elsewhere", "/"),  # the site's own page: its check (and the service worker's)
 ])
 def test_a_session_that_ends_takes_the_waiting_photos_with_it(live_server, device, maria, tmp_path, how, next_page):
-    page = device.new_page()
     base = live_server.url
-    browser_log_in(page, base, MARIA, PASSWORD)
-    service_worker_ready(page)
-    refuse_uploads(device)
-    leave_waiting(page, base, tmp_path, "on the train")
+    page = maria_offline_with_waiting_photos(device, base, tmp_path, "on the train")
     assert [k["note"] for k in kept_on_device(page)] == ["on the train"]
     device.unroute("**/scans/new/")
 
@@ -176,12 +184,8 @@ def test_a_session_that_ends_takes_the_waiting_photos_with_it(live_server, devic
 
 
 def test_logging_out_keeps_waiting_photos_for_the_same_person_only(live_server, device, maria, juan, tmp_path):
-    page = device.new_page()
     base = live_server.url
-    browser_log_in(page, base, MARIA, PASSWORD)
-    service_worker_ready(page)
-    refuse_uploads(device)
-    leave_waiting(page, base, tmp_path, "first photo")
+    page = maria_offline_with_waiting_photos(device, base, tmp_path, "first photo")
 
     # Logging out asks; she keeps it for her next sign-in on this device.
     click_log_out(page)
@@ -216,13 +220,8 @@ def test_logging_out_keeps_waiting_photos_for_the_same_person_only(live_server, 
 
 
 def test_each_waiting_photo_can_be_deleted_and_logging_out_can_delete_them_all(live_server, device, maria, tmp_path):
-    page = device.new_page()
     base = live_server.url
-    browser_log_in(page, base, MARIA, PASSWORD)
-    service_worker_ready(page)
-    refuse_uploads(device)
-    leave_waiting(page, base, tmp_path, "left cheek")
-    leave_waiting(page, base, tmp_path, "right cheek")
+    page = maria_offline_with_waiting_photos(device, base, tmp_path, "left cheek", "right cheek")
     page.wait_for_function("() => document.querySelectorAll('#pending-list li[data-state=waiting]').length === 2")
 
     page.locator("#pending-list li").first.get_by_role("button").click()
