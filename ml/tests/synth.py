@@ -98,15 +98,17 @@ def make_negatives(root, per_source: int = 4, size: int = 64) -> Path:
 
 
 def make_dataset(root, per_class: int = 8, size: int = 64, with_manifest: bool = True) -> Path:
+    """Generated skin photos, the same in every process: a seed from ``hash()`` would differ per process
+    (PYTHONHASHSEED), so each test worker would train its tiny model on other photos."""
     root = Path(root)
     rows = []
-    for label in CLASS_COLOURS:
+    for k, label in enumerate(CLASS_COLOURS):
         d = root / label
         d.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             src = f"src{i % 2}"
             name = f"{src}__{label}_{i}.jpg"
-            Image.fromarray(skin_image(label, size, seed=hash((label, i)) % 10_000)).save(d / name, quality=92)
+            Image.fromarray(skin_image(label, size, seed=1000 * k + i)).save(d / name, quality=92)
             rows.append(f"{label}/{name},{label},{src}")
     if with_manifest:
         (root / "manifest.csv").write_text("path,label,source\n" + "\n".join(rows) + "\n")
