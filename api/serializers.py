@@ -204,10 +204,8 @@ class AnalysisStateSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What is happening, as a sentence to show the user.")
 
 
-def _media_url(request, scan_id, kind, view=PhotoView.FRONT):
-    """The API URL of one file of one of the scan's photos (the front photo's are the scan's own URLs)."""
-    if view == PhotoView.FRONT:
-        return _absolute(request, f"api:scan-{kind}", scan_id)
+def _media_url(request, scan_id, kind, view):
+    """The API URL of one file of one of the scan's photos."""
     path = reverse("api:scan-photo-media", kwargs={"scan_id": scan_id, "view": view, "kind": kind})
     return request.build_absolute_uri(path) if request is not None else path
 
@@ -268,8 +266,7 @@ class ScanPhotoSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.FloatField(), allow_null=True))
     def get_heatmap_box(self, photo):
-        box = photo.files.heatmap_box or []
-        return list(box) if photo.files.heatmap and len(box) == 4 else None
+        return readouts.HEATMAP.api_value(photo)
 
     @extend_schema_field(serializers.ChoiceField(choices=Label.choices, allow_null=True))
     def get_label(self, photo):
@@ -414,9 +411,13 @@ class ScanSerializer(ScanAcceptedSerializer):
         context = {"request": self.context.get("request"), "scan_id": scan.id}
         return ScanPhotoSerializer(scan_photos(scan), many=True, context=context).data
 
+    def _first_photo(self, scan):
+        return next(iter(scan_photos(scan)), None)
+
     @extend_schema_field(LesionsSerializer(allow_null=True))
     def get_lesions(self, scan):
-        return readouts.LESIONS.api_value(scan_photos(scan)[0])  # the front photo's, like `heatmap_box`
+        first = self._first_photo(scan)  # the first (front) photo's, like `heatmap_box`
+        return readouts.LESIONS.api_value(first) if first else None
 
     @extend_schema_field(AnalysisStateSerializer(allow_null=True))
     def get_analysis(self, scan):
@@ -452,10 +453,12 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_can_retry(self, scan):
-        return scan.status == Scan.Status.FAILED and bool(scan.image)
+        return scan.status == Scan.Status.FAILED and scan.image_deleted_at is None and bool(scan.first_photo)
 
     def _media(self, scan, kind):
-        if not getattr(scan, kind):
+        """The scan's own media URLs: those of its first photo (the front one)."""
+        first = scan.first_photo
+        if first is None or not getattr(first, kind):
             return None
         return _absolute(self.context.get("request"), f"api:scan-{kind}", scan.id)
 
@@ -473,7 +476,8 @@ class ScanSerializer(ScanAcceptedSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.FloatField(), allow_null=True))
     def get_heatmap_box(self, scan):
-        return list(scan.heatmap_box) if scan.heatmap and len(scan.heatmap_box or []) == 4 else None
+        first = self._first_photo(scan)
+        return readouts.HEATMAP.api_value(first) if first else None
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan):

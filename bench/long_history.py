@@ -53,7 +53,7 @@ def seed(n_scans, lesions=0):
     from django.utils import timezone
 
     from accounts.models import User
-    from diagnosis.models import CONDITIONS, Scan
+    from diagnosis.models import CONDITIONS, Scan, ScanPhoto
     from ml.core.lesions import LesionFindings, grade_of
     from ml.models import ModelVersion
     from review.models import Review
@@ -67,7 +67,7 @@ def seed(n_scans, lesions=0):
                                           classes=list(CONDITIONS))
     rng = random.Random(7)
     now = timezone.now()
-    scans = []
+    scans, photos = [], []
     for i in range(n_scans):
         weights = [rng.random() for _ in CONDITIONS]
         total = sum(weights)
@@ -76,15 +76,18 @@ def seed(n_scans, lesions=0):
         created = now - timedelta(hours=i * 26)
         boxes = tuple((10.0 * k, 20.0, 10.0 * k + 8, 28.0, 0.8) for k in range(lesions))
         found = LesionFindings(lesions, grade_of(lesions), boxes).to_json() if lesions and label == "acne" else None
-        scans.append(Scan(lesions=found,
-            owner=owner, status=Scan.Status.DONE, label=label, probabilities=probs, top_probability=probs[label],
-            quality={"no_face": False, "blurry": i % 7 == 0, "too_dark": False, "too_bright": False,
-                     "too_small": False},
-            model_version=version, image=f"scans/bench{i:05d}.jpg", thumbnail=f"thumbs/bench{i:05d}.jpg",
-            heatmap=f"heatmaps/bench{i:05d}.jpg", image_width=1024, image_height=1024, note=f"note {i}" * (i % 3),
-            completed_at=created + timedelta(seconds=2), attempts=1,
-        ))
+        quality = {"no_face": False, "blurry": i % 7 == 0, "too_dark": False, "too_bright": False,
+                   "too_small": False}
+        scan = Scan(owner=owner, status=Scan.Status.DONE, label=label, probabilities=probs,
+                    top_probability=probs[label], quality=quality, model_version=version, note=f"note {i}" * (i % 3),
+                    completed_at=created + timedelta(seconds=2), attempts=1)
+        scans.append(scan)
+        photos.append(ScanPhoto(scan=scan, view="front", image=f"scans/bench{i:05d}.jpg",
+                                thumbnail=f"thumbs/bench{i:05d}.jpg", heatmap=f"heatmaps/bench{i:05d}.jpg",
+                                image_width=1024, image_height=1024, lesions=found, label=label, reason="confident",
+                                probabilities=probs, quality=quality, counted=True))
     Scan.objects.bulk_create(scans, batch_size=500)
+    ScanPhoto.objects.bulk_create(photos, batch_size=500)
     # auto_now_add ignores the value given: spread created_at over time afterwards, as real history would be.
     for scan in scans:
         Scan.objects.filter(id=scan.id).update(created_at=scan.completed_at - timedelta(seconds=2))

@@ -8,13 +8,13 @@ from .signals import note_viewed_in_admin
 
 # Shown to everyone with access; all read-only: scans come from uploads, results from the model.
 PUBLIC_FIELDS = ["photo", "id", "owner_ref", "status", "label", "top_probability", "probabilities", "quality",
-                 "error", "model_version", "image_width", "image_height", "attempts", "created_at", "updated_at",
+                 "error", "model_version", "attempts", "created_at", "updated_at",
                  "started_at", "completed_at", "image_deleted_at"]
 PRIVATE_FIELDS = ["owner", "note"]  # superusers only: reviewers never see who uploaded a scan or their note
 
 
-def _media_url(scan, kind):
-    return reverse("diagnosis:scan-media", args=[scan.id, kind])
+def _media_url(photo, kind):
+    return reverse("diagnosis:scan-photo-media", args=[photo.scan_id, photo.view, kind])
 
 
 def _reviewable(scan):
@@ -30,6 +30,9 @@ class ScanAdmin(admin.ModelAdmin):
     list_filter = ["status", "label", "model_version", "created_at"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "model_version"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("photos")  # one query for every row's photos
 
     @staticmethod
     def _sees_private_fields(request):
@@ -68,26 +71,28 @@ class ScanAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumb(self, scan):
-        if not scan.thumbnail or not _reviewable(scan):
+        first = scan.first_photo
+        if first is None or not first.thumbnail or not _reviewable(scan):
             return "—"
         return format_html('<img src="{}" width="48" height="48" style="object-fit:cover" alt="">',
-                           _media_url(scan, "thumbnail"))
+                           _media_url(first, "thumbnail"))
 
     @admin.display(description="Photo")
     def photo(self, scan):
-        if not scan.image:
+        photos = [p for p in scan.photos.all() if p.image]
+        if not photos:
             return "—"
         if not _reviewable(scan):
             return "Not viewable until the analysis is done."
-        links = [format_html('<a href="{}" target="_blank" rel="noopener">photo</a>', _media_url(scan, "image"))]
-        if scan.heatmap:
-            links.append(format_html('<a href="{}" target="_blank" rel="noopener">heatmap</a>',
-                                     _media_url(scan, "heatmap")))
-        for side in scan.extra_photos.all():  # a multi-photo scan's left and right photos
-            if side.image:
-                url = reverse("diagnosis:scan-photo-media", args=[scan.id, side.view, "image"])
-                links.append(format_html('<a href="{}" target="_blank" rel="noopener">{} photo</a>', url, side.view))
+        links = []
+        for photo in photos:  # every photo of the scan, and its heatmap where it has one
+            links.append(format_html('<a href="{}" target="_blank" rel="noopener">{} photo</a>',
+                                     _media_url(photo, "image"), photo.view))
+            if photo.heatmap:
+                links.append(format_html('<a href="{}" target="_blank" rel="noopener">{} heatmap</a>',
+                                         _media_url(photo, "heatmap"), photo.view))
+        first = photos[0]
         preview = format_html('<img src="{}" width="128" height="128" style="object-fit:cover" alt="">',
-                              _media_url(scan, "thumbnail")) if scan.thumbnail else ""
+                              _media_url(first, "thumbnail")) if first.thumbnail else ""
         return format_html("{}<br>Open (recorded in the audit log): {}", preview,
                            format_html(" · ".join(["{}"] * len(links)), *links))

@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from . import selectors
-from .models import PHOTO_VIEWS, PhotoView, Scan
+from .models import PHOTO_VIEWS, Scan
 from .signals import media_viewed_by_reviewer
 from .storage import STORAGE_ERRORS
 
@@ -15,13 +15,15 @@ logger = logging.getLogger(__name__)
 KINDS = ("image", "thumbnail", "heatmap")
 
 
-def scan_file_response(user, scan_id, kind, view=PhotoView.FRONT):
+def scan_file_response(user, scan_id, kind, view=None):
     """The owner's (or a reviewer's, audited) JPEG of one of the scan's photos (``view``: front, left or
-    right); Http404 for anyone else, a view the scan has no photo of, or a missing file."""
-    if kind not in KINDS or view not in PHOTO_VIEWS:
+    right; None: its first photo, the scan's own URLs); Http404 for anyone else, a view the scan has no photo
+    of, or a missing file."""
+    if kind not in KINDS or (view is not None and view not in PHOTO_VIEWS):
         raise Http404(_("No such file."))
     scan = selectors.get_scan_for_media(user, scan_id)
-    photo = scan if view == PhotoView.FRONT else scan.extra_photos.filter(view=view).first()
+    photos = scan.photos.all()
+    photo = photos.filter(view=view).first() if view is not None else photos.first()
     if photo is None:
         raise Http404(_("This scan has no such file."))
     field = getattr(photo, kind)
@@ -43,8 +45,7 @@ def scan_file_response(user, scan_id, kind, view=PhotoView.FRONT):
     is_owner = scan.owner_id == user.id
     if not is_owner and kind != "thumbnail":
         # Thumbnails fill lists (the review queue, the admin): counting each would bury the real views.
-        audited = kind if view == PhotoView.FRONT else f"{view}_{kind}"  # e.g. "image", "left_heatmap"
-        media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=audited)
+        media_viewed_by_reviewer.send(sender=Scan, scan=scan, user=user, kind=kind, view=photo.view)
     # A face photo must not outlive the session in a browser cache (a shared device after logout), and
     # reviewers' views are audited on every open: nobody's browser keeps a copy, like the pages.
     response["Cache-Control"] = "private, no-store"

@@ -82,13 +82,6 @@ class Scan(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scans")
-    image = models.ImageField(upload_to=scan_image_path, blank=True)
-    thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
-    heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
-    # Where the heatmap sits on the photo: [x0, y0, x1, y1] as fractions of its width and height.
-    heatmap_box = models.JSONField(default=list, blank=True)
-    image_width = models.PositiveIntegerField(default=0)
-    image_height = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,12 +106,6 @@ class Scan(models.Model):
     publish_failed = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True)
     image_deleted_at = models.DateTimeField(null=True, blank=True)
-    # Each photo's own result, front first: {view, label, reason, probabilities, quality, counted}; the
-    # scan's label, probabilities and quality above combine them (ml.core.combine). Empty until analysed.
-    photo_results = models.JSONField(default=list, blank=True)
-    # The front photo's lesion readout (ml.core.lesions.LesionFindings.to_json(): count, grade, boxes in the
-    # stored photo's pixels); null when the model has no lesion head or the photo was not judged.
-    lesions = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -158,26 +145,48 @@ class Scan(models.Model):
     def quality_warnings(self):
         return [QUALITY_MESSAGES[k] for k, v in sorted(self.quality.items()) if v and k in QUALITY_MESSAGES]
 
+    @property
+    def first_photo(self) -> "ScanPhoto | None":
+        """The photo that stands for the scan in lists, the compare page and the report: the first in
+        PHOTO_VIEWS order (the front one). Uses the prefetched photos where a list fetched them."""
+        return next(iter(self.photos.all()), None)
+
 
 class ScanPhoto(models.Model):
-    """A further photo of a scan: its left or right side. The front photo (the first, and for a one-photo
-    scan the only one) stays in the Scan's own fields, so everything that reads a one-photo scan is as before."""
+    """One photo of a scan (front, left or right side), its files and, once the scan is done, its own result.
+    Every photo is one of these, the front one too; the scan keeps the result that combines them."""
 
-    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="extra_photos")
-    view = models.CharField(max_length=8, choices=[(v, label) for v, label in PhotoView.choices if v in EXTRA_VIEWS])
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="photos")
+    view = models.CharField(max_length=8, choices=PhotoView.choices)
+    position = models.PositiveSmallIntegerField(default=0)  # the view's place in PHOTO_VIEWS: the order shown
     image = models.ImageField(upload_to=scan_image_path, blank=True)
     thumbnail = models.ImageField(upload_to=scan_thumbnail_path, blank=True)
-    heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
-    heatmap_box = models.JSONField(default=list, blank=True)  # as Scan.heatmap_box
-    lesions = models.JSONField(null=True, blank=True)  # as Scan.lesions
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
+    # The photo's own result ("" / {} / null until the scan is done): label and reason as on Scan, and whether
+    # it counted towards the scan's combined result (ml.core.combine).
+    label = models.CharField(max_length=12, choices=Label.choices, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    probabilities = models.JSONField(default=dict, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    counted = models.BooleanField(null=True, blank=True)
+    # Its readouts (diagnosis.readouts): the heatmap, where it sits on the photo ([x0, y0, x1, y1] as fractions
+    # of its width and height), and the lesion findings (ml.core.lesions.LesionFindings.to_json(): count,
+    # grade, boxes in the stored photo's pixels; null when the model has no lesion head or did not judge it).
+    heatmap = models.ImageField(upload_to=scan_heatmap_path, blank=True)
+    heatmap_box = models.JSONField(default=list, blank=True)
+    lesions = models.JSONField(null=True, blank=True)
 
     class Meta:
+        ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["scan", "view"], name="unique_scan_photo_view")]
 
     def __str__(self):
         return f"{self.view} photo of scan {self.scan_id}"
+
+    @property
+    def has_result(self) -> bool:
+        return bool(self.label)
 
 
 QUALITY_MESSAGES = {

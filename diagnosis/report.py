@@ -54,7 +54,7 @@ class ReportPeriod:
 def report_scans(owner, period: ReportPeriod):
     """The finished scans of the period, oldest first (at most MAX_REPORT_SCANS, the newest ones)."""
     scans = selectors.scans_for_owner(owner, status=Scan.Status.DONE, date_from=period.date_from,
-                                      date_to=period.date_to).prefetch_related("extra_photos")
+                                      date_to=period.date_to, with_photos=True)
     return list(reversed(list(scans[:MAX_REPORT_SCANS])))
 
 
@@ -116,7 +116,7 @@ def _png(fig) -> bytes | None:
 
 def lesion_points(scans) -> list[tuple]:
     """(scan, its front photo's findings) for the scans with a class and lesion findings, oldest first."""
-    found = [(s, lesion_readout.findings(s)) for s in scans if s.label in CONDITIONS]
+    found = [(s, lesion_readout.findings(s.first_photo)) for s in scans if s.label in CONDITIONS]
     return [(s, f) for s, f in found if f is not None]
 
 
@@ -152,7 +152,7 @@ def lesion_chart_png(scans) -> bytes | None:
 
 def lesion_cell(scan) -> str:
     """The summary table's spots column: "14 (moderate)", "–" without findings."""
-    found = lesion_readout.findings(scan) if scan.label in CONDITIONS else None
+    found = lesion_readout.findings(scan.first_photo) if scan.label in CONDITIONS else None
     if found is None:
         return "–"
     name = lesion_readout.grade_name(found.grade) if scan.label == "acne" else ""
@@ -160,8 +160,8 @@ def lesion_cell(scan) -> str:
 
 
 def _photo_flowable(photo, side_cm):
-    """``photo``: a Scan (its front photo) or a ScanPhoto; both keep image, image_width and image_height."""
-    if not photo.image:
+    """``photo``: a ScanPhoto, or None."""
+    if photo is None or not photo.image:
         return None
     try:
         with photo.image.open("rb") as f:
@@ -247,7 +247,7 @@ def _scan_block(scan, styles, body, small):
     text = [Paragraph(f"<b>{escape(dates.when(scan.created_at))}: {escape(view.verdict)}</b>", body)]
     if view.has_class:
         text.append(Paragraph(" · ".join(f"{title} {percent(p)}" for _c, title, p in view.probabilities), body))
-        spots = lesion_readout.lesion_view(scan, scan.label)
+        spots = lesion_readout.lesion_view(scan.first_photo, scan.label)
         if spots is not None:
             estimate = _("%(summary)s (an estimate by the model)") % {"summary": spots.summary}
             text.append(Paragraph(f"<b>{escape(estimate)}</b>", body))
@@ -274,7 +274,7 @@ def _scan_block(scan, styles, body, small):
             if not reading.counted:
                 line += " (" + _("not counted: %(why)s") % {"why": reading.not_counted_because} + ")"
             text.append(Paragraph(escape(line), small))
-    photo = _photo_flowable(scan, PHOTO_SIDE_CM)
+    photo = _photo_flowable(photos[0].files if photos else None, PHOTO_SIDE_CM)
     column = [photo] if photo else [Paragraph(escape(_("Photo deleted under the retention policy.")), small)]
     side_photos = [_photo_flowable(p.files, SIDE_PHOTO_CM) for p in photos[1:]]
     if any(side_photos):

@@ -246,16 +246,17 @@ _PHOTO_PROBLEM_SENTENCES = {
 }
 
 
-def photo_problems(photo_results) -> list[str]:
+def photo_problems(photos) -> list[str]:
     """For a scan of several photos, one sentence per photo that could not be used, naming it: "The left
-    photo is blurry." (``photo_results``: Scan.photo_results). Empty for a one-photo scan: its reason says it."""
-    if len(photo_results or []) < 2:
+    photo is blurry." (``photos``: the scan's ScanPhoto rows). Empty for a one-photo scan: its reason says it."""
+    judged = [p for p in photos if p.label]
+    if len(judged) < 2:
         return []
     sentences = []
-    for result in photo_results:
-        problem = "no_skin" if result.get("label") == Label.NO_SKIN else result.get("reason", "")
-        photo = _THE_PHOTO.get(result.get("view", ""))
-        if result.get("counted", True) or problem not in _PHOTO_PROBLEM_SENTENCES or photo is None:
+    for result in judged:
+        problem = "no_skin" if result.label == Label.NO_SKIN else result.reason
+        photo = _THE_PHOTO.get(result.view)
+        if result.counted is not False or problem not in _PHOTO_PROBLEM_SENTENCES or photo is None:
             continue
         sentence = str(_PHOTO_PROBLEM_SENTENCES[problem]) % {"photo": photo}
         sentences.append(sentence[:1].upper() + sentence[1:] + ".")
@@ -266,7 +267,7 @@ def result_view(scan) -> ResultView:
     """What the result page shows for a finished scan. No percentages or heatmap without a class."""
     label = scan.label
     messages = quality_messages(scan.quality)
-    problems = photo_problems(scan.photo_results)
+    problems = photo_problems(scan.photos.all())
     if label in CONDITIONS:
         probabilities = sorted(
             ((c, condition_title(c), float(scan.probabilities.get(c, 0.0))) for c in CONDITIONS),
@@ -297,8 +298,8 @@ def verdict_text(scan) -> str:
 
 
 def heatmap_overlay_style(scan) -> str:
-    """CSS that lays the heatmap over the photo where the analysed crop was (``readouts.heatmap``)."""
-    return overlay_style(scan)
+    """CSS that lays the heatmap over the scan's first photo where the analysed crop was (``readouts.heatmap``)."""
+    return overlay_style(scan.first_photo)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import signals
-from .models import CONDITIONS, PHOTO_VIEWS, REVIEW_PERMISSION, Label, PhotoView, Scan, ScanPhoto
+from .models import CONDITIONS, REVIEW_PERMISSION, PhotoView, Scan, ScanPhoto
 from .readouts import lesions as lesion_readout
 from .results import inference_problem
 
@@ -57,7 +57,7 @@ def scans_for_owner(
     for lists that show every photo of each scan."""
     scans = Scan.objects.filter(owner=owner).select_related("model_version", "review")
     if with_photos:
-        scans = scans.prefetch_related("extra_photos")
+        scans = scans.prefetch_related("photos")
     if label:
         scans = scans.filter(label=label)
     if status:
@@ -72,7 +72,8 @@ def scans_for_owner(
 def get_owned_scan(owner: User, scan_id: uuid.UUID | str) -> Scan:
     """The owner's scan, or 404 for anyone else's (ids reveal nothing)."""
     try:
-        return Scan.objects.select_related("model_version", "review").get(id=scan_id, owner=owner)
+        return (Scan.objects.select_related("model_version", "review").prefetch_related("photos")
+                .get(id=scan_id, owner=owner))
     except (Scan.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404(_("No such scan.")) from None
 
@@ -115,12 +116,15 @@ def confidence_series(
     The filters are the history page's, so the chart shows the same scans as the list.
     """
     # Plain rows, not model instances: this runs over the whole history (1,000+ scans for some people).
+    first = first_photo_of()
     rows = list(
         chart_scans(owner, label=label, date_from=date_from, date_to=date_to)
         .order_by("created_at")
         .select_related(None)
-        # the lesion findings' count and grade only: their boxes stay in the database
-        .values_list("id", "created_at", "label", "probabilities", "lesions__count", "lesions__grade")
+        # the first photo's lesion findings, their count and grade only: the boxes stay in the database
+        .annotate(lesion_count=Subquery(first.values("lesions__count")),
+                  lesion_grade=Subquery(first.values("lesions__grade")))
+        .values_list("id", "created_at", "label", "probabilities", "lesion_count", "lesion_grade")
     )
     points: list[dict[str, Any]] = []
     series: dict[str, list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
@@ -137,7 +141,7 @@ def confidence_series(
 
 
 def has_lesion_points(owner: User, **filters: Any) -> bool:
-    return chart_scans(owner, **filters).filter(lesions__isnull=False).exists()
+    return chart_scans(owner, **filters).filter(photos__position=0, photos__lesions__isnull=False).exists()
 
 
 def stuck_scans(older_than: datetime) -> QuerySet[Scan, uuid.UUID]:
@@ -253,17 +257,16 @@ def model_serving(now: datetime | None = None) -> ModelServing:
 
 def inference_failures_since(moment: datetime) -> list[Scan]:
     """Scans that failed at inference (the model's doing, not the photo's) at or after ``moment``, photo kept."""
-    failed = Scan.objects.filter(status=Scan.Status.FAILED, completed_at__gte=moment).exclude(image="")
+    failed = Scan.objects.filter(status=Scan.Status.FAILED, completed_at__gte=moment, image_deleted_at__isnull=True)
     return [scan for scan in failed.order_by("completed_at") if inference_problem(scan.error)]
 
 
 @dataclass(frozen=True)
 class PhotoOfScan:
-    """One photo of a scan: where its files are (the Scan itself for the front photo, else its ScanPhoto),
-    and, once the scan is done, the photo's own result (a Scan.photo_results entry)."""
+    """One photo of a scan: its row (files and readouts), and once the scan is done, the photo's own result."""
 
     view: str
-    files: Scan | ScanPhoto
+    files: ScanPhoto
     result: dict[str, Any] | None
 
     @property
@@ -289,17 +292,32 @@ class PhotoOfScan:
         return max(float(v) for v in self.result["probabilities"].values())
 
 
+def photo_result(photo: ScanPhoto) -> dict[str, Any]:
+    """One photo's own result as the API and the export write it: {view, label, reason, probabilities,
+    quality, counted}."""
+    return {"view": photo.view, "label": photo.label, "reason": photo.reason,
+            "probabilities": dict(photo.probabilities or {}), "quality": dict(photo.quality or {}),
+            "counted": bool(photo.counted)}
+
+
+def first_photo_of(scan_path: str = "pk") -> QuerySet[ScanPhoto]:
+    """The first photo of the scan at ``scan_path`` (an OuterRef path from the outer query), for subqueries."""
+    return ScanPhoto.objects.filter(scan=OuterRef(scan_path)).order_by("position")[:1]
+
+
+def photo_stored(scan_path: str = "pk") -> Exists:
+    """Whether the scan at ``scan_path`` still has its (first) photo stored: retention clears them."""
+    return Exists(ScanPhoto.objects.filter(scan=OuterRef(scan_path), position=0).exclude(image=""))
+
+
 def scan_photos(scan: Scan) -> list[PhotoOfScan]:
-    """The scan's photos, front first (PHOTO_VIEWS order), each with its own result once the scan is done.
-    A scan finished before scans had several photos has no per-photo results: its one photo's is the scan's."""
-    by_view: dict[str, Scan | ScanPhoto] = {PhotoView.FRONT: scan}
-    by_view.update({p.view: p for p in scan.extra_photos.all()})  # prefetched where many scans are listed
+    """The scan's photos in PHOTO_VIEWS order, each with its own result once the scan is done (the photos
+    prefetched where many scans are listed)."""
     done = scan.status == Scan.Status.DONE
-    results = {r.get("view"): r for r in (scan.photo_results or [])} if done else {}
-    if done and not results and scan.label:
-        results[PhotoView.FRONT] = {
-            "view": PhotoView.FRONT.value, "label": scan.label, "reason": scan.reason,
-            "probabilities": dict(scan.probabilities or {}), "quality": dict(scan.quality or {}),
-            "counted": scan.label != Label.NO_SKIN and scan.reason != "no_colour",
-        }
-    return [PhotoOfScan(view, by_view[view], results.get(view)) for view in PHOTO_VIEWS if view in by_view]
+    return [PhotoOfScan(photo.view, photo, photo_result(photo) if done and photo.label else None)
+            for photo in scan.photos.all()]
+
+
+def photo_results(scan: Scan) -> list[dict[str, Any]]:
+    """Every photo's own result of a finished scan, in PHOTO_VIEWS order; empty before it is done."""
+    return [photo.result for photo in scan_photos(scan) if photo.result is not None]

@@ -39,12 +39,11 @@ def delete_quietly(name: str | None) -> None:
 
 
 def scan_file_names(scan: Scan, photos: Iterable[ScanPhoto] | None = None) -> list[str]:
-    """The storage names of every file of a scan: the front photo, thumbnail and heatmap on the scan, and
-    those of its other photos (``photos``; default: the scan's stored ScanPhoto rows)."""
+    """The storage names of every file of a scan: each photo's image, thumbnail and heatmap (``photos``;
+    default: the scan's stored ScanPhoto rows)."""
     if photos is None:
-        photos = scan.extra_photos.all() if not scan._state.adding else ()
-    holders: list[Scan | ScanPhoto] = [scan, *photos]
-    files = [f for holder in holders for f in (holder.image, holder.thumbnail, holder.heatmap)]
+        photos = scan.photos.all() if not scan._state.adding else ()
+    files = [f for photo in photos for f in (photo.image, photo.thumbnail, photo.heatmap)]
     return [str(f.name) for f in files if f]
 
 

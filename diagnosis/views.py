@@ -170,7 +170,8 @@ def scan_detail(request, scan_id):
         {
             "scan": scan,
             "result": result,
-            "show_heatmap": bool(result and result.has_class and scan.heatmap),
+            "photo": scan.first_photo,
+            "show_heatmap": bool(result and result.has_class and scan.first_photo and scan.first_photo.heatmap),
             "heatmap_style": results.heatmap_overlay_style(scan),
             "analysis": selectors.analysis_state(scan),
             "note_form": NoteForm(initial={"note": scan.note}),
@@ -237,7 +238,8 @@ def history(request):
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     scans = selectors.scans_for_owner(
-        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
+        request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to"),
+        with_photos=True,
     )
     page = Paginator(scans, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -292,14 +294,15 @@ def compare(request):
     return render(request, "diagnosis/compare.html", {
         "before": before, "after": after, "rows": rows, "comparable": comparable,
         "summary": results.change_summary(before, after) if comparable else "",
-        "slider": bool(before.image and after.image),
+        "before_photo": before.first_photo, "after_photo": after.first_photo,
+        "slider": all(s.first_photo and s.first_photo.image for s in scans),
         "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
     })
 
 
 @login_required
 @require_GET
-def scan_media(request, scan_id, kind, view="front"):
+def scan_media(request, scan_id, kind, view=None):
     return scan_file_response(request.user, scan_id, kind, view)
 
 

@@ -11,10 +11,11 @@ from .models import AuditEvent, Review
 
 
 def _thumbnail(scan):
-    if not scan.thumbnail:
+    first = scan.first_photo
+    if first is None or not first.thumbnail:
         return "-"
     # Served by the access-checked (and audited) media view; never a public media URL.
-    url = reverse("diagnosis:scan-media", kwargs={"scan_id": scan.id, "kind": "thumbnail"})
+    url = reverse("diagnosis:scan-photo-media", kwargs={"scan_id": scan.id, "view": first.view, "kind": "thumbnail"})
     return format_html('<img src="{}" alt="" width="64" height="64">', url)
 
 
@@ -24,6 +25,9 @@ class ReviewAdmin(admin.ModelAdmin):
     list_filter = ("label", "model_label", "scan__model_version", "created_at")
     search_fields = ("=scan__id", "reviewer__email", "comment")
     list_select_related = ("scan", "reviewer")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("scan__photos")
     date_hierarchy = "created_at"
     fields = ("thumbnail", "scan", "model_label", "label", "comment", "reviewer", "created_at", "updated_at")
     readonly_fields = ("thumbnail", "scan", "model_label", "reviewer", "created_at", "updated_at")

@@ -3,9 +3,9 @@ from diagnosis.selectors import ClinicianReview
 from . import selectors, services
 
 
-def audit_media_view(sender, scan, user, kind, **kwargs):
+def audit_media_view(sender, scan, user, kind, view="front", **kwargs):
     """Every time someone other than the owner opens a scan's image, record who, which and when."""
-    services.record_image_view(scan=scan, user=user, kind=kind)
+    services.record_image_view(scan=scan, user=user, kind=kind, view=view)
 
 
 def audit_note_view(sender, scan, user, **kwargs):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, Label, Scan
+from diagnosis.selectors import photo_stored
 from ml.models import ModelVersion
 
 from . import measures
@@ -59,8 +60,7 @@ def review_queue(
     Default order: most uncertain first (lowest top probability), then oldest.
     """
     scans = (
-        Scan.objects.filter(status=Scan.Status.DONE, review__isnull=True)
-        .exclude(image="")
+        Scan.objects.filter(photo_stored(), status=Scan.Status.DONE, review__isnull=True)
         .exclude(owner=reviewer)
         .select_related("model_version")
     )
@@ -294,9 +294,8 @@ def rescorable_scans(version: ModelVersion, *, replace: bool = False) -> QuerySe
     """Reviewed scans whose owner consented to their photos improving the model, with the photo still
     stored, that ``version`` has no result on (``replace``: also those it has only a re-scored result on)."""
     scans = (
-        Scan.objects.filter(status=Scan.Status.DONE, review__isnull=False, owner__consent_training=True,
-                            owner__is_active=True)
-        .exclude(image="")
+        Scan.objects.filter(photo_stored(), status=Scan.Status.DONE, review__isnull=False,
+                            owner__consent_training=True, owner__is_active=True)
     )
     results = ModelResult.objects.filter(scan=OuterRef("pk"), model_version=version)
     if replace:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from PIL import Image
 
 from diagnosis.models import CONDITIONS, QUALITY_MESSAGES, REVIEW_PERMISSION, Label, Scan
 from diagnosis.readouts.lesions import findings as lesion_findings
+from diagnosis.selectors import first_photo_of, photo_stored
 from diagnosis.storage import STORAGE_ERRORS, read_bytes
 from facediag_site import metrics
 from ml import selectors as ml_selectors
@@ -84,8 +86,10 @@ def record_event(
     )
 
 
-def record_image_view(*, scan: Scan, user: Actor, kind: str) -> AuditEvent:
-    return record_event(actor=user, action=AuditEvent.Action.IMAGE_VIEWED, scan_id=scan.pk, detail={"kind": kind})
+def record_image_view(*, scan: Scan, user: Actor, kind: str, view: str = "front") -> AuditEvent:
+    """``kind``: image or heatmap; ``view``: which photo of the scan (front, left, right)."""
+    return record_event(actor=user, action=AuditEvent.Action.IMAGE_VIEWED, scan_id=scan.pk,
+                        detail={"kind": kind, "view": view})
 
 
 # --- reviews -----------------------------------------------------------------------------------------------
@@ -119,7 +123,7 @@ def save_review(
         review.reviewer = reviewer
         review.label = label
         review.comment = comment or ""
-        model_findings = lesion_findings(locked)
+        model_findings = lesion_findings(locked.first_photo)
         review.model_lesion_count = model_findings.count if model_findings else None
         review.model_lesion_grade = model_findings.grade if model_findings else None
         review.lesion_grade = lesion_grade
@@ -169,7 +173,7 @@ def exportable_reviews() -> QuerySet[Review]:
             scan__owner__consent_training=True,
             scan__owner__is_active=True,
         )
-        .exclude(scan__image="")
+        .filter(photo_stored("scan"))
         .select_related("scan")
         .order_by("pk")
     )
@@ -237,7 +241,10 @@ def export_reviewed(
         for i, review in enumerate(reviews, start=1):
             rel = f"{review.label}/{export_name(review.scan_id)}.jpg"
             try:
-                _write_clean_jpeg(review.scan.image.name, tmp / rel)
+                first = review.scan.first_photo
+                if first is None:
+                    raise FileNotFoundError("the scan has no photo")
+                _write_clean_jpeg(first.image.name, tmp / rel)
             except (OSError, ValueError):
                 skipped += 1  # photo missing or unreadable: leave it out, say so, carry on
                 logger.warning("export: photo of one reviewed scan could not be read; skipped")
@@ -357,7 +364,8 @@ def rescore_reviewed(
     reviews at once. Raises ``ml.runtime.ModelUnavailable`` when the version cannot be loaded."""
     from ml.runtime import load_version
 
-    scans = list(selectors.rescorable_scans(version, replace=replace).values_list("id", "image"))
+    scans = list(selectors.rescorable_scans(version, replace=replace)
+                 .annotate(image=Subquery(first_photo_of().values("image"))).values_list("id", "image"))
     predictor = load_version(version)
     scored = unreadable = 0
     for start in range(0, len(scans), batch_size):

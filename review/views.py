@@ -91,7 +91,7 @@ def review_page(request, scan_id):
         status = 400
     else:
         initial = {}
-        model_grade = found.grade if (found := lesion_readout.findings(scan)) else None
+        model_grade = found.grade if (found := lesion_readout.findings(scan.first_photo)) else None
         if existing is not None:
             initial = {"label": existing.label, "comment": existing.comment,
                        "lesion_grade": existing.lesion_grade if existing.lesion_grade is not None else model_grade}
@@ -109,7 +109,8 @@ def review_page(request, scan_id):
         "review/review_scan.html",
         {
             "scan": scan, "form": form, "existing": existing, "probabilities": probabilities, "flags": flags,
-            "lesions": lesion_readout.lesion_view(scan, scan.label, any_label=True),  # whatever the model's label
+            # whatever the model's label
+            "lesions": lesion_readout.lesion_view(scan.first_photo, scan.label, any_label=True),
             "qs": qs, "next_scan": following, "can_confirm": scan.label in CONDITIONS,
             "remaining": selectors.review_queue(request.user, **filters).count(),
         },

@@ -25,7 +25,7 @@ def test_the_spots_toggle_on_the_photo_and_the_lesion_chart(live_server, browser
     assert page.get_attribute("#lesion-toggle", "aria-pressed") == "true"
     photo = page.locator("#scan-photo").bounding_box()
     first = page.locator("#lesion-boxes .lesion-box").first.bounding_box()
-    scale = photo["width"] / after.image_width
+    scale = photo["width"] / after.first_photo.image_width
     # findings(6): the first box at (10, 20), 12 px square, in the stored photo's pixels
     assert first["x"] == pytest.approx(photo["x"] + 10 * scale, abs=2.5)
     assert first["y"] == pytest.approx(photo["y"] + 20 * scale, abs=2.5)

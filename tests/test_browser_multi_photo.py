@@ -36,7 +36,7 @@ def test_three_photos_from_the_upload_page_to_the_result_at_360px(live_server, b
     page.click("#upload-button")
     page.wait_for_url("**/scans/*-*/")
     scan = Scan.objects.get()
-    assert sorted(scan.extra_photos.values_list("view", flat=True)) == ["left", "right"]
+    assert sorted(scan.photos.values_list("view", flat=True)) == ["front", "left", "right"]
     assert page.locator("#photo-set .photo-set-item").count() == 3  # the photos show while they wait
 
     done = make_multi_photo_scan(maria, status=Scan.Status.DONE, label="acne", photo_labels=["acne", "no_skin", "acne"])

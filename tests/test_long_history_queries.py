@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from diagnosis.models import Scan
+from diagnosis.models import Scan, ScanPhoto
 from ml.tests.factories import ModelVersionFactory
 from review.models import Review
 from review.services import ensure_reviewer_group
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 # History: +1 for the chart's empty state (one EXISTS; the chart and its table load from the chart endpoint).
 # API list: +1 for the page's scans' other photos (`photos`: one prefetch query for the whole page).
 # History: +1 for whether to show the lesion chart (one EXISTS; its points come with the chart endpoint's rows).
-MAX_QUERIES = {"history": 8, "chart": 3, "api_list": 4, "review_queue": 7}
+# History: +1 for the page's photos (every photo is a ScanPhoto row: one prefetch query for the thumbnails).
+MAX_QUERIES = {"history": 9, "chart": 3, "api_list": 4, "review_queue": 7}
 
 
 @pytest.fixture
@@ -47,10 +48,15 @@ def seed(user, reviewer):
         scans = Scan.objects.bulk_create([
             Scan(owner=user, status=Scan.Status.DONE, label="acne", top_probability=0.5 + (i % 50) / 100,
                  probabilities={"acne": 0.7, "eczema": 0.1, "healthy": 0.1, "rosacea": 0.1},
-                 quality={"blurry": i % 3 == 0}, model_version=version, image=f"scans/s{made + i}.jpg",
-                 thumbnail=f"thumbs/s{made + i}.jpg", heatmap=f"heatmaps/s{made + i}.jpg",
+                 quality={"blurry": i % 3 == 0}, model_version=version,
                  completed_at=now - timedelta(hours=made + i), note="n" * (i % 2))
             for i in range(n)
+        ])
+        ScanPhoto.objects.bulk_create([
+            ScanPhoto(scan=s, view="front", image=f"scans/s{made + i}.jpg", thumbnail=f"thumbs/s{made + i}.jpg",
+                      heatmap=f"heatmaps/s{made + i}.jpg", label="acne", probabilities=s.probabilities,
+                      counted=True)
+            for i, s in enumerate(scans)
         ])
         Review.objects.bulk_create([Review(scan=s, reviewer=reviewer, label="acne") for s in scans[::4]])
         made += n

@@ -127,7 +127,7 @@ def test_failures_are_counted_by_reason(active_model, user):
     from django.core.files.storage import default_storage
 
     scan = make_scan(user)
-    default_storage.delete(scan.image.name)
+    default_storage.delete(scan.first_photo.image.name)
     missing = value("facediag_scans_failed_total", reason="photo_missing")
     assert services.analyse_scan(scan.id) == "failed"
     assert value("facediag_scans_failed_total", reason="photo_missing") == missing + 1

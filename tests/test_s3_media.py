@@ -70,18 +70,18 @@ def test_upload_analyse_view_export_and_delete_on_object_storage(
     response = client.post(reverse("diagnosis:upload"), {"image": SimpleUploadedFile("f.jpg", face_like_jpeg())})
     assert response.status_code == 302
     scan = Scan.objects.get()
-    assert {scan.image.name, scan.thumbnail.name} <= set(s3.keys())
+    assert {scan.first_photo.image.name, scan.first_photo.thumbnail.name} <= set(s3.keys())
     assert media_files(isolated_media) == []  # nothing on the web process's disk
 
     scan = wait_for_status(scan.id, {"done", "failed"}, timeout=120)  # the worker read the photo by key
     assert scan.status == "done", scan.error + s3_worker.log()[-3000:]
     judged = scan.label in ("acne", "eczema", "healthy", "rosacea")  # only those get a heatmap
-    assert not judged or scan.heatmap.name in s3.keys()
+    assert not judged or scan.first_photo.heatmap.name in s3.keys()
 
     for kind in ("image", "thumbnail", "heatmap") if judged else ("image", "thumbnail"):
         response = client.get(reverse("diagnosis:scan-media", args=[scan.id, kind]))
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-        assert body(response) == s3.read(getattr(scan, kind).name)
+        assert body(response) == s3.read(getattr(scan.first_photo, kind).name)
         assert "private" in response["Cache-Control"]
     assert "Location" not in response  # streamed by the access-checked view, not a redirect to the bucket
 
@@ -90,30 +90,31 @@ def test_upload_analyse_view_export_and_delete_on_object_storage(
     client.force_login(user)
 
     # The objects are private: no public grant, and an unsigned request is refused by the server.
-    grants = s3.client.get_object_acl(Bucket=BUCKET, Key=scan.image.name)["Grants"]
+    grants = s3.client.get_object_acl(Bucket=BUCKET, Key=scan.first_photo.image.name)["Grants"]
     assert all(g["Grantee"].get("URI") != ALL_USERS for g in grants)
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{s3.endpoint_url}/{BUCKET}/{scan.image.name}", timeout=10)
+        urllib.request.urlopen(f"{s3.endpoint_url}/{BUCKET}/{scan.first_photo.image.name}", timeout=10)
     assert refused.value.code == 403
     # A URL from the storage, should code ever ask for one, is signed and expires within a minute.
-    assert "X-Amz-Expires=60" in default_storage.url(scan.image.name)
+    assert "X-Amz-Expires=60" in default_storage.url(scan.first_photo.image.name)
 
     export = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("diagnosis:data-export")))))
     assert json.loads(export.read("data.json"))["scans"][0]["id"] == str(scan.id)
-    assert export.read(f"images/{scan.id}.jpg") == s3.read(scan.image.name)
+    assert export.read(f"images/{scan.id}-front.jpg") == s3.read(scan.first_photo.image.name)
 
+    photo = scan.first_photo
     before_delete = s3.keys()
     response = client.post(reverse("diagnosis:scan-delete", args=[scan.id]))
     assert response.status_code == 302
     assert not Scan.objects.exists()
-    assert before_delete == sorted(n for n in (scan.image.name, scan.thumbnail.name, scan.heatmap.name) if n)
+    assert before_delete == sorted(n for n in (photo.image.name, photo.thumbnail.name, photo.heatmap.name) if n)
     assert s3.keys() == []  # photo, thumbnail and heatmap objects are gone
 
 
 @pytest.mark.django_db
 def test_a_missing_object_is_a_404_and_fails_analysis_with_a_reason(user_client, user, s3, active_model):
     scan, _ = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
-    s3.client.delete_object(Bucket=BUCKET, Key=scan.image.name)
+    s3.client.delete_object(Bucket=BUCKET, Key=scan.first_photo.image.name)
     assert user_client.get(reverse("diagnosis:scan-media", args=[scan.id, "image"])).status_code == 404
     assert services.analyse_scan(scan.id) == "failed"
     scan.refresh_from_db()
@@ -147,8 +148,8 @@ def test_retention_and_account_deletion_remove_the_objects(user, other_user, s3)
 
     assert services.purge_expired_images(days=30) == 1
     old.refresh_from_db()
-    assert old.image_deleted_at and not old.image and old.status == Scan.Status.DONE  # the result stays
-    assert s3.keys() == sorted([kept.image.name, kept.thumbnail.name])
+    assert old.image_deleted_at and not old.first_photo.image and old.status == Scan.Status.DONE  # the result stays
+    assert s3.keys() == sorted([kept.first_photo.image.name, kept.first_photo.thumbnail.name])
 
     delete_account(other_user)
     assert s3.keys() == []
@@ -182,4 +183,4 @@ def test_the_admin_links_photos_through_the_audited_view_not_signed_bucket_urls(
     page = client.get(reverse("admin:diagnosis_scan_change", args=[scan.id])).content.decode()
 
     assert "X-Amz-Signature" not in page and s3.endpoint_url not in page
-    assert reverse("diagnosis:scan-media", args=[scan.id, "image"]) in page  # the audited view
+    assert reverse("diagnosis:scan-photo-media", args=[scan.id, "front", "image"]) in page  # the audited view

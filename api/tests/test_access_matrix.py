@@ -37,7 +37,8 @@ def alices_scans(user):
 
 def _snapshot(scans):
     return {
-        key: Scan.objects.filter(id=scan.id).values("status", "note", "label", "image", "heatmap").first()
+        key: (Scan.objects.filter(id=scan.id).values("status", "note", "label").first(),
+              list(scan.photos.values("view", "image", "heatmap", "label")))
         for key, scan in scans.items()
     }
 

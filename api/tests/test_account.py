@@ -90,7 +90,7 @@ def test_export_is_a_zip_of_own_data(auth_client, user, other_user, settings):
     assert data["account"]["email"] == "alice@example.com"
     assert [s["id"] for s in data["scans"]] == [str(mine.id)]
     assert data["disclaimer"] == settings.DISCLAIMER
-    assert f"images/{mine.id}.jpg" in archive.namelist()
+    assert f"images/{mine.id}-front.jpg" in archive.namelist()
 
 
 def test_export_needs_a_token(api_client):

@@ -37,14 +37,17 @@ def test_one_to_three_photos_make_one_scan(auth_client, isolated_media, n_photos
     body = response.json()
     assert set(body) == {"id", "status", "created_at", "url", "disclaimer"}  # the answer of a one-photo upload
     scan = Scan.objects.get()
-    assert scan.extra_photos.count() == n_photos - 1
+    assert scan.photos.count() == n_photos
     assert len(media_files(isolated_media)) == 2 * n_photos
 
     scan_body = auth_client.get(body["url"]).json()
     views = ["front", "left", "right"][:n_photos]
     assert [p["view"] for p in scan_body["photos"]] == views
-    assert scan_body["photos"][0]["image_url"] == scan_body["image_url"]  # the front photo is the scan's own
-    for entry in scan_body["photos"][1:]:
+    # the scan's own URLs serve its first (front) photo; each photo has its own, the front one too
+    first_photo = auth_client.get(scan_body["photos"][0]["image_url"])
+    assert b"".join(auth_client.get(scan_body["image_url"]).streaming_content) == b"".join(
+        first_photo.streaming_content)
+    for entry in scan_body["photos"]:
         assert entry["image_url"] == photo_url(scan.id, entry["view"])
         assert entry["thumbnail_url"] == photo_url(scan.id, entry["view"], "thumbnail")
         assert entry["label"] is None and entry["counted"] is None and entry["heatmap_url"] is None
@@ -59,10 +62,11 @@ def test_a_one_photo_scan_keeps_every_field_it_had(auth_client, user):
     body = auth_client.get(detail(scan.id)).json()
     assert body["label"] == "acne" and body["heatmap_box"] == [0.25, 0.1, 0.75, 0.6]
     assert body["image_url"].endswith(f"/scans/{scan.id}/image/")
-    # a scan analysed before scans had several photos: its one photo's result is the scan's
+    # a one-photo scan: its one photo's result is the scan's
     (front,) = body["photos"]
     assert front["view"] == "front" and front["label"] == "acne" and front["counted"] is True
-    assert front["probabilities"] == body["probabilities"] and front["heatmap_url"] == body["heatmap_url"]
+    assert front["probabilities"] == body["probabilities"] and front["heatmap_box"] == body["heatmap_box"]
+    assert front["heatmap_url"] == photo_url(scan.id, "front", "heatmap")
 
 
 @pytest.mark.parametrize("payload", ["four fields", "four under image"])
@@ -124,7 +128,7 @@ def test_side_photos_lose_their_metadata(auth_client):
     assert response.status_code == 202
     from PIL import Image
 
-    stored = Image.open(ScanPhoto.objects.get().image.path)
+    stored = Image.open(ScanPhoto.objects.get(view="left").image.path)
     assert stored.size == (200, 300) and not stored.getexif()
 
 
@@ -133,7 +137,7 @@ def test_an_idempotent_retry_of_a_multi_photo_upload_returns_the_first_scan(auth
     again = upload(auth_client, 3, HTTP_IDEMPOTENCY_KEY="phone-42")
     assert first.status_code == again.status_code == 202 and again["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == again.json()["id"]
-    assert Scan.objects.count() == 1 and ScanPhoto.objects.count() == 2 and len(media_files(isolated_media)) == 6
+    assert Scan.objects.count() == 1 and ScanPhoto.objects.count() == 3 and len(media_files(isolated_media)) == 6
 
 
 def test_every_photo_counts_against_the_upload_throttle(auth_client, settings):

@@ -50,7 +50,7 @@ def test_upload_returns_202_with_the_scan(auth_client, user, isolated_media, dja
 def test_upload_is_judged_by_content_like_the_web_upload(auth_client):
     response = upload(auth_client, image_bytes("PNG"), name="photo.jpg")
     assert response.status_code == 202
-    assert Image.open(Scan.objects.get().image.path).format == "JPEG"
+    assert Image.open(Scan.objects.get().first_photo.image.path).format == "JPEG"
 
 
 def test_idempotency_key_returns_the_same_scan(auth_client):
@@ -418,7 +418,7 @@ def test_heatmap_before_done_is_404(auth_client, user):
 
 def test_media_file_missing_on_disk_is_404(auth_client, user):
     scan = make_scan(user)
-    scan.image.storage.delete(scan.image.name)
+    scan.first_photo.image.storage.delete(scan.first_photo.image.name)
     assert auth_client.get(reverse("api:scan-image", kwargs={"scan_id": scan.id})).status_code == 404
 
 

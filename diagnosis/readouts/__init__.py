@@ -1,7 +1,7 @@
 """Model readouts beyond the class probabilities: the heatmap, the lesions, and whatever comes next.
 
 Each readout is one module here with one presenter (a ``Readout``): how one photo's ``Prediction`` maps to
-the columns it keeps on ``Scan`` (the front photo) and ``ScanPhoto`` (the others), and how a stored photo's
+the columns it keeps on each photo's ``ScanPhoto`` row, and how a stored photo's
 readout reads on pages, in the PDF report, on the review page, in the API and in the data export. The
 result storage (``services.analysis.store_result``), the serializers and the export call ``row_fields`` and
 ``api_values`` / ``export_values`` here, so a new readout is its module plus one ``register`` line below,
@@ -28,8 +28,8 @@ def register(readout: Readout) -> Readout:
 
 
 def row_fields(prediction: Prediction, saved: dict[str, Any]) -> dict[str, Any]:
-    """The columns one photo's result sets on its row (Scan for the front photo, ScanPhoto for the others),
-    every readout's together. ``saved``: what was stored before the row is written (files), by column."""
+    """The columns one photo's result sets on its ScanPhoto row, every readout's together. ``saved``: what
+    was stored before the row is written (files), by column."""
     fields: dict[str, Any] = {}
     for readout in READOUTS.values():
         fields.update(readout.row_fields(prediction, saved))

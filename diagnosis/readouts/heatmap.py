@@ -13,14 +13,14 @@ from .base import Readout
 if TYPE_CHECKING:
     from ml.core.inference import Prediction
 
-    from ..models import Scan, ScanPhoto
+    from ..models import ScanPhoto
     from ..selectors import PhotoOfScan
 
 
-def crop_box(files: Scan | ScanPhoto) -> list[float] | None:
+def crop_box(files: ScanPhoto | None) -> list[float] | None:
     """Where the analysed crop (and its heatmap) lies on the photo: [x0, y0, x1, y1] as fractions of its
     width and height, clamped; None without a heatmap or a usable box (older scans)."""
-    box = files.heatmap_box or []
+    box = (files.heatmap_box if files is not None else None) or []
     if len(box) != 4:
         return None
     try:
@@ -32,7 +32,7 @@ def crop_box(files: Scan | ScanPhoto) -> list[float] | None:
     return [x0, y0, x1, y1]
 
 
-def overlay_style(files: Scan | ScanPhoto) -> str:
+def overlay_style(files: ScanPhoto | None) -> str:
     """CSS that lays the heatmap over the photo exactly where the analysed crop was, or "" when the
     photo has no usable box (older scans: the page then swaps the photo for the heatmap)."""
     box = crop_box(files)

@@ -1,7 +1,7 @@
 """The lesion readout: the acne spots the model found on a photo, their count and Hayashi grade.
 
 Stored per photo as ``LesionFindings.to_json()`` (``ml.core.lesions``: count, grade 0-3 or null, boxes in
-the stored photo's pixels) in ``Scan.lesions`` (the front photo) and ``ScanPhoto.lesions``. Shown as an
+the stored photo's pixels) in ``ScanPhoto.lesions``. Shown as an
 estimate, in plain words ("About 14 spots: moderate acne"); a very severe grade says to see a doctor.
 """
 
@@ -42,8 +42,10 @@ SEE_A_DOCTOR = _("Very severe acne needs a doctor: see a GP or a dermatologist s
                  "works and can prevent scarring.")
 
 
-def findings(files: Scan | ScanPhoto) -> LesionFindings | None:
-    """The photo's stored lesion findings, None without (no lesion head, not judged, older scans)."""
+def findings(files: ScanPhoto | None) -> LesionFindings | None:
+    """The photo's stored lesion findings, None without (no photo, no lesion head, not judged, older scans)."""
+    if files is None:
+        return None
     try:
         return LesionFindings.from_json(files.lesions)
     except (TypeError, ValueError, AttributeError):
@@ -106,11 +108,11 @@ class LesionView:
         return f"0 0 {self.photo_width} {self.photo_height}"
 
 
-def lesion_view(files: Scan | ScanPhoto, label: str | None, *, any_label: bool = False) -> LesionView | None:
+def lesion_view(files: ScanPhoto | None, label: str | None, *, any_label: bool = False) -> LesionView | None:
     """The photo's lesions for a page, when it was read as acne (or ``any_label``: reviewers see what was
     counted whatever the label) and has findings; None otherwise."""
     found = findings(files)
-    if found is None or (label != Label.ACNE and not any_label):
+    if files is None or found is None or (label != Label.ACNE and not any_label):
         return None
     width, height = max(int(files.image_width or 0), 1), max(int(files.image_height or 0), 1)
     boxes = [LesionBox(x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0), score)
@@ -128,9 +130,9 @@ def lesion_view(files: Scan | ScanPhoto, label: str | None, *, any_label: bool =
 
 
 def change_text(before: Scan, after: Scan) -> str:
-    """The change in spots between two scans, "14 → 6 spots in 26 days"; "" unless both have findings and
-    a class."""
-    old, new = findings(before), findings(after)
+    """The change in spots between two scans (their first photos), "14 → 6 spots in 26 days"; "" unless
+    both have findings and a class."""
+    old, new = findings(before.first_photo), findings(after.first_photo)
     if old is None or new is None or before.label not in CONDITIONS or after.label not in CONDITIONS:
         return ""
     days = max((after.created_at - before.created_at).days, 0)

@@ -27,7 +27,7 @@ from django.utils.translation import gettext, gettext_noop
 from facediag_site import metrics
 
 from .. import readouts, storage
-from ..models import CONDITIONS, PHOTO_VIEWS, PhotoView, Scan, ScanPhoto
+from ..models import CONDITIONS, Scan, ScanPhoto
 from .queue import enqueue_analysis
 from .shadow import after_batch
 
@@ -152,11 +152,11 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
         logger.warning("%d scan(s) left queued: %s", len(claimed), exc)
         return outcomes
 
-    loaded: list[tuple[int, Scan, list[bytes]]] = []  # (job index, scan, its photos' bytes, front first)
+    loaded: list[tuple[int, Scan, list[bytes]]] = []  # (job index, scan, its photos' bytes in PHOTO_VIEWS order)
     for i, token in claimed.items():
         try:
-            scan = Scan.objects.get(id=jobs[i][0])
-            names = [scan.image.name] + [p.image.name for p in _extra_photos(scan)]
+            scan = Scan.objects.prefetch_related("photos").get(id=jobs[i][0])
+            names = [p.image.name for p in scan.photos.all()]
         except OperationalError as exc:  # the claim stays with this task id: its retry takes it over
             outcomes[i] = TransientAnalysisError(str(exc))
             continue
@@ -181,10 +181,10 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
     logger.info("analysed %d scan(s) in one batch (%d photos)", len(loaded), len(flat))  # one predict_many
     metrics.analysis_batch(len(loaded))
     start = 0
-    fronts = []  # (job index, scan, front photo, its prediction): what the shadow model and measurement read
+    firsts = []  # (job index, scan, first photo, its prediction): what the shadow model and measurement read
     for i, scan, photos in loaded:
         predictions, start = flat[start : start + len(photos)], start + len(photos)
-        fronts.append((i, scan, photos[0], predictions[0]))
+        firsts.append((i, scan, photos[0], predictions[0]))
         failed = next((p for p in predictions if isinstance(p, Exception)), None)
         if failed is not None:  # a permanent problem with a photo: tell the person why
             logger.warning("scan %s: inference failed (%s)", scan.id, type(failed).__name__)
@@ -197,14 +197,9 @@ def analyse_scans(jobs: Sequence[Job]) -> list[Outcome]:
                                        thresholds=predictor.thresholds)
         except TransientAnalysisError as exc:
             outcomes[i] = exc
-    # the shadow model and the records for measurement, on the front photo of each scan (both models alike)
-    after_batch([(scan, data, p) for i, scan, data, p in fronts if outcomes[i] == "done"])
+    # the shadow model and the records for measurement, on the first (front) photo of each scan, both models alike
+    after_batch([(scan, data, p) for i, scan, data, p in firsts if outcomes[i] == "done"])
     return outcomes
-
-
-def _extra_photos(scan: Scan) -> list[ScanPhoto]:
-    """The scan's photos other than the front one, in PHOTO_VIEWS order."""
-    return sorted(scan.extra_photos.all(), key=lambda p: PHOTO_VIEWS.index(p.view))
 
 
 def _predict(predictor: Predictor, photos: list[bytes]) -> Sequence[Prediction | Exception]:
@@ -241,25 +236,23 @@ def store_result(
     *,
     thresholds: dict[str, Any] | None = None,
 ) -> str:
-    """Write the result of the scan's photos (one Prediction per photo, front first; a single one for a
-    one-photo scan), combined by ``ml.core.combine`` with the model's ``thresholds``, if ``token`` still
-    holds the claim. Returns "done" or "superseded"."""
+    """Write the result of the scan's photos (one Prediction per photo, in PHOTO_VIEWS order; a single one for
+    a one-photo scan), combined by ``ml.core.combine`` with the model's ``thresholds``, if ``token`` still
+    holds the claim: each photo's own result and readouts on its row, the combined result on the scan.
+    Returns "done" or "superseded"."""
     from ml.core.combine import combine
     from ml.models import ModelVersion
 
     predictions = [prediction] if not isinstance(prediction, Sequence) else list(prediction)
-    extras = _extra_photos(scan)
-    if len(predictions) != 1 + len(extras):
-        raise ValueError(f"scan {scan.id} has {1 + len(extras)} photos, got {len(predictions)} predictions")
+    photos = list(scan.photos.all())
+    if len(predictions) != len(photos):
+        raise ValueError(f"scan {scan.id} has {len(photos)} photos, got {len(predictions)} predictions")
     combined = combine(predictions, thresholds)
-    views = [PhotoView.FRONT.value] + [p.view for p in extras]
     model_version = ModelVersion.objects.filter(name=predictions[0].model_version).first()
     heatmaps = _save_heatmaps(scan, token, predictions, combined)
-    # Each photo's readouts (heatmap, lesions) as columns of its row: the one mapping, the same for every photo.
-    rows = [readouts.row_fields(p, {"heatmap": name, "heatmap_box": box})
-            for p, (name, box) in zip(predictions, heatmaps, strict=True)]
-    photo_results = [_photo_result(view, p, counted)
-                     for view, p, counted in zip(views, predictions, combined.counted, strict=True)]
+    # Each photo's result and readouts (heatmap, lesions) as columns of its row: one mapping for every photo.
+    rows = [{**_photo_result(p, counted), **readouts.row_fields(p, {"heatmap": name, "heatmap_box": box})}
+            for p, counted, (name, box) in zip(predictions, combined.counted, heatmaps, strict=True)]
     probabilities = {c: float(combined.probabilities.get(c, 0.0)) for c in CONDITIONS}
     try:
         with transaction.atomic():
@@ -270,16 +263,14 @@ def store_result(
                 probabilities=probabilities,
                 top_probability=max(probabilities.values()),
                 quality=combined.quality,
-                photo_results=photo_results,
                 model_version=model_version,
-                **rows[0],
                 error="",
                 claim_token=None,
                 completed_at=timezone.now(),
                 updated_at=timezone.now(),
             )
             if written:  # the scan row is locked by the update until commit: no other result can land
-                for photo, fields in zip(extras, rows[1:], strict=True):
+                for photo, fields in zip(photos, rows, strict=True):
                     ScanPhoto.objects.filter(id=photo.id).update(**fields)
     except OperationalError as exc:
         written = 0
@@ -294,10 +285,9 @@ def store_result(
     return "done"
 
 
-def _photo_result(view: str, prediction: Prediction, counted: bool) -> dict[str, Any]:
-    """One photo's own result, as Scan.photo_results keeps it."""
+def _photo_result(prediction: Prediction, counted: bool) -> dict[str, Any]:
+    """One photo's own result, as its ScanPhoto row keeps it."""
     return {
-        "view": view,
         "label": prediction.label,
         "reason": prediction.reason,
         "probabilities": {c: float(prediction.probabilities.get(c, 0.0)) for c in CONDITIONS},
@@ -352,7 +342,7 @@ def retry_scan(scan: Scan) -> Scan:
     """Queue a failed scan again (its photo must still be stored); ScanNotRetryable otherwise."""
     if scan.status != Scan.Status.FAILED:
         raise ScanNotRetryable(gettext("Only a failed scan can be retried."))
-    if not scan.image:
+    if scan.image_deleted_at is not None or not scan.photos.exists() or scan.photos.filter(image="").exists():
         raise ScanNotRetryable(gettext("This scan's photo was deleted, so it cannot be analysed again."))
     with transaction.atomic():
         Scan.objects.filter(id=scan.id, status=Scan.Status.FAILED).update(

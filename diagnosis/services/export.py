@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .. import readouts, storage
-from ..models import PhotoView, Scan
+from ..models import Scan
 from ..selectors import clinician_review, scan_photos
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
     """One scan as it appears in data.json."""
     review = clinician_review(scan)
     photos = scan_photos(scan)
+    first = photos[0] if photos else None
     return {
         "id": str(scan.id),
         "created_at": scan.created_at.isoformat(),
@@ -35,10 +36,10 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
         "model_version": scan.model_version.name if scan.model_version else None,
         "note": scan.note,
         "error": scan.error,
-        "image_file": f"images/{scan.id}.jpg" if scan.image else None,
+        "image_file": _image_file(scan, first.view) if first and first.files.image else None,
         "review": {"label": review.label, "reviewed_at": review.reviewed_at.isoformat()} if review else None,
-        "lesions": readouts.LESIONS.api_value(photos[0]),  # the front photo's, as in the API
-        # Every photo of the scan, front first, with what it showed on its own (the front one is image_file)
+        "lesions": readouts.LESIONS.api_value(first) if first else None,  # the first photo's, as in the API
+        # Every photo of the scan, front first, with what it showed on its own (the first one is image_file)
         # and its readouts (the heatmap's crop box, the lesions), by name.
         "photos": [
             {"view": photo.view, "image_file": _image_file(scan, photo.view) if photo.files.image else None,
@@ -49,13 +50,13 @@ def scan_as_dict(scan: Scan) -> dict[str, Any]:
 
 
 def _image_file(scan: Scan, view: str) -> str:
-    return f"images/{scan.id}.jpg" if view == PhotoView.FRONT else f"images/{scan.id}-{view}.jpg"
+    return f"images/{scan.id}-{view}.jpg"
 
 
 def build_data_export(user: User) -> bytes:
     """A zip with data.json (account and scans) and every stored photo."""
     buffer = io.BytesIO()
-    scans = list(Scan.objects.filter(owner=user).select_related("model_version").prefetch_related("extra_photos")
+    scans = list(Scan.objects.filter(owner=user).select_related("model_version").prefetch_related("photos")
                  .order_by("created_at"))
     payload = {
         "exported_at": timezone.now().isoformat(),

@@ -259,23 +259,21 @@ def create_scan(
     left = rate_limits.refused_uploads_left(owner)
     if not left.allowed:  # before any decoding: damaged files must not keep the web's CPU from others
         raise UploadRejected("too_many_refused_uploads", rate_limits.refused_uploads_message(left), 429)
+    files = {PhotoView.FRONT.value: uploaded_file, **extras}
     try:
-        clean = _clean_photo(uploaded_file, PhotoView.FRONT)
-        extra_clean = {view: _clean_photo(extras[view], view) for view in EXTRA_VIEWS if view in extras}
+        cleaned = {view: _clean_photo(files[view], view) for view in PHOTO_VIEWS if view in files}
     except UploadRejected as exc:
         rate_limits.count_refused_upload(owner, exc.code)
         raise
-    scan = Scan(owner=owner, note=note, idempotency_key=idempotency_key, image_width=clean.width,
-                image_height=clean.height)
+    scan = Scan(owner=owner, note=note, idempotency_key=idempotency_key)
     photos: list[ScanPhoto] = []
     try:
-        scan.image.save("upload.jpg", ContentFile(clean.jpeg), save=False)
-        scan.thumbnail.save("thumb.jpg", ContentFile(clean.thumbnail_jpeg), save=False)
-        for view, extra in extra_clean.items():
-            photo = ScanPhoto(scan=scan, view=view, image_width=extra.width, image_height=extra.height)
+        for view, clean in cleaned.items():
+            photo = ScanPhoto(scan=scan, view=view, position=PHOTO_VIEWS.index(view), image_width=clean.width,
+                              image_height=clean.height)
             photos.append(photo)
-            photo.image.save("upload.jpg", ContentFile(extra.jpeg), save=False)
-            photo.thumbnail.save("thumb.jpg", ContentFile(extra.thumbnail_jpeg), save=False)
+            photo.image.save("upload.jpg", ContentFile(clean.jpeg), save=False)
+            photo.thumbnail.save("thumb.jpg", ContentFile(clean.thumbnail_jpeg), save=False)
         with transaction.atomic():
             scan.save(force_insert=True)
             ScanPhoto.objects.bulk_create(photos)
@@ -291,7 +289,7 @@ def create_scan(
     except Exception:
         storage.delete_scan_files(scan, photos)
         raise
-    count = 1 + len(photos)
+    count = len(photos)
     logger.info("scan %s uploaded (%d photo%s)", scan.id, count, "" if count == 1 else "s")
     metrics.scan_accepted()
     backpressure.note_accepted()

@@ -72,12 +72,9 @@ def purge_expired_images(days: int | None = None) -> int:
         status__in=[Scan.Status.QUEUED, Scan.Status.ANALYSING]
     ):
         storage.delete_scan_files(scan)
-        scan.image = scan.thumbnail = scan.heatmap = ""  # clears the file fields
-        scan.heatmap_box = []
         scan.image_deleted_at = timezone.now()
         with transaction.atomic():
-            scan.save(update_fields=["image", "thumbnail", "heatmap", "heatmap_box", "image_deleted_at",
-                                     "updated_at"])
-            scan.extra_photos.update(image="", thumbnail="", heatmap="", heatmap_box=[])  # the other photos too
+            scan.save(update_fields=["image_deleted_at", "updated_at"])
+            scan.photos.update(image="", thumbnail="", heatmap="", heatmap_box=[])  # every photo's files
         count += 1
     return count

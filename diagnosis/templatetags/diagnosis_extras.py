@@ -46,7 +46,7 @@ def verdict(scan):
 
 @register.simple_tag
 def photo_results(scan):
-    """The scan's photos with each one's own reading (results.PhotoResultView), front first."""
+    """The scan's photos with each one's own reading (results.PhotoResultView), in PHOTO_VIEWS order."""
     return results.photo_result_views(selectors.scan_photos(scan))
 
 
@@ -70,17 +70,17 @@ def flag_names(quality):
 
 @register.simple_tag
 def scan_lesions(scan):
-    """The front photo's lesions as the pages show them (readouts.lesions.LesionView), or None: only for a
+    """The first photo's lesions as the pages show them (readouts.lesions.LesionView), or None: only for a
     finished scan read as acne that has findings."""
     if scan.status != scan.Status.DONE:
         return None
-    return lesion_readout.lesion_view(scan, scan.label)
+    return lesion_readout.lesion_view(scan.first_photo, scan.label)
 
 
 @register.filter
 def lesion_summary(scan):
     """ "About 14 spots: moderate acne" for a finished scan with findings, else "" (lists, compare sides)."""
-    found = lesion_readout.findings(scan) if scan.status == scan.Status.DONE else None
+    found = lesion_readout.findings(scan.first_photo) if scan.status == scan.Status.DONE else None
     if found is None or scan.label not in results.CONDITIONS:
         return ""
     return lesion_readout.summary_text(found, scan.label)

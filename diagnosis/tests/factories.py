@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from diagnosis import services
-from diagnosis.models import CONDITIONS, Scan
+from diagnosis.models import CONDITIONS, Label, Scan, ScanPhoto
 from diagnosis.services import analysis
 from ml.core.inference import Prediction
 from ml.core.lesions import LesionFindings, grade_of
@@ -22,9 +22,20 @@ from tests.support import face_like_jpeg
 
 PROBABILITIES = {"acne": 0.81, "eczema": 0.09, "healthy": 0.06, "rosacea": 0.04}
 _seq = itertools.count()
+#: What ScanFactory passes on to the scan's front photo (a ScanPhoto row) rather than to the scan.
+PHOTO_FIELDS = ("image", "thumbnail", "heatmap", "heatmap_box", "lesions", "image_width", "image_height")
+
+
+def give_photo_the_scan_result(photo, scan):
+    """A one-photo scan's photo result, as the worker writes it: the scan's own (``ml.core.combine`` of one)."""
+    ScanPhoto.objects.filter(pk=photo.pk).update(
+        label=scan.label, reason=scan.reason, probabilities=dict(scan.probabilities or {}),
+        quality=dict(scan.quality or {}), counted=scan.label != Label.NO_SKIN and scan.reason != "no_colour")
 
 
 class ScanFactory(factory.django.DjangoModelFactory):
+    """A scan row with its front photo (``image``, ``thumbnail``, ``heatmap``, ... go to that ScanPhoto)."""
+
     class Meta:
         model = Scan
 
@@ -36,6 +47,15 @@ class ScanFactory(factory.django.DjangoModelFactory):
     probabilities = factory.LazyFunction(lambda: {"acne": 0.7, "eczema": 0.1, "healthy": 0.15, "rosacea": 0.05})
     top_probability = 0.7
     quality = factory.LazyFunction(lambda: {"no_face": False, "blurry": False})
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        photo_fields = {name: kwargs.pop(name) for name in PHOTO_FIELDS if name in kwargs}
+        scan = super()._create(model_class, *args, **kwargs)
+        photo = ScanPhoto.objects.create(scan=scan, view="front", position=0, **photo_fields)
+        if scan.status == Scan.Status.DONE and scan.label:
+            give_photo_the_scan_result(photo, scan)
+        return scan
 
 
 def finished_scan(owner, *, label="acne", top=0.9, quality=None, model_version=None, age_hours=0,
@@ -104,10 +124,14 @@ def make_scan(owner, *, status=Scan.Status.QUEUED, label="", probabilities=None,
     if status == Scan.Status.FAILED:
         scan.error = error or "The photo could not be analysed (ValueError). Try another photo."
         scan.completed_at = timezone.now()
-    if heatmap:
-        scan.heatmap.save("heat.jpg", ContentFile(face_like_jpeg(size=(224, 224), seed=3)), save=False)
-        scan.heatmap_box = [0.25, 0.1, 0.75, 0.6]
     scan.save()
+    photo = scan.photos.get()
+    if heatmap:
+        photo.heatmap.save("heat.jpg", ContentFile(face_like_jpeg(size=(224, 224), seed=3)), save=False)
+        photo.heatmap_box = [0.25, 0.1, 0.75, 0.6]
+        photo.save()
+    if status == Scan.Status.DONE:
+        give_photo_the_scan_result(photo, scan)
     return scan
 
 
@@ -121,15 +145,14 @@ def make_multi_photo_scan(owner, *, views=("left", "right"), status=Scan.Status.
                                    idempotency_key=idempotency_key)
     if status == Scan.Status.DONE:
         labels = photo_labels or [label] * (1 + len(views))
-        results = []
         for view, photo_label in zip(("front", *views), labels, strict=True):
             probabilities = {c: 0.1 for c in CONDITIONS}
             probabilities[photo_label if photo_label in CONDITIONS else "healthy"] = 0.7
-            results.append({"view": view, "label": photo_label, "reason": "not_skin" if photo_label == "no_skin"
-                            else "confident" if photo_label in CONDITIONS else "low_confidence",
-                            "probabilities": probabilities, "quality": {"blurry": False},
-                            "counted": photo_label != "no_skin"})
-        scan.status, scan.label, scan.photo_results = status, label, results
+            scan.photos.filter(view=view).update(
+                label=photo_label, reason="not_skin" if photo_label == "no_skin"
+                else "confident" if photo_label in CONDITIONS else "low_confidence",
+                probabilities=probabilities, quality={"blurry": False}, counted=photo_label != "no_skin")
+        scan.status, scan.label = status, label
         scan.probabilities = dict(PROBABILITIES)
         scan.top_probability = max(PROBABILITIES.values())
         scan.completed_at = timezone.now()

@@ -34,7 +34,7 @@ def test_other_users_cannot_change_a_scan(client, other_user, alices_scan, name)
     client.force_login(other_user)
     assert client.post(reverse(name, args=[alices_scan.id]), {"note": "mine now"}).status_code == 404
     alices_scan.refresh_from_db()
-    assert alices_scan.note == "" and alices_scan.image.storage.exists(alices_scan.image.name)
+    assert alices_scan.note == "" and alices_scan.first_photo.image.storage.exists(alices_scan.first_photo.image.name)
 
 
 def test_compare_with_someone_elses_scan_is_404(client, user, other_user, alices_scan):
@@ -61,8 +61,8 @@ def test_unknown_media_kind_is_404(user_client, alices_scan):
 
 
 def test_there_is_no_public_media_url(client, alices_scan):
-    assert client.get("/media/" + alices_scan.image.name).status_code == 404
-    assert client.get("/private-media/" + alices_scan.image.name).status_code == 404
+    assert client.get("/media/" + alices_scan.first_photo.image.name).status_code == 404
+    assert client.get("/private-media/" + alices_scan.first_photo.image.name).status_code == 404
 
 
 def test_history_lists_only_own_scans(user_client, user, other_user):

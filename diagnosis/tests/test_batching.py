@@ -27,18 +27,18 @@ def test_a_batch_stores_each_result_like_a_single_run(user, active_model):
         scan.refresh_from_db()
         assert scan.status == Scan.Status.DONE and scan.attempts == 1 and scan.claim_token is None
         # a heatmap only for a condition (none for uncertain / no skin), and then it is stored
-        assert bool(scan.heatmap) == (scan.label in CONDITIONS)
-        assert not scan.heatmap or scan.heatmap.storage.exists(scan.heatmap.name)
+        assert bool(scan.first_photo.heatmap) == (scan.label in CONDITIONS)
+        assert not scan.first_photo.heatmap or scan.first_photo.heatmap.storage.exists(scan.first_photo.heatmap.name)
     assert scans[0].label == alone.label
     for condition, p in alone.probabilities.items():
         assert scans[0].probabilities[condition] == pytest.approx(p, abs=1e-4)
-    maps = [s.heatmap.name for s in scans if s.heatmap]
+    maps = [s.first_photo.heatmap.name for s in scans if s.first_photo.heatmap]
     assert len(set(maps)) == len(maps)
 
 
 def test_one_unreadable_photo_fails_alone_and_the_rest_of_the_batch_completes(user, active_model):
     good, bad, good2 = new_scan(user, 1), new_scan(user, 2), new_scan(user, 3)
-    with bad.image.storage.open(bad.image.name, "wb") as fh:
+    with bad.first_photo.image.storage.open(bad.first_photo.image.name, "wb") as fh:
         fh.write(b"no longer a jpeg")
 
     outcomes = services.analyse_scans([(good.id, "a"), (bad.id, "b"), (good2.id, "c")])
@@ -51,7 +51,7 @@ def test_one_unreadable_photo_fails_alone_and_the_rest_of_the_batch_completes(us
 def test_a_missing_photo_and_a_done_scan_in_a_batch(user, active_model):
     done, missing, fresh = new_scan(user, 1), new_scan(user, 2), new_scan(user, 3)
     services.analyse_scan(done.id)
-    missing.image.storage.delete(missing.image.name)
+    missing.first_photo.image.storage.delete(missing.first_photo.image.name)
 
     outcomes = services.analyse_scans([(done.id, "a"), (missing.id, "b"), (fresh.id, "c")])
 
@@ -72,8 +72,8 @@ def test_transient_storage_error_releases_only_that_scan(user, active_model):
     import os
 
     ok, flaky = new_scan(user, 1), new_scan(user, 2)
-    os.remove(flaky.image.path)
-    os.mkdir(flaky.image.path)  # reading raises IsADirectoryError, an OSError like a flaky disk
+    os.remove(flaky.first_photo.image.path)
+    os.mkdir(flaky.first_photo.image.path)  # reading raises IsADirectoryError, an OSError like a flaky disk
 
     outcomes = services.analyse_scans([(ok.id, "a"), (flaky.id, "b")])
 

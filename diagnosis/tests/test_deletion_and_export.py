@@ -20,8 +20,8 @@ def test_deleting_a_scan_removes_its_files(user_client, user, isolated_media):
     assert response.status_code == 302
     assert list(Scan.objects.all()) == [keep]
     assert {p.name for p in media_files(isolated_media)} == {
-        keep.image.name.split("/")[-1],
-        keep.thumbnail.name.split("/")[-1],
+        keep.first_photo.image.name.split("/")[-1],
+        keep.first_photo.thumbnail.name.split("/")[-1],
     }
 
 
@@ -37,7 +37,7 @@ def test_data_export_has_json_and_images(user_client, user, other_user):
     assert data["account"]["email"] == "alice@example.com"
     assert [s["id"] for s in data["scans"]] == [str(mine.id)]
     assert data["scans"][0]["note"] == "left cheek"
-    assert archive.read(f"images/{mine.id}.jpg")[:2] == b"\xff\xd8"
+    assert archive.read(f"images/{mine.id}-front.jpg")[:2] == b"\xff\xd8"
     assert len(archive.namelist()) == 2  # nothing of Bob's
 
 

@@ -24,16 +24,17 @@ def test_the_worker_mapping_stores_each_photos_lesions_on_its_own_row(user):
     front, left = findings(14), findings(3)
     scan = analysed(scan, prediction("acne", front), prediction("acne", left), prediction("acne", None))
 
-    assert LesionFindings.from_json(scan.lesions) == front  # the front photo's, on the scan
-    assert scan.lesions == {"count": 14, "grade": 1, "boxes": [list(b[:4]) + [0.9] for b in front.boxes]}
+    assert LesionFindings.from_json(scan.first_photo.lesions) == front  # the front photo's, on the scan
+    assert scan.first_photo.lesions == {"count": 14, "grade": 1, "boxes": [list(b[:4]) + [0.9] for b in front.boxes]}
     assert LesionFindings.from_json(ScanPhoto.objects.get(scan=scan, view="left").lesions) == left
     assert ScanPhoto.objects.get(scan=scan, view="right").lesions is None  # not judged: none, not zero
 
 
 def test_a_model_without_a_lesion_head_stores_no_lesions(user):
     scan = analysed(make_scan(user), prediction("acne", None))
-    assert scan.lesions is None and scan.status == Scan.Status.DONE
-    assert scan.heatmap and scan.heatmap_box == [0.1, 0.1, 0.9, 0.9]  # the other readout is stored as before
+    assert scan.first_photo.lesions is None and scan.status == Scan.Status.DONE
+    photo = scan.first_photo
+    assert photo.heatmap and photo.heatmap_box == [0.1, 0.1, 0.9, 0.9]  # the other readout is stored as before
 
 
 def test_the_registry_holds_both_readouts_and_maps_a_prediction_to_columns():
@@ -64,13 +65,13 @@ def test_the_result_page_says_the_count_and_grade_in_plain_words_and_draws_the_b
     assert "an estimate" in html and "not a diagnosis" in html  # a screening aid's wording
     assert "see a GP or a dermatologist" not in html  # only a very severe grade sends to a doctor
     # The boxes, in the stored photo's pixels: the SVG's viewBox is the photo, hidden until the toggle.
-    assert f'viewBox="0 0 {scan.image_width} {scan.image_height}"' in html
+    assert f'viewBox="0 0 {scan.first_photo.image_width} {scan.first_photo.image_height}"' in html
     assert html.count('class="lesion-box"') == 14
     assert 'id="lesion-toggle"' in html and 'id="lesion-boxes"' in html
     first = findings(14).boxes[0]
     assert f'<rect class="lesion-box" x="{first[0]}" y="{first[1]}" width="{first[2] - first[0]}"' in html
     # the analysed crop, outlined on the same photo (its box from the worker's crop_box, as fractions)
-    assert f'<rect class="lesion-crop" x="{0.1 * scan.image_width}"' in html
+    assert f'<rect class="lesion-crop" x="{0.1 * scan.first_photo.image_width}"' in html
 
 
 def test_a_very_severe_grade_says_to_see_a_doctor(user_client, user):

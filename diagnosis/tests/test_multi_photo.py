@@ -13,6 +13,7 @@ from PIL import Image
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan, ScanPhoto
+from diagnosis.selectors import photo_results
 from diagnosis.tests.factories import jpeg_upload, make_multi_photo_scan, photos_read_as
 from ml.core.combine import combine
 from tests.support import face_like_jpeg, image_bytes, jpeg_with_exif_orientation, media_files, png_bomb_header
@@ -49,7 +50,7 @@ def test_three_photos_make_one_scan_each_photo_cleaned_and_stored(
     scan = Scan.objects.get()
     assert response.status_code == 302 and response.url == reverse("diagnosis:scan-detail", args=[scan.id])
     assert len(callbacks) == 1  # one analysis for the whole scan
-    left, right = scan.extra_photos.get(view="left"), scan.extra_photos.get(view="right")
+    left, right = scan.photos.get(view="left"), scan.photos.get(view="right")
     stored_left = Image.open(left.image.path)
     assert stored_left.format == "JPEG" and stored_left.size == (200, 300)  # EXIF orientation applied...
     assert not stored_left.getexif()  # ...and every tag (GPS included) dropped, as for the front photo
@@ -79,7 +80,7 @@ def test_each_photo_is_held_to_the_size_limit_on_its_own(user_client, settings, 
     near_limit = image_bytes("PNG", size=(400, 400), color=None) + b"\0" * 150_000  # 3 x 150 KB > one limit
     response = post_photos(user_client, image=photo(near_limit, "a.png"), image_left=photo(near_limit, "b.png"),
                            image_right=photo(near_limit, "c.png"))
-    assert response.status_code == 302 and ScanPhoto.objects.count() == 2
+    assert response.status_code == 302 and ScanPhoto.objects.count() == 3
     over = near_limit + b"\0" * 60_000
     response = post_photos(user_client, image=photo(near_limit, "a.png"), image_left=photo(over, "b.png"))
     assert response.status_code == 413 and "Left side photo: The file is larger" in response.content.decode()
@@ -143,7 +144,7 @@ def skin(tiny_dataset, label, n=0):
 
 
 def stored_photos(scan):
-    return [scan.image.read()] + [p.image.read() for p in scan.extra_photos.order_by("view")]
+    return [p.image.read() for p in scan.photos.all()]
 
 
 def test_the_photos_of_a_scan_are_analysed_in_one_batch_and_combined(user, active_model, tiny_dataset, caplog):
@@ -165,14 +166,14 @@ def test_the_photos_of_a_scan_are_analysed_in_one_batch_and_combined(user, activ
     for condition in CONDITIONS:  # the mean of the two acne photos only
         mean = (alone[0].probabilities[condition] + alone[2].probabilities[condition]) / 2
         assert scan.probabilities[condition] == pytest.approx(mean, abs=1e-4)
-    assert [(r["view"], r["label"], r["counted"]) for r in scan.photo_results] == [
+    assert [(r["view"], r["label"], r["counted"]) for r in photo_results(scan)] == [
         ("front", "acne", True), ("left", "no_skin", False), ("right", "acne", True)]
-    assert scan.photo_results[1]["reason"] == alone[1].reason
+    assert photo_results(scan)[1]["reason"] == alone[1].reason
     # a heatmap, placed on its photo, for each photo that got a class; none for the refused one
-    left, right = scan.extra_photos.get(view="left"), scan.extra_photos.get(view="right")
-    assert scan.heatmap and right.heatmap and not left.heatmap
+    left, right = scan.photos.get(view="left"), scan.photos.get(view="right")
+    assert scan.first_photo.heatmap and right.heatmap and not left.heatmap
     assert len(right.heatmap_box) == 4 and left.heatmap_box == []
-    assert right.heatmap.storage.exists(right.heatmap.name) and right.heatmap.name != scan.heatmap.name
+    assert right.heatmap.storage.exists(right.heatmap.name) and right.heatmap.name != scan.first_photo.heatmap.name
 
 
 def test_photos_that_disagree_leave_the_scan_uncertain_without_heatmaps(user, active_model, tiny_dataset):
@@ -180,8 +181,8 @@ def test_photos_that_disagree_leave_the_scan_uncertain_without_heatmaps(user, ac
     assert services.analyse_scan(scan.id) == "done"
     scan.refresh_from_db()
     assert (scan.label, scan.reason) == ("uncertain", "photos_disagree")
-    assert [r["label"] for r in scan.photo_results] == ["acne", "rosacea"]
-    assert not scan.heatmap and not scan.extra_photos.get().heatmap  # no map without a class, as for one photo
+    assert [r["label"] for r in photo_results(scan)] == ["acne", "rosacea"]
+    assert not any(p.heatmap for p in scan.photos.all())  # no map without a class, as for one photo
 
 
 @pytest.mark.parametrize("batch_size", [16, 2])  # 2: the six photos go through the network two at a time
@@ -195,25 +196,25 @@ def test_a_batch_of_several_scans_keeps_each_scans_photos_apart(user, active_mod
     assert services.analyse_scans([(s.id, f"t{i}") for i, s in enumerate((first, second, third))]) == ["done"] * 3
     for scan, label, photos in ((first, "acne", 2), (second, "eczema", 1), (third, "healthy", 3)):
         scan.refresh_from_db()
-        assert scan.label == label and len(scan.photo_results) == photos
+        assert scan.label == label and len(photo_results(scan)) == photos
 
 
 def test_a_one_photo_scan_keeps_its_photos_own_result(user, active_model):
     scan, _ = services.create_scan(owner=user, uploaded_file=jpeg_upload())
     from ml.runtime import get_predictor
 
-    prediction = get_predictor().predict(scan.image.read())
+    prediction = get_predictor().predict(scan.first_photo.image.read())
     assert services.analyse_scan(scan.id) == "done"
     scan.refresh_from_db()
     assert (scan.label, scan.reason) == (prediction.label, prediction.reason)
     assert scan.quality == {k: bool(v) for k, v in prediction.quality.items()}
     assert scan.top_probability == pytest.approx(prediction.top_probability, abs=1e-4)
-    assert len(scan.photo_results) == 1 and scan.photo_results[0]["view"] == "front"
+    assert len(photo_results(scan)) == 1 and photo_results(scan)[0]["view"] == "front"
 
 
 def test_a_missing_side_photo_fails_the_scan_with_a_reason(user, active_model):
     scan = make_multi_photo_scan(user, views=("right",))
-    right = scan.extra_photos.get()
+    right = scan.photos.get(view="right")
     right.image.storage.delete(right.image.name)
     assert services.analyse_scan(scan.id) == "failed"
     scan.refresh_from_db()
@@ -275,10 +276,8 @@ def test_a_one_photo_scan_page_has_no_photo_list(user_client, user):
 def test_the_result_names_the_photo_that_could_not_be_used_and_its_problem(user_client, user):
     scan = make_multi_photo_scan(user, status=Scan.Status.DONE, label="acne", photo_labels=["acne", "uncertain",
                                                                                            "uncertain"])
-    results = scan.photo_results
-    results[1].update(reason="blurry", counted=False)
-    results[2].update(reason="too_dark", counted=False)
-    Scan.objects.filter(id=scan.id).update(photo_results=results)
+    scan.photos.filter(view="left").update(reason="blurry", counted=False)
+    scan.photos.filter(view="right").update(reason="too_dark", counted=False)
     html = user_client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
     problems = html[html.index('id="photo-problems"'):html.index('id="photo-set"')]
     assert "The left photo is blurry." in problems and "The right photo is too dark." in problems
@@ -308,7 +307,7 @@ def test_reviewers_see_every_photo_of_a_finished_scan_and_their_views_are_audite
         assert photo_media(scan, view, "thumbnail") in html
     response = client.get(photo_media(scan, "left"))
     assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
-    assert AuditEvent.objects.get(action="image.viewed").detail == {"kind": "left_image"}
+    assert AuditEvent.objects.get(action="image.viewed").detail == {"kind": "image", "view": "left"}
 
 
 # --- media access -----------------------------------------------------------------------------
@@ -346,10 +345,9 @@ def test_deleting_a_scan_deletes_all_its_photos(user_client, user, isolated_medi
     assert len(media_files(isolated_media)) == 10
     response = user_client.post(reverse("diagnosis:scan-delete", args=[scan.id]))
     assert response.status_code == 302
-    assert list(Scan.objects.all()) == [keep] and ScanPhoto.objects.count() == 1
+    assert list(Scan.objects.all()) == [keep] and ScanPhoto.objects.count() == 2
     assert {p.name for p in media_files(isolated_media)} == {
-        f.name.split("/")[-1] for f in (keep.image, keep.thumbnail, *(p.image for p in keep.extra_photos.all()),
-                                        *(p.thumbnail for p in keep.extra_photos.all()))
+        f.name.split("/")[-1] for p in keep.photos.all() for f in (p.image, p.thumbnail)
     }
 
 
@@ -363,8 +361,8 @@ def test_retention_deletes_every_photo_and_keeps_the_results(user, settings, iso
     assert services.purge_expired_images(days=30) == 1
     assert media_files(isolated_media) == []
     scan.refresh_from_db()
-    assert not scan.image and len(scan.photo_results) == 3
-    assert all(not p.image and not p.thumbnail for p in scan.extra_photos.all())
+    assert not scan.first_photo.image and len(photo_results(scan)) == 3
+    assert all(not p.image and not p.thumbnail for p in scan.photos.all())
 
 
 def test_the_data_export_has_every_photo_and_what_it_showed(user_client, user):
@@ -373,9 +371,9 @@ def test_the_data_export_has_every_photo_and_what_it_showed(user_client, user):
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     data = json.loads(archive.read("data.json"))
     entry = data["scans"][0]
-    assert entry["image_file"] == f"images/{scan.id}.jpg"  # as before: the front photo
+    assert entry["image_file"] == f"images/{scan.id}-front.jpg"  # the first photo's, as every photo named
     assert [(p["view"], p["image_file"]) for p in entry["photos"]] == [
-        ("front", f"images/{scan.id}.jpg"), ("right", f"images/{scan.id}-right.jpg")]
+        ("front", f"images/{scan.id}-front.jpg"), ("right", f"images/{scan.id}-right.jpg")]
     assert entry["photos"][1]["result"]["label"] == "acne"
     assert archive.read(f"images/{scan.id}-right.jpg")[:2] == b"\xff\xd8"
 
@@ -411,8 +409,8 @@ def test_the_admin_links_every_photo_through_the_audited_view(client, user, djan
     client.force_login(root)
     scan = make_multi_photo_scan(user, status=Scan.Status.DONE)
     html = client.get(reverse("admin:diagnosis_scan_change", args=[scan.pk])).content.decode()
-    for view in ("left", "right"):
+    for view in ("front", "left", "right"):
         assert photo_media(scan, view) in html
         assert client.get(photo_media(scan, view)).status_code == 200
-    assert sorted(e.detail["kind"] for e in AuditEvent.objects.filter(action="image.viewed")) == [
-        "left_image", "right_image"]
+    assert sorted((e.detail["view"], e.detail["kind"]) for e in AuditEvent.objects.filter(action="image.viewed")) == [
+        ("front", "image"), ("left", "image"), ("right", "image")]

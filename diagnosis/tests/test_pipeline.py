@@ -24,11 +24,11 @@ def test_analysis_writes_result_heatmap_and_model_version(user, active_model):
     assert {"no_face", "blurry", "too_dark", "too_bright", "too_small"} <= set(scan.quality)
     assert scan.reason  # why the result is what it is
     if scan.label in CONDITIONS:  # a heatmap only for a condition, never for uncertain / no skin
-        assert scan.heatmap and scan.heatmap.storage.exists(scan.heatmap.name)
-        x0, y0, x1, y1 = scan.heatmap_box  # where it lies on the photo, as fractions
+        assert scan.first_photo.heatmap and scan.first_photo.heatmap.storage.exists(scan.first_photo.heatmap.name)
+        x0, y0, x1, y1 = scan.first_photo.heatmap_box  # where it lies on the photo, as fractions
         assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
     else:
-        assert not scan.heatmap and scan.heatmap_box == []
+        assert not scan.first_photo.heatmap and scan.first_photo.heatmap_box == []
     assert scan.attempts == 1 and scan.claim_token is None
 
 
@@ -36,10 +36,10 @@ def test_a_done_scan_is_left_alone(user, active_model):
     scan = make_scan(user)
     services.analyse_scan(scan.id)
     scan.refresh_from_db()
-    heatmap, completed = scan.heatmap.name, scan.completed_at
+    heatmap, completed = scan.first_photo.heatmap.name, scan.completed_at
     assert services.analyse_scan(scan.id) == "skipped"
     scan.refresh_from_db()
-    assert (scan.heatmap.name, scan.completed_at, scan.attempts) == (heatmap, completed, 1)
+    assert (scan.first_photo.heatmap.name, scan.completed_at, scan.attempts) == (heatmap, completed, 1)
 
 
 def test_without_an_active_model_the_scan_stays_queued(user, db):
@@ -66,7 +66,7 @@ def test_corrupt_artifact_keeps_scans_queued(user, active_model, tmp_path, setti
 
 def test_unreadable_photo_fails_with_a_reason(user, active_model):
     scan = make_scan(user)
-    with open(scan.image.path, "wb") as fh:
+    with open(scan.first_photo.image.path, "wb") as fh:
         fh.write(b"this is no longer a jpeg")
     analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
@@ -76,7 +76,7 @@ def test_unreadable_photo_fails_with_a_reason(user, active_model):
 
 def test_missing_photo_fails_with_a_reason(user, active_model):
     scan = make_scan(user)
-    scan.image.storage.delete(scan.image.name)
+    scan.first_photo.image.storage.delete(scan.first_photo.image.name)
     analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED and "no longer stored" in scan.error
@@ -86,8 +86,8 @@ def test_transient_storage_errors_are_retried_then_fail(user, active_model):
     import os
 
     scan = make_scan(user)
-    os.remove(scan.image.path)
-    os.mkdir(scan.image.path)  # reading it now raises IsADirectoryError: an OSError, like a flaky disk
+    os.remove(scan.first_photo.image.path)
+    os.mkdir(scan.first_photo.image.path)  # reading it now raises IsADirectoryError: an OSError, like a flaky disk
     result = analyse_scan.apply(args=[str(scan.id)])
     scan.refresh_from_db()
     assert result.get() == ["failed"]  # one outcome per message of the batch
@@ -100,15 +100,15 @@ def test_transient_error_then_recovery_completes(user, active_model):
     import os
 
     scan = make_scan(user)
-    data = open(scan.image.path, "rb").read()
-    os.remove(scan.image.path)
-    os.mkdir(scan.image.path)
+    data = open(scan.first_photo.image.path, "rb").read()
+    os.remove(scan.first_photo.image.path)
+    os.mkdir(scan.first_photo.image.path)
     with pytest.raises(services.TransientAnalysisError):
         services.analyse_scan(scan.id)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.QUEUED
-    os.rmdir(scan.image.path)
-    open(scan.image.path, "wb").write(data)
+    os.rmdir(scan.first_photo.image.path)
+    open(scan.first_photo.image.path, "wb").write(data)
     assert services.analyse_scan(scan.id) == "done"
 
 
@@ -133,7 +133,7 @@ def test_same_task_redelivered_takes_over_and_only_one_result_is_written(user, a
     assert first and second and first != second
     from ml.runtime import get_predictor
 
-    prediction = get_predictor().predict(scan.image.read())
+    prediction = get_predictor().predict(scan.first_photo.image.read())
     assert analysis.store_result(scan, first, prediction) == "superseded"
     assert analysis.store_result(scan, second, prediction) == "done"
     scan.refresh_from_db()

@@ -31,8 +31,8 @@ def test_upload_stores_a_clean_jpeg_and_queues_analysis(
     assert response.url == reverse("diagnosis:scan-detail", args=[scan.id])
     assert scan.owner == user and scan.status == Scan.Status.QUEUED
     assert len(callbacks) == 1  # the Celery task is queued only after the commit
-    assert "alice" not in scan.image.name and "IMG_0001" not in scan.image.name
-    stored = Image.open(scan.image.path)
+    assert "alice" not in scan.first_photo.image.name and "IMG_0001" not in scan.first_photo.image.name
+    stored = Image.open(scan.first_photo.image.path)
     assert stored.format == "JPEG"
     assert stored.size == (200, 300)  # EXIF orientation 6 applied: the wide photo is now upright
     assert not stored.getexif()  # orientation, GPS and every other tag dropped
@@ -42,7 +42,7 @@ def test_upload_stores_a_clean_jpeg_and_queues_analysis(
 def test_png_named_jpg_is_judged_by_content_and_reencoded(user_client):
     response = post_upload(user_client, image_bytes("PNG"), name="photo.jpg")
     assert response.status_code == 302
-    assert Image.open(Scan.objects.get().image.path).format == "JPEG"
+    assert Image.open(Scan.objects.get().first_photo.image.path).format == "JPEG"
 
 
 def test_webp_is_accepted(user_client):
@@ -85,7 +85,7 @@ def test_bad_upload_keeps_existing_scans(user_client):
     post_upload(user_client, image_bytes("JPEG"))
     post_upload(user_client, b"garbage")
     assert Scan.objects.count() == 1
-    assert Scan.objects.get().image.storage.exists(Scan.objects.get().image.name)
+    assert Scan.objects.get().first_photo.image.storage.exists(Scan.objects.get().first_photo.image.name)
 
 
 def test_anonymous_user_must_log_in(client):
@@ -100,7 +100,7 @@ def test_cmyk_and_alpha_images_become_rgb(user_client):
     ):
         assert post_upload(user_client, data).status_code == 302
     for scan in Scan.objects.all():
-        assert Image.open(io.BytesIO(scan.image.read())).mode == "RGB"
+        assert Image.open(io.BytesIO(scan.first_photo.image.read())).mode == "RGB"
 
 
 def test_huge_upload_is_refused_from_its_content_length(user_client, settings):
@@ -128,4 +128,5 @@ def test_a_failing_on_commit_callback_keeps_the_stored_scan_and_its_files(user, 
     scan, created = services.create_scan(owner=user, uploaded_file=SimpleUploadedFile("f.jpg", face_like_jpeg()))
     scan.refresh_from_db()
     assert created and scan.status == "queued"
-    assert scan.image.storage.exists(scan.image.name) and scan.thumbnail.storage.exists(scan.thumbnail.name)
+    photo = scan.first_photo
+    assert photo.image.storage.exists(photo.image.name) and photo.thumbnail.storage.exists(photo.thumbnail.name)

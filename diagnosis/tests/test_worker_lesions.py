@@ -22,11 +22,11 @@ def test_an_acne_photo_analysed_by_a_live_worker_shows_its_spots(client, user, l
     scan = wait_for_status(Scan.objects.get().id, {"done", "failed"}, timeout=120)
     assert scan.status == "done", scan.error
     assert scan.label == "acne"
-    found = LesionFindings.from_json(scan.lesions)
+    found = LesionFindings.from_json(scan.first_photo.lesions)
     assert found is not None, "the worker stored no lesion findings"  # the tiny model has a lesion head
     assert found.count == len(found.boxes) and (found.grade is None) == (found.count == 0)
     for x0, y0, x1, y1, _score in found.boxes:  # in the stored photo's own pixels
-        assert 0 <= x0 < x1 <= scan.image_width + 1 and 0 <= y0 < y1 <= scan.image_height + 1
+        assert 0 <= x0 < x1 <= scan.first_photo.image_width + 1 and 0 <= y0 < y1 <= scan.first_photo.image_height + 1
 
     html = client.get(reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
     assert lesion_readout.summary_text(found, "acne") in html

@@ -81,7 +81,7 @@ def test_admin_media_links_open_through_the_audited_view(superuser_client, make_
     scan = make_scan()
     html = superuser_client.get(reverse("admin:diagnosis_scan_change", args=[scan.pk])).content.decode()
     assert "/private-media/" not in html
-    links = [reverse("diagnosis:scan-media", args=[scan.id, kind]) for kind in ("image", "heatmap")]
+    links = [reverse("diagnosis:scan-photo-media", args=[scan.id, "front", kind]) for kind in ("image", "heatmap")]
     for link in links:
         assert link in html
         assert superuser_client.get(link).status_code == 200

@@ -26,7 +26,7 @@ def test_reviewer_opening_an_image_creates_an_audit_record(reviewer_client, revi
     assert response.status_code == 200
     event = AuditEvent.objects.get()
     assert (event.action, event.actor, event.scan_id, event.detail) == ("image.viewed", reviewer, scan.id,
-                                                                         {"kind": kind})
+                                                                         {"kind": kind, "view": "front"})
 
 
 def test_thumbnails_are_not_counted_as_image_views(reviewer_client, make_scan):
@@ -85,7 +85,7 @@ def test_admin_lists_audit_records_and_reviews(client, django_user_model, review
     page = client.get(reverse("admin:review_review_changelist"), {"q": str(scan.id)})
     html = page.content.decode()
     assert page.status_code == 200
-    assert reverse("diagnosis:scan-media", kwargs={"scan_id": scan.id, "kind": "thumbnail"}) in html
+    assert reverse("diagnosis:scan-photo-media", args=[scan.id, "front", "thumbnail"]) in html
 
 
 def test_correcting_a_review_in_the_admin_is_audited(client, django_user_model, reviewer, make_scan):

@@ -108,7 +108,7 @@ def test_export_refuses_to_mix_with_existing_files(tmp_path, world):
 def test_deleted_photo_or_account_is_left_out(tmp_path, world, consenting):
     from accounts.services import delete_account
 
-    world["acne"].image.storage.delete(world["acne"].image.name)
+    world["acne"].first_photo.image.storage.delete(world["acne"].first_photo.image.name)
     out = tmp_path / "one"
     _export(out)
     assert [r["label"] for r in _manifest(out)] == ["rosacea"]

@@ -61,7 +61,8 @@ def reviewed_world(user, reviewer, model_variants, right_model, fresh_models, se
     right, photos = right_model
     for photo in photos:  # reviewed with what the "right" model calls the stored photo (re-encoded on upload)
         scan = make_scan(user, status="done", label="acne", photo=photo, model_version=versions["rotated-1"])
-        services.save_review(scan=scan, reviewer=reviewer, label=right.predict(read_bytes(scan.image.name)).label)
+        label = right.predict(read_bytes(scan.first_photo.image.name)).label
+        services.save_review(scan=scan, reviewer=reviewer, label=label)
     for version in versions.values():
         assert f"{version.name}: 8 of 8 reviewed scans scored" in _run("rescore_reviewed", version.name)
     return {key: ModelVersion.objects.get(pk=v.pk) for key, v in versions.items()}

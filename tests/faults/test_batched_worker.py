@@ -80,8 +80,8 @@ def test_a_batch_whose_process_dies_is_requeued_and_each_scan_then_runs_alone(us
 def test_a_transient_error_in_a_batch_is_retried_for_that_scan_only(user, batch_worker):
     scans = queue_scans(user, BATCH)
     flaky = scans[1]
-    os.remove(flaky.image.path)
-    os.mkdir(flaky.image.path)  # reading it raises IsADirectoryError (an OSError, like a flaky disk)
+    os.remove(flaky.first_photo.image.path)
+    os.mkdir(flaky.first_photo.image.path)  # reading it raises IsADirectoryError (an OSError, like a flaky disk)
     worker = batch_worker(wait_seconds=0.2)  # retries come back one by one: do not wait for a full batch
 
     flaky_done = wait_for_status(flaky.id, {"done", "failed"}, timeout=120)

@@ -53,7 +53,7 @@ def test_upload_during_outage_is_kept_and_completes_after_recovery(client, user,
         response = client.post(reverse("diagnosis:upload"), {"image": SimpleUploadedFile("f.jpg", face_like_jpeg())})
         assert response.status_code == 302  # accepted and stored anyway
         scan = Scan.objects.get()
-        assert scan.status == "queued" and scan.image.storage.exists(scan.image.name)
+        assert scan.status == "queued" and scan.first_photo.image.storage.exists(scan.first_photo.image.name)
         health.clear_pause_cache()
         status = client.get(reverse("diagnosis:scan-status", args=[scan.id])).json()
         assert status["status"] == "queued"

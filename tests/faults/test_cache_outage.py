@@ -91,6 +91,6 @@ def test_with_redis_down_no_auth_or_upload_endpoint_fails(redis_down, user, capl
     scans = list(Scan.objects.filter(owner=user))
     assert len(scans) == 2  # one web, one API upload: both kept, waiting for the sweeper to queue them
     for scan in scans:
-        assert scan.status == "queued" and scan.image.storage.exists(scan.image.name)
+        assert scan.status == "queued" and scan.first_photo.image.storage.exists(scan.first_photo.image.name)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(re.search(r"cache unavailable \(\w+\): request limits are not enforced", m) for m in warnings)

@@ -69,12 +69,13 @@ def _check_outcome(name, status, scan, media_root, upload_tmp, run_preprocess=Fa
         return
 
     assert Scan.objects.count() == 1
-    assert media_files(media_root) == sorted([media_root / scan.image.name, media_root / scan.thumbnail.name])
-    stored = (media_root / scan.image.name).read_bytes()
-    thumb = (media_root / scan.thumbnail.name).read_bytes()
+    photo = scan.first_photo
+    assert media_files(media_root) == sorted([media_root / photo.image.name, media_root / photo.thumbnail.name])
+    stored = (media_root / photo.image.name).read_bytes()
+    thumb = (media_root / photo.thumbnail.name).read_bytes()
     image = assert_clean_jpeg(stored, forbidden=expect.forbidden)
     thumbnail = assert_clean_jpeg(thumb, forbidden=expect.forbidden)
-    assert (scan.image_width, scan.image_height) == image.size
+    assert (photo.image_width, photo.image_height) == image.size
     assert max(image.size) <= 2048 and max(thumbnail.size) <= 256
     if expect.upright_size:
         assert image.size == expect.upright_size, "stored picture is not upright / not the expected size"

@@ -105,7 +105,7 @@ def test_another_user_gets_404_for_the_owners_objects(client, alice_scan, other_
         response = request(client, method, concrete_url(route, alice_scan), **bearer)
         assert response.status_code in {404, 405}, (name, method, response.status_code)
     alice_scan.refresh_from_db()  # and nothing of Alice's changed
-    assert alice_scan.note == "" and alice_scan.image.storage.exists(alice_scan.image.name)
+    assert alice_scan.note == "" and alice_scan.first_photo.image.storage.exists(alice_scan.first_photo.image.name)
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

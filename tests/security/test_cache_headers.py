@@ -77,7 +77,7 @@ def test_face_photos_are_never_kept_in_a_cache_for_the_owner_or_a_reviewer(clien
     from tests.support import face_like_jpeg
 
     scan = make_multi_photo_scan(user, views=("left",), status=Scan.Status.DONE)
-    scan.heatmap.save("heatmap.jpg", ContentFile(face_like_jpeg()))
+    scan.first_photo.heatmap.save("heatmap.jpg", ContentFile(face_like_jpeg()))
     other_user.groups.add(ensure_reviewer_group()[0])
     for person in (user, other_user):
         client.force_login(person)

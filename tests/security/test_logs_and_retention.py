@@ -53,12 +53,12 @@ def test_retention_deletes_old_photos_and_keeps_results(user_client, user, isola
     settings.SCAN_IMAGE_RETENTION_DAYS = 30
     assert services.purge_expired_images() == 1
     old.refresh_from_db()
-    assert not old.image and old.image_deleted_at and old.label == "acne" and old.probabilities
+    assert not old.first_photo.image and old.image_deleted_at and old.label == "acne" and old.probabilities
     assert len(media_files(isolated_media)) == 2  # only the new scan's photo and thumbnail
     page = user_client.get(reverse("diagnosis:scan-detail", args=[old.id])).content.decode()
     assert "retention" in page and "Acne" in page
     assert user_client.get(reverse("diagnosis:scan-media", args=[old.id, "image"])).status_code == 404
-    assert new.image.storage.exists(new.image.name)
+    assert new.first_photo.image.storage.exists(new.first_photo.image.name)
 
 
 def test_retention_is_off_by_default(user, settings):
