@@ -246,6 +246,10 @@ class ScanPhotoSerializer(serializers.Serializer):
         help_text="The acne spots found on this photo (count, grade, boxes), once done; `null` when the model has "
         "no lesion readout or the photo was not judged."
     )
+    readouts = serializers.SerializerMethodField(
+        help_text="Every readout of this photo by name, as the data export has them (`heatmap`: as `heatmap_box`, "
+        "`lesions`: as `lesions`, and any readout a newer model adds); a value is `null` without that readout."
+    )
 
     def _url(self, photo, kind):
         if not getattr(photo.files, kind):
@@ -305,6 +309,10 @@ class ScanPhotoSerializer(serializers.Serializer):
     @extend_schema_field(LesionsSerializer(allow_null=True))
     def get_lesions(self, photo):
         return readouts.LESIONS.api_value(photo)
+
+    @extend_schema_field(serializers.DictField(child=serializers.JSONField(allow_null=True)))
+    def get_readouts(self, photo):
+        return readouts.api_values(photo)
 
 
 class ScanAcceptedSerializer(serializers.Serializer):

@@ -269,8 +269,8 @@ def _scan_block(scan, styles, body, small):
             line = f"{reading.view_title}: {reading.verdict}"
             if reading.top_probability is not None:
                 line += f" {percent(reading.top_probability)}"
-            if reading.lesions:
-                line += f" · {reading.lesions}"
+            for _name, words in reading.readout_lines:
+                line += f" · {words}"
             if not reading.counted:
                 line += " (" + _("not counted: %(why)s") % {"why": reading.not_counted_because} + ")"
             text.append(Paragraph(escape(line), small))

@@ -16,8 +16,8 @@ from facediag_site.lib import dates
 from facediag_site.lib.numbers import percent
 from ml.core.decision import confidence_word
 
+from . import readouts
 from .models import CONDITIONS, QUALITY_MESSAGES, Label
-from .readouts import lesions as lesion_readout
 from .readouts.heatmap import overlay_style
 
 VERDICTS = {
@@ -315,7 +315,8 @@ class PhotoResultView:
     top_probability: float | None = None  # only when this photo got a class
     counted: bool | None = None
     not_counted_because: str = ""
-    lesions: str = ""  # the spots counted on this photo in words ("About 5 spots: mild acne"), for acne
+    # What the photo's readouts say in words, (readout name, line): "About 5 spots: mild acne" (``readouts``)
+    readout_lines: list = field(default_factory=list)
 
 
 def photo_result_views(photos) -> list[PhotoResultView]:
@@ -334,7 +335,7 @@ def photo_result_views(photos) -> list[PhotoResultView]:
             top_probability=photo.top_probability,
             counted=photo.counted,
             not_counted_because="" if photo.counted else reason_text(photo.result.get("reason", "")),
-            lesions=spots.summary if (spots := lesion_readout.lesion_view(files, photo.label)) else "",
+            readout_lines=readouts.summaries(photo),
         ))
     return views
 

@@ -41,6 +41,12 @@ def api_values(photo: PhotoOfScan) -> dict[str, Any]:
     return {name: readout.api_value(photo) for name, readout in READOUTS.items()}
 
 
+def summaries(photo: PhotoOfScan) -> list[tuple[str, str]]:
+    """Each readout's line of words about one photo, as (readout name, line), in registration order; readouts
+    with nothing to say are left out (the pages' per-photo list, the PDF, the review page)."""
+    return [(name, line) for name, readout in READOUTS.items() if (line := readout.summary(photo))]
+
+
 # The registrations: one line per readout, in the order pages list them.
 from .heatmap import HEATMAP  # noqa: E402
 from .lesions import LESIONS  # noqa: E402
@@ -48,4 +54,4 @@ from .lesions import LESIONS  # noqa: E402
 register(HEATMAP)
 register(LESIONS)
 
-__all__ = ["HEATMAP", "LESIONS", "READOUTS", "Readout", "api_values", "register", "row_fields"]
+__all__ = ["HEATMAP", "LESIONS", "READOUTS", "Readout", "api_values", "register", "row_fields", "summaries"]

@@ -23,3 +23,8 @@ class Readout:
     def api_value(self, photo: PhotoOfScan) -> Any:
         """The photo's readout as JSON (API, data export), None without one."""
         raise NotImplementedError
+
+    def summary(self, photo: PhotoOfScan) -> str:
+        """The photo's readout in one line of words, where pages and the PDF list what each photo showed
+        ("About 14 spots: mild acne"); "" when it has nothing to say in words (the heatmap is a picture)."""
+        return ""

@@ -176,5 +176,10 @@ class LesionsReadout(Readout):
         data["summary"] = summary_text(found, photo.label)
         return data
 
+    def summary(self, photo: PhotoOfScan) -> str:
+        """"About 14 spots: moderate acne" for a photo read as acne with findings, else ""."""
+        spots = lesion_view(photo.files, photo.label) if photo.result is not None else None
+        return spots.summary if spots else ""
+
 
 LESIONS = LesionsReadout()
