@@ -236,3 +236,44 @@ def test_each_waiting_photo_can_be_deleted_and_logging_out_can_delete_them_all(l
     assert page.locator("#logout-form").count() == 0
     wait_until_kept(page, 0)
     assert Scan.objects.count() == 0
+
+
+def upload_databases(page):
+    return page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)")
+
+
+@pytest.mark.parametrize("choice", ["keep", "delete"])
+def test_logging_out_offline_says_so_and_finishes_when_back_online(live_server, device, maria, tmp_path, choice):
+    """Issue 32, point 9: "Log out" pressed offline landed on the browser's "no internet" page. The service
+    worker answers it: the photos the person did not keep go at once, and the page says the logout finishes
+    when the connection returns, which it then does (the server's Clear-Site-Data included)."""
+    base = live_server.url
+    page = maria_offline_with_waiting_photos(device, base, tmp_path, "on the bus")
+    device.unroute("**/scans/new/")
+    device.set_offline(True)
+    click_log_out(page)
+    page.locator("#logout-dialog").wait_for(state="visible")
+    page.click(f"#logout-{choice}")
+    page.wait_for_url(f"{base}/offline/logout/?waiting={choice}")
+    assert page.locator("h1").inner_text() == "Logging out"
+    assert "as soon as this device is back online" in page.locator("#offline-logout-status").inner_text()
+    kept = [(k["user"], k["note"]) for k in kept_on_device(page)]
+    assert kept == ([(str(maria.pk), "on the bus")] if choice == "keep" else [])
+    page.click("#offline-logout-form button")  # still offline: it says so, and stays
+    assert "Still offline" in page.locator("#offline-logout-status").inner_text()
+    assert page.url == f"{base}/offline/logout/?waiting={choice}"
+
+    device.set_offline(False)  # the "online" event: the logout is sent, and answered as any logout
+    page.wait_for_url(base + "/")
+    assert page.locator("#logout-form").count() == 0 and page.locator("body").get_attribute("data-session") == "none"
+    page.goto(base + "/scans/")
+    assert "/login/" in page.url  # the server's session has ended
+    if choice == "keep":  # parked for her next sign-in here
+        assert [(k["user"], k["note"]) for k in kept_on_device(page)] == [(str(maria.pk), "on the bus")]
+    else:  # Clear-Site-Data "storage" went through the service worker: the photo queue is gone
+        assert "facediag-uploads" not in upload_databases(page)
+    assert Scan.objects.count() == 0
+
+    page.goto(base + "/offline/logout/")  # the page itself, for nobody: accessible
+    assert page.locator("input[name=csrfmiddlewaretoken]").count() == 0
+    assert axe_violations(page, base) == []
