@@ -43,6 +43,7 @@ def service_worker(request):
                                          "precache_json": json.dumps(app_shell.precached_urls()),
                                          "offline_page": app_shell.OFFLINE_PAGE,
                                          "offline_logout_page": app_shell.OFFLINE_LOGOUT_PAGE,
+                                         "kept_pages_json": json.dumps(app_shell.OFFLINE_PAGES),
                                          "logout_url": reverse("logout"),
                                          "offline_pages_json": json.dumps(app_shell.OFFLINE_STAND_INS)},
                       content_type="text/javascript; charset=utf-8")

@@ -12,6 +12,7 @@ var SHELL_FILES = {{ shell_json }};  // kept: PRECACHE at install, the rest the 
 var PRECACHE = {{ precache_json }};
 var OFFLINE_PAGE = "{{ offline_page }}";
 var OFFLINE_PAGES = {{ offline_pages_json }};  // page -> the anonymous page that stands in for it offline
+var KEPT_PAGES = {{ kept_pages_json }};  // the anonymous pages kept for offline use (in PRECACHE too)
 var LOGOUT_URL = "{{ logout_url }}";
 var OFFLINE_LOGOUT_PAGE = "{{ offline_logout_page }}";
 
@@ -53,11 +54,24 @@ self.addEventListener("fetch", function (event) {
   // Everything else (scans, photos, chart data, the API) goes to the network, never into a cache.
 });
 
+// The kept pages speak the language of the pages the person reads (Content-Language): they were kept in the
+// language of the moment the service worker installed (often a login page's, before the profile's language
+// applied), so when the pages' language changes they are kept again, still rendered for nobody.
+function followLanguage(language) {
+  return caches.open(SHELL).then(function (cache) {
+    return cache.match(OFFLINE_PAGE).then(function (kept) {
+      if (kept && kept.headers.get("Content-Language") !== language) { return cache.addAll(KEPT_PAGES); }
+    });
+  }).catch(function () {});
+}
+
 // Pages: always the network, never kept; while offline, the anonymous upload page or the offline notice.
 function page(event, request, url) {
   return fetch(request).then(function (response) {
     var account = response.headers.get("FaceDiag-Account");  // absent on redirects and the offline pages
     if (account !== null) { event.waitUntil(FaceDiagStore.sessionSeen(account === "none" ? null : account)); }
+    var language = response.headers.get("Content-Language");
+    if (language && response.ok) { event.waitUntil(followLanguage(language)); }
     return response;
   }).catch(function () {  // a kept page (all anonymous) opens as itself, ignoring its query
     return caches.match(OFFLINE_PAGES[url.pathname] || url.pathname).then(function (hit) {
