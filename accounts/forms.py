@@ -3,7 +3,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from facediag_site.lib import time_zones
+from facediag_site.lib.dates import valid_time_zone
 
 
 class SignupForm(forms.Form):
@@ -33,6 +37,14 @@ class SignupForm(forms.Form):
         return cleaned
 
 
+class TimeZoneField(forms.ChoiceField):
+    """An IANA time zone from a list grouped by region (facediag_site.lib.time_zones); any zone this machine
+    knows is accepted, listed or not (an alias a device reported)."""
+
+    def valid_value(self, value):
+        return value == "" or valid_time_zone(value)
+
+
 class ProfileForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), required=False, max_length=100)
     consent_training = forms.BooleanField(
@@ -44,6 +56,19 @@ class ProfileForm(forms.Form):
         label=_("Language"), required=False, choices=[("", _("Follow my browser")), *settings.LANGUAGES],
         help_text=_("The language of the pages and e-mails whenever you are signed in, on any device."),
     )
+    time_zone = TimeZoneField(
+        label=_("My time zone"), required=False,
+        help_text=_("Your pages, charts and reports show times in this time zone, and reminders arrive at 9 in "
+                    "the morning in it."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.data.get("time_zone") if self.is_bound else self.initial.get("time_zone")
+        self.fields["time_zone"].choices = [  # type: ignore[attr-defined]
+            ("", _("Choose your time zone")),
+            *time_zones.choices_with(current if current and valid_time_zone(current) else "", get_language()),
+        ]
 
 
 class DeleteAccountForm(forms.Form):

@@ -202,12 +202,21 @@ def update_profile(
     display_name: str | None = None,
     consent_training: bool | None = None,
     language: str | None = None,
+    time_zone: str | None = None,
 ) -> User:
     """Save what is given (None leaves a field as it is). A new language also becomes the reminder
-    e-mails' language; blank (follow the browser) keeps the one they have."""
+    e-mails' language; blank (follow the browser) keeps the one they have. The time zone (an IANA name) is
+    the pages', charts', reports' and reminders' one: the one setting of it (issue 32, point 7); blank
+    follows the device, and reminders keep the zone they had."""
     from django.conf import settings
 
+    from facediag_site.lib.dates import valid_time_zone
+
     fields = []
+    new_zone = time_zone is not None and time_zone != user.time_zone and (time_zone == "" or valid_time_zone(time_zone))
+    if new_zone:
+        user.time_zone = time_zone or ""
+        fields.append("time_zone")
     if language is not None and language != user.language and (language == "" or language in dict(settings.LANGUAGES)):
         user.language = language
         fields.append("language")
@@ -222,6 +231,8 @@ def update_profile(
         fields += ["consent_training", "consent_updated_at"]
     if fields:
         user.save(update_fields=fields)
+    if new_zone and user.time_zone:
+        signals.time_zone_chosen.send(sender=User, user=user, time_zone=user.time_zone)
     return user
 
 

@@ -12,6 +12,10 @@ account_deleting = Signal()
 #: with ``user`` and ``language``: reminders writes its e-mails in it.
 language_chosen = Signal()
 
+#: Sent by accounts.services.update_profile when the person picks a time zone (not blank), with ``user`` and
+#: ``time_zone`` (an IANA name): reminders go out at 9 in the morning there.
+time_zone_chosen = Signal()
+
 #: Sent when the profile page is built, with ``user``; each receiver answers a dict added to the page's
 #: template context: its own section (reminders: its settings form).
 profile_page = Signal()

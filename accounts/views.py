@@ -165,12 +165,13 @@ def profile(request):
     form = ProfileForm(
         request.POST or None,
         initial={"display_name": user.display_name, "consent_training": user.consent_training,
-                 "language": user.language},
+                 "language": user.language, "time_zone": user.time_zone},
     )
     if request.method == "POST" and form.is_valid():
         services.update_profile(
             user, display_name=form.cleaned_data["display_name"],
             consent_training=form.cleaned_data["consent_training"], language=form.cleaned_data["language"],
+            time_zone=form.cleaned_data["time_zone"] if "time_zone" in request.POST else None,  # older pages
         )
         if user.language:  # the confirmation in the language just chosen
             translation.activate(user.language)

@@ -6,6 +6,7 @@ Built on the server with ReportLab (platypus) and a matplotlib chart; reads only
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from xml.sax.saxutils import escape
@@ -18,6 +19,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -159,6 +161,82 @@ def lesion_cell(scan) -> str:
     return f"{found.count} ({name})" if name else str(found.count)
 
 
+#: The summary table: its text's font and size, ReportLab's cell padding, and the width it fills (the page's).
+SUMMARY_FONT, SUMMARY_BOLD_FONT, SUMMARY_FONT_SIZE = "Helvetica", "Helvetica-Bold", 9
+SUMMARY_CELL_PADDING = 6  # points, left and right of each cell (ReportLab's default)
+SUMMARY_WIDTH = 17 * cm
+SUMMARY_NOTE_CHARACTERS = 120
+LONGEST_WORD_SHARE = 0.2
+
+
+def summary_rows(scans) -> list[list[str]]:
+    """The summary table's text, the header row first: date, result, top match, spots, note."""
+    rows = [[_("Date"), _("Result"), _("Top match"), _("Spots"), _("Note")]]
+    for scan in scans:
+        view = results.result_view(scan)
+        top = percent(scan.top_probability) if view.has_class and scan.top_probability is not None else "–"
+        rows.append([dates.when(scan.created_at), str(view.verdict), top, lesion_cell(scan),
+                     scan.note[:SUMMARY_NOTE_CHARACTERS]])
+    return rows
+
+
+def _words(text: str) -> list[str]:
+    """Where a paragraph may break a line: at spaces, never at a no-break space ("82\u00a0%" in Spanish)."""
+    return re.split(r"[ \t\r\n]+", text.strip()) or [""]
+
+
+def _text_width(text: str, font: str) -> float:
+    return stringWidth(text, font, SUMMARY_FONT_SIZE)
+
+
+def summary_column_widths(rows: list[list[str]], total: float = SUMMARY_WIDTH) -> list[float]:
+    """Column widths from the text's measured widths, so that no cell's text runs into the next column
+    ("Mayor coincidencia" ran into "Nota" in the Spanish report, issue 32 point 2). Each column is at least
+    as wide as its longest word (cells wrap between words), and the room left goes first to the columns that
+    need little more to hold their cells on one line; the note, the longest, wraps. Widths include padding."""
+    fonts = [SUMMARY_BOLD_FONT] + [SUMMARY_FONT] * (len(rows) - 1)
+    pad = 2 * SUMMARY_CELL_PADDING + 1  # a point's slack against rounding
+    columns = range(len(rows[0]))
+    # A word wider than LONGEST_WORD_SHARE of the table (a pasted link in a note) is broken inside instead.
+    least = [min(max(_text_width(word, font) for row, font in zip(rows, fonts, strict=True)
+                     for word in _words(row[i])) + pad, total * LONGEST_WORD_SHARE) for i in columns]
+    # On one line if there is room: every cell but the headings, which may take two ("Mayor / coincidencia").
+    whole = [max([least[i]] + [_text_width(row[i], SUMMARY_FONT) + pad for row in rows[1:]]) for i in columns]
+    if sum(least) >= total:  # more long words than the page holds: shrink every column, and let them break
+        return [total * w / sum(least) for w in least]
+    widths = list(least)
+    room = total - sum(least)
+    wanting = sorted(columns, key=lambda i: whole[i] - least[i])
+    for n, i in enumerate(wanting):
+        share = room / (len(wanting) - n)  # an equal share of what is left; a column that needs less takes less
+        given = min(whole[i] - least[i], share)
+        widths[i] += given
+        room -= given
+    widths[wanting[-1]] += room  # the table spans the page: the widest column takes what nobody needed
+    return widths
+
+
+def summary_table(scans) -> Table:
+    """Every scan of the report in a row; every cell a paragraph that wraps inside its column."""
+    rows = summary_rows(scans)
+    # spaceShrinkage 0: ReportLab otherwise fits a line up to 5 % of its spaces too long, and left-aligned
+    # text then runs past the cell's edge (by 0.2 pt in "No se puede saber con esta" / "foto").
+    cell = ParagraphStyle("summary", fontName=SUMMARY_FONT, fontSize=SUMMARY_FONT_SIZE, leading=11,
+                          spaceShrinkage=0)
+    head = ParagraphStyle("summary-head", parent=cell, fontName=SUMMARY_BOLD_FONT)
+    note = ParagraphStyle("summary-note", parent=cell, textColor="#56606e")
+    styled = [[Paragraph(escape(text), head) for text in rows[0]]]
+    styled += [[Paragraph(escape(text), note if i == len(row) - 1 else cell) for i, text in enumerate(row)]
+               for row in rows[1:]]
+    table = Table(styled, colWidths=summary_column_widths(rows), repeatRows=1)
+    table.setStyle(TableStyle([
+        ("LEFTPADDING", (0, 0), (-1, -1), SUMMARY_CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), SUMMARY_CELL_PADDING),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde3ea")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
 def _photo_flowable(photo, side_cm):
     """``photo``: a ScanPhoto, or None."""
     if photo is None or not photo.image:
@@ -211,18 +289,7 @@ def build_report_pdf(owner, period: ReportPeriod) -> bytes:
                                             "time. Counts are estimates, not a diagnosis: light, angle and "
                                             "make-up change them.")), small))
         story.append(Paragraph(escape(_("Summary")), styles["Heading2"]))
-        rows = [[_("Date"), _("Result"), _("Top match"), _("Spots"), _("Note")]]
-        for scan in scans:
-            view = results.result_view(scan)
-            top = percent(scan.top_probability) if view.has_class and scan.top_probability is not None else "–"
-            rows.append([dates.when(scan.created_at), view.verdict, top, lesion_cell(scan),
-                         Paragraph(escape(scan.note[:120]), small)])
-        table = Table(rows, colWidths=[3.4 * cm, 4.0 * cm, 2.0 * cm, 2.6 * cm, 5.0 * cm], repeatRows=1)
-        table.setStyle(TableStyle([
-            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 9),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde3ea")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
-        story.append(table)
+        story.append(summary_table(scans))
         story.append(Paragraph(escape(_("Scans")), styles["Heading2"]))
         for scan in scans:
             story.append(KeepTogether(_scan_block(scan, styles, body, small)))

@@ -21,6 +21,7 @@ PRECACHED_STATIC = (
     "js/capture.js",
     "js/offline-uploads.js",
     "js/offline-store.js",
+    "js/offline-logout.js",
     "img/favicon.svg",
     "img/icon-192.png",
     "img/icon-512.png",
@@ -35,9 +36,12 @@ ON_FIRST_USE_STATIC = (
     "vendor/blazeface/blazeface-full.bin",
 )
 SHELL_STATIC = PRECACHED_STATIC + ON_FIRST_USE_STATIC
-#: The only pages kept, both anonymous: the offline notice, and the upload page's offline stand-in.
+#: The only pages kept, all anonymous: the offline notice, the upload page's offline stand-in, and what
+#: "Log out" answers offline (the logout finishes once the connection returns).
 OFFLINE_PAGE = "/offline/"
 OFFLINE_UPLOAD_PAGE = "/offline/upload/"
+OFFLINE_LOGOUT_PAGE = "/offline/logout/"
+OFFLINE_PAGES = (OFFLINE_PAGE, OFFLINE_UPLOAD_PAGE, OFFLINE_LOGOUT_PAGE)
 #: Offline, a page's anonymous stand-in (any other page: the offline notice).
 OFFLINE_STAND_INS = {"/scans/new/": OFFLINE_UPLOAD_PAGE}
 
@@ -55,9 +59,9 @@ def shell_version() -> str:
 
 
 def precached_urls() -> list[str]:
-    return [OFFLINE_PAGE, OFFLINE_UPLOAD_PAGE, *[static(name) for name in PRECACHED_STATIC]]
+    return [*OFFLINE_PAGES, *[static(name) for name in PRECACHED_STATIC]]
 
 
 def shell_urls() -> list[str]:
     """Every URL the service worker keeps (at install, or on first use)."""
-    return [OFFLINE_PAGE, OFFLINE_UPLOAD_PAGE, *[static(name) for name in SHELL_STATIC]]
+    return [*OFFLINE_PAGES, *[static(name) for name in SHELL_STATIC]]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("manifest.webmanifest", views.web_manifest, name="web-manifest"),
     path("offline/", views.offline, name="offline"),
     path("offline/upload/", diagnosis_views.offline_upload, name="offline-upload"),
+    path("offline/logout/", views.offline_logout, name="offline-logout"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
          name="login"),
     path("logout/", accounts_views.LogoutView.as_view(), name="logout"),

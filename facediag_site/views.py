@@ -33,6 +33,7 @@ def service_worker(request):
     """The service worker, served from the site's root so it may look after every page (its scope)."""
     from django.shortcuts import render
     from django.templatetags.static import static
+    from django.urls import reverse
 
     from . import app_shell
 
@@ -41,6 +42,9 @@ def service_worker(request):
                                          "shell_json": json.dumps(app_shell.shell_urls()),
                                          "precache_json": json.dumps(app_shell.precached_urls()),
                                          "offline_page": app_shell.OFFLINE_PAGE,
+                                         "offline_logout_page": app_shell.OFFLINE_LOGOUT_PAGE,
+                                         "kept_pages_json": json.dumps(app_shell.OFFLINE_PAGES),
+                                         "logout_url": reverse("logout"),
                                          "offline_pages_json": json.dumps(app_shell.OFFLINE_STAND_INS)},
                       content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"  # browsers check for a new version on every visit
@@ -53,6 +57,16 @@ def offline(request):
     from .lib.anonymous_pages import render_anonymous
 
     return render_anonymous(request, "offline.html")
+
+
+@require_GET
+def offline_logout(request):
+    """What "Log out" answers while offline (the service worker, templates/sw.js, answers the logout's POST
+    with it; issue 32, point 9): the logout happens once the connection returns (static/js/offline-logout.js).
+    Kept by the service worker, so anonymous like the offline notice."""
+    from .lib.anonymous_pages import render_anonymous
+
+    return render_anonymous(request, "offline_logout.html")
 
 
 @require_GET

@@ -34,3 +34,8 @@ def next_due(after: datetime, frequency: str, time_zone: str) -> datetime | None
     else:
         day = _add_month(local_day)
     return datetime.combine(day, time(LOCAL_SEND_HOUR), tzinfo=tz)
+
+
+def same_day_elsewhere(due: datetime, old_zone: str, new_zone: str) -> datetime:
+    """A reminder due at LOCAL_SEND_HOUR in ``old_zone``: the same day's LOCAL_SEND_HOUR in ``new_zone``."""
+    return datetime.combine(due.astimezone(zone(old_zone)).date(), time(LOCAL_SEND_HOUR), tzinfo=zone(new_zone))

@@ -9,9 +9,7 @@ if TYPE_CHECKING:
 
 
 def reminder_initial(user: User) -> dict[str, Any]:
-    """The reminder form's current values (off, and no time zone yet, for someone who never chose)."""
+    """The reminder form's current value (off for someone who never chose)."""
     pref = ReminderPreference.objects.filter(user=user).first()
-    if pref is None:
-        return {"frequency": Frequency.OFF, "time_zone": user.time_zone}
-    return {"frequency": pref.frequency, "time_zone": user.time_zone or pref.time_zone}
+    return {"frequency": pref.frequency if pref else Frequency.OFF}
 

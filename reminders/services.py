@@ -27,22 +27,37 @@ logger = logging.getLogger(__name__)
 
 
 def set_preference(
-    user: User, *, frequency: str, time_zone: str, language: str = "", now: datetime | None = None
+    user: User, *, frequency: str, time_zone: str | None = None, language: str = "", now: datetime | None = None
 ) -> ReminderPreference:
+    """Reminders at ``frequency``, at 9 in the morning in the profile's time zone. ``time_zone`` (the zone
+    the request was served in: the profile's, else the device's) becomes the profile's when it is a zone;
+    without one, the profile's, else UTC."""
     now = now or timezone.now()
     pref, _created = ReminderPreference.objects.get_or_create(user=user)
     pref.frequency = frequency
     language = user.language or language  # the profile's language, when the person chose one, wins
     if language in dict(settings.LANGUAGES):
         pref.language = language
-    pref.time_zone = time_zone if dates.valid_time_zone(time_zone) else "UTC"
-    if dates.valid_time_zone(time_zone) and user.time_zone != time_zone:
+    if time_zone and dates.valid_time_zone(time_zone) and user.time_zone != time_zone:
         user.time_zone = time_zone  # the profile's time zone: pages, charts and reports use it too
         user.save(update_fields=["time_zone"])
+    pref.time_zone = user.time_zone if dates.valid_time_zone(user.time_zone) else "UTC"
     pref.next_due_at = schedule.next_due(now, frequency, pref.time_zone)
     pref.save()
     logger.info("user %s reminders set to %s", user.pk, frequency)
     return pref
+
+
+def follow_time_zone(user: User, time_zone: str) -> None:
+    """The profile's new time zone: the next reminder comes on the day it was due, at 9 in the morning there."""
+    with transaction.atomic():
+        pref = ReminderPreference.objects.select_for_update().filter(user=user).first()
+        if pref is None or pref.time_zone == time_zone or not dates.valid_time_zone(time_zone):
+            return
+        if pref.next_due_at is not None:
+            pref.next_due_at = schedule.same_day_elsewhere(pref.next_due_at, pref.time_zone, time_zone)
+        pref.time_zone = time_zone
+        pref.save(update_fields=["time_zone", "next_due_at", "updated_at"])
 
 
 def unsubscribe(user_id: int) -> bool:

@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.middleware import ProfileTimeZoneMiddleware
+
 from . import services, tokens
 from .forms import ReminderForm
 
@@ -16,8 +18,11 @@ from .forms import ReminderForm
 def reminder_settings(request):
     form = ReminderForm(request.POST)
     if form.is_valid():
+        # The profile's time zone (set on the profile form); none chosen yet: the device's, which then
+        # becomes the profile's, as the profile form would have preselected it.
+        zone = ProfileTimeZoneMiddleware.zone_for(request)
         pref = services.set_preference(request.user, frequency=form.cleaned_data["frequency"],
-                                       time_zone=form.cleaned_data["time_zone"], language=get_language())
+                                       time_zone=zone.key if zone else None, language=get_language())
         messages.success(request, _("Reminders switched off.") if pref.next_due_at is None
                          else _("Reminders saved: %(frequency)s.") % {"frequency": pref.get_frequency_display()})
     else:

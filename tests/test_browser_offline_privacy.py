@@ -236,3 +236,60 @@ def test_each_waiting_photo_can_be_deleted_and_logging_out_can_delete_them_all(l
     assert page.locator("#logout-form").count() == 0
     wait_until_kept(page, 0)
     assert Scan.objects.count() == 0
+
+
+def upload_databases(page):
+    return page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)")
+
+
+OFFLINE_LOGOUT_WORDS = {
+    "en-gb": ("Logging out", "as soon as this device is back online", "Still offline"),
+    "es": ("Cerrando sesión", "en cuanto este dispositivo vuelva a estar en línea", "Sigues sin conexión"),
+}
+
+
+@pytest.mark.parametrize(("choice", "language"), [("keep", "es"), ("delete", "en-gb")])
+def test_logging_out_offline_says_so_and_finishes_when_back_online(live_server, device, maria, tmp_path, choice,
+                                                                   language):
+    """Issue 32, point 9: "Log out" pressed offline landed on the browser's "no internet" page. The service
+    worker answers it, in the person's language: the photos they did not keep go at once, and the page says
+    the logout finishes when the connection returns, which it then does (the server's Clear-Site-Data too)."""
+    base = live_server.url
+    maria.language = language
+    maria.save(update_fields=["language"])
+    heading, pending, still = OFFLINE_LOGOUT_WORDS[language]
+    page = maria_offline_with_waiting_photos(device, base, tmp_path, "on the bus")
+    device.unroute("**/scans/new/")
+    # The offline pages were kept when the service worker installed, on the (English) login page: once her
+    # pages come in Spanish they are kept again in it.
+    page.wait_for_function("""async (heading) => {
+        const kept = await caches.match('/offline/logout/');
+        return kept !== undefined && (await kept.text()).includes('<h1>' + heading + '</h1>');
+    }""", arg=heading)
+    device.set_offline(True)
+    click_log_out(page)
+    page.locator("#logout-dialog").wait_for(state="visible")
+    page.click(f"#logout-{choice}")
+    page.wait_for_url(f"{base}/offline/logout/?waiting={choice}")
+    assert page.locator("h1").inner_text() == heading
+    assert pending in page.locator("#offline-logout-status").inner_text()
+    kept = [(k["user"], k["note"]) for k in kept_on_device(page)]
+    assert kept == ([(str(maria.pk), "on the bus")] if choice == "keep" else [])
+    page.click("#offline-logout-form button")  # still offline: it says so, and stays
+    assert still in page.locator("#offline-logout-status").inner_text()
+    assert page.url == f"{base}/offline/logout/?waiting={choice}"
+
+    device.set_offline(False)  # the "online" event: the logout is sent, and answered as any logout
+    page.wait_for_url(base + "/")
+    assert page.locator("#logout-form").count() == 0 and page.locator("body").get_attribute("data-session") == "none"
+    page.goto(base + "/scans/")
+    assert "/login/" in page.url  # the server's session has ended
+    if choice == "keep":  # parked for her next sign-in here
+        assert [(k["user"], k["note"]) for k in kept_on_device(page)] == [(str(maria.pk), "on the bus")]
+    else:  # Clear-Site-Data "storage" went through the service worker: the photo queue is gone
+        assert "facediag-uploads" not in upload_databases(page)
+    assert Scan.objects.count() == 0
+
+    page.goto(base + "/offline/logout/")  # the page itself, for nobody: accessible
+    assert page.locator("input[name=csrfmiddlewaretoken]").count() == 0
+    assert axe_violations(page, base) == []

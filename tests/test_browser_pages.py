@@ -213,3 +213,40 @@ def test_the_chart_spaces_scans_by_their_time_and_the_picker_narrows_the_tooltip
     page.mouse.move(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_function(f"() => {chart}.tooltip.opacity > 0")
     assert page.evaluate(f"{chart}.tooltip.dataPoints.map(d => d.dataset.key)") == ["acne"]
+
+
+@pytest.mark.parametrize(("language", "region", "typed", "saved"), [
+    ("en-gb", "Indian Ocean", "Kolkata", "Profile saved."),
+    ("es", "Océano Índico", "Calcuta", "Perfil guardado."),  # found by its name in Spanish
+])
+def test_one_time_zone_on_the_profile_found_by_typing_its_city(live_server, chromium, django_user_model,
+                                                               language, region, typed, saved):
+    """Issue 32, point 7: the time zone is one setting, on the profile (no longer in the Reminders form); the
+    list is grouped by region and a zone is found by typing its city, in the page's language."""
+    from tests.support import browser_log_in
+
+    user = django_user_model.objects.create_user(email="lucia@example.com", password=PASSWORD, language=language)
+    with chromium.using() as browser:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, timezone_id="Pacific/Auckland")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            browser_log_in(page, live_server.url, "lucia@example.com", PASSWORD)
+            page.goto(live_server.url + "/accounts/profile/")
+            zone = page.locator("#profile-form select#id_time_zone")
+            assert zone.input_value() == "Pacific/Auckland"  # nothing chosen yet: the device's, preselected
+            assert page.locator("#reminder-form select").count() == 1  # how often, and nothing else
+            groups = page.eval_on_selector_all("#id_time_zone optgroup", "gs => gs.map(g => g.label)")
+            assert region in groups and len(groups) >= 8
+            zone.focus()
+            page.keyboard.type(typed)  # the select's own type-ahead, on the names shown
+            assert zone.input_value() == "Asia/Kolkata"
+            with page.expect_navigation():
+                page.click("#profile-form button[type=submit]")
+            assert page.locator("ul.messages").inner_text() == saved  # never "Reminders switched off"
+            assert zone.input_value() == "Asia/Kolkata"
+            assert page_width(page) <= 360  # the zones' long names do not widen the phone's page
+        finally:
+            context.close()
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Kolkata"

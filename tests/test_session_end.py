@@ -43,7 +43,7 @@ def test_every_page_tells_the_service_worker_who_is_signed_in(client, user_clien
     assert "FaceDiag-Account" not in user_client.get(reverse("offline"))
 
 
-@pytest.mark.parametrize("name", ["offline", "offline-upload"])
+@pytest.mark.parametrize("name", ["offline", "offline-upload", "offline-logout"])
 def test_the_pages_kept_for_offline_use_hold_nothing_of_the_person(user_client, user, name):
     """The service worker fetches these with the person's cookies and keeps them for whoever comes next."""
     response = user_client.get(reverse(name))
@@ -53,6 +53,9 @@ def test_the_pages_kept_for_offline_use_hold_nothing_of_the_person(user_client, 
     assert "csrfmiddlewaretoken" not in html and user.email not in html
     assert 'id="logout-form"' not in html
     assert "Cookie" not in response.get("Vary", "") or response["Cache-Control"] == "no-cache"
+    if name == "offline-logout":  # "Log out" offline: the logout is sent once back online, by its script
+        assert re.search(r'<form method="post" action="/logout/" id="offline-logout-form"', html)
+        assert "offline-logout.js" in html
     if name == "offline-upload":  # the upload form and its checks, for photos kept on the device
         assert re.search(r'<form[^>]*id="upload-form"', html) and "offline-uploads.js" in html
         assert "capture.js" in html and 'id="pending-uploads"' in html

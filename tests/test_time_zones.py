@@ -29,7 +29,8 @@ def scan_taken(user, moment, label="acne"):
 
 @pytest.fixture
 def in_madrid(user_client, user):
-    user_client.post(reverse("reminders:settings"), {"frequency": "weekly", "time_zone": "Europe/Madrid"})
+    user_client.post(reverse("profile"), {"display_name": "", "language": "", "time_zone": "Europe/Madrid"})
+    user_client.post(reverse("reminders:settings"), {"frequency": "weekly"})
     return user_client
 
 
@@ -92,7 +93,7 @@ def test_without_a_profile_zone_the_devices_zone_is_used(user_client, user):
     user_client.cookies["facediag_tz"] = "Mars/Olympus"  # not a zone: the server's default (UTC)
     assert "Scan of 4 Dec 2026, 11:26" in user_client.get(
         reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()
-    user_client.post(reverse("reminders:settings"), {"frequency": "off", "time_zone": "Europe/Madrid"})
+    user_client.post(reverse("profile"), {"display_name": "", "language": "", "time_zone": "Europe/Madrid"})
     user_client.cookies["facediag_tz"] = "America%2FNew_York"
     assert "Scan of 4 Dec 2026, 12:26" in user_client.get(  # the profile's zone wins
         reverse("diagnosis:scan-detail", args=[scan.id])).content.decode()

@@ -80,3 +80,51 @@ def test_report_with_a_backwards_period_is_a_400_with_the_reason(user_client):
 def test_history_page_offers_the_report(user_client):
     html = user_client.get(reverse("diagnosis:history")).content.decode()
     assert 'action="/scans/report.pdf"' in html and "Download PDF report" in html
+
+
+def summary_table_lines(reader):
+    """The summary table's lines as drawn on each page: (page, x, y, font, text); ReportLab draws each
+    wrapped line of a cell at the cell's left edge (pypdf: cm's x), its font size 9."""
+    lines = []
+    for number, page in enumerate(reader.pages):
+        def seen(text, cm, tm, font, size, number=number):
+            if size == 9 and text.strip() and font:
+                lines.append((number, cm[4] + tm[4], cm[5] + tm[5], font["/BaseFont"].lstrip("/"), text.strip()))
+        page.extract_text(visitor_text=seen)
+    return lines
+
+
+@pytest.mark.parametrize("language", ["es", "en-gb"])
+def test_no_summary_cell_runs_into_the_next_column(user_client, user, language):
+    """Issue 32, point 2: in Spanish "Mayor coincidencia" ran into "Nota". Each line of each cell, measured with
+    the font it is drawn in, ends before the next column's text begins (less the cells' padding)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from diagnosis import report
+    from diagnosis.tests.factories import acne_scan
+
+    user.language = language
+    user.save(update_fields=["language"])
+    acne_scan(user, 30, days_ago=8)  # "30 (severe)" / "30 (grave)"
+    scan_at(user, 7, "uncertain", note="After a week on the new cream the redness on my left cheek went down "
+                                       "a lot, the right one less so, and it itched")
+    scan_at(user, 6, "no_skin")
+    scan_at(user, 5, "rosacea", note="https://example.com/a-very-long-address-that-fits-in-no-column-of-the-table")
+    scan_at(user, 4, "eczema", note="Nota")
+    reader = pdf_of(user_client.get(reverse("diagnosis:report")))
+    lines = summary_table_lines(reader)
+    headings = [line for line in lines if line[3] == report.SUMMARY_BOLD_FONT]
+    first_page = headings[0][0]
+    starts = sorted({round(x, 2) for page, x, _y, _f, _t in headings if page == first_page})
+    assert len(starts) == 5, headings  # date, result, top match, spots, note
+    expected = {"es": "Fecha Resultado Mayor coincidencia Granos Nota", "en-gb": "Date Result Top match Spots Note"}
+    assert " ".join(t for page, *_rest, t in headings if page == first_page) == expected[language]
+    right_edge = report.cm * 2 + report.SUMMARY_WIDTH  # the page's left margin plus the table
+    edges = [*starts[1:], right_edge + report.SUMMARY_CELL_PADDING]
+    cells = 0
+    for _page, x, _y, font, text in lines:
+        column = max(i for i, start in enumerate(starts) if start <= round(x, 2))
+        ends = x + stringWidth(text, font, report.SUMMARY_FONT_SIZE)
+        assert ends <= edges[column] - 2 * report.SUMMARY_CELL_PADDING + 0.01, (text, ends, edges[column])
+        cells += 1
+    assert cells > 20

@@ -24,6 +24,7 @@ PUBLIC = {
     "service-worker", "offline",  # the installable app's service worker and its offline notice: nothing personal
     "web-manifest",  # the installable app's manifest: names, icons, the same for everyone of a language
     "offline-upload",  # the upload page's anonymous offline stand-in (names nobody, no CSRF token)
+    "offline-logout",  # what "Log out" answers offline: anonymous, kept by the service worker
 }
 SIGNED_IN = {  # any signed-in user, about their own data only
     "profile", "account-delete", "password_change", "password_change_done", "diagnosis:upload",
