@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -34,7 +34,6 @@ from .readouts import lesions as lesion_readout
 MAX_REPORT_SCANS = 100
 PHOTO_SIDE_CM = 5.0
 SIDE_PHOTO_CM = 2.4  # a multi-photo scan's left and right photos, under the front one
-LESION_COLOUR = "#D55E00"  # acne's colour in the trend chart and on the history page
 
 
 @dataclass(frozen=True)
@@ -64,18 +63,33 @@ def report_scans(owner, period: ReportPeriod):
 MAX_TREND_TICKS = 6
 
 
-def trend_tick_positions(count: int, limit: int = MAX_TREND_TICKS) -> list[int]:
-    """Which scans (indexes, oldest first) get a date under the chart: the first, the last, evenly between."""
-    if count <= limit:
-        return list(range(count))
-    step = (count - 1) / (limit - 1)
-    return sorted({round(i * step) for i in range(limit)})
+def time_ticks(moments: list[datetime], limit: int = MAX_TREND_TICKS) -> list[datetime]:
+    """Where dates go under a chart over real time: at each scan when there are few, else ``limit`` moments
+    evenly spaced from the first scan to the last (never crowded, whatever the gaps between scans)."""
+    if len(moments) <= limit or moments[-1] == moments[0]:
+        return list(moments)
+    span = moments[-1] - moments[0]
+    return [moments[0] + span * i / (limit - 1) for i in range(limit)]
+
+
+def _date_axis(ax, moments: list[datetime], with_time: bool) -> list[float]:
+    """Days since the first moment for each of ``moments`` (a plain number axis, so the dates below are the
+    pages' own words: the person's time zone and date style), with the dates of ``time_ticks`` under it."""
+    start = moments[0]
+    ticks = time_ticks(moments)
+    ax.set_xticks([(t - start).total_seconds() / 86400 for t in ticks],
+                  [f"{dates.day(t)}\n{dates.time_of_day(t)}" if with_time else dates.day(t) for t in ticks],
+                  fontsize=7.5)
+    days = [(m - start).total_seconds() / 86400 for m in moments]
+    span = max(days[-1], 1 / 24)
+    ax.set_xlim(-0.03 * span, span * 1.03)
+    return days
 
 
 def trend_figure(scans):
-    """Each condition's match over the scans that got a class, one step per scan as on the history page's
-    chart, straight lines between real scans; under it each shown scan's date and time as the pages write
-    them (the person's time zone and date style). None without such scans."""
+    """Each condition's match over the scans that got a class, over real time as on the history page's chart
+    (a scan a month later sits a month further right), straight lines between real scans; dates under it as
+    the pages write them, with the time of day when the scans lie within two days. None without such scans."""
     points = [s for s in scans if s.label in CONDITIONS]
     if not points:
         return None
@@ -85,22 +99,17 @@ def trend_figure(scans):
     fig = Figure(figsize=(7.2, 3.0), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    positions = list(range(len(points)))  # one step per scan, however far apart in time
-    styles = {"acne": ("#D55E00", "o"), "eczema": ("#0072B2", "s"), "healthy": ("#009E73", "^"),
-              "rosacea": ("#CC79A7", "D")}
+    moments = [s.created_at for s in points]
+    days = _date_axis(ax, moments, with_time=moments[-1] - moments[0] < timedelta(days=2))
     for condition in CONDITIONS:
-        colour, marker = styles[condition]
+        style = results.CHART_STYLES[condition]
         values = [100 * float(s.probabilities.get(condition, 0.0)) for s in points]
-        ax.plot(positions, values, color=colour, marker=marker, linewidth=1.6, markersize=4,
+        ax.plot(days, values, color=style["colour"], marker=style["marker"], linewidth=1.6, markersize=4,
                 label=results.condition_title(condition))
     ax.set_ylim(0, 100)
     ax.set_ylabel(_("Match (%)"))
     ax.grid(alpha=.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-    shown = trend_tick_positions(len(points))
-    ax.set_xticks(shown, [f"{dates.day(points[i].created_at)}\n{dates.time_of_day(points[i].created_at)}"
-                          for i in shown], fontsize=7.5)
-    ax.set_xlim(-0.3, max(len(points) - 0.7, 0.3))
     return fig
 
 
@@ -134,17 +143,13 @@ def lesion_figure(scans):
     fig = Figure(figsize=(7.2, 2.6), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    # Days since the first scan: a plain number axis, so the dates below are the pages' own words.
-    start = points[0][0].created_at
-    days = [(s.created_at - start).total_seconds() / 86400 for s, _f in points]
-    ax.plot(days, [f.count for _s, f in points], color=LESION_COLOUR, marker="o", linewidth=1.6, markersize=4)
+    moments = [s.created_at for s, _f in points]
+    days = _date_axis(ax, moments, with_time=moments[-1] - moments[0] < timedelta(days=2))
+    ax.plot(days, [f.count for _s, f in points], color=results.LESION_COLOUR, marker="o", linewidth=1.6,
+            markersize=4)
     ax.set_ylim(bottom=0, top=max(5, max(f.count for _s, f in points) * 1.15))
     ax.set_ylabel(_("Spots (estimate)"))
     ax.grid(alpha=.3)
-    span = max(days[-1], 1.0)
-    ticks = [span * i / (MAX_TREND_TICKS - 1) for i in range(MAX_TREND_TICKS)] if days[-1] > 0 else [0.0]
-    ax.set_xticks(ticks, [dates.day(start + timedelta(days=t)) for t in ticks], fontsize=7.5)
-    ax.set_xlim(-0.03 * span, span * 1.03)
     return fig
 
 

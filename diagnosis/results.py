@@ -349,6 +349,18 @@ def with_local_times(series: dict[str, Any]) -> dict[str, Any]:
     return series
 
 
+#: Each condition's look in every chart (the history page's, drawn from the chart-data endpoint, and the PDF's):
+#: Okabe-Ito hues, which stay apart for common colour-vision deficiencies, and a point shape each, by its
+#: Chart.js name (``point``) and matplotlib marker (``marker``). The spots chart uses acne's colour.
+CHART_STYLES = {
+    "acne": {"colour": "#D55E00", "point": "circle", "marker": "o"},
+    "eczema": {"colour": "#0072B2", "point": "rect", "marker": "s"},
+    "healthy": {"colour": "#009E73", "point": "triangle", "marker": "^"},
+    "rosacea": {"colour": "#CC79A7", "point": "rectRot", "marker": "D"},
+}
+LESION_COLOUR = CHART_STYLES["acne"]["colour"]
+
+
 #: A change smaller than this many percentage points is read as "little change" (light and angle alone
 #: move the scores this much; see the help text on the compare page).
 LITTLE_CHANGE_POINTS = 5

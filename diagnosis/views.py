@@ -270,6 +270,7 @@ def history_chart_data(request):
         request.user, label=filters.get("label"), date_from=filters.get("date_from"), date_to=filters.get("date_to")
     ))
     results.with_local_times(data["lesions"])  # the spots counted, dated as the pages write dates
+    data["styles"] = results.CHART_STYLES  # one look for each condition, here and in the PDF
     return JsonResponse(data)
 
 

@@ -113,9 +113,22 @@ def test_the_pdf_chart_writes_date_and_time_under_same_day_scans(in_madrid, user
 
 
 def test_a_long_history_gets_a_few_readable_dates_under_the_pdf_chart():
-    assert report.trend_tick_positions(3) == [0, 1, 2]
-    shown = report.trend_tick_positions(100)
-    assert shown[0] == 0 and shown[-1] == 99 and len(shown) <= report.MAX_TREND_TICKS
+    few = [TAKEN + timedelta(days=i) for i in range(3)]
+    assert report.time_ticks(few) == few  # a date under each scan
+    many = [TAKEN + timedelta(hours=7 * i * i) for i in range(100)]  # ever further apart
+    shown = report.time_ticks(many)
+    assert shown[0] == many[0] and shown[-1] == many[-1] and len(shown) == report.MAX_TREND_TICKS
+    gaps = {shown[i + 1] - shown[i] for i in range(len(shown) - 1)}
+    assert max(gaps) - min(gaps) < timedelta(seconds=1)  # evenly spaced in time, not by scan
+
+
+def test_the_pdf_chart_puts_scans_where_they_were_taken_in_time(in_madrid, user):
+    """Issue 32: one step per scan made 26 days look like one minute."""
+    taken = [TAKEN, TAKEN + timedelta(minutes=1), TAKEN + timedelta(days=26)]
+    scans = [scan_taken(user, moment) for moment in taken]
+    line = report.trend_figure(scans).axes[0].get_lines()[0]
+    x = list(line.get_xdata())
+    assert x[1] - x[0] == pytest.approx(1 / 1440) and x[2] - x[1] == pytest.approx(26 - 1 / 1440)
 
 
 def test_the_zone_list_is_read_from_disk_once_not_per_request(client, monkeypatch):

@@ -45,6 +45,8 @@ def test_chart_data_is_each_conditions_confidence_over_time(user_client, user, o
     assert [p["y"] for p in data["series"]["healthy"]] == [0.1, 0.7]
     assert len(data["points"]) == 2
     assert data["series"]["acne"][0]["t"] < data["series"]["acne"][1]["t"]
+    # each condition's colour and point shape, the PDF's too (diagnosis.results.CHART_STYLES)
+    assert set(data["styles"]) == set(data["classes"]) and data["styles"]["acne"]["colour"] == "#D55E00"
 
 
 def test_note_is_saved(user_client, user):

@@ -42,13 +42,9 @@
     });
   }
 
-  // Distinct hues that stay apart for common colour-vision deficiencies (Okabe-Ito), plus point shapes.
-  var styles = {
-    acne: { colour: "#D55E00", point: "circle" },
-    eczema: { colour: "#0072B2", point: "rect" },
-    healthy: { colour: "#009E73", point: "triangle" },
-    rosacea: { colour: "#CC79A7", point: "rectRot" }
-  };
+  // Each condition's colour and point shape come with the data (diagnosis.results.CHART_STYLES, as the PDF's).
+  var styles = {};
+  var fallbackStyle = { colour: "#56606e", point: "circle" };
   // The spots counted over time: a real time axis (a scan a month later sits a month further right), so
   // "Am I improving?" reads as a slope; ticks evenly spaced in time, dated in the person's zone and language.
   function fillLesionTable(points) {
@@ -98,7 +94,7 @@
     fillLesionTable(points);
     if (!window.Chart || !points.length) { return; }
     var times = points.map(function (p) { return Date.parse(p.created_at); });
-    var colour = styles.acne.colour;
+    var colour = (styles.acne || fallbackStyle).colour;
     new window.Chart(lesionCanvas, {
       type: "line",
       data: { datasets: [{
@@ -149,13 +145,14 @@
   fetch(canvas.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (data) {
+      styles = data.styles || {};
       fillTable(data);
       if (lesionCanvas && data.lesions) { drawLesions(data.lesions.points); }
       if (!window.Chart) { return; }
       if (!data.points.length) { return; }
       var times = data.points.map(function (p) { return Date.parse(p.created_at); });
       var datasets = data.classes.map(function (c) {
-        var style = styles[c] || { colour: "#56606e", point: "circle" };
+        var style = styles[c] || fallbackStyle;
         return {
           key: c,
           label: titles[c] || c,
