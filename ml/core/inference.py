@@ -126,9 +126,18 @@ class Prediction:
     #: The lesion readout (``ml.core.lesions``): set on a judged photo when the model has a lesion head.
     lesions: LesionFindings | None = None
 
+    #: The readouts with a JSON form, by name: what ``readouts_json`` writes (``predict_image --json``). A new
+    #: readout is a typed field above and its name here.
+    READOUT_FIELDS = ("lesions",)
+
     @property
     def reason_text(self) -> str:
         return decision.REASONS.get(self.reason, self.reason)
+
+    def readouts_json(self) -> dict[str, object]:
+        """Each readout's JSON (its ``to_json()``), None where the photo has none."""
+        values = {name: getattr(self, name) for name in self.READOUT_FIELDS}
+        return {name: value.to_json() if value is not None else None for name, value in values.items()}
 
 
 class Predictor:

@@ -63,6 +63,6 @@ def _public(pred):
         "probabilities": pred.probabilities,
         "quality": pred.quality,
         "model_version": pred.model_version,
-        "lesions": pred.lesions.to_json() if pred.lesions is not None else None,
+        **pred.readouts_json(),  # "lesions", and any readout a newer model adds
     }
 
