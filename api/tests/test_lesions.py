@@ -28,9 +28,9 @@ def test_a_scan_and_each_photo_carry_their_lesions(auth_client, user):
     scan = analysed(make_multi_photo_scan(user, views=("left", "right")), prediction("acne", findings(14)),
                     prediction("acne", findings(4)), prediction("acne", None))
     body = auth_client.get(detail(scan.id)).json()
-    # only added (and `summary`, the result in words, since issue 29)
+    # only added (and `summary`, the result in words, since issue 29; each photo's `readouts`, issue 34)
     assert set(body) == FIELDS_BEFORE | {"lesions", "summary"}
-    assert all(set(photo) == PHOTO_FIELDS_BEFORE | {"lesions", "summary"} for photo in body["photos"])
+    assert all(set(photo) == PHOTO_FIELDS_BEFORE | {"lesions", "summary", "readouts"} for photo in body["photos"])
     assert body["lesions"] == {
         "count": 14, "grade": 1, "grade_name": "moderate", "summary": "About 14 spots: moderate acne",
         "boxes": [[b[0], b[1], b[2], b[3], 0.9] for b in findings(14).boxes],
