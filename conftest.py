@@ -1,5 +1,8 @@
 import contextlib
+import fcntl
 import json
+import os
+import shutil
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -107,24 +110,40 @@ def tiny_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
-    """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per session."""
+    """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per test run."""
+    data, negatives = tiny_dataset
+    # One training for the whole run: the xdist workers share the base folder's parent, and the generated data
+    # is the same in every process, so the first worker trains (both cores) and the others wait and reuse it.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    out = shared / "tiny-model" / "tiny-vgg16"
+    with open(shared / "tiny-model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "metadata.json").exists():
+            _train_tiny_model(out, data, negatives, tiny_lesion_data)
+    return out
+
+
+def _train_tiny_model(out, data, negatives, lesion_data):
     from ml.core.train import train
     from ml.core.training.lesions import train as train_lesions
 
-    data, negatives = tiny_dataset
-    out = tmp_path_factory.mktemp("tiny-model") / "tiny-vgg16"
-    train([data], out, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    train([data], partial, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
           head_grid=((25, 0.2, 0.0),), log=lambda *_: None)
     # and its lesion head, trained by the real lesion training on generated spotted skin
-    train_lesions(tiny_lesion_data, out, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
+    train_lesions(lesion_data, partial, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
                   negatives_per_source=4, log=lambda *_: None)
     # Generated skin has no faces: without this, "healthy needs a face" would make every healthy reading of the
     # tiny model "can't tell" (ml/tests/test_photo_gates.py tests the rule itself).
-    meta_path = out / "metadata.json"
+    meta_path = partial / "metadata.json"
     meta = json.loads(meta_path.read_text())
     meta["thresholds"]["healthy_needs_face"] = False
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return out
+    partial.rename(out)  # complete or absent: a worker never sees half a model
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,8 @@ def test_reviewed_scans_are_one_more_source_in_leave_one_source_out(user, other_
     out = tmp_path / "with-reviews"
     scratch_before = set(Path(tempfile.gettempdir()).glob("facediag-reviewed-*"))
     call_command("train_model", "--data", str(data), "--negatives", str(negatives), "--reviewed",
-                 "--input-size", "32", "--views", "1", "--out", str(out), "--cache-dir", str(tmp_path / "cache"))
+                 "--input-size", "32", "--views", "1", "--out", str(out), "--cache-dir", str(tmp_path / "cache"),
+                 "--head-grid", "10,0.2,0")  # one head setting: the test is about the reviewed source, not selection
     assert "--reviewed: 8 reviewed photos added as source facediag_review" in capsys.readouterr().out
     evaluation = json.loads((out / "evaluation.json").read_text())
     held_out = evaluation["leave_one_source_out"]["per_source"]
