@@ -19,6 +19,7 @@ RULES = MONITORING / "prometheus" / "rules" / "facediag.yml"
 RULE_TESTS = sorted((MONITORING / "prometheus" / "tests").glob("*.test.yml"))
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "facediag.json"
 PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"
+ALERTMANAGER_CONFIG = MONITORING / "alertmanager.yml"
 #: Metrics the web's /metrics computes at scrape time (facediag_site.metrics_export.ScanStateCollector).
 SCRAPE_TIME = {"facediag_queue_length", "facediag_scans_backlog", "facediag_analysis_rate", "facediag_backlog_seconds",
                "facediag_backlog_limit_seconds", "facediag_model_active", "facediag_active_model_info",
@@ -97,6 +98,31 @@ def test_prometheus_config_is_valid_and_scrapes_what_compose_exposes():
     assert jobs["facediag-worker"]["dns_sd_configs"][0]["port"] == 9808
 
 
+def test_prometheus_sends_its_alerts_to_the_alertmanager_of_the_compose_profile():
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    targets = [t for am in config["alerting"]["alertmanagers"] for sc in am["static_configs"] for t in sc["targets"]]
+    assert targets == ["alertmanager:9093"]
+
+
+def test_the_alertmanager_config_is_valid_and_inhibits_only_alerts_that_exist():
+    amtool = shutil.which("amtool")
+    if not amtool:
+        pytest.skip("amtool not installed (Debian package `prometheus-alertmanager`)")
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    named = set()
+    for rule in config["inhibit_rules"]:
+        for matcher in rule["source_matchers"] + rule["target_matchers"]:
+            found = re.fullmatch(r'alertname=~?"([^"]+)"', matcher)
+            assert found, matcher
+            named |= set(found.group(1).split("|"))
+    assert named <= alerts, named - alerts  # a renamed alert would silently stop being inhibited
+    receivers = {r["name"] for r in config["receivers"]}
+    assert config["route"]["receiver"] in receivers
+
+
 def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_path):
     dashboard = json.loads(DASHBOARD.read_text())
     datasource = yaml.safe_load((MONITORING / "grafana/provisioning/datasources/prometheus.yml").read_text())
@@ -167,13 +193,14 @@ def compose_config(*profile):
     return yaml.safe_load(result.stdout)["services"]
 
 
-def test_the_monitoring_profile_provisions_prometheus_and_grafana():
+def test_the_monitoring_profile_provisions_prometheus_alertmanager_and_grafana():
     services = compose_config("--profile", "monitoring")
-    prometheus, grafana = services["prometheus"], services["grafana"]
+    prometheus, grafana, alertmanager = services["prometheus"], services["grafana"], services["alertmanager"]
     # Off unless asked for; the product itself runs without the profile.
-    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
-    assert not any(s.get("profiles") for name, s in services.items() if name not in ("prometheus", "grafana"))
-    mounts = [str(v) for v in prometheus["volumes"] + grafana["volumes"]]
+    assert prometheus["profiles"] == grafana["profiles"] == alertmanager["profiles"] == ["monitoring"]
+    assert not any(s.get("profiles") for name, s in services.items()
+                   if name not in ("prometheus", "grafana", "alertmanager"))
+    mounts = [str(v) for v in prometheus["volumes"] + grafana["volumes"] + alertmanager["volumes"]]
 
     def mounted(local, target):
         return any(m.startswith(f"{ROOT / local}:{target}") for m in mounts)
@@ -182,9 +209,14 @@ def test_the_monitoring_profile_provisions_prometheus_and_grafana():
     assert mounted("monitoring/prometheus/rules", "/etc/prometheus/rules")
     assert mounted("monitoring/grafana/provisioning", "/etc/grafana/provisioning")
     assert mounted("monitoring/grafana/dashboards", "/var/lib/grafana/dashboards")
+    assert mounted("monitoring/alertmanager.yml", "/etc/alertmanager/alertmanager.yml")
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert "alertmanager" in prometheus["depends_on"]
     provider = yaml.safe_load((MONITORING / "grafana/provisioning/dashboards/facediag.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
-    assert all(str(p).startswith("127.0.0.1:") for s in (prometheus, grafana) for p in s["ports"])
+    for service in (prometheus, grafana, alertmanager):
+        for port in service["ports"]:  # Compose v2 prints the long form, v1 "127.0.0.1:9093:9093"
+            assert (port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]) == "127.0.0.1"
     assert "METRICS_TOKEN" in prometheus["environment"]
     # The app side: one metrics folder per container for its processes; the worker serves on 9808.
     for name in ("web", "worker"):
