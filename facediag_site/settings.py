@@ -255,6 +255,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Beat touches BEAT_LIVENESS_FILE (when set) at every tick, at least once a minute: its liveness probe reads
+# the file's age (facediag_site/beat.py, k8s/base/beat.yaml).
+CELERY_BEAT_SCHEDULER = "facediag_site.beat:LivenessScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {
         "task": "diagnosis.tasks.requeue_stuck_scans",
