@@ -26,7 +26,11 @@ SCRAPE_TIME = {"facediag_queue_length", "facediag_scans_backlog", "facediag_anal
                "facediag_model_failing", "facediag_model_recent_scans", "facediag_oldest_waiting_scan_age_seconds",
                # review.metrics.DriftCollector: present once a drift report exists
                "facediag_drift_detected", "facediag_drift_check_drifted", "facediag_drift_report_age_seconds",
-               "facediag_drift_checks_run"}
+               "facediag_drift_checks_run",
+               # issue 31, point 10: the serving versions, reviewer agreement by version, the shadow
+               "facediag_model_info", "facediag_model_reviews", "facediag_model_reviewer_agreement_ratio",
+               "facediag_model_reviewer_agreement_lower", "facediag_model_reviewer_agreement_upper",
+               "facediag_shadow_results", "facediag_shadow_agreement_with_served_ratio"}
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")
 
 
