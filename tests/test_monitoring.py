@@ -127,16 +127,24 @@ def test_the_alertmanager_config_is_valid_and_inhibits_only_alerts_that_exist():
     assert config["route"]["receiver"] in receivers
 
 
-def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_path):
+def test_dashboard_queries_parse_and_read_the_datasource_variable(tmp_path):
+    """Issue 31: the data source is a template variable (type prometheus), not a fixed uid, so the dashboard
+    imported into another Grafana asks for its Prometheus; provisioned, it picks the default one (ours)."""
     dashboard = json.loads(DASHBOARD.read_text())
     datasource = yaml.safe_load((MONITORING / "grafana/provisioning/datasources/prometheus.yml").read_text())
-    uid = datasource["datasources"][0]["uid"]
+    assert datasource["datasources"][0]["isDefault"] is True  # what the variable starts with
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["query"] == "prometheus" and variable["name"] == "datasource"
+    wanted = {"type": "prometheus", "uid": f"${{{variable['name']}}}"}
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     assert dashboard["uid"] and len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    assert '"uid": "prometheus"' not in DASHBOARD.read_text()  # no fixed uid left anywhere
     exprs = []
     for panel in panels:
-        assert panel["datasource"]["uid"] == uid, panel["title"]
+        assert panel["datasource"] == wanted, panel["title"]
         assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target.get("datasource", wanted) == wanted, panel["title"]
         exprs += [t["expr"] for t in panel["targets"]]
     # promtool parses PromQL in rule files: each query as a recording rule.
     rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e}
@@ -145,6 +153,26 @@ def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_pat
     check.write_text(yaml.safe_dump(rules))
     code, out = run("check", "rules", str(check))
     assert code == 0, out
+
+
+def test_the_dashboard_shows_drift_agreement_per_version_the_shadow_and_the_processes():
+    """Issue 31, point 9: panels for drift, per-model-version accuracy (reviewer agreement), the shadow model."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = "\n".join(t["expr"] for p in dashboard["panels"] for t in p.get("targets", []))
+    for needle in ("facediag_drift_detected", "facediag_drift_check_drifted", "facediag_drift_report_age_seconds",
+                   "facediag_model_reviewer_agreement_ratio", "facediag_model_reviewer_agreement_lower",
+                   'facediag_reviews_done_total{agreed="true"}', "by (version)", "facediag_shadow_results",
+                   "facediag_shadow_agreement_with_served_ratio", 'role', "process_cpu_seconds_total",
+                   "process_resident_memory_bytes"):
+        assert needle in exprs, needle
+    # The panels do not overlap (Grafana would push them around).
+    cells = set()
+    for panel in dashboard["panels"]:
+        g = panel["gridPos"]
+        area = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not cells & area, panel["title"]
+        assert g["x"] + g["w"] <= 24
+        cells |= area
 
 
 def metric_names_in(text):
