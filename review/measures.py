@@ -138,6 +138,25 @@ def wilson(successes: float, n: float, level: float = LEVEL) -> tuple[float, flo
     return low, high
 
 
+def newcombe_paired(both: int, only_first: int, only_second: int, neither: int,
+                    level: float = LEVEL) -> tuple[float, float] | None:
+    """Newcombe's score interval (1998, method 10) for the difference of two proportions measured on the same
+    items, first minus second, from the paired counts; built on the two Wilson intervals, so it stays honest
+    where a bootstrap collapses (both versions 0 of 20: "[-0.161, +0.161]", not "[+0.000, +0.000]")."""
+    n = both + only_first + only_second + neither
+    if n <= 0:
+        return None
+    p1, p2 = (both + only_first) / n, (both + only_second) / n
+    l1, u1 = wilson(both + only_first, n, level)  # type: ignore[misc]  # n > 0
+    l2, u2 = wilson(both + only_second, n, level)  # type: ignore[misc]
+    product = (both + only_first) * (only_second + neither) * (both + only_second) * (only_first + neither)
+    phi = (both * neither - only_first * only_second) / np.sqrt(product) if product > 0 else 0.0
+    delta = p1 - p2
+    low = delta - np.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + np.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return max(-1.0, float(low)), min(1.0, float(high))
+
+
 def _share(point: float | None, n: float, level: float) -> dict[str, Any]:
     """A share of ``n`` scans with its Wilson interval (the same keys as ``_interval``)."""
     bounds = wilson(point * n, n, level) if point is not None and n > 0 else None
@@ -263,8 +282,17 @@ def compare(candidate: Judged, active: Judged, *, min_reviewed: int, recall_tole
             "rule": f"not more than {round(100 * recall_tolerance)} points lower",
         })
     hc, ha = _point(whole_c, "healthy_called_condition"), _point(whole_a, "healthy_called_condition")
-    if hc is not None and ha is not None:
-        hdiff = _interval(hc - ha, boot_c["healthy_called_condition"] - boot_a["healthy_called_condition"], level)
+    if hc is not None and ha is not None and ec.healthy is not None:
+        # A difference of two shares of the same healthy scans: Newcombe's paired score interval.
+        h, k = ec.healthy, ec.k
+        healthy_rows = ec.truth == h
+        called_c = (ec.pred[healthy_rows] < k) & (ec.pred[healthy_rows] != h)
+        called_a = (ea.pred[healthy_rows] < k) & (ea.pred[healthy_rows] != h)
+        bounds = newcombe_paired(int((called_c & called_a).sum()), int((called_c & ~called_a).sum()),
+                                 int((~called_c & called_a).sum()), int((~called_c & ~called_a).sum()), level)
+        hdiff = {"value": round(hc - ha, 4), "low": None, "high": None}
+        if bounds is not None:
+            hdiff.update(low=round(bounds[0], 4), high=round(bounds[1], 4))
         checks.append({
             "name": "healthy called a condition", "candidate": hc, "active": ha, "difference": hdiff,
             "passed": hdiff["low"] is None or hdiff["low"] <= 0,
@@ -288,7 +316,8 @@ def format_comparison(comparison: dict[str, Any], candidate: str, active: str | 
         return f"{candidate}: {comparison.get('note', 'no active version to compare with')}\n"
     lines = [
         f"{candidate} (candidate) against {active} (active) on {comparison['n']} usable reviewed scans judged by "
-        f"both; intervals {comparison.get('level', LEVEL):.0%} paired bootstrap",
+        f"both; {comparison.get('level', LEVEL):.0%} intervals of the difference: macro-F1 paired bootstrap, "
+        "healthy called a condition Newcombe's paired score interval",
         f"{'check':<30} {'candidate':>9} {'active':>9} {'difference [interval]':>27}  {'result':<7} rule",
     ]
     for check in comparison["checks"]:

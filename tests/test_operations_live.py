@@ -186,11 +186,17 @@ def test_a_scan_through_real_web_and_worker_moves_the_scraped_metrics_and_keeps_
         # Logs: JSON lines; the upload's request id on the web's line and on the worker's line about the scan.
         time.sleep(0.5)
         web_lines, worker_lines = json_lines(web.log()), json_lines(worker.log())
-        about_web = [r for r in web_lines if scan_id in r.get("message", "")]
+        # (the access lines of the page's polls name the scan too, under their own requests' ids)
+        about_web = [r for r in web_lines if scan_id in r.get("message", "") and r.get("logger") != "facediag.access"]
         about_worker = [r for r in worker_lines if scan_id in r.get("message", "")]
         assert about_web and about_worker, (web.log()[-2000:], worker.log()[-2000:])
         assert all(r.get("request_id") == REQUEST_ID for r in about_web + about_worker), about_web + about_worker
         assert any(re.search(r"scan \S+ done", r["message"]) for r in about_worker)
+        # The upload's own access line (issue 31): JSON, under its request id, the path without the query.
+        (upload_line,) = [r for r in web_lines
+                          if r.get("logger") == "facediag.access" and r.get("request_id") == REQUEST_ID]
+        assert (upload_line["method"], upload_line["path"], upload_line["status"]) == ("POST", "/api/v1/scans/", 202)
+        assert upload_line["duration_ms"] > 0
         for text in (web.log(), worker.log()):
             assert EMAIL not in text and access not in text
     finally:

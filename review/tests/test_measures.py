@@ -131,3 +131,30 @@ def test_healthy_called_a_condition_is_a_share_of_the_healthy_reviews():
 
     assert (got["healthy_called_condition"]["low"], got["healthy_called_condition"]["high"]) == tuple(
         round(b, 4) for b in wilson(2, 10))
+
+
+def test_the_gate_s_healthy_difference_has_an_interval_even_when_neither_version_errs():
+    """Both versions called no healthy scan a condition: the bootstrap said "[+0.000, +0.000]"; Newcombe's
+    paired score interval says what 20 healthy scans can tell."""
+    from review.measures import newcombe_paired, wilson
+
+    rows = [("healthy", "healthy", 0.9, "healthy", "light")] * 20 + [("acne", "acne", 0.9, "acne", "light")] * 20
+    result = compare(judged(rows), judged(rows), min_reviewed=10, n_boot=200)
+    (check,) = [c for c in result["checks"] if c["name"] == "healthy called a condition"]
+    upper = round(wilson(0, 20)[1], 4)
+    assert check["difference"] == {"value": 0.0, "low": -upper, "high": upper} and check["passed"]
+    text = format_comparison(result, "cand", "act")
+    assert f"[-{upper:.3f}, +{upper:.3f}]" in text and "Newcombe" in text
+    # It holds the point, narrows with agreement between the versions, and flags a clearly worse candidate.
+    low, high = newcombe_paired(0, 10, 0, 30)  # the candidate errs on 10 of 40 the active got right
+    assert 0 < low < 0.25 < high < 0.5
+    assert newcombe_paired(0, 0, 0, 0) is None
+
+
+def test_a_candidate_that_calls_more_healthy_skin_a_condition_is_refused():
+    active = [("healthy", "healthy", 0.9, "healthy", "light")] * 30 + [("acne", "acne", 0.9, "acne", "light")] * 30
+    worse = [("healthy", "acne", 0.9, "acne", "light")] * 10 + [("healthy", "healthy", 0.9, "healthy", "light")] * 20
+    worse += [("acne", "acne", 0.9, "acne", "light")] * 30
+    result = compare(judged(worse), judged(active), min_reviewed=10, n_boot=200)
+    (check,) = [c for c in result["checks"] if c["name"] == "healthy called a condition"]
+    assert check["difference"]["low"] > 0 and not check["passed"] and not result["passed"]
