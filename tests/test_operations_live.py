@@ -179,6 +179,15 @@ def test_a_scan_through_real_web_and_worker_moves_the_scraped_metrics_and_keeps_
         runtimes = {dict(ls).get("runtime") for (n, ls) in worker_after if n == "facediag_inference_seconds_count"}
         assert runtimes - {None}, "inference time carries the runtime"
 
+        # CPU and memory of every process (issue 31): multiprocess mode's shared files carry none; the scrape reads
+        # /proc for each process of the folder. gunicorn's master and its worker; the Celery main and pool process.
+        for samples, at_least in ((web_after, 2), (worker_after, 2)):
+            memory = {dict(ls)["pid"]: v for (n, ls), v in samples.items() if n == "process_resident_memory_bytes"}
+            assert len(memory) >= at_least and all(v > 10 * 2**20 for v in memory.values()), memory
+            assert total(samples, "process_cpu_seconds_total") > 0
+        # the pool process that ran the model holds it: hundreds of MB
+        assert max(v for (n, _ls), v in worker_after.items() if n == "process_resident_memory_bytes") > 200 * 2**20
+
         # Not public: a request that came through a proxy is refused, at the web and at the worker.
         assert http("GET", f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})[0] == 403
         assert http("GET", worker_metrics, headers={"X-Forwarded-For": "203.0.113.9"})[0] == 403
