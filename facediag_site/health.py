@@ -93,8 +93,11 @@ CHECKS: dict[str, Callable[[], str | None]] = {
     "database": check_database, "cache": check_cache, "broker": check_broker, "model": check_model,
     "worker": check_worker,
 }
-#: What a web process needs to serve (its readiness): a missing worker is no reason to stop serving pages.
-WEB_CHECKS = ("database", "cache", "broker", "model")
+#: What a web process needs to serve (its readiness): the database and a loadable model. Not the worker (the
+#: web serves while workers restart), nor Redis: with the cache down request limits fail open, with the broker
+#: down an upload is stored and marked for the sweeper (backpressure still counts it), so a Redis blip must not
+#: take every web pod out of the Service at once. /healthz/ without ?ready=1 still checks all five.
+WEB_CHECKS = ("database", "model")
 
 
 def run_checks(names: tuple[str, ...] | None = None, *, ready: bool = False) -> dict[str, str | None]:

@@ -9,6 +9,12 @@ e-mail address or token in any line.
   ``RequestContext`` stamps a line with the request id of the scan it names (the code's rule: lines about a
   scan carry its id). A retry published from the batch keeps the scan's request id.
 - ``RedactPersonalData`` scrubs the message, ``JsonFormatter`` every string it writes (tracebacks too).
+- ``AccessLogMiddleware`` writes the one line per request (replacing gunicorn's plain access line): request
+  id, method, path (its credentials redacted, the query's values too), status, duration in ms. Probes and
+  scrapes that pass are DEBUG; a refusal (4xx, a 503 from backpressure) is that one line, not two.
+- Celery's own lines name a task id (``Task name[id] received``): it goes under ``task_id``, never
+  ``scan_id``; the beat's routine housekeeping tasks (the sweeper every few seconds) log their
+  received/succeeded/sent lines at DEBUG: the sweeper itself writes a line when it did something.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import contextvars
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -106,6 +113,7 @@ class RequestContext(logging.Filter):
     """Adds ``request_id`` (and ``scan_id`` when the line names one scan) to every record."""
 
     def filter(self, record):
+        task_id = _celery_task_id(record)
         if getattr(record, "request_id", None):
             return True
         record.request_id = ""  # always there: the plain format names it
@@ -113,7 +121,7 @@ class RequestContext(logging.Filter):
             message = record.getMessage()
         except Exception:
             message = ""
-        scan_ids = SCAN_ID.findall(message)
+        scan_ids = [s for s in SCAN_ID.findall(message) if s != task_id]  # a task id is no scan id
         batch = _batch_request_ids.get()
         if batch:
             named = [s for s in scan_ids if s in batch]
@@ -134,6 +142,104 @@ class RequestContext(logging.Filter):
         if request_id:
             record.request_id = request_id
         return True
+
+
+def _celery_task_id(record: logging.LogRecord) -> str:
+    """Celery's worker and trace lines carry their task in ``data`` (``{"id", "name", ...}``): its id goes
+    under ``task_id`` (and the task's name under ``task``), and ``data`` itself (return values, argument
+    reprs) is not written."""
+    data = getattr(record, "data", None)
+    if not isinstance(data, Mapping) or not data.get("id"):
+        return getattr(record, "task_id", "") or ""
+    task_id = str(data["id"])
+    fields: dict[str, Any] = {"task_id": task_id}
+    if data.get("name"):
+        fields["task"] = str(data["name"])
+    if isinstance(data.get("runtime"), (int, float)):
+        fields["runtime_s"] = round(float(data["runtime"]), 3)
+    record.__dict__.update(fields)
+    del record.__dict__["data"]
+    return task_id
+
+
+#: Tasks beat sends every few seconds or minutes: their routine Celery lines are DEBUG (the task logs itself
+#: at INFO when it did something, e.g. "sweeper: 3 stuck scans, 3 re-queued").
+ROUTINE_TASKS = ("diagnosis.tasks.requeue_stuck_scans",)
+ROUTINE_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace", "celery.worker.request")
+
+
+class QuietRoutineTasks(logging.Filter):
+    """The beat's "Sending due task requeue-stuck-scans", the worker's "Task ...requeue_stuck_scans[…]
+    received" and "... succeeded in 0.01s: (0, 0)" every SCAN_SWEEP_INTERVAL_SECONDS would fill a newcomer's
+    console: at INFO they are lowered to DEBUG (shown only when LOG_LEVEL=DEBUG). Warnings and errors of
+    these tasks (a failure, a retry) stay as they are."""
+
+    def filter(self, record):
+        if record.levelno != logging.INFO or not record.name.startswith(ROUTINE_LOGGERS):
+            return True
+        data = getattr(record, "data", None)
+        name = data.get("name", "") if isinstance(data, Mapping) else ""
+        if not name:
+            try:
+                name = record.getMessage()
+            except Exception:
+                return True
+        if not any(task in name for task in ROUTINE_TASKS):  # beat: "Sending due task entry (task name)"
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+class OnlyUnhandledErrors(logging.Filter):
+    """django.request logs every 4xx/5xx answer ("Service Unavailable: /api/v1/scans/"): the access line
+    already says it, so a refusal is one line. Lines with a traceback (an unhandled exception) stay."""
+
+    def filter(self, record):
+        return bool(record.exc_info)
+
+
+# --- the access line ----------------------------------------------------------------------------------------
+
+ACCESS_LOGGER = logging.getLogger("facediag.access")
+#: Answered every few seconds to machines (probes, Prometheus): their lines are DEBUG while they pass.
+QUIET_PATHS = ("/healthz/", "/healthz", "/metrics")
+
+
+class AccessLogMiddleware:
+    """The first middleware: one line for every request Django answers, /metrics included (answered by a
+    middleware further in). ``path`` has the credentials of reset, sign-in and unsubscribe links replaced,
+    ``query`` keeps parameter names only. Fields: request_id, method, path, query, status, duration_ms,
+    retry_after (a refusal that says when to come back: backpressure, throttles)."""
+
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        status = response.status_code
+        if request.path in QUIET_PATHS and status < 400:
+            level = logging.DEBUG
+        elif status >= 500:
+            level = logging.WARNING
+        else:
+            level = logging.INFO
+        if not ACCESS_LOGGER.isEnabledFor(level):
+            return response
+        path = secret_urls.redact_path(request.path)
+        fields: dict[str, Any] = {"method": request.method, "path": path, "status": status,
+                                   "duration_ms": duration_ms}
+        request_id = getattr(request, "request_id", "") or response.get(REQUEST_ID_HEADER, "")
+        if request_id:  # /metrics is answered before RequestIdMiddleware: no id
+            fields["request_id"] = request_id
+        query = request.META.get("QUERY_STRING", "")
+        if query:
+            fields["query"] = secret_urls.redact_query(query)
+        if response.get("Retry-After"):
+            fields["retry_after"] = response["Retry-After"]
+        ACCESS_LOGGER.log(level, "%s %s %s %.0f ms", request.method, path, status, duration_ms, extra=fields)
+        return response
 
 
 # --- Celery: into the message, out of it in the worker ------------------------------------------------------

@@ -62,8 +62,9 @@ BATCH_SIZE = Histogram(
     "facediag_analysis_batch_size", "Scans analysed in one batched forward pass.", buckets=BATCH_SIZE_BUCKETS
 )
 REVIEWS_DONE = Counter(
-    "facediag_reviews_done", "Reviews saved by clinicians, by whether the reviewer agreed with the model.",
-    ["agreed"],
+    "facediag_reviews_done", "Reviews saved by clinicians, by whether the reviewer agreed with the model and the "
+    "model version that analysed the scan.",
+    ["agreed", "version"],
 )
 
 #: Failure messages (stored on the scan, in English) -> a short reason label. The first match wins.
@@ -121,9 +122,9 @@ def analysis_batch(size: int) -> None:
 
 
 @_quietly
-def review_saved(*, created: bool, agreed: bool) -> None:
+def review_saved(*, created: bool, agreed: bool, version: str = "") -> None:
     if created:
-        REVIEWS_DONE.labels(agreed=str(bool(agreed)).lower()).inc()
+        REVIEWS_DONE.labels(agreed=str(bool(agreed)).lower(), version=version or "unknown").inc()
 
 
 def precision_label(precision: str) -> str:

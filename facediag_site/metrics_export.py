@@ -6,9 +6,16 @@ otherwise make every visitor look local). Everything else gets 403.
 
 The web's scrape also reports, read at scrape time, what no single process counts: the Redis queue
 length, the scans waiting (queued or analysing) and the oldest one's age, the backpressure limit, the active
-model and its health, and the latest drift check (``review.metrics``). These collectors are added to the
-scrape itself, never registered in a process's registry: in multiprocess mode the scrape reads only the
-shared files, and a collector registered in the default registry would not be seen.
+and shadow models and the active one's health, the latest drift check, and each version's agreement with the
+reviewers (``review.metrics``). These collectors are added to the scrape itself, never registered in a
+process's registry: in multiprocess mode the scrape reads only the shared files, and a collector registered
+in the default registry would not be seen.
+
+Process CPU and memory: prometheus-client's ``ProcessCollector`` reports the one process it runs in, and the
+multiprocess files carry no ``process_*`` samples, so in multiprocess mode the scrape (web and worker alike)
+adds ``ContainerProcessesCollector``: ``process_cpu_seconds_total``, ``process_resident_memory_bytes`` … with a
+``pid`` label for every live process that writes metrics to the shared folder (gunicorn's workers, the
+Celery pool), the one answering, and gunicorn's master.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -56,12 +64,90 @@ def scrape_allowed(environ: dict[str, Any]) -> bool:
 
 
 def process_registry() -> CollectorRegistry:
-    """Every process's samples: the multiprocess files when configured, else this process's registry."""
+    """Every process's samples: the multiprocess files and the processes' CPU and memory when configured, else
+    this process's registry (whose ProcessCollector reports this process)."""
     if not multiprocess_dir():
         return REGISTRY
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    registry.register(ContainerProcessesCollector(multiprocess_dir()))
     return registry
+
+
+_PID_IN_FILE = re.compile(r"_(\d+)\.db$")
+
+
+class ContainerProcessesCollector(Collector):
+    """``process_*`` gauges and counters, one series per process (label ``pid``), read from /proc at scrape
+    time, for the processes of this container's metrics folder. Linux only (nothing elsewhere)."""
+
+    def __init__(self, folder: str, proc: str = "/proc"):
+        self.folder, self.proc = folder, proc
+
+    def pids(self) -> list[int]:
+        found = {os.getpid()}
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            names = []
+        for name in names:
+            match = _PID_IN_FILE.search(name)
+            if match:
+                found.add(int(match.group(1)))
+        parent = os.getppid()
+        if parent > 1 and "gunicorn" in self._cmdline(parent):  # the master writes no metrics of its own
+            found.add(parent)
+        return sorted(pid for pid in found if os.path.exists(os.path.join(self.proc, str(pid), "stat")))
+
+    def _cmdline(self, pid: int) -> str:
+        try:
+            with open(os.path.join(self.proc, str(pid), "cmdline"), "rb") as f:
+                return f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        if not os.path.isdir(self.proc):
+            return
+        ticks = os.sysconf("SC_CLK_TCK")
+        page = os.sysconf("SC_PAGE_SIZE")
+        boot = self._boot_time()
+        cpu = CounterMetricFamily("process_cpu_seconds_total", "User and system CPU time of the process, seconds.",
+                                  labels=["pid"])
+        rss = GaugeMetricFamily("process_resident_memory_bytes", "Resident memory of the process, bytes.",
+                                labels=["pid"])
+        vms = GaugeMetricFamily("process_virtual_memory_bytes", "Virtual memory of the process, bytes.",
+                                labels=["pid"])
+        start = GaugeMetricFamily("process_start_time_seconds", "Start of the process since the epoch, seconds.",
+                                  labels=["pid"])
+        fds = GaugeMetricFamily("process_open_fds", "Open file descriptors of the process.", labels=["pid"])
+        for pid in self.pids():
+            try:
+                with open(os.path.join(self.proc, str(pid), "stat"), "rb") as f:
+                    parts = f.read().split(b")")[-1].split()
+                open_fds = len(os.listdir(os.path.join(self.proc, str(pid), "fd")))
+            except OSError:  # it ended meanwhile, or is not ours to read
+                continue
+            label = [str(pid)]
+            cpu.add_metric(label, (float(parts[11]) + float(parts[12])) / ticks)
+            rss.add_metric(label, float(parts[21]) * page)
+            vms.add_metric(label, float(parts[20]))
+            if boot is not None:
+                start.add_metric(label, float(parts[19]) / ticks + boot)
+            fds.add_metric(label, float(open_fds))
+        yield from (cpu, rss, vms, start, fds)
+
+    def _boot_time(self) -> float | None:
+        try:
+            with open(os.path.join(self.proc, "stat"), "rb") as f:
+                for line in f:
+                    if line.startswith(b"btime "):
+                        return float(line.split()[1])
+        except OSError:
+            pass
+        return None
 
 
 class _Combined:
@@ -119,7 +205,7 @@ class ScanStateCollector(Collector):
         return [backlog, rate, seconds, limit]
 
     def _model(self) -> list[Metric]:
-        from ml.selectors import active_version
+        from ml.selectors import active_version, shadow_version
 
         version = active_version()
         active = GaugeMetricFamily("facediag_model_active", "1 when a model version is active, else 0.")
@@ -127,7 +213,14 @@ class ScanStateCollector(Collector):
         info = InfoMetricFamily("facediag_active_model", "The active model version.")
         if version is not None:
             info.add_metric([], {"version": version.name})
-        return [active, info]
+        # One series per serving role: the version that answers people and the one measured in its shadow.
+        roles = InfoMetricFamily("facediag_model", "The model versions serving, by role (active, shadow).")
+        if version is not None:
+            roles.add_metric([], {"version": version.name, "role": "active"})
+        shadow = shadow_version()
+        if shadow is not None:
+            roles.add_metric([], {"version": shadow.name, "role": "shadow"})
+        return [active, info, roles]
 
 
     def _model_health(self) -> list[Metric]:
@@ -174,9 +267,9 @@ def broker_queue_length() -> int | None:
 
 def scrape_collectors() -> list[Collector]:
     """What the web's scrape reads from the database and the broker, whatever the registry."""
-    from review.metrics import DriftCollector
+    from review.metrics import DriftCollector, ReviewAgreementCollector
 
-    return [ScanStateCollector(), DriftCollector()]
+    return [ScanStateCollector(), DriftCollector(), ReviewAgreementCollector()]
 
 
 def web_metrics_text() -> bytes:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "facediag_site.logging.AccessLogMiddleware",  # the one JSON line per request (gunicorn writes none)
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "facediag_site.metrics_export.MetricsEndpointMiddleware",  # /metrics: before the host check and redirect
     "facediag_site.logging.RequestIdMiddleware",
@@ -254,6 +255,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Beat touches BEAT_LIVENESS_FILE (when set) at every tick, at least once a minute: its liveness probe reads
+# the file's age (facediag_site/beat.py, k8s/base/beat.yaml).
+CELERY_BEAT_SCHEDULER = "facediag_site.beat:LivenessScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {
         "task": "diagnosis.tasks.requeue_stuck_scans",
@@ -411,12 +416,16 @@ LOGGING = {
     "filters": {
         "redact": {"()": "facediag_site.logging.RedactPersonalData"},
         "request_context": {"()": "facediag_site.logging.RequestContext"},
+        "quiet_routine": {"()": "facediag_site.logging.QuietRoutineTasks"},
+        "only_unhandled": {"()": "facediag_site.logging.OnlyUnhandledErrors"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler",
                              "formatter": "plain" if LOG_FORMAT == "plain" else "json",
-                             "filters": ["request_context", "redact"]}},
+                             "filters": ["quiet_routine", "request_context", "redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # The access line (facediag_site.logging.AccessLogMiddleware) says every answer's status: django.request
+    # adds only unhandled exceptions (with their traceback).
+    "loggers": {"django.request": {"level": "ERROR", "filters": ["only_unhandled"]}},
 }
 
 # Error tracking (sentry-sdk), off unless SENTRY_DSN is set; events are scrubbed like the logs.

@@ -85,7 +85,7 @@ class Part:
 
 
 def web_command(host: str, port: int | str, workers: int | str) -> list[str]:
-    """The web part's command line: gunicorn with the project's config (access log and all)."""
+    """The web part's command line: gunicorn with the project's config (gunicorn.conf.py)."""
     venv_bin = Path(sys.executable).parent
     gunicorn = str(venv_bin / "gunicorn") if (venv_bin / "gunicorn").exists() else "gunicorn"
     return [gunicorn, "-c", "gunicorn.conf.py", "facediag_site.wsgi", "--bind", f"{host}:{port}", "--workers",

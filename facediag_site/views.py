@@ -13,8 +13,9 @@ def healthz(request):
     naming what is down.
 
     ``?live=1`` checks only that the process answers (a liveness probe that must not restart a web
-    container because, say, no model is active yet). ``?ready=1`` leaves out the worker: a web process
-    stays in service while the workers are replaced (the readiness probes of compose and Kubernetes).
+    container because, say, no model is active yet). ``?ready=1`` asks only what a web process needs to serve
+    (the database and a loadable model, ``health.WEB_CHECKS``): it stays in service while the workers are
+    replaced or Redis blips (the readiness probes of compose and Kubernetes).
     """
     if request.GET.get("live"):
         return JsonResponse({"status": "ok"})

@@ -139,7 +139,7 @@ def versions_png(versions) -> bytes:
         ax.set_xlim(0, 100)
         ax.set_ylim(-0.7, len(versions) - 0.3)
         ax.grid(axis="x", alpha=0.3)
-    left.set_xlabel(_("Reviewed scans, per cent (lines: 95 per cent bootstrap intervals)"))
+    left.set_xlabel(_("Reviewed scans, per cent (lines: 95 per cent intervals)"))
     left.set_title(_("Each model version against the reviewers"))
     if versions:
         left.legend(fontsize=8, loc="lower left")

@@ -5,7 +5,10 @@ version's final label (a condition, "uncertain" or "no_skin"), its top calibrate
 of that probability, and the photo's skin-tone group. Figures are on the usable reviews (the reviewer
 gave a condition); an abstention counts as a wrong answer, as in ``ml.core.metrics``.
 
-Confidence intervals are percentile bootstrap intervals: the reviewed scans are resampled with
+Intervals: a share of the reviewed scans (accuracy, recall per class, the uncertain and no-skin rates, healthy
+skin called a condition) gets its Wilson score interval, which stays honest at the edges: 30 of 30 right reads
+"100 % (89–100)", where a bootstrap of 30 identical answers said "(100–100)". Figures that are no share
+(macro-F1, the calibration error) get percentile bootstrap intervals: the reviewed scans are resampled with
 replacement ``n_boot`` times (a fixed seed, so a page shows the same figures on every load). Two versions
 are compared on the scans both judged, resampling the same scans for both (a paired bootstrap).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -120,6 +124,53 @@ def _interval(point: float | None, samples: np.ndarray, level: float) -> dict[st
     return {"value": round(float(point), 4), "low": round(float(low), 4), "high": round(float(high), 4)}
 
 
+def wilson(successes: float, n: float, level: float = LEVEL) -> tuple[float, float] | None:
+    """The Wilson score interval (low, high) of a proportion ``successes / n``; None when ``n`` is 0."""
+    if n <= 0:
+        return None
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = min(max(successes / n, 0.0), 1.0)
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if p == 0 else max(0.0, float(centre - half))  # exactly, not 1e-17
+    high = 1.0 if p == 1 else min(1.0, float(centre + half))
+    return low, high
+
+
+def newcombe_paired(both: int, only_first: int, only_second: int, neither: int,
+                    level: float = LEVEL) -> tuple[float, float] | None:
+    """Newcombe's score interval (1998, method 10) for the difference of two proportions measured on the same
+    items, first minus second, from the paired counts; built on the two Wilson intervals, so it stays honest
+    where a bootstrap collapses (both versions 0 of 20: "[-0.161, +0.161]", not "[+0.000, +0.000]")."""
+    n = both + only_first + only_second + neither
+    if n <= 0:
+        return None
+    p1, p2 = (both + only_first) / n, (both + only_second) / n
+    l1, u1 = wilson(both + only_first, n, level)  # type: ignore[misc]  # n > 0
+    l2, u2 = wilson(both + only_second, n, level)  # type: ignore[misc]
+    product = (both + only_first) * (only_second + neither) * (both + only_second) * (only_first + neither)
+    phi = (both * neither - only_first * only_second) / np.sqrt(product) if product > 0 else 0.0
+    delta = p1 - p2
+    low = delta - np.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + np.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return max(-1.0, float(low)), min(1.0, float(high))
+
+
+def _share(point: float | None, n: float, level: float) -> dict[str, Any]:
+    """A share of ``n`` scans with its Wilson interval (the same keys as ``_interval``)."""
+    bounds = wilson(point * n, n, level) if point is not None and n > 0 else None
+    if point is None:
+        return {"value": None, "low": None, "high": None}
+    if bounds is None:
+        return {"value": round(float(point), 4), "low": None, "high": None}
+    return {"value": round(float(point), 4), "low": round(bounds[0], 4), "high": round(bounds[1], 4)}
+
+
+#: The figures that are a share of the reviewed scans (Wilson intervals), and what they are a share of.
+SHARES = ("accuracy", "uncertain_rate", "no_skin_rate")
+
+
 def _point(values: dict[str, np.ndarray], name: str) -> float | None:
     v = float(values[name][0]) if name in values else float("nan")
     return v if np.isfinite(v) else None
@@ -150,14 +201,20 @@ def figures(judged: Judged, *, n_boot: int = N_BOOT, level: float = LEVEL, seed:
     whole = _from_confusion(_confusion(enc, np.arange(n)[None, :]), enc)
     idx = _resamples(n, n_boot, seed)
     boot = _from_confusion(_confusion(enc, idx), enc)
-    for name in names:
-        out[name] = _interval(_point(whole, name), boot.get(name, np.zeros(0)), level)
     support = np.bincount(enc.truth, minlength=len(classes))
+    healthy_n = int(support[enc.healthy]) if enc.healthy is not None else 0
+    for name in names:
+        if name in SHARES:
+            out[name] = _share(_point(whole, name), n, level)
+        elif name == "healthy_called_condition":  # a share of the scans the reviewer called healthy
+            out[name] = _share(_point(whole, name), healthy_n, level)
+        else:
+            out[name] = _interval(_point(whole, name), boot.get(name, np.zeros(0)), level)
     out["recall"] = {
-        c: {**_interval(_point(whole, f"recall:{i}"), boot[f"recall:{i}"], level), "n": int(support[i])}
+        c: {**_share(_point(whole, f"recall:{i}"), int(support[i]), level), "n": int(support[i])}
         for i, c in enumerate(classes)
     }
-    out["healthy_n"] = int(support[enc.healthy]) if enc.healthy is not None else 0
+    out["healthy_n"] = healthy_n
     gap = enc.top - enc.argmax_correct  # > 0: more confident than right
     out["signed_calibration_error"] = _interval(float(gap.mean()), gap[idx].mean(axis=1), level)
     out["per_tone"] = {}
@@ -225,8 +282,17 @@ def compare(candidate: Judged, active: Judged, *, min_reviewed: int, recall_tole
             "rule": f"not more than {round(100 * recall_tolerance)} points lower",
         })
     hc, ha = _point(whole_c, "healthy_called_condition"), _point(whole_a, "healthy_called_condition")
-    if hc is not None and ha is not None:
-        hdiff = _interval(hc - ha, boot_c["healthy_called_condition"] - boot_a["healthy_called_condition"], level)
+    if hc is not None and ha is not None and ec.healthy is not None:
+        # A difference of two shares of the same healthy scans: Newcombe's paired score interval.
+        h, k = ec.healthy, ec.k
+        healthy_rows = ec.truth == h
+        called_c = (ec.pred[healthy_rows] < k) & (ec.pred[healthy_rows] != h)
+        called_a = (ea.pred[healthy_rows] < k) & (ea.pred[healthy_rows] != h)
+        bounds = newcombe_paired(int((called_c & called_a).sum()), int((called_c & ~called_a).sum()),
+                                 int((~called_c & called_a).sum()), int((~called_c & ~called_a).sum()), level)
+        hdiff = {"value": round(hc - ha, 4), "low": None, "high": None}
+        if bounds is not None:
+            hdiff.update(low=round(bounds[0], 4), high=round(bounds[1], 4))
         checks.append({
             "name": "healthy called a condition", "candidate": hc, "active": ha, "difference": hdiff,
             "passed": hdiff["low"] is None or hdiff["low"] <= 0,
@@ -250,7 +316,8 @@ def format_comparison(comparison: dict[str, Any], candidate: str, active: str | 
         return f"{candidate}: {comparison.get('note', 'no active version to compare with')}\n"
     lines = [
         f"{candidate} (candidate) against {active} (active) on {comparison['n']} usable reviewed scans judged by "
-        f"both; intervals {comparison.get('level', LEVEL):.0%} paired bootstrap",
+        f"both; {comparison.get('level', LEVEL):.0%} intervals of the difference: macro-F1 paired bootstrap, "
+        "healthy called a condition Newcombe's paired score interval",
         f"{'check':<30} {'candidate':>9} {'active':>9} {'difference [interval]':>27}  {'result':<7} rule",
     ]
     for check in comparison["checks"]:

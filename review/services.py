@@ -141,7 +141,8 @@ def save_review(
             scan_id=locked.pk,
             detail=detail,
         )
-    metrics.review_saved(created=created, agreed=review.label == review.model_label)
+    version = locked.model_version.name if locked.model_version is not None else ""
+    metrics.review_saved(created=created, agreed=review.label == review.model_label, version=version)
     return review, created
 
 

@@ -38,8 +38,10 @@ def services():
 
 def test_compose_file_is_valid_and_has_health_checks(services):
     assert {"web", "worker", "beat", "redis", "postgres", "minio", "minio-init"} <= set(services)
-    assert {name for name, s in services.items() if "healthcheck" in s} == {"web", "worker", "redis", "postgres",
-                                                                            "minio"}
+    assert {name for name, s in services.items() if "healthcheck" in s} == {"web", "worker", "beat", "redis",
+                                                                            "postgres", "minio"}
+    # beat's: the file its scheduler touches at every tick (the same probe as k8s/base/beat.yaml)
+    assert services["beat"]["environment"]["BEAT_LIVENESS_FILE"] in " ".join(services["beat"]["healthcheck"]["test"])
 
 
 def test_workers_scale_and_beat_runs_once_on_its_own(services):

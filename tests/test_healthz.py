@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django.urls import reverse
 
 from facediag_site import health
@@ -58,7 +59,30 @@ def test_readiness_leaves_the_worker_out(client, active_model):
     """A web process keeps serving pages while workers are replaced: compose and Kubernetes probe ?ready=1."""
     response = client.get(reverse("healthz") + "?ready=1")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "model": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "model": "ok"}
+
+
+def test_readiness_survives_a_redis_outage_that_the_full_check_reports(client, active_model):
+    """Issue 31: with Redis (cache and broker) down the web still serves (limits fail open, uploads are kept for
+    the sweeper): its readiness must not take every pod out of the Service at once."""
+    from celery import current_app
+
+    from tests.faults.infra import free_port
+    from tests.faults.test_broker_outage import point_celery_at
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    original = current_app.conf.broker_write_url
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    point_celery_at(dead)
+    try:
+        with override_settings(CACHES=caches):
+            ready = client.get(reverse("healthz") + "?ready=1")
+            full = client.get(reverse("healthz"))
+    finally:
+        point_celery_at(original)
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "model": "ok"}
+    assert full.status_code == 503 and {"cache", "broker"} <= set(full.json()["down"])
 
 
 def test_health_probe_is_not_redirected_to_https(client, settings, active_model):

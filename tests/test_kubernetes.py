@@ -67,6 +67,28 @@ SCALED_OBJECT = {
         },
     },
 }
+# KEDA TriggerAuthentication: secrets mapped onto a scaler's parameters.
+TRIGGER_AUTHENTICATION = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "kind": {"const": "TriggerAuthentication"},
+        "metadata": {"type": "object", "required": ["name"]},
+        "spec": {
+            "type": "object", "additionalProperties": False, "required": ["secretTargetRef"],
+            "properties": {
+                "secretTargetRef": {
+                    "type": "array", "minItems": 1,
+                    "items": {"type": "object", "required": ["parameter", "name", "key"], "additionalProperties": False,
+                              "properties": {"parameter": {"type": "string"}, "name": {"type": "string"},
+                                             "key": {"type": "string"}}},
+                },
+            },
+        },
+    },
+}
+KEDA_SCHEMAS = {"ScaledObject": SCALED_OBJECT, "TriggerAuthentication": TRIGGER_AUTHENTICATION}
 # The redis scaler's metadata keys (KEDA docs, "Redis Lists").
 REDIS_LIST_KEYS = {"address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv", "listName",
                    "listLength", "activationListLength", "databaseIndex", "enableTLS", "unsafeSsl", "username",
@@ -104,7 +126,7 @@ def test_there_are_manifests_and_kustomizations_list_them_all():
 def test_every_object_validates_against_the_kubernetes_schemas(path):
     for _path, doc in objects([path]):
         if doc["apiVersion"].startswith("keda.sh/"):
-            jsonschema.validate(doc, SCALED_OBJECT)
+            jsonschema.validate(doc, KEDA_SCHEMAS[doc["kind"]])
             continue
         try:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
@@ -137,12 +159,21 @@ def test_the_overlays_render_and_the_result_validates(overlay):
         if doc["kind"] != "Namespace":
             assert doc["metadata"].get("namespace") == "facediag", doc["metadata"]
         if doc["apiVersion"].startswith("keda.sh/"):
-            jsonschema.validate(doc, SCALED_OBJECT)
+            jsonschema.validate(doc, KEDA_SCHEMAS[doc["kind"]])
         else:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     kinds = {(d["kind"], d["metadata"]["name"]) for d in rendered}
     assert {("Deployment", "facediag-web"), ("Deployment", "facediag-worker"), ("Deployment", "facediag-beat"),
-            ("Job", "facediag-migrate"), ("ScaledObject", "facediag-worker")} <= kinds
+            ("Job", "facediag-migrate"), ("ScaledObject", "facediag-worker"),
+            ("HorizontalPodAutoscaler", "facediag-web"), ("TriggerAuthentication", "facediag-redis")} <= kinds
+    # Issue 31: the image is a named build, never :latest (kustomize's images: sets it everywhere).
+    for doc in rendered:
+        spec = doc.get("spec", {}).get("template", {}).get("spec")
+        for container in (spec or {}).get("containers", []):
+            name, _, tag = container["image"].rpartition(":")
+            assert name and tag and tag != "latest" and "/" not in tag, container["image"]
+            if container["name"] in ("web", "worker", "beat", "migrate"):
+                assert container["image"] == "registry.example.org/facediag:1.4.0"
     if overlay == "trial":
         assert {("Deployment", "redis"), ("StatefulSet", "postgres"), ("StatefulSet", "minio"),
                 ("Job", "minio-init")} <= kinds
@@ -196,7 +227,7 @@ def test_only_containers_that_mount_a_metrics_folder_name_one():
 
 def test_workers_have_a_liveness_probe_on_their_endpoint_and_serve_metrics():
     worker = containers(by_kind("Deployment", "facediag-worker")[0])[0]
-    port = {e["name"]: e["value"] for e in worker["env"]}["WORKER_METRICS_PORT"]
+    port = {e["name"]: e.get("value") for e in worker["env"]}["WORKER_METRICS_PORT"]
     assert worker["ports"][0]["containerPort"] == int(port)
     assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert "--concurrency 1" in worker["args"][0]  # one pool process per pod
@@ -223,7 +254,8 @@ def test_disruption_budgets_cover_web_and_workers():
         covered |= set(matched)
     assert {"facediag-web", "facediag-worker"} <= covered
     web_pdb = by_kind("PodDisruptionBudget", "facediag-web")[0]
-    assert web_pdb["spec"]["minAvailable"] < deployments["facediag-web"]["spec"]["replicas"]  # drains can proceed
+    hpa = by_kind("HorizontalPodAutoscaler", "facediag-web")[0]["spec"]
+    assert web_pdb["spec"]["minAvailable"] < hpa["minReplicas"]  # drains can proceed
 
 
 def test_keda_scales_the_workers_on_the_celery_queue():
@@ -235,8 +267,25 @@ def test_keda_scales_the_workers_on_the_celery_queue():
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "redis" and set(trigger["metadata"]) <= REDIS_LIST_KEYS
     assert trigger["metadata"]["listName"] == getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
-    redis_url = by_kind("ConfigMap", "facediag-config")[0]["data"]["REDIS_URL"]
-    assert redis_url == f"redis://{trigger['metadata']['address']}/{trigger['metadata']['databaseIndex']}"
+
+
+def test_keda_reads_redis_s_address_and_password_from_a_secret():
+    """Issue 31: the address was written in the ScaledObject and Redis had no password."""
+    (trigger,) = by_kind("ScaledObject", "facediag-worker")[0]["spec"]["triggers"]
+    assert not {"address", "host", "port", "password"} & set(trigger["metadata"])
+    auth = by_kind("TriggerAuthentication", trigger["authenticationRef"]["name"])[0]["spec"]
+    refs = {ref["parameter"]: (ref["name"], ref["key"]) for ref in auth["secretTargetRef"]}
+    assert refs == {"address": ("facediag-redis", "address"), "password": ("facediag-redis", "password")}
+    # The apps read REDIS_URL (with the password) from the same Secret, never from the ConfigMap.
+    assert "REDIS_URL" not in by_kind("ConfigMap", "facediag-config")[0]["data"]
+    for name in ("facediag-web", "facediag-worker", "facediag-beat"):
+        env = {e["name"]: e for e in containers(by_kind("Deployment", name)[0])[0]["env"]}
+        assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "facediag-redis", "key": "REDIS_URL"}
+    # The trial's Redis asks for that password.
+    redis = containers(by_kind("Deployment", "redis")[0])[0]
+    assert "--requirepass" in redis["args"]
+    assert {e["name"]: e for e in redis["env"]}["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "facediag-redis", "key": "password"}
 
 
 def test_the_migration_job_registers_the_shipped_model_and_the_apps_wait_for_nothing_else():
@@ -264,7 +313,7 @@ def test_only_the_ingress_controller_and_monitoring_reach_the_web():
     assert config["NUM_PROXIES"] == "1"
     web = containers(by_kind("Deployment", "facediag-web")[0])
     policies = [p for p in by_kind("NetworkPolicy")
-                if p["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component") == "web"]
+                if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == "web"]
     assert len(policies) == 1
     spec = policies[0]["spec"]
     assert spec["policyTypes"] == ["Ingress"] and spec["ingress"]
@@ -278,3 +327,172 @@ def test_only_the_ingress_controller_and_monitoring_reach_the_web():
                for rule in spec["ingress"] for peer in rule["from"]}
     assert allowed == {"ingress-nginx", "monitoring"}
     assert "facediag" not in allowed  # not the app's own namespace: its other pods have no business there
+
+
+# --- issue 31, point 7 ------------------------------------------------------------------------------------------
+
+APP_DEPLOYMENTS = ("facediag-web", "facediag-worker", "facediag-beat")
+
+
+def pod_specs():
+    for _path, doc in objects():
+        spec = doc.get("spec", {}).get("template", {}).get("spec")
+        if spec:
+            yield doc, spec
+
+
+def memory_bytes(quantity):
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for unit, factor in units.items():
+        if quantity.endswith(unit):
+            return int(quantity[: -len(unit)]) * factor
+    return int(quantity)
+
+
+def test_app_containers_have_a_read_only_root_and_writable_tmp_and_metrics_folders():
+    for doc, spec in pod_specs():
+        if doc["metadata"]["name"] not in (*APP_DEPLOYMENTS, "facediag-migrate"):
+            continue
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for container in spec["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, doc["metadata"]["name"]
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], doc["metadata"]["name"]  # uploads, beat's schedule
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if "PROMETHEUS_MULTIPROC_DIR" in env:
+                assert "emptyDir" in volumes[mounts[env["PROMETHEUS_MULTIPROC_DIR"]]]
+        assert spec["automountServiceAccountToken"] is False
+
+
+def test_the_worker_has_room_for_a_shadow_model():
+    """Issue 31: one model peaked at 711 MB; a shadow version is a second one in the same process."""
+    resources = containers(by_kind("Deployment", "facediag-worker")[0])[0]["resources"]
+    assert memory_bytes(resources["limits"]["memory"]) >= 2 * 2**30
+    assert 1 * 2**30 <= memory_bytes(resources["requests"]["memory"]) <= memory_bytes(resources["limits"]["memory"])
+
+
+def test_the_web_scales_on_cpu_and_its_deployment_leaves_the_count_to_the_autoscaler():
+    hpa = by_kind("HorizontalPodAutoscaler", "facediag-web")[0]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "facediag-web"}
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+    assert "replicas" not in by_kind("Deployment", "facediag-web")[0]["spec"]  # an apply would reset the count
+    web = containers(by_kind("Deployment", "facediag-web")[0])[0]
+    assert web["resources"]["requests"]["cpu"]  # utilisation is measured against the request
+
+
+@pytest.mark.parametrize("name", ["facediag-web", "facediag-worker"])
+def test_pods_spread_over_nodes_and_zones(name):
+    deployment = by_kind("Deployment", name)[0]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    for constraint in spread:
+        assert constraint["labelSelector"]["matchLabels"] == labels
+        assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"  # a one-node trial still schedules
+
+
+def test_beat_has_a_liveness_probe_on_the_file_its_scheduler_touches(tmp_path):
+    from django.conf import settings
+
+    beat = containers(by_kind("Deployment", "facediag-beat")[0])[0]
+    env = {e["name"]: e.get("value") for e in beat["env"]}
+    alive = env["BEAT_LIVENESS_FILE"]
+    assert alive.startswith("/tmp/")  # the emptyDir: the root is read-only
+    assert settings.CELERY_BEAT_SCHEDULER == "facediag_site.beat:LivenessScheduler"
+    assert settings.CELERY_BEAT_MAX_LOOP_INTERVAL * 3 <= 180  # at least three ticks inside the probe's window
+    command = beat["livenessProbe"]["exec"]["command"]
+    assert alive in command[-1] and "-mmin -3" in command[-1]
+    # The probe's own command, on a file just touched, one four minutes old, and none.
+    probe = [*command[:-1], command[-1].replace(alive, str(tmp_path / "alive"))]
+    assert subprocess.run(probe).returncode != 0  # no file yet
+    (tmp_path / "alive").touch()
+    assert subprocess.run(probe).returncode == 0
+    import os
+    import time
+
+    old = time.time() - 240
+    os.utime(tmp_path / "alive", (old, old))
+    assert subprocess.run(probe).returncode != 0
+
+
+def test_the_beat_scheduler_touches_its_liveness_file_at_every_tick(tmp_path, monkeypatch):
+    from celery import current_app
+
+    from facediag_site.beat import LivenessScheduler
+
+    alive = tmp_path / "alive"
+    monkeypatch.setenv("BEAT_LIVENESS_FILE", str(alive))
+    scheduler = LivenessScheduler(app=current_app, schedule_filename=str(tmp_path / "schedule"), lazy=True)
+    scheduler.setup_schedule()
+    try:
+        scheduler.schedule.clear()  # nothing due: a tick publishes nothing
+        assert scheduler.tick() > 0 and alive.exists()
+    finally:
+        scheduler.close()
+
+
+#: Which Secrets each pod may read (issue 31: one facediag-secrets gave MinIO's root password and the database
+#: password to every pod).
+SECRETS_OF = {
+    "facediag-web": {"facediag-django", "facediag-database", "facediag-redis", "facediag-s3", "facediag-metrics",
+                     "facediag-sentry"},
+    "facediag-worker": {"facediag-django", "facediag-database", "facediag-redis", "facediag-email", "facediag-s3",
+                        "facediag-metrics", "facediag-sentry"},
+    "facediag-beat": {"facediag-redis", "facediag-sentry"},
+    "facediag-migrate": {"facediag-django", "facediag-database", "facediag-redis", "facediag-sentry"},
+    "redis": {"facediag-redis"},
+    "postgres": {"facediag-postgres"},
+    "minio": {"facediag-minio-root"},
+    "minio-init": {"facediag-minio-root", "facediag-s3"},
+}
+
+
+def secrets_read(spec):
+    names = set()
+    for container in spec["containers"]:
+        names |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+        names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
+                  if "secretKeyRef" in e.get("valueFrom", {})}
+    names |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+    return names
+
+
+def test_each_pod_reads_only_the_secrets_it_needs():
+    seen = set()
+    for doc, spec in pod_specs():
+        name = doc["metadata"]["name"]
+        assert secrets_read(spec) == SECRETS_OF[name], name
+        seen.add(name)
+    assert seen == set(SECRETS_OF)
+    # The stores' root passwords reach the stores only.
+    for doc, spec in pod_specs():
+        if doc["metadata"]["name"] not in ("minio", "minio-init"):
+            assert "facediag-minio-root" not in secrets_read(spec)
+        if doc["metadata"]["name"] != "postgres":
+            assert "facediag-postgres" not in secrets_read(spec)
+
+
+def test_pods_given_no_real_mail_or_database_get_values_that_can_reach_nothing():
+    for name in ("facediag-web", "facediag-beat", "facediag-migrate"):
+        doc = (by_kind("Deployment", name) or by_kind("Job", name))[0]
+        env = {e["name"]: e.get("value") for e in containers(doc)[0]["env"]}
+        assert env["EMAIL_URL"].startswith("smtp://") and ".invalid:" in env["EMAIL_URL"]  # RFC 6761: never resolves
+    beat_env = {e["name"]: e.get("value") for e in containers(by_kind("Deployment", "facediag-beat")[0])[0]["env"]}
+    assert beat_env["DATABASE_URL"] == "sqlite://:memory:"
+
+
+def test_ingress_is_denied_by_default_and_each_store_lets_in_only_its_users():
+    policies = {p["metadata"]["name"]: p["spec"] for p in by_kind("NetworkPolicy")}
+    default = policies["default-deny-ingress"]
+    assert default["podSelector"] == {} and default["policyTypes"] == ["Ingress"] and not default.get("ingress")
+    for store, port in (("redis", 6379), ("postgres", 5432), ("minio", 9000)):
+        spec = policies[store]
+        assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": store}
+        (rule,) = spec["ingress"]
+        assert [p["port"] for p in rule["ports"]] == [port]
+        assert rule["from"] and all(peer for peer in rule["from"])  # no empty peer (= everyone)
+    minio_init = by_kind("Job", "minio-init")[0]["spec"]["template"]["metadata"]["labels"]
+    assert {"app.kubernetes.io/name": "minio-init"} in [p.get("podSelector", {}).get("matchLabels")
+                                                       for p in policies["minio"]["ingress"][0]["from"]]
+    assert minio_init["app.kubernetes.io/name"] == "minio-init"

@@ -161,3 +161,146 @@ def test_plain_format_for_a_terminal(settings):
     finally:
         root.handlers[:] = saved
     assert stream.getvalue().rstrip().endswith("[] to [email]")
+
+
+# --- the access line (issue 31, point 5) -----------------------------------------------------------------------
+
+
+def access_lines(lines):
+    return [line for line in lines if line["logger"] == "facediag.access"]
+
+
+def test_each_request_writes_one_json_access_line_without_the_querys_secrets(client, log_lines, db):
+    response = client.get(reverse("login") + "?next=/scans/&token=Qx0123456789abcdef",
+                          HTTP_X_REQUEST_ID="req-access-0001")
+    (line,) = access_lines(log_lines())
+    assert line["level"] == "INFO" and line["request_id"] == "req-access-0001" == response["X-Request-ID"]
+    assert (line["method"], line["path"], line["status"]) == ("GET", reverse("login"), 200)
+    assert isinstance(line["duration_ms"], (int, float)) and line["duration_ms"] >= 0
+    assert line["query"] == "next=[redacted]&token=[redacted]"
+    assert "Qx0123456789abcdef" not in json.dumps(line) and "/scans/" not in json.dumps(line)
+
+
+def test_a_credential_in_the_path_is_not_in_the_access_line(client, log_lines, db):
+    secret = "Sx0123456789abcdef0123"
+    client.get(f"/accounts/password/reset/MQ/{secret}/")
+    (line,) = access_lines(log_lines())
+    assert secret not in json.dumps(line) and "[redacted]" in line["path"]
+
+
+def test_probes_and_scrapes_are_quiet_at_info_but_a_failing_probe_is_not(client, log_lines, db):
+    client.get(reverse("healthz") + "?live=1")
+    client.get("/metrics")  # from this host without a proxy header: allowed
+    assert access_lines(log_lines()) == []
+    failing = client.get(reverse("healthz"))  # no model, no worker here: 503
+    assert failing.status_code == 503
+    (line,) = log_lines()  # one line: not also django.request's "Service Unavailable: /healthz/"
+    assert line["logger"] == "facediag.access" and line["path"] == "/healthz/"
+    assert line["status"] == 503 and line["level"] == "WARNING"
+
+
+def test_probes_are_logged_at_debug(client, settings, db):
+    stream = io.StringIO()
+    config = json.loads(json.dumps(settings.LOGGING, default=str))
+    config["handlers"]["console"]["stream"] = stream
+    config["root"]["level"] = "DEBUG"
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    dictConfig(config)
+    try:
+        client.get(reverse("healthz") + "?live=1")
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (line,) = access_lines(lines)
+    assert line["level"] == "DEBUG" and line["status"] == 200
+
+
+def test_an_upload_refused_as_busy_is_one_line(settings, user_client, log_lines):
+    from diagnosis import backpressure
+    from diagnosis.models import Scan
+    from diagnosis.tests.factories import ScanFactory
+
+    settings.SCAN_BACKLOG_LIMIT_SECONDS, settings.SCAN_ANALYSIS_RATE = 5, 1.0
+    for _ in range(6):
+        ScanFactory(status=Scan.Status.QUEUED, label="", image="", thumbnail="")
+    backpressure.clear_cache()
+    try:
+        log_lines()  # the factories' lines, if any, are not the request's
+        before = len(log_lines())
+        response = user_client.post(reverse("diagnosis:upload"), {"image": _upload()},
+                                    HTTP_X_REQUEST_ID="busy-refusal-0001")
+    finally:
+        backpressure.clear_cache()
+    assert response.status_code == 503
+    # django.request writes its "Service Unavailable" after the middleware, without the request id
+    lines = [line for line in log_lines()[before:] if line.get("request_id") == "busy-refusal-0001"
+             or line["logger"] == "django.request"]
+    assert len(lines) == 1, lines
+    (line,) = lines
+    assert line["status"] == 503 and line["retry_after"] == response["Retry-After"] and line["method"] == "POST"
+
+
+def test_a_throttled_api_request_is_one_line(client, log_lines, db, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    statuses = []
+    for n in range(40):  # the token endpoint's per-address limit
+        response = client.post("/api/v1/auth/token/", {"email": "nobody@example.com", "password": "wrong"},
+                               content_type="application/json", HTTP_X_REQUEST_ID=f"throttle-test-{n:04d}")
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    cache.clear()
+    assert statuses[-1] == 429, statuses
+    lines = [line for line in log_lines() if line.get("request_id") == f"throttle-test-{len(statuses) - 1:04d}"]
+    assert [(line["logger"], line["status"]) for line in lines] == [("facediag.access", 429)], lines
+    assert "nobody@" not in json.dumps(lines)
+
+
+# --- Celery's own lines ---------------------------------------------------------------------------------------
+
+TASK_ID = "3b4c5d6e-7f80-4912-a3b4-c5d6e7f80912"
+
+
+def test_celerys_task_id_goes_under_task_id_not_scan_id(log_lines):
+    from celery.app import trace
+
+    context = {"id": TASK_ID, "name": "reminders.tasks.send_due_reminders", "return_value": "3",
+               "runtime": 0.0123, "args": "()", "kwargs": "{}"}
+    logging.getLogger("celery.app.trace").info(trace.LOG_SUCCESS, context, extra={"data": context})
+    (line,) = log_lines()
+    assert line["task_id"] == TASK_ID and line["task"] == "reminders.tasks.send_due_reminders"
+    assert "scan_id" not in line and "data" not in line and line["runtime_s"] == 0.012
+
+
+def test_a_task_line_about_a_scan_keeps_both_ids(log_lines):
+    context = {"id": TASK_ID, "name": "diagnosis.tasks.analyse_scan"}
+    logging.getLogger("celery.worker.strategy").info("Task %(name)s[%(id)s] received (scan %(scan)s)",
+                                                      {**context, "scan": SCAN_A}, extra={"data": context})
+    (line,) = log_lines()
+    assert line["task_id"] == TASK_ID and line["scan_id"] == SCAN_A
+
+
+def test_the_sweepers_routine_lines_stay_out_of_the_console(log_lines):
+    """Beat sends the sweeper every SCAN_SWEEP_INTERVAL_SECONDS; when it found nothing, nothing is written.
+    What it did (its own line) and its failures are."""
+    from celery.app import trace
+
+    sweeper = "diagnosis.tasks.requeue_stuck_scans"
+    context = {"id": TASK_ID, "name": sweeper, "return_value": "(0, 0)", "runtime": 0.01}
+    logging.getLogger("celery.beat").info("Scheduler: Sending due task requeue-stuck-scans (%s)", sweeper)
+    logging.getLogger("celery.worker.strategy").info(trace.LOG_RECEIVED, context, extra={"data": context})
+    logging.getLogger("celery.app.trace").info(trace.LOG_SUCCESS, context, extra={"data": context})
+    assert log_lines() == []
+    logging.getLogger("diagnosis.services.retention").info("sweeper: %d stuck scans, %d re-queued", 2, 2)
+    logging.getLogger("celery.app.trace").error("Task %(name)s[%(id)s] raised unexpected: %(exc)s",
+                                                {**context, "exc": "OperationalError()"}, extra={"data": context})
+    did, failed = log_lines()
+    assert did["message"] == "sweeper: 2 stuck scans, 2 re-queued"
+    assert failed["level"] == "ERROR" and failed["task_id"] == TASK_ID
+    # Other tasks' lines are kept.
+    logging.getLogger("celery.beat").info("Scheduler: Sending due task check-drift (review.tasks.check_drift)")
+    assert log_lines()[-1]["message"].startswith("Scheduler: Sending due task check-drift")

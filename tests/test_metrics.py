@@ -156,17 +156,18 @@ def test_the_failure_messages_of_the_pipeline_all_have_a_reason():
         assert needle in source, needle
 
 
-def test_reviews_are_counted(user, other_user):
+def test_reviews_are_counted_with_the_version_that_analysed_the_scan(user, other_user, active_model):
     from django.contrib.auth.models import Permission
 
     from review.services import save_review
 
     other_user.user_permissions.add(Permission.objects.get(codename="review_scan"))
-    scan = make_scan(user, status=Scan.Status.DONE, label="acne")
-    agreed = value("facediag_reviews_done_total", agreed="true")
+    scan = make_scan(user, status=Scan.Status.DONE, label="acne", model_version=active_model)
+    version = active_model.name
+    agreed = value("facediag_reviews_done_total", agreed="true", version=version)
     save_review(scan=scan, reviewer=other_user, label="acne")
     save_review(scan=scan, reviewer=other_user, label="eczema")  # an update is not a new review
-    assert value("facediag_reviews_done_total", agreed="true") == agreed + 1
+    assert value("facediag_reviews_done_total", agreed="true", version=version) == agreed + 1
 
 
 def test_a_broken_hook_never_breaks_the_work(monkeypatch, user):

@@ -66,3 +66,72 @@ def test_every_series_appears_once_without_multiprocess_mode(client, active_mode
     body = client.get("/metrics").content.decode()
     assert body.count("# TYPE facediag_model_failing gauge") == 1
     assert body.count("# TYPE facediag_drift_detected gauge") <= 1
+
+
+# --- issue 31, point 10: the model versions, reviewer agreement by version, the shadow, the processes ------------
+
+
+def test_the_serving_versions_and_each_versions_reviewer_agreement_are_scraped(client, multiprocess_mode, user,
+                                                                             other_user, active_model):
+    from ml.tests.factories import ModelVersionFactory
+    from review.measures import wilson
+    from review.models import ModelResult, Review
+
+    shadow = ModelVersionFactory(name="vgg16-shadow-test", shadow=True)
+    labels = ["acne"] * 27 + ["eczema"] * 3  # served on 30 scans
+    truths = ["acne"] * 27 + ["acne"] * 2 + ["unusable"]  # the reviewer agreed on 27
+    shadow_labels = ["acne"] * 29 + ["uncertain"]  # the shadow: right on 29 of the reviewed, abstains on the last
+    for label, truth, shadow_label in zip(labels, truths, shadow_labels, strict=True):
+        scan = make_scan(user, status=Scan.Status.DONE, label=label, model_version=active_model)
+        Review.objects.create(scan=scan, reviewer=other_user, label=truth, model_label=label)
+        ModelResult.objects.create(scan=scan, model_version=shadow, kind=ModelResult.Kind.SHADOW, label=shadow_label,
+                                   top_probability=0.8)
+    unreviewed = make_scan(user, status=Scan.Status.DONE, label="rosacea", model_version=active_model)
+    ModelResult.objects.create(scan=unreviewed, model_version=shadow, kind=ModelResult.Kind.SHADOW, label="acne",
+                               top_probability=0.8)
+
+    found = scrape(client)
+    assert found[("facediag_model_info", (("role", "active"), ("version", active_model.name)))] == 1
+    assert found[("facediag_model_info", (("role", "shadow"), ("version", shadow.name)))] == 1
+    served = (("kind", "served"), ("version", active_model.name))
+    assert found[("facediag_model_reviews", (("agreed", "true"), *served))] == 27
+    assert found[("facediag_model_reviews", (("agreed", "false"), *served))] == 3
+    assert found[("facediag_model_reviewer_agreement_ratio", served)] == pytest.approx(0.9)
+    low, high = wilson(27, 30)
+    assert found[("facediag_model_reviewer_agreement_lower", served)] == pytest.approx(low)
+    assert found[("facediag_model_reviewer_agreement_upper", served)] == pytest.approx(high)
+    in_shadow = (("kind", "shadow"), ("version", shadow.name))
+    assert found[("facediag_model_reviewer_agreement_ratio", in_shadow)] == pytest.approx(29 / 30)
+    assert found[("facediag_shadow_results", (("version", shadow.name),))] == 31
+    # the same label as served on 27 reviewed scans (acne/acne), not on the 3 eczema, the abstention, the rosacea
+    assert found[("facediag_shadow_agreement_with_served_ratio", (("version", shadow.name),))] == pytest.approx(
+        27 / 31)
+
+
+def test_every_process_of_the_container_reports_its_cpu_and_memory(client, multiprocess_mode, tmp_path):
+    """In multiprocess mode the scrape read only the shared files: no process_* series at all. Now each live
+    process that writes into the folder (a gunicorn worker, a pool process) and the one answering has its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from prometheus_client import Counter; Counter('facediag_test_child', 'x').inc(); "
+                               "import sys; print('ready', flush=True); sys.stdin.read()"],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        found = scrape(client)
+        for pid in (os.getpid(), child.pid):
+            label = (("pid", str(pid)),)
+            assert found[("process_resident_memory_bytes", label)] > 10 * 2**20, pid
+            assert found[("process_cpu_seconds_total", label)] > 0, pid
+            assert found[("process_open_fds", label)] >= 3
+            assert time.time() - 3600 < found[("process_start_time_seconds", label)] <= time.time() + 1
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+    after = scrape(client)
+    assert ("process_resident_memory_bytes", (("pid", str(child.pid)),)) not in after  # a process gone is dropped

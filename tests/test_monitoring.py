@@ -19,13 +19,18 @@ RULES = MONITORING / "prometheus" / "rules" / "facediag.yml"
 RULE_TESTS = sorted((MONITORING / "prometheus" / "tests").glob("*.test.yml"))
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "facediag.json"
 PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"
+ALERTMANAGER_CONFIG = MONITORING / "alertmanager.yml"
 #: Metrics the web's /metrics computes at scrape time (facediag_site.metrics_export.ScanStateCollector).
 SCRAPE_TIME = {"facediag_queue_length", "facediag_scans_backlog", "facediag_analysis_rate", "facediag_backlog_seconds",
                "facediag_backlog_limit_seconds", "facediag_model_active", "facediag_active_model_info",
                "facediag_model_failing", "facediag_model_recent_scans", "facediag_oldest_waiting_scan_age_seconds",
                # review.metrics.DriftCollector: present once a drift report exists
                "facediag_drift_detected", "facediag_drift_check_drifted", "facediag_drift_report_age_seconds",
-               "facediag_drift_checks_run"}
+               "facediag_drift_checks_run",
+               # issue 31, point 10: the serving versions, reviewer agreement by version, the shadow
+               "facediag_model_info", "facediag_model_reviews", "facediag_model_reviewer_agreement_ratio",
+               "facediag_model_reviewer_agreement_lower", "facediag_model_reviewer_agreement_upper",
+               "facediag_shadow_results", "facediag_shadow_agreement_with_served_ratio"}
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")
 
 
@@ -97,16 +102,49 @@ def test_prometheus_config_is_valid_and_scrapes_what_compose_exposes():
     assert jobs["facediag-worker"]["dns_sd_configs"][0]["port"] == 9808
 
 
-def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_path):
+def test_prometheus_sends_its_alerts_to_the_alertmanager_of_the_compose_profile():
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    targets = [t for am in config["alerting"]["alertmanagers"] for sc in am["static_configs"] for t in sc["targets"]]
+    assert targets == ["alertmanager:9093"]
+
+
+def test_the_alertmanager_config_is_valid_and_inhibits_only_alerts_that_exist():
+    amtool = shutil.which("amtool")
+    if not amtool:
+        pytest.skip("amtool not installed (Debian package `prometheus-alertmanager`)")
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    named = set()
+    for rule in config["inhibit_rules"]:
+        for matcher in rule["source_matchers"] + rule["target_matchers"]:
+            found = re.fullmatch(r'alertname=~?"([^"]+)"', matcher)
+            assert found, matcher
+            named |= set(found.group(1).split("|"))
+    assert named <= alerts, named - alerts  # a renamed alert would silently stop being inhibited
+    receivers = {r["name"] for r in config["receivers"]}
+    assert config["route"]["receiver"] in receivers
+
+
+def test_dashboard_queries_parse_and_read_the_datasource_variable(tmp_path):
+    """Issue 31: the data source is a template variable (type prometheus), not a fixed uid, so the dashboard
+    imported into another Grafana asks for its Prometheus; provisioned, it picks the default one (ours)."""
     dashboard = json.loads(DASHBOARD.read_text())
     datasource = yaml.safe_load((MONITORING / "grafana/provisioning/datasources/prometheus.yml").read_text())
-    uid = datasource["datasources"][0]["uid"]
+    assert datasource["datasources"][0]["isDefault"] is True  # what the variable starts with
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["query"] == "prometheus" and variable["name"] == "datasource"
+    wanted = {"type": "prometheus", "uid": f"${{{variable['name']}}}"}
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     assert dashboard["uid"] and len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    assert '"uid": "prometheus"' not in DASHBOARD.read_text()  # no fixed uid left anywhere
     exprs = []
     for panel in panels:
-        assert panel["datasource"]["uid"] == uid, panel["title"]
+        assert panel["datasource"] == wanted, panel["title"]
         assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target.get("datasource", wanted) == wanted, panel["title"]
         exprs += [t["expr"] for t in panel["targets"]]
     # promtool parses PromQL in rule files: each query as a recording rule.
     rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e}
@@ -115,6 +153,26 @@ def test_dashboard_queries_parse_and_point_at_the_provisioned_datasource(tmp_pat
     check.write_text(yaml.safe_dump(rules))
     code, out = run("check", "rules", str(check))
     assert code == 0, out
+
+
+def test_the_dashboard_shows_drift_agreement_per_version_the_shadow_and_the_processes():
+    """Issue 31, point 9: panels for drift, per-model-version accuracy (reviewer agreement), the shadow model."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = "\n".join(t["expr"] for p in dashboard["panels"] for t in p.get("targets", []))
+    for needle in ("facediag_drift_detected", "facediag_drift_check_drifted", "facediag_drift_report_age_seconds",
+                   "facediag_model_reviewer_agreement_ratio", "facediag_model_reviewer_agreement_lower",
+                   'facediag_reviews_done_total{agreed="true"}', "by (version)", "facediag_shadow_results",
+                   "facediag_shadow_agreement_with_served_ratio", 'role', "process_cpu_seconds_total",
+                   "process_resident_memory_bytes"):
+        assert needle in exprs, needle
+    # The panels do not overlap (Grafana would push them around).
+    cells = set()
+    for panel in dashboard["panels"]:
+        g = panel["gridPos"]
+        area = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not cells & area, panel["title"]
+        assert g["x"] + g["w"] <= 24
+        cells |= area
 
 
 def metric_names_in(text):
@@ -167,13 +225,14 @@ def compose_config(*profile):
     return yaml.safe_load(result.stdout)["services"]
 
 
-def test_the_monitoring_profile_provisions_prometheus_and_grafana():
+def test_the_monitoring_profile_provisions_prometheus_alertmanager_and_grafana():
     services = compose_config("--profile", "monitoring")
-    prometheus, grafana = services["prometheus"], services["grafana"]
+    prometheus, grafana, alertmanager = services["prometheus"], services["grafana"], services["alertmanager"]
     # Off unless asked for; the product itself runs without the profile.
-    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
-    assert not any(s.get("profiles") for name, s in services.items() if name not in ("prometheus", "grafana"))
-    mounts = [str(v) for v in prometheus["volumes"] + grafana["volumes"]]
+    assert prometheus["profiles"] == grafana["profiles"] == alertmanager["profiles"] == ["monitoring"]
+    assert not any(s.get("profiles") for name, s in services.items()
+                   if name not in ("prometheus", "grafana", "alertmanager"))
+    mounts = [str(v) for v in prometheus["volumes"] + grafana["volumes"] + alertmanager["volumes"]]
 
     def mounted(local, target):
         return any(m.startswith(f"{ROOT / local}:{target}") for m in mounts)
@@ -182,9 +241,14 @@ def test_the_monitoring_profile_provisions_prometheus_and_grafana():
     assert mounted("monitoring/prometheus/rules", "/etc/prometheus/rules")
     assert mounted("monitoring/grafana/provisioning", "/etc/grafana/provisioning")
     assert mounted("monitoring/grafana/dashboards", "/var/lib/grafana/dashboards")
+    assert mounted("monitoring/alertmanager.yml", "/etc/alertmanager/alertmanager.yml")
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert "alertmanager" in prometheus["depends_on"]
     provider = yaml.safe_load((MONITORING / "grafana/provisioning/dashboards/facediag.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
-    assert all(str(p).startswith("127.0.0.1:") for s in (prometheus, grafana) for p in s["ports"])
+    for service in (prometheus, grafana, alertmanager):
+        for port in service["ports"]:  # Compose v2 prints the long form, v1 "127.0.0.1:9093:9093"
+            assert (port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]) == "127.0.0.1"
     assert "METRICS_TOKEN" in prometheus["environment"]
     # The app side: one metrics folder per container for its processes; the worker serves on 9808.
     for name in ("web", "worker"):

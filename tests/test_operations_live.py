@@ -179,6 +179,15 @@ def test_a_scan_through_real_web_and_worker_moves_the_scraped_metrics_and_keeps_
         runtimes = {dict(ls).get("runtime") for (n, ls) in worker_after if n == "facediag_inference_seconds_count"}
         assert runtimes - {None}, "inference time carries the runtime"
 
+        # CPU and memory of every process (issue 31): multiprocess mode's shared files carry none; the scrape reads
+        # /proc for each process of the folder. gunicorn's master and its worker; the Celery main and pool process.
+        for samples, at_least in ((web_after, 2), (worker_after, 2)):
+            memory = {dict(ls)["pid"]: v for (n, ls), v in samples.items() if n == "process_resident_memory_bytes"}
+            assert len(memory) >= at_least and all(v > 10 * 2**20 for v in memory.values()), memory
+            assert total(samples, "process_cpu_seconds_total") > 0
+        # the pool process that ran the model holds it: hundreds of MB
+        assert max(v for (n, _ls), v in worker_after.items() if n == "process_resident_memory_bytes") > 200 * 2**20
+
         # Not public: a request that came through a proxy is refused, at the web and at the worker.
         assert http("GET", f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})[0] == 403
         assert http("GET", worker_metrics, headers={"X-Forwarded-For": "203.0.113.9"})[0] == 403
@@ -186,11 +195,17 @@ def test_a_scan_through_real_web_and_worker_moves_the_scraped_metrics_and_keeps_
         # Logs: JSON lines; the upload's request id on the web's line and on the worker's line about the scan.
         time.sleep(0.5)
         web_lines, worker_lines = json_lines(web.log()), json_lines(worker.log())
-        about_web = [r for r in web_lines if scan_id in r.get("message", "")]
+        # (the access lines of the page's polls name the scan too, under their own requests' ids)
+        about_web = [r for r in web_lines if scan_id in r.get("message", "") and r.get("logger") != "facediag.access"]
         about_worker = [r for r in worker_lines if scan_id in r.get("message", "")]
         assert about_web and about_worker, (web.log()[-2000:], worker.log()[-2000:])
         assert all(r.get("request_id") == REQUEST_ID for r in about_web + about_worker), about_web + about_worker
         assert any(re.search(r"scan \S+ done", r["message"]) for r in about_worker)
+        # The upload's own access line (issue 31): JSON, under its request id, the path without the query.
+        (upload_line,) = [r for r in web_lines
+                          if r.get("logger") == "facediag.access" and r.get("request_id") == REQUEST_ID]
+        assert (upload_line["method"], upload_line["path"], upload_line["status"]) == ("POST", "/api/v1/scans/", 202)
+        assert upload_line["duration_ms"] > 0
         for text in (web.log(), worker.log()):
             assert EMAIL not in text and access not in text
     finally:

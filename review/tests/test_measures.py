@@ -95,3 +95,66 @@ def test_a_small_dip_within_the_interval_passes_and_the_table_says_so():
     table = format_comparison(result, "cand", "act")
     assert "cand (candidate) against act (active) on 300 usable reviewed scans" in table
     assert "FAIL" not in table and "macro-F1" in table
+
+
+def test_a_perfect_score_on_few_reviews_has_an_honest_interval():
+    """Issue 31: 30 of 30 right printed "100% (100–100)" (a bootstrap of identical answers); the Wilson score
+    interval says what 30 reviews can tell: "100% (89–100)"."""
+    from review.templatetags.review_extras import interval
+
+    rows = [("acne", "acne", 0.9, "acne", "light")] * 30
+    got = figures(judged(rows), n_boot=200)
+    assert got["accuracy"]["value"] == 1.0 and got["accuracy"]["high"] == 1.0
+    assert got["accuracy"]["low"] == pytest.approx(0.8865, abs=1e-4)
+    assert interval(got["accuracy"]) == "100% (89–100)"
+    assert interval(got["recall"]["acne"]) == "100% (89–100)" and got["recall"]["acne"]["n"] == 30
+    assert interval(got["uncertain_rate"]) == "0% (0–11)"  # none abstained: not "(0–0)" either
+    assert got["recall"]["eczema"] == {"value": None, "low": None, "high": None, "n": 0}
+
+
+def test_wilson_matches_the_textbook_values():
+    from review.measures import wilson
+
+    low, high = wilson(8, 10)  # 95 %: 0.490 to 0.943 (Wilson, 1927; Newcombe, 1998, table I)
+    assert (round(low, 3), round(high, 3)) == (0.49, 0.943)
+    low, high = wilson(0, 20)
+    assert low == 0.0 and round(high, 3) == 0.161
+    assert wilson(0, 0) is None
+
+
+def test_healthy_called_a_condition_is_a_share_of_the_healthy_reviews():
+    rows = [("healthy", "acne", 0.9, "acne", "light")] * 2 + [("healthy", "healthy", 0.9, "healthy", "light")] * 8
+    rows += [("acne", "acne", 0.9, "acne", "light")] * 40
+    got = figures(judged(rows), n_boot=200)
+    assert got["healthy_n"] == 10 and got["healthy_called_condition"]["value"] == 0.2
+    from review.measures import wilson
+
+    assert (got["healthy_called_condition"]["low"], got["healthy_called_condition"]["high"]) == tuple(
+        round(b, 4) for b in wilson(2, 10))
+
+
+def test_the_gate_s_healthy_difference_has_an_interval_even_when_neither_version_errs():
+    """Both versions called no healthy scan a condition: the bootstrap said "[+0.000, +0.000]"; Newcombe's
+    paired score interval says what 20 healthy scans can tell."""
+    from review.measures import newcombe_paired, wilson
+
+    rows = [("healthy", "healthy", 0.9, "healthy", "light")] * 20 + [("acne", "acne", 0.9, "acne", "light")] * 20
+    result = compare(judged(rows), judged(rows), min_reviewed=10, n_boot=200)
+    (check,) = [c for c in result["checks"] if c["name"] == "healthy called a condition"]
+    upper = round(wilson(0, 20)[1], 4)
+    assert check["difference"] == {"value": 0.0, "low": -upper, "high": upper} and check["passed"]
+    text = format_comparison(result, "cand", "act")
+    assert f"[-{upper:.3f}, +{upper:.3f}]" in text and "Newcombe" in text
+    # It holds the point, narrows with agreement between the versions, and flags a clearly worse candidate.
+    low, high = newcombe_paired(0, 10, 0, 30)  # the candidate errs on 10 of 40 the active got right
+    assert 0 < low < 0.25 < high < 0.5
+    assert newcombe_paired(0, 0, 0, 0) is None
+
+
+def test_a_candidate_that_calls_more_healthy_skin_a_condition_is_refused():
+    active = [("healthy", "healthy", 0.9, "healthy", "light")] * 30 + [("acne", "acne", 0.9, "acne", "light")] * 30
+    worse = [("healthy", "acne", 0.9, "acne", "light")] * 10 + [("healthy", "healthy", 0.9, "healthy", "light")] * 20
+    worse += [("acne", "acne", 0.9, "acne", "light")] * 30
+    result = compare(judged(worse), judged(active), min_reviewed=10, n_boot=200)
+    (check,) = [c for c in result["checks"] if c["name"] == "healthy called a condition"]
+    assert check["difference"]["low"] > 0 and not check["passed"] and not result["passed"]
