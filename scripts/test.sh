@@ -11,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)           # browser t
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
   || missing+=(docker-compose)                                        # compose file validation
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)         # alert rules: promtool check/test
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)  # the Alertmanager config: amtool
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" || echo "WARNING: the tests that need ${missing[*]} will fail or skip" >&2
 fi
