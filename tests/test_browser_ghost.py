@@ -27,7 +27,8 @@ VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, 
 
 
 def scan_of(owner, days_ago, photo, label="acne", probabilities=None):
-    made = ScanFactory(owner=owner, image=ContentFile(photo, name="p.jpg"), image_width=480, image_height=600,
+    width, height = Image.open(io.BytesIO(photo)).size
+    made = ScanFactory(owner=owner, image=ContentFile(photo, name="p.jpg"), image_width=width, image_height=height,
                        label=label, probabilities=probabilities or {"acne": 0.7, "eczema": 0.1, "healthy": 0.15,
                                                                     "rosacea": 0.05})
     when = timezone.now() - timedelta(days=days_ago)
@@ -111,6 +112,22 @@ def test_the_compare_caption_leaves_the_face_free_and_the_faces_are_lined_up(liv
     ratio, offset = alignment.box_difference(face_on_screen(page, 100), face_on_screen(page, 0))
     assert ratio > 1.1 or offset > 0.2, (ratio, offset)
     assert problems == []
+
+
+def test_a_landscape_after_photo_is_lined_up_too(live_server, browser_page, django_user_model):
+    """Photos of other shapes are drawn cropped (object-fit: cover): the alignment allows for each one's crop."""
+    user = django_user_model.objects.create_user(email="maria@example.com", password=PASSWORD)
+    before = scan_of(user, 9, jpeg_of(face_shot()))
+    after = scan_of(user, 2, jpeg_of(face_shot(0.85, 0.08, -0.04, -5.0, size=(800, 600))))
+    page = browser_page
+    page.set_viewport_size(VIEWPORTS["phone"])
+    browser_log_in(page, live_server.url, "maria@example.com", PASSWORD)
+    page.goto(f"{live_server.url}/scans/compare/?scan={before.id}&scan={after.id}")
+    page.wait_for_function("() => document.getElementById('compare-slider').dataset.aligned === 'true'")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#slider-frame img'))"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    ratio, offset = alignment.box_difference(face_on_screen(page, 100), face_on_screen(page, 0))
+    assert ratio < 1.06 and offset < 0.08, (ratio, offset)
 
 
 @pytest.fixture
