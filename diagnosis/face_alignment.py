@@ -19,10 +19,22 @@ logger = logging.getLogger(__name__)
 #: A photo's face is found again after this long (a week): a photo deleted meanwhile leaves only its key.
 CACHE_SECONDS = 7 * 24 * 3600
 NO_FACE: dict = {}  # cached for a photo without a face, so it is not searched again
+IMAGE_PREFIX = "scans/"  # diagnosis.models.scan_image_path: where photos' images are stored
 
 
 def cache_key(name: str) -> str:
     return "facediag:face-geometry:v1:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def forget_face(name: str) -> None:
+    """Drop what was kept about a photo that is being deleted (diagnosis.storage.delete_quietly): only photos'
+    images are ever looked at, never thumbnails or heatmaps."""
+    if not name.startswith(IMAGE_PREFIX):
+        return
+    try:
+        cache.delete(cache_key(name))
+    except Exception:  # noqa: BLE001 - Redis down: the entry expires within CACHE_SECONDS
+        logger.info("could not drop a photo's face geometry from the cache")
 
 
 def photo_face(photo: ScanPhoto | None):

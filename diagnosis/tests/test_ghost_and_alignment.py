@@ -104,3 +104,15 @@ def test_no_alignment_without_a_face_on_both_photos(user_client, user):
     html = user_client.get(reverse("diagnosis:compare"), {"scan": [after.id, before.id]}).content.decode()
     assert 'id="compare-slider"' in html and alignment_of(html) is None and 'id="compare-aligned"' not in html
     assert cache.get(face_alignment.cache_key(after.first_photo.image.name)) == {}  # "no face", kept too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_was_kept_about_a_photo_goes_when_the_scan_is_deleted(user_client, user):
+    from diagnosis.services import uploads
+
+    before, after = scan_of(user, 10), scan_of(user, 1, jpeg_of(face_shot(0.9)))
+    user_client.get(reverse("diagnosis:compare"), {"scan": [after.id, before.id]})
+    keys = [face_alignment.cache_key(s.first_photo.image.name) for s in (before, after)]
+    assert all(cache.get(k) for k in keys)
+    uploads.delete_scan(after)  # its files go once the deletion commits, and the face found on them
+    assert cache.get(keys[1]) is None and cache.get(keys[0])
