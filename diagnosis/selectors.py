@@ -300,6 +300,17 @@ def photo_result(photo: ScanPhoto) -> dict[str, Any]:
             "counted": bool(photo.counted)}
 
 
+def previous_photos(owner: User) -> dict[str, ScanPhoto]:
+    """The owner's latest photo of each view that still has its image (retention clears old ones), by view:
+    the "ghost" the upload page lays over the live camera so a new photo is framed like the last (issue 32).
+    Empty for someone who never took one."""
+    if not owner.is_authenticated:
+        return {}
+    photos = (ScanPhoto.objects.filter(scan__owner=owner).exclude(image="").select_related("scan")
+              .order_by("view", "-scan__created_at").distinct("view"))
+    return {photo.view: photo for photo in photos}
+
+
 def first_photo_of(scan_path: str = "pk") -> QuerySet[ScanPhoto]:
     """The first photo of the scan at ``scan_path`` (an OuterRef path from the outer query), for subqueries."""
     return ScanPhoto.objects.filter(scan=OuterRef(scan_path)).order_by("position")[:1]

@@ -36,6 +36,9 @@ def delete_quietly(name: str | None) -> None:
             default_storage.delete(name)
         except STORAGE_ERRORS:
             logger.warning("could not delete a media file")
+        from .face_alignment import forget_face  # what the compare view kept about the photo goes with it
+
+        forget_face(name)
 
 
 def scan_file_names(scan: Scan, photos: Iterable[ScanPhoto] | None = None) -> list[str]:

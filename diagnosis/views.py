@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import backpressure, results, selectors, services
+from . import backpressure, face_alignment, results, selectors, services
 from . import report as report_pdf
 from .forms import HistoryFilterForm, NoteForm, ReportForm, UploadForm
 from .imaging import UploadRejected
@@ -31,8 +31,17 @@ def _wants_json(request) -> bool:
 
 def _upload_page(request, form, status: int = 200) -> HttpResponse:
     return render(request, "diagnosis/upload.html",
-                  {"form": form, "capture_messages": capture_messages(), "capture_gates": capture_gates()},
+                  {"form": form, "capture_messages": capture_messages(), "capture_gates": capture_gates(),
+                   "capture_ghosts": capture_ghosts(request.user)},
                   status=status)
+
+
+def capture_ghosts(user) -> dict[str, str]:
+    """The person's last photo of each view, by view, as the URL the live camera lays faintly over itself (the
+    "ghost", static/js/capture.js) so a new photo is framed like the last; empty for a first photo. Only on the
+    signed-in page: the offline stand-in is rendered for nobody, and the photos are never kept offline."""
+    return {view: reverse("diagnosis:scan-photo-media", args=[photo.scan_id, view, "image"])
+            for view, photo in selectors.previous_photos(user).items()}
 
 
 def _refused(request, refusal: UploadRejected) -> HttpResponse:
@@ -292,11 +301,14 @@ def compare(request):
          after.probabilities.get(c, 0.0) - before.probabilities.get(c, 0.0))
         for c in CONDITIONS
     ] if comparable else []
+    slider = all(s.first_photo and s.first_photo.image for s in scans)
     return render(request, "diagnosis/compare.html", {
         "before": before, "after": after, "rows": rows, "comparable": comparable,
         "summary": results.change_summary(before, after) if comparable else "",
         "before_photo": before.first_photo, "after_photo": after.first_photo,
-        "slider": all(s.first_photo and s.first_photo.image for s in scans),
+        "slider": slider,
+        # The after face laid over the before face in the slider (found once per photo, then cached).
+        "alignment": face_alignment.slider_alignment(before.first_photo, after.first_photo) if slider else None,
         "elapsed": after.created_at - before.created_at, "conditions": CONDITIONS,
     })
 

@@ -138,3 +138,31 @@ def fake_camera_browser(chromium, video):
             yield context
         finally:
             browser.close()
+
+
+#: ml/samples/astronaut_face.jpg (public domain): the face's centre in its 400 x 400 pixels.
+ASTRONAUT_FACE_CENTRE = (176, 100)
+
+
+def face_shot(scale=1.0, dx=0.0, dy=0.0, angle=0.0, size=(480, 600), background=(150, 160, 170)):
+    """A phone-like photo of the same real face (the ml/samples portrait) framed as a retake would be: ``scale``
+    times its reference size (the face about 40 % of the width), its centre moved by ``dx``, ``dy`` (fractions of
+    the width and height) from the middle, turned ``angle`` degrees (counter-clockwise). -> a PIL image."""
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent.parent / "ml" / "samples" / "astronaut_face.jpg"
+    source = Image.open(sample).convert("RGB")
+    zoom = 2.2 * scale
+    big = source.resize((round(source.width * zoom), round(source.height * zoom)), Image.LANCZOS)
+    fx, fy = ASTRONAUT_FACE_CENTRE[0] * zoom, ASTRONAUT_FACE_CENTRE[1] * zoom
+    if angle:  # about the face's centre, so the face stays where it was put
+        big = big.rotate(angle, center=(fx, fy), resample=Image.BICUBIC, fillcolor=background)
+    canvas = Image.new("RGB", size, background)
+    canvas.paste(big, (round(size[0] / 2 + dx * size[0] - fx), round(size[1] / 2 + dy * size[1] - fy)))
+    return canvas
+
+
+def jpeg_of(image, quality=92) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()

@@ -170,6 +170,43 @@
   var countdownText = document.getElementById("camera-countdown-text");
   var targetLine = document.getElementById("camera-target");
 
+  // -- the ghost: the person's last photo of this view, faint over the live camera (issue 32) ----------------
+  // So a new photo is framed like the last one (distance, angle, where the face sits) and the two compare well.
+  // The page lists the photos only when signed in ("capture-ghosts"); a first photo, or the offline stand-in,
+  // has none. The photos are never kept offline (private, no-store): offline, one that cannot load is not shown.
+  var ghostData = document.getElementById("capture-ghosts");
+  var ghosts = ghostData ? JSON.parse(ghostData.textContent) : {};
+  var ghost = document.getElementById("camera-ghost");
+  var ghostControl = document.getElementById("camera-ghost-control");
+  var ghostToggle = document.getElementById("camera-ghost-toggle");
+  var ghostOn = true;
+  var VIEWS = { id_image: "front", image_left: "left", image_right: "right" };
+
+  function ghostState() {
+    ghost.hidden = !ghostOn;
+    ghostToggle.setAttribute("aria-pressed", ghostOn ? "true" : "false");
+    live.dataset.ghost = ghostOn ? "on" : "off";
+  }
+  function hideGhost() {
+    if (!ghost) { return; }
+    ghost.hidden = true;
+    ghostControl.hidden = true;
+    delete live.dataset.ghost;
+  }
+  function showGhost(name) {
+    if (!ghost || !ghostControl || !ghostToggle) { return; }
+    hideGhost();
+    var url = ghosts[VIEWS[name]];
+    if (!url) { return; }
+    ghost.onload = function () { ghostControl.hidden = false; ghostState(); };
+    ghost.onerror = hideGhost;  // offline, or the photo has gone since the page was made
+    if (ghost.getAttribute("src") !== url) { ghost.src = url; }
+    else if (ghost.complete) { if (ghost.naturalWidth) { ghost.onload(); } else { hideGhost(); } }
+  }
+  if (ghostToggle) {
+    ghostToggle.addEventListener("click", function () { ghostOn = !ghostOn; ghostState(); });
+  }
+
   function openCamera(name) {
     target = name || "id_image";
     if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia) || !video) {
@@ -186,6 +223,7 @@
         video.srcObject = media;
         live.hidden = false;
         live.dataset.target = target;
+        showGhost(target);
         var label = target === "id_image" ? null : document.querySelector("label[for='" + form.elements[target].id + "']");
         targetLine.textContent = label ? label.textContent : "";
         targetLine.hidden = !label;
@@ -204,7 +242,7 @@
     if (hintTimer) { clearTimeout(hintTimer); hintTimer = null; }
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
     if (video) { video.srcObject = null; }
-    if (live) { live.hidden = true; delete live.dataset.face; delete live.dataset.check; }
+    if (live) { live.hidden = true; delete live.dataset.face; delete live.dataset.check; hideGhost(); }
   }
 
   var liveTips = { too_dark: "too_dark_live", no_face: "no_face_live", too_small: "come_closer", blurry: "blurry_live" };
