@@ -46,7 +46,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +59,8 @@ from machine import cpu_summary, machine_state
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.faults.infra import free_port  # noqa: E402  (after the path: the repository's own helper)
+
 EMAIL = "alert-bench@example.com"
 PASSWORD = "alert bench passphrase 42"
 TOKEN = "alert-bench-scrape-token"
@@ -69,12 +70,6 @@ T0 = time.monotonic()
 
 def log(message):
     print(f"[{time.monotonic() - T0:7.1f} s] {message}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method, url, body=None, headers=None, timeout=30):

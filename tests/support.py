@@ -120,6 +120,13 @@ def service_worker_ready(page, timeout=30.0):
         page.wait_for_timeout(200)
 
 
+def open_camera(page, button="#take-photo"):
+    """Opens the upload page's live camera and waits for its first frame."""
+    page.click(button)
+    page.wait_for_selector("#camera:not([hidden])")
+    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
+
+
 @contextlib.contextmanager
 def fake_camera_browser(chromium, video):
     """A 360 px Chromium context whose fake camera films ``video`` (a .y4m file), camera allowed; started by the

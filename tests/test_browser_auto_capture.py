@@ -10,7 +10,7 @@ three-photo scan use the same camera and checks, each with its own preview.
 import pytest
 from PIL import ImageEnhance, ImageFilter
 
-from tests.support import fake_camera_browser
+from tests.support import fake_camera_browser, open_camera
 from tests.test_browser_capture_offline import close_face, log_in, person, watch_errors, y4m  # noqa: F401
 from tests.test_browser_mobile import axe_violations
 
@@ -29,12 +29,6 @@ def camera(chromium, tmp_path, request):
     video = y4m(FILMS[request.param](close_face((480, 600))), tmp_path / f"{request.param}.y4m")
     with fake_camera_browser(chromium, video) as context:
         yield context
-
-
-def open_camera(page, button="#take-photo"):
-    page.click(button)
-    page.wait_for_selector("#camera:not([hidden])")
-    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
 
 
 def captured(page):

@@ -16,7 +16,7 @@ from PIL import Image
 from diagnosis.models import Scan
 from diagnosis.tests.factories import ScanFactory
 from ml.core import alignment, faces, preprocess
-from tests.support import browser_log_in, face_shot, fake_camera_browser, jpeg_of, service_worker_ready
+from tests.support import browser_log_in, face_shot, fake_camera_browser, jpeg_of, open_camera, service_worker_ready
 from tests.test_browser_capture_offline import close_face, watch_errors, y4m
 from tests.test_browser_mobile import axe_violations
 
@@ -135,12 +135,6 @@ def ghost_camera(chromium, tmp_path):
     video = y4m(close_face((480, 600)), tmp_path / "face.y4m")
     with fake_camera_browser(chromium, video) as context:
         yield context
-
-
-def open_camera(page, button="#take-photo"):
-    page.click(button)
-    page.wait_for_selector("#camera:not([hidden])")
-    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
 
 
 @pytest.mark.parametrize("language", ["en-gb", "es"])

@@ -4,7 +4,6 @@ request id on every log line about it, in the web's log and the worker's, with n
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.faults.infra import free_port
 from tests.support import face_like_jpeg
 from tests.worker import ROOT, WorkerProcess, flush_broker, worker_env
 
@@ -23,12 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 EMAIL = "ops-live@example.com"
 PASSWORD = "correct horse battery staple 42"
 REQUEST_ID = "ops-live-request-0001"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method, url, body=None, headers=None, timeout=30):
