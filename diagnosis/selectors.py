@@ -328,7 +328,3 @@ def scan_photos(scan: Scan) -> list[PhotoOfScan]:
     return [PhotoOfScan(photo.view, photo, photo_result(photo) if done and photo.label else None)
             for photo in scan.photos.all()]
 
-
-def photo_results(scan: Scan) -> list[dict[str, Any]]:
-    """Every photo's own result of a finished scan, in PHOTO_VIEWS order; empty before it is done."""
-    return [photo.result for photo in scan_photos(scan) if photo.result is not None]

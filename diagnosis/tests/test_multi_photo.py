@@ -13,12 +13,17 @@ from PIL import Image
 
 from diagnosis import services
 from diagnosis.models import CONDITIONS, Scan, ScanPhoto
-from diagnosis.selectors import photo_results
+from diagnosis.selectors import scan_photos
 from diagnosis.tests.factories import jpeg_upload, make_multi_photo_scan, photos_read_as
 from ml.core.combine import combine
 from tests.support import face_like_jpeg, image_bytes, jpeg_with_exif_orientation, media_files, png_bomb_header
 
 pytestmark = pytest.mark.django_db
+
+
+def photo_results(scan):
+    """Each photo's own result of a finished scan, in PHOTO_VIEWS order, as the API writes it."""
+    return [photo.result for photo in scan_photos(scan) if photo.result is not None]
 
 
 def photo(data=None, name="face.jpg"):
