@@ -21,73 +21,71 @@ KUBERNETES_VERSION = "1.30"  # the oldest version the manifests must work on
 # KEDA 2.x ScaledObject (keda.sh/v1alpha1): the fields these manifests use, as its CRD defines them
 # (https://keda.sh/docs/2.16/reference/scaledobject-spec/). Unknown fields fail, like the strict schemas.
 _INT = {"type": "integer", "minimum": 0}
-SCALED_OBJECT = {
+
+
+def keda_object(kind, spec):
+    """The schema of a KEDA (keda.sh/v1alpha1) object of ``kind`` whose ``spec`` follows ``spec``."""
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "keda.sh/v1alpha1"},
+            "kind": {"const": kind},
+            "metadata": {"type": "object", "required": ["name"]},
+            "spec": spec,
+        },
+    }
+
+
+SCALED_OBJECT = keda_object("ScaledObject", {
     "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "required": ["scaleTargetRef", "triggers"],
+    "additionalProperties": False,
     "properties": {
-        "apiVersion": {"const": "keda.sh/v1alpha1"},
-        "kind": {"const": "ScaledObject"},
-        "metadata": {"type": "object", "required": ["name"]},
-        "spec": {
-            "type": "object",
-            "required": ["scaleTargetRef", "triggers"],
-            "additionalProperties": False,
+        "scaleTargetRef": {
+            "type": "object", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": {"type": "string"}, "kind": {"type": "string"},
+                           "apiVersion": {"type": "string"}, "envSourceContainerName": {"type": "string"}},
+        },
+        "minReplicaCount": _INT, "maxReplicaCount": _INT, "idleReplicaCount": _INT,
+        "pollingInterval": _INT, "cooldownPeriod": _INT, "initialCooldownPeriod": _INT,
+        "advanced": {
+            "type": "object", "additionalProperties": False,
             "properties": {
-                "scaleTargetRef": {
-                    "type": "object", "required": ["name"], "additionalProperties": False,
-                    "properties": {"name": {"type": "string"}, "kind": {"type": "string"},
-                                   "apiVersion": {"type": "string"}, "envSourceContainerName": {"type": "string"}},
-                },
-                "minReplicaCount": _INT, "maxReplicaCount": _INT, "idleReplicaCount": _INT,
-                "pollingInterval": _INT, "cooldownPeriod": _INT, "initialCooldownPeriod": _INT,
-                "advanced": {
+                "restoreToOriginalReplicaCount": {"type": "boolean"},
+                "horizontalPodAutoscalerConfig": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "restoreToOriginalReplicaCount": {"type": "boolean"},
-                        "horizontalPodAutoscalerConfig": {
-                            "type": "object", "additionalProperties": False,
-                            "properties": {"name": {"type": "string"}, "behavior": {"type": "object"}},
-                        },
-                    },
+                    "properties": {"name": {"type": "string"}, "behavior": {"type": "object"}},
                 },
-                "triggers": {
-                    "type": "array", "minItems": 1,
-                    "items": {
-                        "type": "object", "required": ["type", "metadata"], "additionalProperties": False,
-                        "properties": {
-                            "type": {"type": "string"}, "name": {"type": "string"},
-                            "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
-                            "useCachedMetrics": {"type": "boolean"},
-                            "authenticationRef": {"type": "object", "required": ["name"]},
-                            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
-                        },
-                    },
+            },
+        },
+        "triggers": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object", "required": ["type", "metadata"], "additionalProperties": False,
+                "properties": {
+                    "type": {"type": "string"}, "name": {"type": "string"},
+                    "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
+                    "useCachedMetrics": {"type": "boolean"},
+                    "authenticationRef": {"type": "object", "required": ["name"]},
+                    "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
             },
         },
     },
-}
+})
 # KEDA TriggerAuthentication: secrets mapped onto a scaler's parameters.
-TRIGGER_AUTHENTICATION = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
+TRIGGER_AUTHENTICATION = keda_object("TriggerAuthentication", {
+    "type": "object", "additionalProperties": False, "required": ["secretTargetRef"],
     "properties": {
-        "apiVersion": {"const": "keda.sh/v1alpha1"},
-        "kind": {"const": "TriggerAuthentication"},
-        "metadata": {"type": "object", "required": ["name"]},
-        "spec": {
-            "type": "object", "additionalProperties": False, "required": ["secretTargetRef"],
-            "properties": {
-                "secretTargetRef": {
-                    "type": "array", "minItems": 1,
-                    "items": {"type": "object", "required": ["parameter", "name", "key"], "additionalProperties": False,
-                              "properties": {"parameter": {"type": "string"}, "name": {"type": "string"},
-                                             "key": {"type": "string"}}},
-                },
-            },
+        "secretTargetRef": {
+            "type": "array", "minItems": 1,
+            "items": {"type": "object", "required": ["parameter", "name", "key"], "additionalProperties": False,
+                      "properties": {"parameter": {"type": "string"}, "name": {"type": "string"},
+                                     "key": {"type": "string"}}},
         },
     },
-}
+})
 KEDA_SCHEMAS = {"ScaledObject": SCALED_OBJECT, "TriggerAuthentication": TRIGGER_AUTHENTICATION}
 # The redis scaler's metadata keys (KEDA docs, "Redis Lists").
 REDIS_LIST_KEYS = {"address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv", "listName",
