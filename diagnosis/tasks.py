@@ -72,7 +72,8 @@ def _retry_later(task, request, scan_id, exc):
     logger.warning("scan %s: transient error, retry %d (%s)", scan_id, retries + 1, exc)
     # Same task id: the scan's claim (if any) still belongs to this message. Acked once the batch returns.
     try:
-        task.apply_async((scan_id,), task_id=request.id, retries=retries + 1, countdown=2**retries)
+        task.apply_async((scan_id,), task_id=request.id, retries=retries + 1,
+                         countdown=settings.SCAN_RETRY_BACKOFF_SECONDS * 2**retries)
     except Exception as exc:  # broker down too: the scan is still queued/claimed, the sweeper re-queues it
         logger.warning("scan %s: could not queue its retry (%s); left to the sweeper", scan_id, type(exc).__name__)
         return "left_to_sweeper"

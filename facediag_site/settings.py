@@ -303,6 +303,8 @@ SCAN_DECODE_MAX_PIXELS = env.int("SCAN_DECODE_MAX_PIXELS", default=16_000_000)
 SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 SCAN_STORED_MAX_SIDE = env.int("SCAN_STORED_MAX_SIDE", default=2048)
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
+# A transient error (disk, database) retries after SCAN_RETRY_BACKOFF_SECONDS, then twice that, then four times.
+SCAN_RETRY_BACKOFF_SECONDS = env.float("SCAN_RETRY_BACKOFF_SECONDS", default=1.0)
 SCAN_UPLOAD_RATE = env("THROTTLE_UPLOADS", default="30/hour")  # per user, web and API uploads together
 # Uploads refused as damaged (each cost a decode) per user; past it the account's uploads are refused undecoded.
 SCAN_REFUSED_UPLOAD_RATE = env("THROTTLE_REFUSED_UPLOADS", default="10/hour")

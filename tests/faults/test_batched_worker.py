@@ -35,15 +35,15 @@ def batch_worker(transactional_db, active_model, tmp_path):
     flush_broker()
     workers = []
 
-    def start(wait_seconds=30):
+    def start(wait_seconds=30, **env):
         worker = WorkerProcess(tmp_path / f"worker{len(workers)}.log", SCAN_BATCH_SIZE=BATCH,
-                               SCAN_BATCH_WAIT_SECONDS=wait_seconds)
+                               SCAN_BATCH_WAIT_SECONDS=wait_seconds, **env)
         workers.append(worker)
         return worker.wait_ready()
 
     yield start
     for worker in workers:
-        worker.stop()
+        worker.discard()
 
 
 def test_queued_scans_are_analysed_in_one_batch(user, batch_worker):
@@ -82,7 +82,8 @@ def test_a_transient_error_in_a_batch_is_retried_for_that_scan_only(user, batch_
     flaky = scans[1]
     os.remove(flaky.first_photo.image.path)
     os.mkdir(flaky.first_photo.image.path)  # reading it raises IsADirectoryError (an OSError, like a flaky disk)
-    worker = batch_worker(wait_seconds=0.2)  # retries come back one by one: do not wait for a full batch
+    # Retries come back one by one: do not wait for a full batch, nor for the default back-off (1 + 2 + 4 s).
+    worker = batch_worker(wait_seconds=0.2, SCAN_RETRY_BACKOFF_SECONDS=0.1)
 
     flaky_done = wait_for_status(flaky.id, {"done", "failed"}, timeout=120)
 
@@ -116,7 +117,7 @@ def test_a_database_blip_in_the_worker_is_retried_and_the_scan_completes(user, a
         proxies.append(TcpProxy(proxy.target_port, port=proxy.port).start())  # back before the retries run out
         done = wait_for_status(scan.id, {"done", "failed"}, timeout=60)
     finally:
-        worker.stop()
+        worker.discard()
         for each in proxies:
             each.stop()
     assert done.status == "done" and done.attempts == 1, done.error
