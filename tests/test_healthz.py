@@ -114,4 +114,4 @@ def test_a_real_worker_is_seen_and_its_death_is_reported(client, active_model, s
             time.sleep(0.5)
         assert response.json()["down"] == ["worker"] and "has been seen for" in response.json()["checks"]["worker"]
     finally:
-        worker.stop()
+        worker.discard()

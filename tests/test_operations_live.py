@@ -204,4 +204,4 @@ def test_a_scan_through_real_web_and_worker_moves_the_scraped_metrics_and_keeps_
             assert EMAIL not in text and access not in text
     finally:
         web.stop()
-        worker.stop()
+        worker.discard()

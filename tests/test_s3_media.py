@@ -37,7 +37,7 @@ def s3_worker(s3, transactional_db, active_model, tmp_path):
     flush_broker()
     worker = WorkerProcess(tmp_path / "worker.log").wait_ready()
     yield worker
-    worker.stop()
+    worker.discard()
 
 
 def body(response):

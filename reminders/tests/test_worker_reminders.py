@@ -36,7 +36,7 @@ def test_beat_and_worker_send_a_due_reminder(user, tmp_path):
         messages = [email.message_from_bytes(raw) for f in files
                     for raw in f.read_bytes().split(b"\n" + b"-" * 79 + b"\n") if raw.strip()]
     finally:
-        worker.stop()
+        worker.discard()
     assert len(messages) == 1
     message = messages[0]
     assert message["To"] == user.email

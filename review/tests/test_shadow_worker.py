@@ -42,7 +42,7 @@ def test_a_real_worker_runs_the_shadow_beside_the_active_model(user, client, rev
             time.sleep(0.2)
         log = worker.log()
     finally:
-        worker.stop()
+        worker.discard()
     # one batch: the active model's pass, its results stored, then the shadow's pass on the same photos
     assert re.findall(r"analysed (\d+) scan\(s\) in one batch", log) == [str(BATCH)]
     assert f"shadow model {shadow.name}: {BATCH} result(s) stored apart" in log

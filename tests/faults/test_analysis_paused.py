@@ -107,4 +107,4 @@ def test_activating_a_good_model_requeues_waiting_scans_at_once(user, tiny_artif
         scan = wait_for_status(scan.id, {"done", "failed"}, timeout=60)
         assert scan.status == "done", worker.log()[-3000:]
     finally:
-        worker.stop()
+        worker.discard()

@@ -25,7 +25,7 @@ def test_duplicate_concurrent_delivery_writes_one_result(user, active_model, tmp
 
         time.sleep(3)  # let the second delivery finish too
     finally:
-        worker.stop()
+        worker.discard()
     assert done.status == "done"
     final = Scan.objects.get(id=scan.id)
     heatmap = final.first_photo.heatmap

@@ -46,4 +46,4 @@ def test_corrupt_model_keeps_scans_queued_until_a_good_one_is_active(user, tiny_
         scan = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
         assert scan.status == "done" and scan.model_version.name == "tiny-good"
     finally:
-        worker.stop()
+        worker.discard()

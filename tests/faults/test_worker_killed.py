@@ -82,11 +82,11 @@ def test_a_whole_worker_killed_mid_task_recovers_after_the_visibility_timeout(us
         killed = time.monotonic()
         first.proc.wait()
     finally:
-        first.stop()
+        first.discard()
     second = WorkerProcess(tmp_path / "worker-2.log", CELERY_VISIBILITY_TIMEOUT=SHORT_VISIBILITY_TIMEOUT).wait_ready()
     try:
         scan = wait_for_status(scan.id, {"done", "failed"}, timeout=120)
         print(f"done {time.monotonic() - killed:.1f} s after the kill")
     finally:
-        second.stop()
+        second.discard()
     assert scan.status == "done", second.log()[-3000:]
