@@ -1,8 +1,6 @@
 import contextlib
 import fcntl
-import json
 import os
-import shutil
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -95,10 +93,6 @@ def photo_upload():
     return make
 
 
-#: The one tiny model of a test session: 32 px input, trained on generated images and negatives.
-TINY_INPUT_SIZE = 32
-
-
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """Generated skin images (4 classes x 10, sources src0/src1) and photos with no skin (neg0/neg1)."""
@@ -108,42 +102,46 @@ def tiny_dataset(tmp_path_factory):
     return make_dataset(root / "data", per_class=10, size=64), make_negatives(root / "negatives", per_source=4)
 
 
+def _shared_temp(tmp_path_factory):
+    """The folder every process of this run shares: the xdist controller's base temp (a worker's parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """The xdist controller starts training the tiny model before any worker exists (tests/tiny_model.py)."""
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        return
+    if config.option.collectonly:
+        return
+    from tests import tiny_model
+
+    config._tiny_model_training = tiny_model.start_in_background(_shared_temp(config._tmp_path_factory))
+
+
+def pytest_sessionfinish(session):
+    training = getattr(session.config, "_tiny_model_training", None)
+    if training is not None and training.poll() is None:
+        training.kill()  # a run that ended early (-x, ^C) needs no model
+        training.wait()
+
+
 @pytest.fixture(scope="session")
 def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
-    """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per test run."""
-    data, negatives = tiny_dataset
-    # One training for the whole run: the xdist workers share the base folder's parent, and the generated data
-    # is the same in every process, so the first worker trains (both cores) and the others wait and reuse it.
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    out = shared / "tiny-model" / "tiny-vgg16"
-    with open(shared / "tiny-model.lock", "w") as lock:
+    """A small but real VGG16-architecture model (ImageNet base, committed head) trained once per test run:
+    in the background from the session's start under xdist, else here; a worker waits on the lock."""
+    from tests import tiny_model
+
+    shared = _shared_temp(tmp_path_factory)
+    out = tiny_model.model_dir(shared)
+    with open(tiny_model.lock_path(shared), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "metadata.json").exists():
-            _train_tiny_model(out, data, negatives, tiny_lesion_data)
+        if not (out / "metadata.json").exists():  # one process, or the background training failed: train here
+            data, negatives = tiny_dataset
+            tiny_model.train_tiny_model(out, data, negatives, tiny_lesion_data)
     return out
-
-
-def _train_tiny_model(out, data, negatives, lesion_data):
-    from ml.core.train import train
-    from ml.core.training.lesions import train as train_lesions
-
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    train([data], partial, negative_dirs=[negatives], input_size=TINY_INPUT_SIZE, views=2, name="tiny-vgg16-test",
-          head_grid=((25, 0.2, 0.0),), log=lambda *_: None)
-    # and its lesion head, trained by the real lesion training on generated spotted skin
-    train_lesions(lesion_data, partial, input_size=TINY_INPUT_SIZE, epochs=25, hidden=16, n_mosaics=8,
-                  negatives_per_source=4, log=lambda *_: None)
-    # Generated skin has no faces: without this, "healthy needs a face" would make every healthy reading of the
-    # tiny model "can't tell" (ml/tests/test_photo_gates.py tests the rule itself).
-    meta_path = partial / "metadata.json"
-    meta = json.loads(meta_path.read_text())
-    meta["thresholds"]["healthy_needs_face"] = False
-    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True))
-    partial.rename(out)  # complete or absent: a worker never sees half a model
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +172,7 @@ def live_worker(transactional_db, active_model, tmp_path):
     flush_broker()
     worker = WorkerProcess(tmp_path / "worker.log").wait_ready()
     yield worker
-    worker.stop()
+    worker.discard()
 
 
 class SessionChromium:
