@@ -107,6 +107,14 @@ def browser_log_in(page, base, email, password):
     page.wait_for_url("**/scans/new/")
 
 
+def page_settled(page):
+    """After ``page.goto`` (which waits for the load event: the page, its styles, scripts and images): what the
+    page's scripts fetch and draw after loading is in place too. Such a part says so with aria-busy until it is
+    (the history charts, static/js/history-chart.js). Work that does not change the page (the service worker's
+    install, the face detector's files fetched while idle) is not waited for."""
+    page.wait_for_function("() => document.querySelector('[aria-busy=true]') === null")
+
+
 def service_worker_ready(page, timeout=30.0):
     """The service worker has installed (its shell kept) and looks after this page."""
     deadline = time.monotonic() + timeout

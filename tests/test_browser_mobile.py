@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from diagnosis.models import Scan
 from diagnosis.tests.factories import ScanFactory
-from tests.support import browser_log_in
+from tests.support import browser_log_in, page_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -168,7 +168,7 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     log_in(page, base)
     for name, path in main_pages(scans).items():
         page.goto(base + path)
-        page.wait_for_load_state("networkidle")
+        page_settled(page)
         assert page_width(page) <= 360, (name, page_width(page), widest_elements(page, 360))
 
     # The result comes before the photo, inside the first screen.
@@ -355,9 +355,10 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(live_server, browser_
     log_in(page, base)
     for name, path in main_pages(scans).items():
         page.goto(base + path)
-        page.wait_for_load_state("networkidle")
+        page_settled(page)
         found[name] = axe_violations(page, base)
     page.goto(base + "/scans/")
+    page_settled(page)  # the table is filled from the chart's data
     page.click("#chart-table summary")  # the table alternative, opened
     found["history-table"] = axe_violations(page, base)
     assert {name: v for name, v in found.items() if v} == {}
