@@ -195,8 +195,12 @@ class SessionChromium:
         try:
             yield self.browser
         finally:
+            # Opened from Playwright's greenlets, and by the test while the loop is marked running: Django keeps
+            # those (asgiref's Local) apart from the thread's own, so both are closed, or an idle one would make
+            # PostgreSQL wait 5 s and then refuse pytest-django's DROP DATABASE at the end of the session.
+            connections.close_all()
             asyncio._set_running_loop(None)
-            connections.close_all()  # opened from Playwright's greenlets: let pytest-django drop the test DB
+            connections.close_all()
 
 
 @pytest.fixture(scope="session")

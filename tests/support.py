@@ -107,17 +107,31 @@ def browser_log_in(page, base, email, password):
     page.wait_for_url("**/scans/new/")
 
 
+def page_settled(page):
+    """After ``page.goto`` (which waits for the load event: the page, its styles, scripts and images): what the
+    page's scripts fetch and draw after loading is in place too. Such a part says so with aria-busy until it is
+    (the history charts, static/js/history-chart.js). Work that does not change the page (the service worker's
+    install, the face detector's files fetched while idle) is not waited for."""
+    page.wait_for_function("() => document.querySelector('[aria-busy=true]') === null")
+
+
 def service_worker_ready(page, timeout=30.0):
     """The service worker has installed (its shell kept) and looks after this page."""
     deadline = time.monotonic() + timeout
-    while not (state := page.evaluate("""async () => ({
-            controlled: navigator.serviceWorker.controller !== null,
-            shell: (await caches.keys()).some(n => n.startsWith('facediag-shell-'))})"""))["controlled"] \
-            or not state["shell"]:
-        assert time.monotonic() < deadline, state
-        if state["shell"]:  # installed while this page was loading (its claim came too early): reload
-            page.reload()
-        page.wait_for_timeout(200)
+    while True:
+        # Until it looks after the page with its shell kept, or has installed and activated without taking this
+        # page (its claim came while the page was still loading): checked as often as the page can answer.
+        page.wait_for_function("""async () => {
+            const shell = (await caches.keys()).some(n => n.startsWith('facediag-shell-'));
+            if (!shell) { return false; }
+            if (navigator.serviceWorker.controller !== null) { return true; }
+            const registration = await navigator.serviceWorker.getRegistration();
+            return Boolean(registration && registration.active && registration.active.state === 'activated');
+        }""", polling=50, timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            return
+        assert time.monotonic() < deadline, "the service worker never took charge of the page"
+        page.reload()  # installed while this page was loading: the reloaded page is its
 
 
 def open_camera(page, button="#take-photo"):

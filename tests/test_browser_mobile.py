@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from diagnosis.models import Scan
 from diagnosis.tests.factories import ScanFactory
-from tests.support import browser_log_in
+from tests.support import browser_log_in, page_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -168,7 +168,7 @@ def test_every_main_page_fits_a_360px_phone(live_server, browser_page, person):
     log_in(page, base)
     for name, path in main_pages(scans).items():
         page.goto(base + path)
-        page.wait_for_load_state("networkidle")
+        page_settled(page)
         assert page_width(page) <= 360, (name, page_width(page), widest_elements(page, 360))
 
     # The result comes before the photo, inside the first screen.
@@ -243,6 +243,14 @@ def test_result_heatmap_toggle_and_uploading_preview(live_server, browser_page, 
     assert "too dark" in page.locator("#photo-checks").inner_text()
 
 
+def charts_still(page):
+    """The page settled, and every chart on it done with its entry animation (Chart.js's animator)."""
+    page_settled(page)
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('canvas')).every(c => {
+        const chart = window.Chart && Chart.getChart(c);
+        return !chart || !Chart.animator.running(chart); })""")
+
+
 def whole_page_shot(page, path):
     """A full-page screenshot with the window as tall as the page, so a bar stuck to the bottom of the
     screen (history's "Compare selected") is drawn where it rests, not over the list."""
@@ -274,10 +282,10 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
         for name in ("waiting", "result", "result-uncertain", "history", "compare", "account", "review-queue",
                      "review-scan", "dashboard", "not-found"):
             page.goto(live_server.url + pages[name])
-            page.wait_for_load_state("networkidle")
+            page_settled(page)
             if name == "history":
                 page.wait_for_selector("#history-chart[data-drawn='3']", state="attached")
-                page.wait_for_timeout(600)  # the chart's entry animation
+                charts_still(page)
                 whole_page_shot(page, str(out / f"{name}-{size_name}.png"))
                 continue
             page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True)
@@ -297,8 +305,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
     page.emulate_media(color_scheme="dark")
     for name in ("result", "history"):
         page.goto(live_server.url + pages[name])
-        page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(600)
+        charts_still(page)
         whole_page_shot(page, str(out / f"{name}-phone-dark.png"))
     page.goto(live_server.url + pages["compare"])
     page.screenshot(path=str(out / "compare-phone-dark.png"), full_page=True)
@@ -307,8 +314,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, person, tmp_pa
     page.click(".language-menu button")
     for name in ("result", "history", "upload"):
         page.goto(live_server.url + pages[name])
-        page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(600)
+        charts_still(page)
         whole_page_shot(page, str(out / f"{name}-phone-es.png"))
     page.click("#menu-toggle")
     page.screenshot(path=str(out / "menu-phone-es.png"))
@@ -355,9 +361,10 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(live_server, browser_
     log_in(page, base)
     for name, path in main_pages(scans).items():
         page.goto(base + path)
-        page.wait_for_load_state("networkidle")
+        page_settled(page)
         found[name] = axe_violations(page, base)
     page.goto(base + "/scans/")
+    page_settled(page)  # the table is filled from the chart's data
     page.click("#chart-table summary")  # the table alternative, opened
     found["history-table"] = axe_violations(page, base)
     assert {name: v for name, v in found.items() if v} == {}

@@ -5,6 +5,7 @@ import pytest
 
 from diagnosis.models import Scan
 from diagnosis.tests.factories import make_multi_photo_scan
+from tests.support import page_settled
 from tests.test_browser_mobile import PASSWORD, axe_violations, drawn_face, log_in, page_width, widest_elements
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -46,7 +47,7 @@ def test_three_photos_from_the_upload_page_to_the_result_at_360px(live_server, b
         for name, path in (("upload", "/scans/new/"), ("result", f"/scans/{done.id}/"),
                            ("review", f"/review/scans/{done.id}/")):
             page.goto(base + path)
-            page.wait_for_load_state("networkidle")
+            page_settled(page)
             assert page_width(page) <= 360, (name, page_width(page), widest_elements(page, 360))
             found[f"{name}-{scheme}"] = axe_violations(page, base)
     assert {name: v for name, v in found.items() if v} == {}

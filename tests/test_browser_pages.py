@@ -7,6 +7,7 @@ import re
 import pytest
 
 from diagnosis.models import Scan
+from tests.support import page_settled
 from tests.test_browser_mobile import PASSWORD, log_in, page_width, person  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -136,7 +137,7 @@ def test_every_form_fits_360px_with_nothing_overlapping(live_server, browser_pag
             in_spanish(page, base)
         for name, path in pages.items():
             page.goto(base + path)
-            page.wait_for_load_state("networkidle")
+            page_settled(page)
             found[f"{name}-{language}"] = page.evaluate(OVERLAPS)
             assert page_width(page) <= 360, (name, language, page_width(page))
     assert {name: problems for name, problems in found.items() if problems} == {}

@@ -273,7 +273,9 @@
 
   function startCountdown() {
     if (countdown || autoOff) { return; }
-    var end = Date.now() + COUNTDOWN_S * 1000, shown = null;
+    // 3 s, unless the live view says otherwise (data-countdown-seconds: the browser tests set it shorter)
+    var seconds = Number(live.dataset.countdownSeconds) || COUNTDOWN_S;
+    var end = Date.now() + seconds * 1000, shown = null;
     live.dataset.countdown = "on";
     countdownBox.hidden = false;
     var tick = function () {

@@ -142,6 +142,9 @@
     window.Chart.defaults.borderColor = "#323b47";
   }
 
+  // Busy while the data comes and the charts are drawn (screen readers wait; so do tests and screenshots).
+  var boxes = [canvas.parentNode].concat(lesionCanvas ? [lesionCanvas.parentNode] : []);
+  boxes.forEach(function (b) { b.setAttribute("aria-busy", "true"); });
   fetch(canvas.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (data) {
@@ -205,5 +208,6 @@
       p.textContent = canvas.dataset.failed || "The chart could not be loaded. The table below has the same data.";
       box.parentNode.insertBefore(p, box);
       box.hidden = true;
-    });
+    })
+    .then(function () { boxes.forEach(function (b) { b.removeAttribute("aria-busy"); }); });
 })();
