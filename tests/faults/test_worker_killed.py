@@ -55,7 +55,7 @@ def test_poison_message_stops_after_max_attempts(user, live_worker, settings):
 
 #: The workers of the whole-worker kill run with this visibility timeout: the redelivery is the same code path
 #: as with the default, without waiting out its 60 s (the default is checked on its own, below).
-SHORT_VISIBILITY_TIMEOUT = 8
+SHORT_VISIBILITY_TIMEOUT = 4
 
 
 def test_a_killed_workers_message_comes_back_within_a_minute_by_default():
