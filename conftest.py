@@ -95,11 +95,11 @@ def photo_upload():
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
-    """Generated skin images (4 classes x 10, sources src0/src1) and photos with no skin (neg0/neg1)."""
-    from ml.tests.synth import make_dataset, make_negatives
+    """Generated skin images (4 classes x 10, sources src0/src1) and photos with no skin (neg0/neg1): the same
+    images the tiny model trains on (``tests.tiny_model.make_skin_data``)."""
+    from tests import tiny_model
 
-    root = tmp_path_factory.mktemp("tinydata")
-    return make_dataset(root / "data", per_class=10, size=64), make_negatives(root / "negatives", per_source=4)
+    return tiny_model.make_skin_data(tmp_path_factory.mktemp("tinydata"))
 
 
 def _shared_temp(tmp_path_factory):
@@ -146,10 +146,11 @@ def tiny_artifact_dir(tmp_path_factory, tiny_dataset, tiny_lesion_data):
 
 @pytest.fixture(scope="session")
 def tiny_lesion_data(tmp_path_factory):
-    """A generated skin4-like folder with marked lesions (``ml.tests.synth.make_lesion_dataset``)."""
-    from ml.tests.synth import make_lesion_dataset
+    """A generated skin4-like folder with marked lesions, as the tiny model's lesion head trains on
+    (``tests.tiny_model.make_lesion_data``)."""
+    from tests import tiny_model
 
-    return make_lesion_dataset(tmp_path_factory.mktemp("tinylesions") / "skin4")
+    return tiny_model.make_lesion_data(tmp_path_factory.mktemp("tinylesions"))
 
 
 @pytest.fixture

@@ -25,12 +25,18 @@ def lock_path(shared: Path) -> Path:
     return shared / "tiny-model.lock"
 
 
-def make_data(root: Path):
-    """-> (generated skin images 4 classes x 10 from sources src0/src1, photos with no skin, marked lesions)."""
-    from ml.tests.synth import make_dataset, make_lesion_dataset, make_negatives
+def make_skin_data(root: Path):
+    """-> (generated skin images, 4 classes x 10 from sources src0/src1; photos with no skin, neg0/neg1)."""
+    from ml.tests.synth import make_dataset, make_negatives
 
-    return (make_dataset(root / "data", per_class=10, size=64), make_negatives(root / "negatives", per_source=4),
-            make_lesion_dataset(root / "lesions" / "skin4"))
+    return make_dataset(root / "data", per_class=10, size=64), make_negatives(root / "negatives", per_source=4)
+
+
+def make_lesion_data(root: Path):
+    """-> a generated skin4-like folder with marked lesions (``ml.tests.synth.make_lesion_dataset``)."""
+    from ml.tests.synth import make_lesion_dataset
+
+    return make_lesion_dataset(root / "skin4")
 
 
 def train_tiny_model(out: Path, data, negatives, lesion_data):
@@ -72,7 +78,8 @@ def start_in_background(shared: Path) -> subprocess.Popen:
 def main(shared: Path):
     out = model_dir(shared)
     if not (out / "metadata.json").exists():
-        train_tiny_model(out, *make_data(shared / "tiny-model-data"))
+        data = shared / "tiny-model-data"
+        train_tiny_model(out, *make_skin_data(data), make_lesion_data(data / "lesions"))
     print(f"tiny model ready in {out}")
 
 
