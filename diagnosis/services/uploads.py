@@ -30,6 +30,11 @@ def delete_scan(scan: Scan) -> None:
             storage.delete_quietly(name)
 
     with transaction.atomic():
+        # Lock the row before the cascade collects what refers to it: a worker storing a model's result on this
+        # scan meanwhile (review.services.record_model_results) then waits at its commit and finds the scan gone,
+        # instead of slipping a row in after the collection and failing this deletion at its commit.
+        if not list(Scan.objects.select_for_update().filter(pk=scan.pk).values_list("pk", flat=True)):
+            return  # deleted meanwhile (a repeated request): nothing left to do
         scan.delete()
         transaction.on_commit(delete_files)
 

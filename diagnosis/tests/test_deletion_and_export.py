@@ -65,3 +65,53 @@ def test_account_deletion_on_the_web_revokes_api_tokens(client, user):
     client.post(reverse("account-delete"), {"password": "correct horse battery"})
     response = client.post("/api/v1/auth/token/refresh/", {"refresh": refresh}, content_type="application/json")
     assert response.status_code == 401
+
+
+def test_a_model_result_stored_while_the_scan_is_deleted_does_not_fail_the_deletion(user, isolated_media):
+    """Found by the suite (api/tests/test_flow.py, 2026-12-07): a worker stored a model's result on a scan after the
+    deletion had removed what refers to the scan, and the deletion failed at its commit (a 500). Here the result is
+    stored from another connection at exactly that moment: after the scan's results and photos are deleted, before
+    the scan's own row is."""
+    import dataclasses
+    import threading
+
+    from django.db import connection
+    from django.db.models.signals import post_delete
+
+    from diagnosis import services
+    from diagnosis.models import ScanPhoto
+    from diagnosis.tests.factories import prediction
+    from ml.tests.factories import ModelVersionFactory
+    from review.models import ModelResult
+    from review.services import record_model_results
+
+    scan = ScanFactory(owner=user)
+    version = ModelVersionFactory()
+    result = dataclasses.replace(prediction("acne"), model_version=version.name)
+    stored = []
+
+    def store_from_a_worker():
+        try:
+            stored.append(record_model_results([(scan.id, result)], kind=ModelResult.Kind.SHADOW))
+        finally:
+            connection.close()
+
+    def meanwhile(sender, instance, **_kwargs):  # the photo's row is gone; the scan's is next
+        if instance.scan_id == scan.pk and not threads:
+            worker = threading.Thread(target=store_from_a_worker)
+            worker.start()
+            worker.join(timeout=2)
+            waited.append(worker.is_alive())  # the result's commit waited for the deletion's
+            threads.append(worker)
+
+    threads, waited = [], []
+    post_delete.connect(meanwhile, sender=ScanPhoto, weak=False)
+    try:
+        services.delete_scan(scan)
+    finally:
+        post_delete.disconnect(meanwhile, sender=ScanPhoto)
+        for worker in threads:
+            worker.join(timeout=30)
+    assert not Scan.objects.filter(pk=scan.pk).exists()
+    assert waited == [True]
+    assert stored == [0] and not ModelResult.objects.exists()  # the late result found the scan gone
