@@ -339,9 +339,9 @@ def record_model_results(results: list[tuple[uuid.UUID, Prediction]], *, kind: s
             try:
                 with transaction.atomic():
                     ModelResult.objects.bulk_create([row], ignore_conflicts=True)
-                    stored += 1
-            except IntegrityError:
-                pass
+            except IntegrityError:  # raised at the commit (the key is checked there): not stored
+                continue
+            stored += 1
         return stored
 
 
