@@ -79,11 +79,11 @@ class WorkerProcess:
         self._log.close()
 
     def stop(self):
+        """A graceful stop (SIGTERM to the group); a worker that has not ended within 20 s is discarded."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=20)
             except (subprocess.TimeoutExpired, ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
+                pass
+        self.discard()
